@@ -1,0 +1,1 @@
+"""Dagster wiring: one asset family per module, each exposing a ``defs`` object."""

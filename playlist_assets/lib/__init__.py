@@ -1,0 +1,1 @@
+"""Pure functions (no Dagster imports): features, models, metrics, drift, recommendation."""

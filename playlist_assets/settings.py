@@ -1,0 +1,75 @@
+"""Where the embedded defaults live and which environment variables override them.
+
+Everything the project writes by default sits under one data folder so a user can
+wipe or mount it as a whole. Paths are resolved on each call (never cached at import)
+so every process of a multiprocess run sees the same folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATA_HOME_ENV = "PLAYLIST_ASSETS_HOME"
+TRACKS_CSV_ENV = "PLAYLIST_TRACKS_CSV"
+MPD_PATH_ENV = "PLAYLIST_MPD_PATH"
+GENRES_ENV = "PLAYLIST_GENRES"
+MLFLOW_URI_ENV = "MLFLOW_TRACKING_URI"
+
+DEFAULT_GENRES: tuple[str, ...] = (
+    "alternative",
+    "classical",
+    "country",
+    "edm",
+    "hip-hop",
+    "jazz",
+    "latin",
+    "pop",
+    "r-n-b",
+    "rock",
+)
+
+
+def data_home() -> Path:
+    """The data folder: ``$PLAYLIST_ASSETS_HOME`` or ``.data`` in the working directory."""
+    return Path(os.environ.get(DATA_HOME_ENV) or ".data").expanduser().resolve()
+
+
+def warehouse_path() -> Path:
+    return data_home() / "warehouse.duckdb"
+
+
+def models_dir() -> Path:
+    return data_home() / "models"
+
+
+def mlflow_dir() -> Path:
+    return data_home() / "mlflow"
+
+
+def default_mlflow_uri() -> str:
+    return f"sqlite:///{mlflow_dir() / 'mlflow.db'}"
+
+
+def mlflow_artifacts_dir() -> Path:
+    return mlflow_dir() / "artifacts"
+
+
+def sample_dir() -> Path:
+    return data_home() / "sample"
+
+
+def reports_dir() -> Path:
+    return data_home() / "reports"
+
+
+def landing_dir() -> Path:
+    return data_home() / "landing"
+
+
+def configured_genres() -> tuple[str, ...]:
+    """Genres the songs base is restricted to (``$PLAYLIST_GENRES``, comma separated)."""
+    raw = os.environ.get(GENRES_ENV, "").strip()
+    if not raw:
+        return DEFAULT_GENRES
+    return tuple(g.strip() for g in raw.split(",") if g.strip())
