@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Materialize the whole asset graph headless: every unpartitioned asset in one run, then one
+# hourly partition of the feed (new_tracks -> feature_drift). Uses $DAGSTER_HOME (created, with
+# the project's dagster.yaml, if it has none) and $PLAYLIST_ASSETS_HOME (default .data).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PLAYLIST_ASSETS_HOME=${PLAYLIST_ASSETS_HOME:-$PWD/.data}
+export DAGSTER_HOME=${DAGSTER_HOME:-$PLAYLIST_ASSETS_HOME/dagster_home}
+export GX_ANALYTICS_ENABLED=false
+mkdir -p "$DAGSTER_HOME"
+[ -f "$DAGSTER_HOME/dagster.yaml" ] || cp dagster.yaml "$DAGSTER_HOME/dagster.yaml"
+PARTITION=${PARTITION:-2026-11-01-00:00}
+DAGSTER=.venv/bin/dagster
+echo "== materialize: unpartitioned graph (data: $PLAYLIST_ASSETS_HOME, DAGSTER_HOME: $DAGSTER_HOME)"
+$DAGSTER asset materialize -m playlist_assets.definitions --select 'not key:new_tracks and not key:feature_drift'
+echo "== materialize: hourly partition $PARTITION"
+$DAGSTER asset materialize -m playlist_assets.definitions --select 'key:new_tracks or key:feature_drift' --partition "$PARTITION"
