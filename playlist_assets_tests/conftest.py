@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
 @pytest.fixture(autouse=True)
@@ -25,10 +27,21 @@ def _offline_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(scope="session")
+def _mlflow_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty, migrated MLflow SQLite database: creating one costs seconds, copying it none."""
+    from mlflow import MlflowClient
+
+    path = tmp_path_factory.mktemp("mlflow_template") / "mlflow.db"
+    MlflowClient(tracking_uri=f"sqlite:///{path}").search_experiments()
+    return path
+
+
 @pytest.fixture
-def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh ``PLAYLIST_ASSETS_HOME`` for one test."""
+def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, _mlflow_db_template: Path) -> Path:
+    """A fresh ``PLAYLIST_ASSETS_HOME`` for one test, with an empty MLflow backend in it."""
     home = tmp_path / "data"
-    home.mkdir()
+    (home / "mlflow").mkdir(parents=True)
+    shutil.copy(_mlflow_db_template, home / "mlflow" / "mlflow.db")
     monkeypatch.setenv("PLAYLIST_ASSETS_HOME", str(home))
     return home

@@ -42,7 +42,9 @@ class MlflowTracker(dg.ConfigurableResource):
 
     def mlflow(self) -> Any:
         """The configured ``mlflow`` module (imported lazily, experiment created on first use)."""
+        # Embedded defaults make no network calls: no progress bars, no usage telemetry.
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
         import mlflow
 
         uri = self.resolved_uri()

@@ -1,0 +1,74 @@
+"""The catalogue snapshot: ``raw_spotify_tracks``, kept exactly as it came."""
+
+
+import os
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from playlist_assets import settings
+from playlist_assets.lib.schema import KAGGLE_COLUMNS
+from playlist_assets.lib.tracks_io import TracksFileError, read_tracks_csv
+
+
+class CatalogueConfig(dg.Config):
+    path: str | None = Field(
+        default=None,
+        description=(
+            "Kaggle 'Spotify Tracks' CSV (plain or .gz). Empty: $PLAYLIST_TRACKS_CSV, "
+            "else the generated sample under the data folder."
+        ),
+    )
+
+
+def resolve_catalogue_path(configured: str | None = None) -> Path:
+    """Config beats the environment; with neither, the deterministic sample is written on first use."""
+    chosen = configured or os.environ.get(settings.TRACKS_CSV_ENV)
+    if chosen:
+        return Path(chosen).expanduser()
+    from playlist_assets.lib.sample_data import ensure_sample
+
+    return ensure_sample(settings.sample_dir()).tracks_csv
+
+
+@dg.asset(
+    group_name="ingestion",
+    kinds={"duckdb", "pandas"},
+    owners=["team:data-engineering"],
+    pool="duckdb",
+    tags={"layer": "raw"},
+)
+def raw_spotify_tracks(context: dg.AssetExecutionContext, config: CatalogueConfig) -> dg.Output:
+    """The catalogue snapshot in Kaggle "Spotify Tracks" format, stored as it came.
+
+    Nothing is fixed here: the blocking Great Expectations check on this asset decides whether
+    anything downstream may use it, and bad rows are quarantined by ``validated_songs``.
+    """
+    path = resolve_catalogue_path(config.path)
+    try:
+        frame = read_tracks_csv(path)
+    except TracksFileError as exc:
+        raise dg.Failure(description=str(exc), metadata={"source_path": str(path)}) from exc
+    # Mixed-type text columns become nullable strings so DuckDB can store them verbatim.
+    for column in frame.columns[frame.dtypes == object]:
+        frame[column] = frame[column].astype("string")
+    missing = [c for c in KAGGLE_COLUMNS if c not in frame.columns]
+    extra = [c for c in frame.columns if c not in KAGGLE_COLUMNS]
+    if missing:
+        context.log.warning(f"{path} lacks required columns {missing}; the quality check will block")
+    metadata: dict[str, object] = {
+        "source_path": dg.MetadataValue.path(str(path)),
+        "dagster/row_count": len(frame),
+        "columns": len(frame.columns),
+        "missing_columns": ", ".join(missing) or "none",
+        "extra_columns": ", ".join(extra) or "none",
+        "preview": dg.MetadataValue.md(frame.head(10).to_markdown(index=False)),
+    }
+    if "track_genre" in frame.columns:
+        metadata["genres"] = int(frame["track_genre"].nunique())
+    return dg.Output(frame, metadata=metadata)
+
+
+defs = dg.Definitions(assets=[raw_spotify_tracks])

@@ -1,0 +1,86 @@
+"""``song_index``: what serving needs for every song — features, genre, cluster."""
+
+
+import dagster as dg
+import numpy as np
+import pandas as pd
+
+from playlist_assets.defs.training import GENRES, cluster_model_key, genre_output_name
+from playlist_assets.lib.models import ClassifierBundle, ClusterModel
+from playlist_assets.lib.schema import AUDIO_FEATURES
+
+INDEX_COLUMNS = [
+    "track_id",
+    "track_name",
+    "artists",
+    "album_name",
+    "track_genre",
+    "popularity",
+    "duration_ms",
+    "explicit",
+    *AUDIO_FEATURES,
+]
+
+
+def build_song_index(
+    songs: pd.DataFrame, classifier: ClassifierBundle, cluster_models: dict[str, ClusterModel]
+) -> pd.DataFrame:
+    """Attach the champion's predicted genre and each song's cluster within its own genre."""
+    index = songs[INDEX_COLUMNS].reset_index(drop=True).copy()
+    proba = classifier.predict_proba(index)
+    classes = np.asarray(classifier.classes)
+    index["predicted_genre"] = classes[proba.argmax(axis=1)]
+    index["genre_confidence"] = proba.max(axis=1)
+    index["cluster"] = -1
+    index["cluster_confidence"] = np.nan
+    for genre, rows in index.groupby("track_genre").groups.items():
+        model = cluster_models.get(str(genre))
+        if model is None:
+            continue
+        posterior = model.predict_proba(index.loc[rows])
+        index.loc[rows, "cluster"] = posterior.argmax(axis=1)
+        index.loc[rows, "cluster_confidence"] = posterior.max(axis=1)
+    index["cluster"] = index["cluster"].astype("int64")
+    return index
+
+
+@dg.asset(
+    group_name="recommendation",
+    kinds={"duckdb", "pandas"},
+    owners=["team:ml-engineering"],
+    pool="duckdb",
+    ins={
+        "validated_songs": dg.AssetIn(),
+        "genre_classifier": dg.AssetIn(),
+        **{
+            f"clusters_{genre_output_name(g)}": dg.AssetIn(key=cluster_model_key(g)) for g in GENRES
+        },
+    },
+)
+def song_index(
+    validated_songs: pd.DataFrame,
+    genre_classifier: ClassifierBundle,
+    **cluster_models: ClusterModel,
+) -> dg.Output[pd.DataFrame]:
+    """Every song of the base with the champion classifier's genre and its cluster, for serving."""
+    models = {m.genre: m for m in cluster_models.values()}
+    index = build_song_index(validated_songs, genre_classifier, models)
+    agreement = (
+        float((index["predicted_genre"] == index["track_genre"]).mean()) if len(index) else 0.0
+    )
+    return dg.Output(
+        index,
+        metadata={
+            "dagster/row_count": len(index),
+            "classifier_version": genre_classifier.version or "unregistered",
+            "label_agreement": round(agreement, 4),
+            "songs_without_cluster": int((index["cluster"] < 0).sum()),
+            "clusters_per_genre": dg.MetadataValue.json(
+                index.groupby("track_genre")["cluster"].nunique().to_dict()
+            ),
+            "preview": dg.MetadataValue.md(index.head(10).to_markdown(index=False)),
+        },
+    )
+
+
+defs = dg.Definitions(assets=[song_index])

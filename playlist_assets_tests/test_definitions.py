@@ -1,0 +1,52 @@
+"""The code location loads, every job resolves, and the asset names of the design stay put."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import dagster as dg
+
+from playlist_assets.definitions import defs
+from playlist_assets.settings import DEFAULT_GENRES
+
+CONTRACT_KEYS = {
+    "raw_spotify_tracks",
+    "validated_songs",
+    "quarantined_tracks",
+    "train_songs",
+    "test_songs",
+    "genre_classifier",
+    "song_index",
+    *(f"genre_cluster_models/{g}" for g in DEFAULT_GENRES),
+}
+
+
+def _keys() -> set[str]:
+    return {key.to_user_string() for key in defs.resolve_all_asset_keys()}
+
+
+def test_every_job_resolves() -> None:
+    repo = defs.get_repository_def()
+    for job in repo.get_all_jobs():
+        assert job.name
+    dg.Definitions.validate_loadable(defs)
+
+
+def test_design_asset_names_are_present() -> None:
+    assert CONTRACT_KEYS <= _keys()
+
+
+def test_each_genre_cluster_model_is_its_own_asset() -> None:
+    spec_keys = [k for k in _keys() if k.startswith("genre_cluster_models/")]
+    assert sorted(spec_keys) == sorted(f"genre_cluster_models/{g}" for g in DEFAULT_GENRES)
+
+
+def test_code_location_does_not_import_heavy_libraries() -> None:
+    code = (
+        "import sys, playlist_assets.definitions; "
+        "heavy = [m for m in ('mlflow', 'great_expectations', 'spotipy', 'plotly') if m in sys.modules]; "
+        "print(','.join(heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
