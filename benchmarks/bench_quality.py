@@ -1,0 +1,398 @@
+"""Quality gate benchmark: what the blocking check costs a run, and batches of a million rows.
+
+Every measurement runs in a fresh Python process (so Great Expectations' import is paid where a
+real step pays it) and reports wall time, CPU time (user + system: less sensitive to other work
+on a shared machine) and peak resident memory.
+
+1. The check in a run: ``dagster.materialize`` of the real ``raw_spotify_tracks`` asset on the
+   114,000-row Kaggle file, without and with the blocking check; the difference is what the
+   check adds to the run (Great Expectations import, validation, Data Docs page).
+2. Inside the check: import, validation, Data Docs, ours against a straightforward GX 1.x
+   check (plain import, default SUMMARY result format, full Data Docs rebuild).
+3. Quarantine: our vectorized pandas split against asking Great Expectations for the failing
+   rows (result format COMPLETE, unexpected index lists).
+4. A batch of >= 1,000,000 rows (the real file tiled, fresh track ids): the songs base built
+   with pandas, and the Great Expectations suite on it, with peak memory.
+
+    .venv/bin/python benchmarks/bench_quality.py [--tracks PATH] [--big-rows 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_TRACKS = ROOT.parent / "shared" / "data" / "spotify_tracks" / "dataset.csv.gz"
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class Clock:
+    """Wall and CPU seconds of a block."""
+
+    def __enter__(self) -> Clock:
+        self.wall0, self.cpu0 = time.perf_counter(), _cpu()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self.wall0
+        self.cpu = _cpu() - self.cpu0
+
+
+# ------------------------------------------------------------------------------------------
+# Child measurements (each in its own process).
+
+
+def child_run(tracks: str, with_check: bool) -> dict:
+    """materialize(raw_spotify_tracks [+ check]) on the real file; wall/CPU of the run."""
+    os.environ["PLAYLIST_ASSETS_HOME"] = tempfile.mkdtemp(prefix="bench_quality_")
+    import dagster as dg
+
+    from playlist_assets.defs.catalogue import raw_spotify_tracks
+    from playlist_assets.defs.checks import raw_spotify_tracks_great_expectations
+    from playlist_assets.defs.resources import build_resources
+
+    assets = [raw_spotify_tracks]
+    if with_check:
+        assets.append(raw_spotify_tracks_great_expectations)
+    instance = dg.DagsterInstance.ephemeral()
+    with Clock() as clock:
+        result = dg.materialize(
+            assets,
+            instance=instance,
+            resources=build_resources(),
+            run_config={"ops": {"raw_spotify_tracks": {"config": {"path": tracks}}}},
+            raise_on_error=False,
+        )
+    steps = {
+        s.step_key: round((s.end_time or 0) - (s.start_time or 0), 3)
+        for s in instance.get_run_step_stats(result.run_id)
+    }
+    checks = [(e.passed, e.description) for e in result.get_asset_check_evaluations()]
+    return {
+        "wall": clock.wall,
+        "cpu": clock.cpu,
+        "peak_mib": _peak_mib(),
+        "checks": checks,
+        "steps": steps,
+        "success": result.success,
+    }
+
+
+def child_breakdown(tracks: str, naive: bool) -> dict:
+    """Import, validation and Data Docs, ours or the straightforward way."""
+    import pandas as pd
+
+    from playlist_assets.lib.tracks_io import read_tracks_csv
+
+    frame = read_tracks_csv(tracks)
+    out: dict = {"rows": len(frame)}
+    docs = Path(tempfile.mkdtemp(prefix="bench_quality_docs_"))
+    with Clock() as imp:
+        if naive:
+            os.environ["GX_ANALYTICS_ENABLED"] = "false"
+            import great_expectations  # noqa: F401
+        else:
+            from playlist_assets.lib.quality.gx_suite import import_gx
+
+            import_gx()
+    out["import"] = (imp.wall, imp.cpu)
+    from playlist_assets.lib.quality import CATALOGUE_SUITE, evaluate_batch, run_suite
+
+    with Clock() as validate:
+        outcome = run_suite(frame, CATALOGUE_SUITE, result_format="SUMMARY" if naive else "BASIC")
+    out["validate"] = (validate.wall, validate.cpu)
+    with Clock() as with_docs:
+        if naive:
+            _naive_docs(frame, docs)
+        else:
+            run_suite(frame, CATALOGUE_SUITE, data_docs_dir=docs)
+    out["validate+docs"] = (with_docs.wall, with_docs.cpu)
+    out["docs"] = (with_docs.wall - validate.wall, with_docs.cpu - validate.cpu)
+    with Clock() as pandas_eval:
+        evaluation = evaluate_batch(frame, CATALOGUE_SUITE)
+    out["pandas_evaluate"] = (pandas_eval.wall, pandas_eval.cpu)
+    out["agree"] = outcome.success == evaluation.success
+    out["expectations"] = len(outcome.expectations)
+    out["peak_mib"] = _peak_mib()
+    del pd
+    return out
+
+
+def child_hour(tracks: str) -> dict:
+    """One hourly partition (40 tracks, the replay feed's default): import + suite + docs."""
+    from playlist_assets.lib.tracks_io import read_tracks_csv
+
+    frame = read_tracks_csv(tracks).sample(40, random_state=0).reset_index(drop=True)
+    docs = Path(tempfile.mkdtemp(prefix="bench_quality_docs_"))
+    with Clock() as imp:
+        from playlist_assets.lib.quality.gx_suite import import_gx
+
+        import_gx()
+    from playlist_assets.lib.quality import NEW_TRACKS_SUITE, run_suite
+
+    with Clock() as first:
+        outcome = run_suite(frame, NEW_TRACKS_SUITE, data_docs_dir=docs)
+    with Clock() as second:
+        run_suite(frame, NEW_TRACKS_SUITE, data_docs_dir=docs)
+    return {
+        "import": (imp.wall, imp.cpu),
+        "first": (first.wall, first.cpu),
+        "second": (second.wall, second.cpu),
+        "success": outcome.success,
+    }
+
+
+def _naive_docs(frame, docs: Path) -> None:
+    """The straightforward check: a context with a docs site, SUMMARY results, full rebuild."""
+    import great_expectations as gx
+
+    from playlist_assets.lib.quality import CATALOGUE_SUITE, build_suite
+
+    context = gx.get_context(mode="ephemeral")
+    context.add_data_docs_site(
+        "bench",
+        {
+            "class_name": "SiteBuilder",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(docs),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    source = context.data_sources.add_pandas("bench")
+    batch = source.add_dataframe_asset("tracks").add_batch_definition_whole_dataframe("all")
+    suite = context.suites.add(build_suite(CATALOGUE_SUITE))
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name="bench", data=batch, suite=suite)
+    )
+    definition.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
+    context.build_data_docs()
+
+
+def child_quarantine(tracks: str, how: str) -> dict:
+    """Which rows to quarantine and why: pandas (ours) or GX's unexpected index lists."""
+    from playlist_assets.lib.quality import CATALOGUE_SUITE, run_suite, split_rows
+    from playlist_assets.lib.tracks_io import read_tracks_csv
+
+    frame = read_tracks_csv(tracks)
+    if how == "gx":
+        from playlist_assets.lib.quality.gx_suite import import_gx
+
+        import_gx()
+        with Clock() as clock:
+            run_suite(frame, CATALOGUE_SUITE, result_format="COMPLETE")
+    else:
+        with Clock() as clock:
+            split = split_rows(frame, source=tracks, suite=CATALOGUE_SUITE)
+        assert len(split.quarantined) > 0
+    return {"wall": clock.wall, "cpu": clock.cpu, "peak_mib": _peak_mib()}
+
+
+def _big_frame(tracks: str, rows: int):
+    import numpy as np
+    import pandas as pd
+
+    from playlist_assets.lib.tracks_io import read_tracks_csv
+
+    real = read_tracks_csv(tracks)
+    copies = -(-rows // len(real))
+    frame = pd.concat([real] * copies, ignore_index=True).iloc[:rows]
+    alphabet = np.array(list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
+    rng = np.random.default_rng(0)
+    ids = alphabet[rng.integers(0, 62, size=(rows, 22))].view("<U22").ravel()
+    frame["track_id"] = ids
+    return frame
+
+
+def child_big(tracks: str, rows: int, how: str) -> dict:
+    """A >= 1M-row batch: the songs base (pandas) or the GX suite; peak memory."""
+    frame = _big_frame(tracks, rows)
+    frame_mib = frame.memory_usage(deep=True).sum() / 2**20
+    before = _rss_mib()
+    if how == "pandas":
+        from playlist_assets.lib.quality import CATALOGUE_SUITE, Batch, build_songs_base
+        from playlist_assets.settings import DEFAULT_GENRES
+
+        with Clock() as clock:
+            base = build_songs_base([Batch("big", "big", frame, CATALOGUE_SUITE)], DEFAULT_GENRES)
+        detail = {
+            "validated": base.validated_rows,
+            "quarantined": base.quarantined_rows,
+            "out_of_scope": base.out_of_scope_rows,
+            "adds_up": base.counts_add_up(),
+        }
+    else:
+        from playlist_assets.lib.quality import CATALOGUE_SUITE, run_suite
+        from playlist_assets.lib.quality.gx_suite import import_gx
+
+        import_gx()
+        before = _rss_mib()
+        with Clock() as clock:
+            outcome = run_suite(frame, CATALOGUE_SUITE)
+        detail = {"success": outcome.success}
+    return {
+        "rows": len(frame),
+        "wall": clock.wall,
+        "cpu": clock.cpu,
+        "frame_mib": frame_mib,
+        "rss_before_mib": before,
+        "peak_mib": _peak_mib(),
+        **detail,
+    }
+
+
+CHILDREN = {
+    "run": lambda a: child_run(a.tracks, with_check=False),
+    "run+check": lambda a: child_run(a.tracks, with_check=True),
+    "breakdown": lambda a: child_breakdown(a.tracks, naive=False),
+    "breakdown-naive": lambda a: child_breakdown(a.tracks, naive=True),
+    "hour": lambda a: child_hour(a.tracks),
+    "quarantine-pandas": lambda a: child_quarantine(a.tracks, "pandas"),
+    "quarantine-gx": lambda a: child_quarantine(a.tracks, "gx"),
+    "big-pandas": lambda a: child_big(a.tracks, a.big_rows, "pandas"),
+    "big-gx": lambda a: child_big(a.tracks, a.big_rows, "gx"),
+}
+
+
+def spawn(name: str, args: argparse.Namespace) -> dict:
+    command = [sys.executable, __file__, "--child", name, "--tracks", args.tracks]
+    command += ["--big-rows", str(args.big_rows)]
+    env = {**os.environ, "GX_ANALYTICS_ENABLED": "false", "PYTHONWARNINGS": "ignore"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT)
+    if done.returncode:
+        raise RuntimeError(f"{name} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _row(label: str, wall: float, cpu: float, peak: float | None = None, note: str = "") -> str:
+    peak_text = "" if peak is None else f"{peak:,.0f}"
+    return f"| {label} | {wall:.2f} | {cpu:.2f} | {peak_text} | {note} |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tracks", default=str(DEFAULT_TRACKS))
+    parser.add_argument("--big-rows", type=int, default=1_000_000)
+    parser.add_argument("--child", choices=sorted(CHILDREN))
+    parser.add_argument("--skip-big", action="store_true")
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(CHILDREN[args.child](args), default=str))
+        return
+    if not Path(args.tracks).is_file():
+        sys.exit(f"tracks file {args.tracks} not found: pass --tracks PATH")
+
+    load = os.getloadavg()[0]
+    print(f"machine: {os.cpu_count()} cores, load average {load:.1f} at start\n")
+
+    run = spawn("run", args)
+    checked = spawn("run+check", args)
+    print("## 1. The blocking check in a run (real file, 114,000 rows)\n")
+    print("| run | wall s | CPU s | peak MiB | note |\n| --- | --- | --- | --- | --- |")
+    print(_row("raw_spotify_tracks", run["wall"], run["cpu"], run["peak_mib"]))
+    print(
+        _row(
+            "raw_spotify_tracks + check",
+            checked["wall"],
+            checked["cpu"],
+            checked["peak_mib"],
+            f"check passed: {checked['checks'][0][0]}",
+        )
+    )
+    print(_row("**check adds**", checked["wall"] - run["wall"], checked["cpu"] - run["cpu"]))
+    step = checked["steps"].get("raw_spotify_tracks_great_expectations")
+    print(f"\ncheck step duration inside the run: {step:.2f} s wall" if step else "")
+
+    ours = spawn("breakdown", args)
+    naive = spawn("breakdown-naive", args)
+    print("\n## 2. Inside the check: ours vs a straightforward GX 1.x check\n")
+    print(
+        "| part | ours wall s | ours CPU s | straightforward wall s | straightforward CPU s | ratio (wall) |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
+    for part in ("import", "validate", "docs", "validate+docs"):
+        (ow, oc), (nw, nc) = ours[part], naive[part]
+        print(f"| {part} | {ow:.2f} | {oc:.2f} | {nw:.2f} | {nc:.2f} | {nw / ow:.1f}x |")
+    total_o = ours["import"][0] + ours["validate+docs"][0]
+    total_n = naive["import"][0] + naive["validate+docs"][0]
+    print(
+        f"| **total** | {total_o:.2f} | {ours['import'][1] + ours['validate+docs'][1]:.2f} "
+        f"| {total_n:.2f} | {naive['import'][1] + naive['validate+docs'][1]:.2f} "
+        f"| {total_n / total_o:.1f}x |"
+    )
+    pw, pc = ours["pandas_evaluate"]
+    print(
+        f"\n{ours['expectations']} expectations; the same rules evaluated with pandas: "
+        f"{pw:.2f} s wall, {pc:.2f} s CPU; GX and pandas agree: {ours['agree']}."
+    )
+
+    hour = spawn("hour", args)
+    print("\n## 2b. The check on one hourly partition (40 tracks)\n")
+    print("| part | wall s | CPU s |\n| --- | --- | --- |")
+    for label, key in (
+        ("import", "import"),
+        ("suite + Data Docs (first in process)", "first"),
+        ("suite + Data Docs (again)", "second"),
+    ):
+        print(f"| {label} | {hour[key][0]:.2f} | {hour[key][1]:.2f} |")
+
+    qp = spawn("quarantine-pandas", args)
+    qg = spawn("quarantine-gx", args)
+    print("\n## 3. Finding the rows to quarantine (114,000 rows)\n")
+    print("| way | wall s | CPU s | peak MiB | note |\n| --- | --- | --- | --- | --- |")
+    print(_row("ours: vectorized pandas split_rows", qp["wall"], qp["cpu"], qp["peak_mib"]))
+    print(
+        _row(
+            "GX result_format=COMPLETE (index lists)",
+            qg["wall"],
+            qg["cpu"],
+            qg["peak_mib"],
+            f"{qg['wall'] / qp['wall']:.1f}x slower",
+        )
+    )
+
+    if not args.skip_big:
+        bp = spawn("big-pandas", args)
+        bg = spawn("big-gx", args)
+        print(f"\n## 4. A batch of {bp['rows']:,} rows\n")
+        print("| step | wall s | CPU s | peak MiB | frame MiB | RSS before MiB | note |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
+        print(
+            f"| songs base (pandas: gate, quarantine, type, dedupe) | {bp['wall']:.2f} | {bp['cpu']:.2f} "
+            f"| {bp['peak_mib']:,.0f} | {bp['frame_mib']:,.0f} | {bp['rss_before_mib']:,.0f} "
+            f"| validated {bp['validated']:,}, quarantined {bp['quarantined']:,}, "
+            f"out of scope {bp['out_of_scope']:,}, adds up: {bp['adds_up']} |"
+        )
+        print(
+            f"| GX suite (BASIC) | {bg['wall']:.2f} | {bg['cpu']:.2f} | {bg['peak_mib']:,.0f} "
+            f"| {bg['frame_mib']:,.0f} | {bg['rss_before_mib']:,.0f} | success: {bg['success']} |"
+        )
+    print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

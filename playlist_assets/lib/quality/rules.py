@@ -1,0 +1,263 @@
+"""The data-quality rules, stated once.
+
+Every rule here is turned into a Great Expectations expectation (for the blocking asset checks
+and Data Docs, see ``gx_suite``) and into a vectorized pandas evaluation (for quarantine reasons
+and partition gating inside ``validated_songs``, see ``evaluate``). Changing a bound here changes
+both, so the gate and the quarantine can never disagree.
+
+Levels:
+
+- ``schema``: about the batch as a whole (columns, types, row count). Any failure rejects
+  the batch.
+- ``row``: about single rows. Rows that break one are quarantined with the reason; the batch is
+  rejected only when more than ``1 - mostly`` of its (non-null) rows break the same rule. So a
+  feature column that is entirely (or mostly) empty rejects the batch through its ``*_not_null``
+  rule.
+- ``duplicate``: a track listed twice under the same genre in one batch. Repeats are removed by
+  de-duplication (and counted), not quarantined; many of them reject the batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from playlist_assets.lib.schema import AUDIO_FEATURES, KAGGLE_COLUMNS
+
+Level = Literal["schema", "row", "duplicate"]
+Kind = Literal[
+    "columns_present",
+    "row_count",
+    "column_type",
+    "not_null",
+    "between",
+    "in_set",
+    "regex",
+    "unique_together",
+]
+TypeFamily = Literal["number", "string", "boolean"]
+
+# Share of rows that must satisfy each row-level rule for the batch to pass.
+DEFAULT_MOSTLY = 0.95
+# A catalogue smaller than this is a truncated or wrong file, not a catalogue.
+MIN_CATALOGUE_ROWS = 100
+# One hour of the feed may bring a single track.
+MIN_BATCH_ROWS = 1
+
+TRACK_ID_PATTERN = r"^[0-9A-Za-z]{22}$"
+# Lower-case slugs like the Kaggle genres: "rock", "hip-hop", "r-n-b", "j-pop".
+GENRE_PATTERN = r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$"
+
+UNIT_INTERVAL_FEATURES: tuple[str, ...] = (
+    "danceability",
+    "energy",
+    "speechiness",
+    "acousticness",
+    "instrumentalness",
+    "liveness",
+    "valence",
+)
+NUMERIC_COLUMNS: tuple[str, ...] = ("popularity", "duration_ms", *AUDIO_FEATURES)
+STRING_COLUMNS: tuple[str, ...] = ("track_id", "track_genre")
+BOOLEAN_COLUMNS: tuple[str, ...] = ("explicit",)
+# Free text (artists, album and track names) may be missing: the real file has such a row.
+FREE_TEXT_COLUMNS: tuple[str, ...] = tuple(
+    c for c in KAGGLE_COLUMNS if c not in (*NUMERIC_COLUMNS, *STRING_COLUMNS, *BOOLEAN_COLUMNS)
+)
+# Bookkeeping columns the feed adds to new_tracks: expected, not "extra".
+FEED_BOOKKEEPING_COLUMNS: tuple[str, ...] = ("partition_hour", "source")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One expectation about a batch of Kaggle-format tracks."""
+
+    name: str
+    kind: Kind
+    level: Level
+    description: str
+    column: str | None = None
+    columns: tuple[str, ...] = ()
+    type_family: TypeFamily | None = None
+    min_value: float | None = None
+    max_value: float | None = None
+    strict_min: bool = False
+    strict_max: bool = False
+    value_set: tuple[float, ...] = ()
+    regex: str | None = None
+    mostly: float | None = None
+
+    @property
+    def is_row_level(self) -> bool:
+        return self.level == "row"
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    """A named set of rules: one Great Expectations suite."""
+
+    name: str
+    rules: tuple[Rule, ...]
+    min_rows: int
+
+    def rule(self, name: str) -> Rule:
+        for rule in self.rules:
+            if rule.name == name:
+                return rule
+        raise KeyError(f"suite {self.name} has no rule {name!r}")
+
+
+def _range_text(rule_min: float | None, rule_max: float | None, smin: bool, smax: bool) -> str:
+    lo = None if rule_min is None else f"{'>' if smin else '>='} {rule_min:g}"
+    hi = None if rule_max is None else f"{'<' if smax else '<='} {rule_max:g}"
+    return " and ".join(p for p in (lo, hi) if p)
+
+
+def _between(
+    column: str,
+    lo: float | None,
+    hi: float | None,
+    *,
+    mostly: float,
+    smin: bool = False,
+    smax: bool = False,
+) -> Rule:
+    return Rule(
+        name=f"{column}_in_range",
+        kind="between",
+        level="row",
+        column=column,
+        min_value=lo,
+        max_value=hi,
+        strict_min=smin,
+        strict_max=smax,
+        mostly=mostly,
+        description=f"{column} must be {_range_text(lo, hi, smin, smax)}",
+    )
+
+
+def _in_set(column: str, values: tuple[int, ...], text: str, *, mostly: float) -> Rule:
+    return Rule(
+        name=f"{column}_in_set",
+        kind="in_set",
+        level="row",
+        column=column,
+        value_set=values,
+        mostly=mostly,
+        description=f"{column} must be {text}",
+    )
+
+
+def build_rules(min_rows: int, mostly: float = DEFAULT_MOSTLY) -> tuple[Rule, ...]:
+    """The rules for a batch of Kaggle-format tracks, in the order they are reported."""
+    rules: list[Rule] = [
+        Rule(
+            name="required_columns",
+            kind="columns_present",
+            level="schema",
+            columns=KAGGLE_COLUMNS,
+            description="all 20 Kaggle columns must be present (extra columns are ignored)",
+        ),
+        Rule(
+            name="row_count",
+            kind="row_count",
+            level="schema",
+            min_value=min_rows,
+            description=f"the batch must hold at least {min_rows} row(s)",
+        ),
+    ]
+    for column in NUMERIC_COLUMNS:
+        rules.append(
+            Rule(
+                name=f"{column}_is_numeric",
+                kind="column_type",
+                level="schema",
+                column=column,
+                type_family="number",
+                description=f"{column} must be a numeric column",
+            )
+        )
+    for column in STRING_COLUMNS:
+        rules.append(
+            Rule(
+                name=f"{column}_is_text",
+                kind="column_type",
+                level="schema",
+                column=column,
+                type_family="string",
+                description=f"{column} must be a text column",
+            )
+        )
+    rules.append(
+        Rule(
+            name="explicit_is_boolean",
+            kind="column_type",
+            level="schema",
+            column="explicit",
+            type_family="boolean",
+            description="explicit must be a True/False column",
+        )
+    )
+    for column in ("track_id", *NUMERIC_COLUMNS, "explicit", "track_genre"):
+        rules.append(
+            Rule(
+                name=f"{column}_not_null",
+                kind="not_null",
+                level="row",
+                column=column,
+                mostly=mostly,
+                description=f"{column} must not be missing (NaN/null)",
+            )
+        )
+    rules.append(
+        Rule(
+            name="track_id_shape",
+            kind="regex",
+            level="row",
+            column="track_id",
+            regex=TRACK_ID_PATTERN,
+            mostly=mostly,
+            description="track_id must be 22 base-62 characters",
+        )
+    )
+    rules.append(
+        Rule(
+            name="track_genre_shape",
+            kind="regex",
+            level="row",
+            column="track_genre",
+            regex=GENRE_PATTERN,
+            mostly=mostly,
+            description="track_genre must be a genre name like 'rock' or 'hip-hop' "
+            "(lower case, words joined by '-')",
+        )
+    )
+    rules.append(_between("popularity", 0, 100, mostly=mostly))
+    rules.append(_between("duration_ms", 0, None, smin=True, mostly=mostly))
+    rules.extend(_between(c, 0, 1, mostly=mostly) for c in UNIT_INTERVAL_FEATURES)
+    rules.append(_in_set("key", tuple(range(-1, 12)), "an integer in -1..11", mostly=mostly))
+    rules.append(_between("loudness", -60, 5, mostly=mostly))
+    rules.append(_in_set("mode", (0, 1), "0 or 1", mostly=mostly))
+    rules.append(_between("tempo", 0, 250, smin=True, mostly=mostly))
+    rules.append(_in_set("time_signature", tuple(range(8)), "an integer in 0..7", mostly=mostly))
+    rules.append(
+        Rule(
+            name="track_listed_once_per_genre",
+            kind="unique_together",
+            level="duplicate",
+            columns=("track_id", "track_genre"),
+            mostly=mostly,
+            description="a track must appear at most once per genre in a batch "
+            "(the Kaggle data lists a track once for each of its genres)",
+        )
+    )
+    return tuple(rules)
+
+
+CATALOGUE_SUITE = SuiteSpec(
+    name="raw_spotify_tracks", rules=build_rules(MIN_CATALOGUE_ROWS), min_rows=MIN_CATALOGUE_ROWS
+)
+NEW_TRACKS_SUITE = SuiteSpec(
+    name="new_tracks", rules=build_rules(MIN_BATCH_ROWS), min_rows=MIN_BATCH_ROWS
+)
+SUITES: dict[str, SuiteSpec] = {s.name: s for s in (CATALOGUE_SUITE, NEW_TRACKS_SUITE)}
