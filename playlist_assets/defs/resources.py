@@ -9,18 +9,49 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
-from dagster_duckdb_pandas import DuckDBPandasIOManager
+import pandas as pd
+from dagster_duckdb import DuckDBIOManager, DuckDBResource
+from dagster_duckdb_pandas import DuckDBPandasTypeHandler
 from pydantic import PrivateAttr
 
 from playlist_assets import settings
 
 DEFAULT_REGISTERED_MODEL = "playlist_genre_classifier"
+
+
+class ReplacingPandasTypeHandler(DuckDBPandasTypeHandler):
+    """Unpartitioned tables are replaced whole.
+
+    The stock handler deletes rows and inserts into the existing table, so a new catalogue file
+    with another column set or a stray string in a numeric column failed inside the IO manager
+    (before the quality check could say why), and an empty frame never created its table.
+    """
+
+    def handle_output(self, context, table_slice, obj: pd.DataFrame, connection) -> None:
+        if table_slice.partition_dimensions:
+            return super().handle_output(context, table_slice, obj, connection)
+        connection.execute(f"create schema if not exists {table_slice.schema}")
+        connection.execute(
+            f"create or replace table {table_slice.schema}.{table_slice.table} as select * from obj"
+        )
+        context.add_output_metadata({"dagster/row_count": len(obj)})
+
+
+class WarehouseIOManager(DuckDBIOManager):
+    """DataFrames as DuckDB tables; partitioned assets keep dagster-duckdb's delete-by-partition."""
+
+    @staticmethod
+    def type_handlers() -> Sequence[DuckDBPandasTypeHandler]:
+        return [ReplacingPandasTypeHandler()]
+
+    @staticmethod
+    def default_load_type() -> type:
+        return pd.DataFrame
 
 
 class MlflowTracker(dg.ConfigurableResource):
@@ -102,7 +133,7 @@ def build_resources() -> dict[str, Any]:
     warehouse = str(settings.warehouse_path())
     settings.data_home().mkdir(parents=True, exist_ok=True)
     return {
-        "io_manager": DuckDBPandasIOManager(database=warehouse, schema="main"),
+        "io_manager": WarehouseIOManager(database=warehouse, schema="main"),
         "model_io_manager": dg.FilesystemIOManager(base_dir=str(settings.models_dir())),
         "warehouse": DuckDBResource(database=warehouse),
         "mlflow": MlflowTracker(tracking_uri=_mlflow_uri()),

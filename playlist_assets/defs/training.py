@@ -197,7 +197,7 @@ def genre_classifier(
     params = {**clf.DEFAULT_PARAMS, **_as_params(config.params)}
     features = list(clf.FEATURE_COLUMNS)
     started = time.perf_counter()
-    model = clf.build_classifier(**params).fit(train_songs, train_songs["track_genre"])
+    model = clf.fit_classifier(train_songs, **params)
     fit_seconds = time.perf_counter() - started
     metrics = clf.evaluate(model, test_songs)
     metrics["fit_seconds"] = fit_seconds

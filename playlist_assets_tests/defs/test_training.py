@@ -75,7 +75,7 @@ def test_training_graph_end_to_end(data_home: Path, songs: pd.DataFrame) -> None
     assert "genre_classifier" in names
     assert {f"genre_cluster_models/{g}" for g in DEFAULT_GENRES} <= names
     client = mlflow.MlflowClient()
-    assert client.get_model_version_by_alias("playlist_genre_classifier", "champion").version == "1"
+    assert str(client.get_model_version_by_alias("playlist_genre_classifier", "champion").version) == "1"
 
     for genre in DEFAULT_GENRES:
         assert _meta(result, f"genre_cluster_models/{genre}")["silhouette"] > 0
@@ -101,8 +101,8 @@ def test_worse_model_is_not_promoted(data_home: Path, songs: pd.DataFrame) -> No
     import mlflow
 
     client = mlflow.MlflowClient()
-    assert client.get_model_version_by_alias("playlist_genre_classifier", "champion").version == "1"
-    assert client.get_model_version_by_alias("playlist_genre_classifier", "challenger").version == "2"
+    assert str(client.get_model_version_by_alias("playlist_genre_classifier", "champion").version) == "1"
+    assert str(client.get_model_version_by_alias("playlist_genre_classifier", "challenger").version) == "2"
     assert load_classifier(data_home / "models").version == "1"
 
 
