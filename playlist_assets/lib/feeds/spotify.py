@@ -1,0 +1,382 @@
+"""The Spotify feed: spotipy with every wait capped and the whole hour time-bounded.
+
+spotipy's own retry honours ``Retry-After`` without a cap (a call can hang for an hour), so the
+client is built with ``retries=0, status_retries=0`` and this module retries itself: 429 waits
+``Retry-After`` only when it fits under the per-wait cap and the hour's budget, 5xx / timeouts /
+malformed JSON back off exponentially with jitter, and anything still failing is raised as
+``SpotifyUnavailable`` for Dagster's ``RetryPolicy`` to retry the partition later.
+
+Spotify answers 403 (or 404) on ``audio-features`` for applications created after
+November 2024; that ends the hour with ``AudioFeaturesRestricted``, never a retry.
+Credentials never reach a log line, an exception message or metadata.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+
+import pandas as pd
+
+from playlist_assets.lib.feeds.normalize import (
+    FeedBatch,
+    empty_tracks,
+    normalize_tracks,
+    reject_frame,
+    spotify_rows,
+)
+
+T = TypeVar("T")
+
+SEARCH_PAGE_LIMIT = 50  # Spotify's maximum page size for search
+SEARCH_MAX_OFFSET = 1000  # Spotify refuses offset + limit beyond this
+AUDIO_FEATURES_BATCH = 100  # Spotify's maximum ids per audio-features call
+
+RESTRICTED_MESSAGE = (
+    "Spotify refused the audio-features endpoint (HTTP {status}): Spotify restricted audio "
+    "features (and recommendations) for applications created after 27 November 2024, so this "
+    "app cannot read them. Track metadata still works, but the models need audio features: use "
+    "the landing feed instead (feed kind 'landing': drop Kaggle-format CSV/Parquet/JSON files "
+    "in <landing_dir>/<YYYY-MM-DDTHH>/) or the replay feed."
+)
+
+
+class SpotifyFeedError(RuntimeError):
+    """The Spotify feed cannot deliver this hour."""
+
+
+class AudioFeaturesRestricted(SpotifyFeedError):
+    """403/404 on audio-features: retrying never helps."""
+
+
+class SpotifyUnavailable(SpotifyFeedError):
+    """Rate limits or server errors outlasted the time budget: retry the partition later."""
+
+
+class SpotifyAuthError(SpotifyFeedError):
+    """The client credentials were refused or are missing."""
+
+
+@dataclass(frozen=True)
+class RetryBudget:
+    """How long one hour of the feed may wait on Spotify, in total and per wait."""
+
+    max_attempts: int = 5  # per call, the first try included
+    max_wait_s: float = 30.0  # a longer Retry-After is not waited out
+    total_s: float = 120.0  # the whole hour, waits included
+    base_backoff_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class SpotifySettings:
+    client_id: str
+    client_secret: str
+    api_url: str | None = None  # e.g. a local fake: "http://127.0.0.1:8765/v1/"
+    token_url: str | None = None
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 15.0
+    market: str | None = None
+
+    def __repr__(self) -> str:  # keep the secret out of tracebacks and logs
+        return f"SpotifySettings(client_id=***, api_url={self.api_url!r})"
+
+
+class SpotifyFeedClient:
+    """spotipy without its uncapped retry, plus our bounded one."""
+
+    def __init__(
+        self,
+        settings: SpotifySettings,
+        budget: RetryBudget | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        jitter: Callable[[], float] = random.random,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        import requests
+        import spotipy
+        from spotipy.cache_handler import MemoryCacheHandler
+        from spotipy.oauth2 import SpotifyClientCredentials
+
+        if not settings.client_id or not settings.client_secret:
+            raise SpotifyAuthError(
+                "the spotify feed needs SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET in the environment"
+            )
+        # spotipy logs request headers (the Basic credentials, the bearer token) at DEBUG.
+        logging.getLogger("spotipy").setLevel(logging.INFO)
+        timeout = (settings.connect_timeout_s, settings.read_timeout_s)
+        auth = SpotifyClientCredentials(
+            client_id=settings.client_id,
+            client_secret=settings.client_secret,
+            requests_timeout=timeout,
+            cache_handler=MemoryCacheHandler(),  # never a .cache file with the token
+        )
+        if settings.token_url:
+            auth.OAUTH_TOKEN_URL = settings.token_url
+        # A plain session: spotipy's own would mount a urllib3 Retry that turns a 429 or 5xx into
+        # "Max Retries" (status lost, Retry-After dropped) even with retries=0.
+        self._session = requests.Session()
+        self._sp = spotipy.Spotify(
+            auth_manager=auth,
+            requests_session=self._session,
+            requests_timeout=timeout,
+            retries=0,
+            status_retries=0,
+            backoff_factor=0,
+        )
+        if settings.api_url:
+            self._sp.prefix = settings.api_url.rstrip("/") + "/"
+        self.settings = settings
+        self.budget = budget or RetryBudget()
+        self._sleep = sleep
+        self._clock = clock
+        self._jitter = jitter
+        self._log = log or (lambda _msg: None)
+        self._deadline = clock() + self.budget.total_s
+        self.waits: list[float] = []  # every wait taken, for metadata and tests
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> SpotifyFeedClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- calls -------------------------------------------------------------------------------
+
+    def call(self, endpoint: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` with capped, budgeted retries; ``endpoint`` names it in errors."""
+        import requests
+        from spotipy.exceptions import SpotifyException
+        from spotipy.oauth2 import SpotifyOauthError
+
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    result = fn(*args, **kwargs)
+                if result is None:
+                    # spotipy turns an undecodable 200 body into None.
+                    problem = f"{endpoint}: malformed JSON in Spotify's answer"
+                else:
+                    return result
+                wait = self._backoff(attempt)
+            except SpotifyException as exc:
+                status = exc.http_status
+                if endpoint == "audio-features" and status in (403, 404):
+                    raise AudioFeaturesRestricted(
+                        RESTRICTED_MESSAGE.format(status=status)
+                    ) from None
+                if status == 401:
+                    raise SpotifyAuthError(
+                        f"{endpoint}: Spotify refused the access token (HTTP 401)"
+                    ) from None
+                if status == 429:
+                    retry_after = _retry_after_seconds(exc.headers)
+                    problem = f"{endpoint}: rate limited (HTTP 429, Retry-After {retry_after:g} s)"
+                    if retry_after > self.budget.max_wait_s:
+                        raise SpotifyUnavailable(
+                            f"{problem}: longer than the {self.budget.max_wait_s:g} s cap; "
+                            "Dagster's retry policy will try the partition again later"
+                        ) from None
+                    wait = retry_after
+                elif status >= 500:
+                    problem = f"{endpoint}: Spotify server error (HTTP {status})"
+                    wait = self._backoff(attempt)
+                else:
+                    raise SpotifyFeedError(
+                        f"{endpoint}: Spotify answered HTTP {status}: {_short(exc.msg)}"
+                    ) from None
+            except SpotifyOauthError as exc:
+                raise SpotifyAuthError(
+                    f"Spotify refused the client credentials: {exc.error or 'error'}"
+                    f" ({exc.error_description or 'no description'})"
+                ) from None
+            except requests.exceptions.Timeout:
+                problem = f"{endpoint}: no answer within {self.settings.read_timeout_s:g} s"
+                wait = self._backoff(attempt)
+            except requests.exceptions.ConnectionError as exc:
+                problem = f"{endpoint}: connection failed ({type(exc).__name__})"
+                wait = self._backoff(attempt)
+            except ValueError:
+                problem = f"{endpoint}: malformed JSON in Spotify's answer"
+                wait = self._backoff(attempt)
+            self._wait_or_give_up(problem, wait, attempt)
+
+    def _backoff(self, attempt: int) -> float:
+        # Full jitter: a random share of an exponentially growing, capped ceiling.
+        ceiling = min(self.budget.max_wait_s, self.budget.base_backoff_s * 2 ** (attempt - 1))
+        return ceiling * (0.5 + 0.5 * self._jitter())
+
+    def _wait_or_give_up(self, problem: str, wait: float, attempt: int) -> None:
+        remaining = self._deadline - self._clock()
+        if attempt >= self.budget.max_attempts:
+            raise SpotifyUnavailable(f"{problem}; gave up after {attempt} attempts")
+        if wait > remaining:
+            raise SpotifyUnavailable(
+                f"{problem}; waiting {wait:.1f} s more would pass the hour's "
+                f"{self.budget.total_s:g} s budget"
+            )
+        self._log(f"{problem}; retrying in {wait:.1f} s (attempt {attempt + 1})")
+        self.waits.append(wait)
+        self._sleep(wait)
+
+    # -- endpoints ---------------------------------------------------------------------------
+
+    def search_tracks(self, query: str, count: int, offset: int = 0) -> Iterator[dict[str, Any]]:
+        """Up to ``count`` track objects for ``query``, following the ``next`` links."""
+        limit = max(1, min(SEARCH_PAGE_LIMIT, count))
+        offset = max(0, min(offset, SEARCH_MAX_OFFSET - limit))
+        page = self.call(
+            "search",
+            self._sp.search,
+            q=query,
+            type="track",
+            limit=limit,
+            offset=offset,
+            market=self.settings.market,
+        )
+        tracks = _tracks_page(page)
+        total = tracks.get("total")
+        if not tracks["items"] and offset and isinstance(total, int) and total > 0:
+            # The hour's offset ran past this query's results: wrap around once.
+            page = self.call(
+                "search",
+                self._sp.search,
+                q=query,
+                type="track",
+                limit=limit,
+                offset=offset % total,
+                market=self.settings.market,
+            )
+        delivered = 0
+        while True:
+            tracks = _tracks_page(page)
+            for item in tracks["items"]:
+                if isinstance(item, dict) and item.get("id"):
+                    yield item
+                    delivered += 1
+                    if delivered >= count:
+                        return
+            if not tracks.get("next"):
+                return
+            page = self.call("search", self._sp.next, tracks)
+
+    def audio_features(self, track_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Audio features by track id, in batches of 100 (ids Spotify does not know are absent)."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(track_ids), AUDIO_FEATURES_BATCH):
+            chunk = list(track_ids[start : start + AUDIO_FEATURES_BATCH])
+            answer = self.call("audio-features", self._audio_features_call, chunk)
+            if not isinstance(answer, list):
+                raise SpotifyFeedError("audio-features: Spotify's answer is not a list")
+            for feature in answer:
+                if isinstance(feature, dict) and feature.get("id"):
+                    found[str(feature["id"])] = feature
+        return found
+
+    def _audio_features_call(self, track_ids: list[str]) -> list[Any] | None:
+        try:
+            return self._sp.audio_features(track_ids)
+        except TypeError:
+            # spotipy looks inside the decoded body, which is None when it was not JSON.
+            return None
+
+
+def _tracks_page(page: Any) -> dict[str, Any]:
+    tracks = page.get("tracks") if isinstance(page, dict) else None
+    if not isinstance(tracks, dict) or not isinstance(tracks.get("items"), list):
+        raise SpotifyFeedError("search: Spotify's answer has no 'tracks.items' list")
+    return tracks
+
+
+def search_query(genre: str, year: int) -> str:
+    return f'genre:"{genre}" year:{year}'
+
+
+def hour_offset(hour: datetime, per_genre: int) -> int:
+    """Where this hour starts in the search results, so successive hours see different tracks."""
+    hour_of_year = (hour - datetime(hour.year, 1, 1)).days * 24 + hour.hour
+    span = max(1, SEARCH_MAX_OFFSET - per_genre)
+    return (hour_of_year * per_genre) % span
+
+
+def collect_hour(
+    client: SpotifyFeedClient,
+    genres: Sequence[str],
+    hour: datetime,
+    per_genre: int,
+    year: int | None = None,
+) -> FeedBatch:
+    """Search each genre, fetch audio features, and return Kaggle-shaped rows for the hour.
+
+    The source of each row is ``spotify:search``. Tracks Spotify has no audio features for
+    are kept aside as rejects with the reason.
+    """
+    year = year or hour.year
+    offset = hour_offset(hour, per_genre)
+    tracks: list[dict[str, Any]] = []
+    genre_of: dict[str, str] = {}
+    for genre in genres:
+        for item in client.search_tracks(search_query(genre, year), per_genre, offset):
+            if item["id"] in genre_of:
+                continue  # first genre wins, as in the Kaggle file's per-genre rows
+            genre_of[item["id"]] = genre
+            tracks.append(item)
+    if not tracks:
+        return FeedBatch(
+            tracks=empty_tracks(),
+            sources=[SOURCE],
+            notes=[f"search found no tracks for {len(genres)} genres in {year}"],
+        )
+    features = client.audio_features([t["id"] for t in tracks])
+    rows, missing = spotify_rows(tracks, features, genre_of)
+    batch = normalize_tracks(rows, SOURCE)
+    batch.sources = [SOURCE, f"spotify:audio-features ({len(features)} tracks)"]
+    if missing:
+        kept_aside = reject_frame(
+            SOURCE,
+            [reason for _, reason in missing],
+            pd.DataFrame(
+                [{"track_id": t.get("id"), "track_name": t.get("name")} for t, _ in missing]
+            ),
+        )
+        batch.rejects = pd.concat([batch.rejects, kept_aside], ignore_index=True)
+    return batch
+
+
+SOURCE = "spotify:search"
+
+
+def _retry_after_seconds(headers: Any) -> float:
+    """Retry-After as seconds (a number or an HTTP date); 1 s when absent or unreadable."""
+    value = None
+    if headers is not None:
+        value = headers.get("Retry-After") or headers.get("retry-after")
+    if value is None:
+        return 1.0
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        pass
+    try:
+        when = parsedate_to_datetime(str(value))
+    except (TypeError, ValueError):
+        return 1.0
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _short(text: Any, limit: int = 200) -> str:
+    text = " ".join(str(text or "").split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
