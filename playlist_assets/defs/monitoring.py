@@ -97,7 +97,7 @@ class FeatureDriftConfig(dg.Config):
 # under BY_PARTITION and the sensor reads its own partition's entry from there.
 BY_PARTITION = "by_partition"
 # Same chunking as new_tracks, so a backfill of hourly_feed_job runs both in the same runs.
-DRIFT_BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=24)
+DRIFT_BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=168)
 
 
 def _naive_utc(moment) -> pd.Timestamp:

@@ -25,6 +25,7 @@ from playlist_assets.defs.partitions import hourly_partitions
 from playlist_assets.lib.quality import (
     CATALOGUE_SUITE,
     NEW_TRACKS_SUITE,
+    QUARANTINE_COLUMNS,
     QUARANTINE_SQL_TYPES,
     Batch,
     SongsBase,
@@ -60,13 +61,14 @@ def read_partitions(warehouse: DuckDBResource) -> list[Batch]:
     return batches
 
 
-def _feed_rejects(warehouse: DuckDBResource) -> int | None:
+def _feed_rejects(warehouse: DuckDBResource) -> pd.DataFrame | None:
+    """Rows the feed could not even type (kept by ``new_tracks`` with their file and reason)."""
+    columns = ", ".join(QUARANTINE_COLUMNS)
     with warehouse.get_connection() as conn:
         try:
-            row = conn.execute(f"select count(*) from main.{FEED_REJECTS_TABLE}").fetchone()
+            return conn.execute(f"select {columns} from main.{FEED_REJECTS_TABLE}").df()
         except duckdb.CatalogException:
             return None
-    return int(row[0]) if row else None
 
 
 def _ensure_quarantine_table(warehouse: DuckDBResource) -> None:
@@ -121,8 +123,7 @@ def _songs_metadata(base: SongsBase, genres: tuple[str, ...], feed_rejects: int 
     return metadata
 
 
-def _quarantine_metadata(base: SongsBase) -> dict:
-    quarantined = base.quarantined
+def _quarantine_metadata(quarantined: pd.DataFrame) -> dict:
     by_source = quarantined["source"].value_counts()
     preview = quarantined.drop(columns=["row_json"]).head(_PREVIEW_ROWS)
     return {
@@ -194,13 +195,19 @@ def songs_base(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> 
             allow_retries=False,
         )
     _ensure_quarantine_table(warehouse)
+    feed_rejects = _feed_rejects(warehouse)
     yield dg.Output(
         base.songs,
         output_name="validated_songs",
-        metadata=_songs_metadata(base, genres, _feed_rejects(warehouse)),
+        metadata=_songs_metadata(base, genres, None if feed_rejects is None else len(feed_rejects)),
     )
+    quarantined = base.quarantined
+    if feed_rejects is not None and len(feed_rejects):
+        quarantined = pd.concat([quarantined, feed_rejects], ignore_index=True)
     yield dg.Output(
-        base.quarantined, output_name="quarantined_tracks", metadata=_quarantine_metadata(base)
+        quarantined,
+        output_name="quarantined_tracks",
+        metadata=_quarantine_metadata(quarantined),
     )
 
 

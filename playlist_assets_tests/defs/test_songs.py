@@ -211,3 +211,25 @@ def test_no_song_in_the_configured_genres_is_a_clear_failure(tmp_path, data_home
         "no valid songs in the configured genres (k-pop): 120 input rows, 0 quarantined, "
         "120 of other genres."
     )
+
+
+def test_rows_the_feed_could_not_type_are_in_quarantined_tracks(tmp_path, data_home):
+    rejects = pd.DataFrame(
+        {
+            "source": ["landing/2026-11-01T00/bad.csv"],
+            "row_number": [3],
+            "track_id": ["5SuOikwiRyPMVoIQDJUgSV"],
+            "reason": ["tempo: 'fast' is not a number"],
+            "row_json": ['{"tempo": "fast"}'],
+            "quarantined_at": [pd.Timestamp("2026-11-01 00:05")],
+            "partition_hour": [pd.Timestamp("2026-11-01 00:00")],
+        }
+    )
+    with duckdb.connect(database(tmp_path)) as conn:
+        conn.execute("create table main.new_tracks_rejects as select * from rejects")
+    result = build(clean_tracks(), tmp_path)
+    assert result.success
+    quarantined = table(tmp_path, "quarantined_tracks")
+    row = quarantined[quarantined["source"] == "landing/2026-11-01T00/bad.csv"]
+    assert row["reason"].tolist() == ["tempo: 'fast' is not a number"]
+    assert materialization(result, "validated_songs")["feed_rejects (main.new_tracks_rejects)"] == 1
