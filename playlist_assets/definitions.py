@@ -28,7 +28,13 @@ FAMILY_MODULES: tuple[str, ...] = (
 
 def build_defs() -> dg.Definitions:
     families = [importlib.import_module(name).defs for name in FAMILY_MODULES]
-    return dg.Definitions.merge(*families, dg.Definitions(resources=build_resources()))
+    return dg.Definitions.merge(
+        *families,
+        # Steps mostly queue for the single DuckDB writer anyway, so one process per run is
+        # faster (imports paid once) and lighter than a process per step. Runs still go in
+        # parallel, and the "duckdb" pool keeps them from colliding on the file.
+        dg.Definitions(resources=build_resources(), executor=dg.in_process_executor),
+    )
 
 
 defs = build_defs()

@@ -13,6 +13,9 @@ import sys
 # Modules that provide a ``register(subparsers)`` function.
 COMMAND_MODULES: tuple[str, ...] = (
     "playlist_assets.cli.sample_data",
+    "playlist_assets.cli.feed",
+    "playlist_assets.cli.recommend",
+    "playlist_assets.cli.dashboard",
 )
 
 
