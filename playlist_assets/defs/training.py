@@ -147,7 +147,9 @@ def _log_classifier_run(
         mlflow.log_artifact(str(folder / "confusion_matrix.csv"), "evaluation")
         mlflow.log_artifact(str(folder / "classification_report.json"), "evaluation")
         mlflow.log_artifact(str(folder / "train_features.parquet"), "reference")
+    # Integer columns declared as doubles: a new track with a missing value must still fit the signature.
     example = test[feature_columns].head(5)
+    example = example.astype({c: "float64" for c in example.select_dtypes("integer").columns})
     info = mlflow.sklearn.log_model(
         model,
         name="model",
@@ -359,7 +361,7 @@ def genre_cluster_models(
             ml.sklearn.log_model(
                 make_pipeline(model.scaler, model.mixture),
                 name="model",
-                input_example=songs[model.feature_columns].head(3),
+                input_example=songs[model.feature_columns].head(3).to_numpy(dtype=float),
                 pip_requirements=["scikit-learn"],
                 serialization_format=ml.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
             )

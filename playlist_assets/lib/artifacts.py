@@ -36,5 +36,11 @@ def load_cluster_models(models_dir: Path) -> dict[str, ClusterModel]:
     """Every genre's cluster model written by ``genre_cluster_models/<genre>``."""
     folder = Path(models_dir) / "genre_cluster_models"
     if not folder.is_dir():
-        raise ArtifactMissing(f"asset genre_cluster_models not found under {folder}: materialize it first")
-    return {p.name: _load(p, f"asset genre_cluster_models/{p.name}") for p in sorted(folder.iterdir()) if p.is_file()}
+        raise ArtifactMissing(
+            f"asset genre_cluster_models not found under {folder}: materialize it first"
+        )
+    return {
+        p.name: _load(p, f"asset genre_cluster_models/{p.name}")
+        for p in sorted(folder.iterdir())
+        if p.is_file()
+    }

@@ -35,7 +35,11 @@ def test_reads_gzip(tmp_path: Path) -> None:
     ],
 )
 def test_unusable_files_name_the_file(tmp_path: Path, content: bytes | None, message: str) -> None:
-    path = tmp_path / "tracks.csv.gz" if content and content.startswith(b"\x1f") else tmp_path / "tracks.csv"
+    path = (
+        tmp_path / "tracks.csv.gz"
+        if content and content.startswith(b"\x1f")
+        else tmp_path / "tracks.csv"
+    )
     if content is not None:
         path.write_bytes(content)
     with pytest.raises(TracksFileError) as err:
