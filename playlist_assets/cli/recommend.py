@@ -1,0 +1,339 @@
+"""``playlist-assets recommend``: songs that continue a playlist, from the current materialization.
+
+    playlist-assets recommend --playlist https://open.spotify.com/playlist/<id> [--k 20]
+    playlist-assets recommend --playlist mpd:<pid> --strategy cluster --format json
+    playlist-assets recommend --playlist my_tracks.txt
+    playlist-assets recommend --input playlists.json.gz --k 500 --format jsonl [--output out.jsonl]
+
+The songs base, co-occurrence and models are those of the last materialization in the data
+folder ($PLAYLIST_ASSETS_HOME, default ./.data), loaded once per process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from playlist_assets import settings
+from playlist_assets.cli import CliError
+
+STRATEGY_CHOICES = ("hybrid", "cooccurrence", "frequent", "popular", "cluster")
+_PLAYLIST_URL = re.compile(
+    r"^(?:https?://open\.spotify\.com/(?:intl-[a-z]+/)?playlist/|spotify:playlist:)"
+    r"([0-9A-Za-z]{22})(?:[/?#].*)?$"
+)
+_TOKEN = re.compile(r"[\s,;]+")
+API_URL_ENV = "SPOTIFY_API_URL"  # optional: a proxy or a local stand-in of the Web API
+TOKEN_URL_ENV = "SPOTIFY_TOKEN_URL"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "recommend",
+        help="recommend songs that continue a playlist",
+        description="Recommend catalogue songs that continue a playlist, using the song index, "
+        "co-occurrence and models of the current materialization in the data folder "
+        "($PLAYLIST_ASSETS_HOME, default ./.data).",
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--playlist",
+        metavar="REF",
+        help="a Spotify playlist URL (needs SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET), "
+        "mpd:<pid> (a playlist of the materialized playlists table), or a text file of track "
+        "ids / spotify:track: URIs / track URLs (one per line; # starts a comment)",
+    )
+    source.add_argument(
+        "--input",
+        metavar="PLAYLISTS.json",
+        help="batch: an MPD-format file (.json or .json.gz); one JSON line per playlist",
+    )
+    parser.add_argument("--k", type=int, default=20, help="songs per playlist (default 20)")
+    parser.add_argument(
+        "--strategy",
+        choices=STRATEGY_CHOICES,
+        default="hybrid",
+        help="ranking strategy (default hybrid)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("table", "json", "jsonl"),
+        help="table or json for --playlist (default table); jsonl for --input (the default)",
+    )
+    parser.add_argument("--output", metavar="FILE", help="write to FILE instead of stdout")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.k < 1:
+        raise CliError(f"--k must be a positive number of songs, got {args.k}")
+    fmt = args.format or ("jsonl" if args.input else "table")
+    if args.input and fmt != "jsonl":
+        raise CliError("--input writes one JSON line per playlist: use --format jsonl")
+    if args.playlist and fmt == "jsonl":
+        raise CliError("--format jsonl is for batch mode (--input); use table or json")
+    if args.input:
+        return _batch(args)
+    tracks, artists, label = resolve_playlist(args.playlist)
+    n_tracks = len(dict.fromkeys(tracks))
+    recommender = _load()
+    try:
+        result = recommender.recommend(tracks, args.k, args.strategy, artists=artists)
+    except ValueError as exc:
+        raise CliError(f"{label}: {exc}") from None
+    text = _json(label, args, result) if fmt == "json" else _table(label, args, result, n_tracks)
+    _write(args.output, text)
+    return 0
+
+
+# -- playlist references ------------------------------------------------------------------------
+
+
+def resolve_playlist(ref: str) -> tuple[list[str], list[str | None] | None, str]:
+    """Track ids (and artists when known) of a playlist reference, and how to name it."""
+    ref = ref.strip()
+    if ref.startswith("mpd:"):
+        return (*_mpd_playlist(ref[4:]), ref)
+    match = _PLAYLIST_URL.match(ref)
+    if match:
+        tracks, artists = spotify_playlist(match.group(1))
+        return tracks, artists, ref
+    if "open.spotify.com" in ref or ref.startswith("spotify:"):
+        raise CliError(f"{ref!r} is not a Spotify playlist URL (open.spotify.com/playlist/<id>)")
+    path = Path(ref).expanduser()
+    if path.is_file():
+        return read_track_file(path), None, str(path)
+    raise CliError(
+        f"--playlist {ref!r} is neither a Spotify playlist URL, mpd:<pid>, nor an existing file"
+    )
+
+
+def read_track_file(path: Path) -> list[str]:
+    """Track references of a text file: ids, URIs or URLs, separated by lines/commas/spaces."""
+    from playlist_assets.lib.recommend import looks_like_track_id, normalize_track_id
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"{path}: cannot be read: {exc}") from None
+    tracks = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        for token in _TOKEN.split(line.split("#", 1)[0].strip()):
+            if not token:
+                continue
+            track = normalize_track_id(token)
+            if not looks_like_track_id(track):
+                raise CliError(
+                    f"{path}, line {number}: {token!r} is not a Spotify track id, "
+                    "spotify:track: URI or track URL"
+                )
+            tracks.append(track)
+    if not tracks:
+        raise CliError(f"{path}: holds no track ids")
+    return tracks
+
+
+def _mpd_playlist(pid_text: str) -> tuple[list[str], list[str | None]]:
+    import duckdb
+
+    try:
+        pid = int(pid_text)
+    except ValueError:
+        raise CliError(f"mpd:{pid_text} is not a playlist id: use mpd:<integer pid>") from None
+    warehouse = settings.warehouse_path()
+    if not warehouse.exists():
+        raise CliError(f"no warehouse at {warehouse}: materialize the playlists asset first")
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            rows = con.execute(
+                "select track_id, artist_name from main.playlists where pid = ? order by pos",
+                [pid],
+            ).fetchall()
+    except duckdb.CatalogException:
+        raise CliError(f"{warehouse} has no playlists table: materialize it first") from None
+    except duckdb.Error as exc:
+        raise CliError(f"cannot read {warehouse}: {exc}") from None
+    if not rows:
+        raise CliError(f"no playlist with pid {pid} in the materialized playlists table")
+    return [r[0] for r in rows], [r[1] for r in rows]
+
+
+def spotify_playlist(playlist_id: str) -> tuple[list[str], list[str | None]]:
+    """Track ids and lead artists of a Spotify playlist (client credentials, bounded retries)."""
+    from playlist_assets.lib.feeds.spotify import (
+        RetryBudget,
+        SpotifyFeedClient,
+        SpotifyFeedError,
+        SpotifySettings,
+    )
+
+    client_id = os.environ.get("SPOTIPY_CLIENT_ID", "")
+    secret = os.environ.get("SPOTIPY_CLIENT_SECRET", "")
+    if not client_id or not secret:
+        raise CliError(
+            "reading a Spotify playlist needs SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET in the "
+            "environment (a Spotify app's client credentials); or pass mpd:<pid> or a file of ids"
+        )
+    config = SpotifySettings(
+        client_id,
+        secret,
+        api_url=os.environ.get(API_URL_ENV) or None,
+        token_url=os.environ.get(TOKEN_URL_ENV) or None,
+    )
+    tracks: list[str] = []
+    artists: list[str | None] = []
+    try:
+        with SpotifyFeedClient(config, RetryBudget(max_attempts=3, total_s=30.0)) as client:
+            # spotipy logs each failed call itself; the CLI reports one line instead
+            logging.getLogger("spotipy").setLevel(logging.CRITICAL)
+            sp = client._sp
+            page = client.call(
+                "playlist items",
+                sp.playlist_items,
+                playlist_id,
+                fields="items(track(id,type,artists(name))),next",
+                additional_types=("track",),
+            )
+            while page:
+                for item in page.get("items") or []:
+                    track = (item or {}).get("track") or {}
+                    if track.get("id") and track.get("type", "track") == "track":
+                        tracks.append(track["id"])
+                        names = [a.get("name") for a in track.get("artists") or []]
+                        artists.append(names[0] if names else None)
+                page = client.call("playlist items", sp.next, page) if page.get("next") else None
+    except SpotifyFeedError as exc:
+        raise CliError(f"Spotify playlist {playlist_id}: {exc}") from None
+    if not tracks:
+        raise CliError(f"Spotify playlist {playlist_id} has no tracks")
+    return tracks, artists
+
+
+# -- recommending -------------------------------------------------------------------------------
+
+
+def _load() -> Any:
+    from playlist_assets.lib.artifacts import ArtifactMissing
+    from playlist_assets.lib.recommend import load_recommender
+
+    try:
+        return load_recommender()
+    except ArtifactMissing as exc:
+        raise CliError(str(exc)) from None
+
+
+def _table(label: str, args: argparse.Namespace, result: Any, n_tracks: int) -> str:
+    frame = result.recommendations.copy()
+    frame.insert(0, "rank", range(1, len(frame) + 1))
+    in_base = n_tracks - len(result.missing)
+    from_playlists = len(result.missing) - len(result.unknown)
+    summary = (
+        f"{len(frame)} songs for {label} (strategy {args.strategy}). Of its {n_tracks} tracks: "
+        f"{in_base} in the songs base, {from_playlists} known from the playlists data only, "
+        f"{len(result.unknown)} unknown (skipped)"
+    )
+    if result.cold_start and args.strategy == "hybrid":
+        summary += "; cold start: no track in the playlists data"
+    lines = [summary, "", frame.to_string(index=False, max_colwidth=40)]
+    if result.note and args.strategy != "hybrid":
+        lines.append(f"\nnote: {result.note}")
+    return "\n".join(lines) + "\n"
+
+
+def _json(label: str, args: argparse.Namespace, result: Any) -> str:
+    return (
+        json.dumps(
+            {
+                "playlist": label,
+                "strategy": args.strategy,
+                "k": args.k,
+                "missing": result.missing,
+                "unknown": result.unknown,
+                "cold_start": result.cold_start,
+                "note": result.note,
+                "recommendations": json.loads(result.recommendations.to_json(orient="records")),
+            },
+            ensure_ascii=False,
+            indent=2,
+        )
+        + "\n"
+    )
+
+
+def _write(output: str | None, text: str) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write {output}: {exc}") from None
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from playlist_assets.lib.playlists_io import PlaylistFileError, iter_playlists
+
+    started = time.perf_counter()
+    path = Path(args.input).expanduser()
+    if not path.is_file():
+        raise CliError(f"{path}: no such MPD file")
+    recommender = _load()
+    try:
+        out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+    except OSError as exc:
+        raise CliError(f"cannot write {args.output}: {exc}") from None
+    done = cold = empty = 0
+    try:
+        for index, playlist in enumerate(iter_playlists(path)):
+            pid, tracks, artists = _parse_playlist(path, index, playlist)
+            chosen, _, seeds, _ = recommender.rank(
+                tracks, args.k, args.strategy, artists=artists, allow_unknown=True
+            )
+            out.write(
+                json.dumps({"pid": pid, "recommendations": recommender.ids[chosen].tolist()}) + "\n"
+            )
+            done += 1
+            cold += not len(seeds.items)
+            empty += not len(seeds.songs) and not len(seeds.items)
+    except PlaylistFileError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        if out is not sys.stdout:
+            out.close()
+        else:
+            out.flush()
+    print(
+        f"{done} playlists from {path} in {time.perf_counter() - started:.1f} s "
+        f"({cold} cold start, {empty} with no known track)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _parse_playlist(
+    path: Path, index: int, playlist: Any
+) -> tuple[Any, list[str], list[str | None]]:
+    if not isinstance(playlist, dict) or "pid" not in playlist:
+        raise CliError(f"{path}: playlist #{index} is not an object with a 'pid'")
+    tracks = playlist.get("tracks") or []
+    if not isinstance(tracks, list):
+        raise CliError(
+            f"{path}: playlist #{index} (pid {playlist['pid']}): 'tracks' must be a list"
+        )
+    ids, artists = [], []
+    for i, track in enumerate(tracks):
+        uri = track.get("track_uri") if isinstance(track, dict) else None
+        if not isinstance(uri, str) or not uri.strip():
+            raise CliError(
+                f"{path}: playlist #{index} (pid {playlist['pid']}): track {i} has no 'track_uri'"
+            )
+        ids.append(uri)
+        artists.append(track.get("artist_name"))
+    return playlist["pid"], ids, artists
