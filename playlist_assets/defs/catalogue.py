@@ -1,11 +1,9 @@
 """The catalogue snapshot: ``raw_spotify_tracks``, kept exactly as it came."""
 
-
 import os
 from pathlib import Path
 
 import dagster as dg
-import pandas as pd
 from pydantic import Field
 
 from playlist_assets import settings
@@ -52,12 +50,14 @@ def raw_spotify_tracks(context: dg.AssetExecutionContext, config: CatalogueConfi
     except TracksFileError as exc:
         raise dg.Failure(description=str(exc), metadata={"source_path": str(path)}) from exc
     # Mixed-type text columns become nullable strings so DuckDB can store them verbatim.
-    for column in frame.columns[frame.dtypes == object]:
+    for column in frame.select_dtypes(include="object").columns:
         frame[column] = frame[column].astype("string")
     missing = [c for c in KAGGLE_COLUMNS if c not in frame.columns]
     extra = [c for c in frame.columns if c not in KAGGLE_COLUMNS]
     if missing:
-        context.log.warning(f"{path} lacks required columns {missing}; the quality check will block")
+        context.log.warning(
+            f"{path} lacks required columns {missing}; the quality check will block"
+        )
     metadata: dict[str, object] = {
         "source_path": dg.MetadataValue.path(str(path)),
         "dagster/row_count": len(frame),

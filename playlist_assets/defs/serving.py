@@ -1,6 +1,5 @@
 """``song_index``: what serving needs for every song — features, genre, cluster."""
 
-
 import dagster as dg
 import numpy as np
 import pandas as pd

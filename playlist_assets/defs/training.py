@@ -1,6 +1,5 @@
 """Training: the stable split, the genre classifier (champion/challenger) and per-genre clusters."""
 
-
 import json
 import tempfile
 import time

@@ -214,7 +214,7 @@ def test_no_song_in_the_configured_genres_is_a_clear_failure(tmp_path, data_home
 
 
 def test_rows_the_feed_could_not_type_are_in_quarantined_tracks(tmp_path, data_home):
-    rejects = pd.DataFrame(
+    rejects = pd.DataFrame(  # noqa: F841 (read by duckdb)
         {
             "source": ["landing/2026-11-01T00/bad.csv"],
             "row_number": [3],

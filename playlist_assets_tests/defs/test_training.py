@@ -75,7 +75,10 @@ def test_training_graph_end_to_end(data_home: Path, songs: pd.DataFrame) -> None
     assert "genre_classifier" in names
     assert {f"genre_cluster_models/{g}" for g in DEFAULT_GENRES} <= names
     client = mlflow.MlflowClient()
-    assert str(client.get_model_version_by_alias("playlist_genre_classifier", "champion").version) == "1"
+    assert (
+        str(client.get_model_version_by_alias("playlist_genre_classifier", "champion").version)
+        == "1"
+    )
 
     for genre in DEFAULT_GENRES:
         assert _meta(result, f"genre_cluster_models/{genre}")["silhouette"] > 0
@@ -84,14 +87,22 @@ def test_training_graph_end_to_end(data_home: Path, songs: pd.DataFrame) -> None
     assert len(index) == len(songs)
     assert (index["cluster"] >= 0).all()
     bundle = load_classifier(data_home / "models")
-    assert bundle.version == "1" and len(bundle.reference) == len(result.output_for_node("song_split", "train_songs"))
+    assert bundle.version == "1" and len(bundle.reference) == len(
+        result.output_for_node("song_split", "train_songs")
+    )
     assert set(load_cluster_models(data_home / "models")) == set(DEFAULT_GENRES)
 
 
 def test_worse_model_is_not_promoted(data_home: Path, songs: pd.DataFrame) -> None:
     assert _materialize(songs).success
-    weak = {"ops": {"genre_classifier": {"config": {"params": {"max_iter": 1, "learning_rate": 0.01}}}}}
-    result = _materialize(songs, run_config=weak, selection=["validated_songs", "train_songs", "test_songs", "genre_classifier"])
+    weak = {
+        "ops": {"genre_classifier": {"config": {"params": {"max_iter": 1, "learning_rate": 0.01}}}}
+    }
+    result = _materialize(
+        songs,
+        run_config=weak,
+        selection=["validated_songs", "train_songs", "test_songs", "genre_classifier"],
+    )
     meta = _meta(result, "genre_classifier")
     assert meta["promoted"] is False
     assert meta["candidate_version"] == "2"
@@ -101,27 +112,47 @@ def test_worse_model_is_not_promoted(data_home: Path, songs: pd.DataFrame) -> No
     import mlflow
 
     client = mlflow.MlflowClient()
-    assert str(client.get_model_version_by_alias("playlist_genre_classifier", "champion").version) == "1"
-    assert str(client.get_model_version_by_alias("playlist_genre_classifier", "challenger").version) == "2"
+    assert (
+        str(client.get_model_version_by_alias("playlist_genre_classifier", "champion").version)
+        == "1"
+    )
+    assert (
+        str(client.get_model_version_by_alias("playlist_genre_classifier", "challenger").version)
+        == "2"
+    )
     assert load_classifier(data_home / "models").version == "1"
 
 
 def test_one_genre_cluster_model_materializes_alone(data_home: Path, songs: pd.DataFrame) -> None:
     result = _materialize(
-        songs, selection=["validated_songs", "train_songs", "test_songs", "genre_cluster_models/jazz"]
+        songs,
+        selection=["validated_songs", "train_songs", "test_songs", "genre_cluster_models/jazz"],
     )
     assert result.success
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     assert "genre_cluster_models/jazz" in materialized
-    assert not any(k.startswith("genre_cluster_models/") and k != "genre_cluster_models/jazz" for k in materialized)
+    assert not any(
+        k.startswith("genre_cluster_models/") and k != "genre_cluster_models/jazz"
+        for k in materialized
+    )
 
 
 def test_component_count_is_configurable_per_genre(data_home: Path, songs: pd.DataFrame) -> None:
-    config = {"ops": {"genre_cluster_models": {"config": {"components": {"rock": 5}, "default_components": 2}}}}
+    config = {
+        "ops": {
+            "genre_cluster_models": {"config": {"components": {"rock": 5}, "default_components": 2}}
+        }
+    }
     result = _materialize(
         songs,
         run_config=config,
-        selection=["validated_songs", "train_songs", "test_songs", "genre_cluster_models/rock", "genre_cluster_models/pop"],
+        selection=[
+            "validated_songs",
+            "train_songs",
+            "test_songs",
+            "genre_cluster_models/rock",
+            "genre_cluster_models/pop",
+        ],
     )
     assert _meta(result, "genre_cluster_models/rock")["n_components"] == 5
     assert _meta(result, "genre_cluster_models/pop")["n_components"] == 2
