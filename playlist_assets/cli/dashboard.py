@@ -1,0 +1,158 @@
+"""``playlist-assets dashboard``: serve the dashboard notebook live with Voila.
+
+The page is the same notebook the ``dashboard`` asset executes, rendered by Voila (code hidden,
+ipywidgets live), so its "try it" form answers with the recommender of the current data folder.
+
+Voila keeps one kernel pre-heated: it has done its imports and connections and waits for a
+viewer before reading the data. The command announces the URL (and opens the browser) only once
+that kernel is ready, so the first page is as quick as every later one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from playlist_assets import settings
+from playlist_assets.cli import CliError
+
+DEFAULT_PORT = 8866
+DEFAULT_HOST = "127.0.0.1"
+READY_FILE_ENV = "PLAYLIST_DASHBOARD_READY_FILE"
+READY_TIMEOUT_S = 120.0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "dashboard",
+        help="serve the dashboard notebook live (Voila) on localhost",
+        description="Serve the dashboard notebook as an interactive page: figures of the songs "
+        "base, data quality, drift, models and recommendations, and a form that recommends songs "
+        "for a playlist. Reads the data folder ($PLAYLIST_ASSETS_HOME, default ./.data).",
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})"
+    )
+    parser.add_argument(
+        "--host", default=DEFAULT_HOST, help=f"address to listen on (default {DEFAULT_HOST})"
+    )
+    parser.add_argument("--no-browser", action="store_true", help="do not open a browser window")
+    parser.set_defaults(func=run)
+
+
+def _port_free(host: str, port: int) -> bool:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def voila_command(notebook: Path, host: str, port: int) -> list[str]:
+    """The Voila command line for ``notebook`` (this interpreter, so the kernel sees the package)."""
+    return [
+        sys.executable,
+        "-m",
+        "voila",
+        str(notebook),
+        f"--Voila.ip={host}",
+        f"--port={port}",
+        "--Voila.port_retries=0",
+        "--no-browser",  # opened by this command once the page can be served quickly
+        "--strip_sources=True",
+        "--theme=light",
+        # One kernel is kept ready with the imports done; it reads the data when a page is
+        # requested (the notebook waits for the viewer), so the page comes fast and current.
+        "--preheat_kernel=True",
+        "--pool_size=1",
+        # Start the next ready kernel a little after a page load, not while it is still drawing.
+        "--VoilaKernelManager.fill_delay=10",
+    ]
+
+
+def voila_env(ready_file: Path | None = None) -> dict[str, str]:
+    """The environment Voila and its kernels start with: an absolute data folder.
+
+    Voila starts kernels in the notebook's own folder, so a relative data folder (the default
+    ``.data``) is resolved here, against the directory the command was run from.
+    """
+    from playlist_assets.dashboard.kernel import kernel_env
+
+    env = kernel_env(settings.data_home() / "jupyter")
+    env[settings.DATA_HOME_ENV] = str(settings.data_home())
+    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    if ready_file is not None:
+        env[READY_FILE_ENV] = str(ready_file)
+    return env
+
+
+def _wait_until_ready(server: subprocess.Popen, ready_file: Path, timeout: float) -> bool:
+    """True once the pre-heated kernel has signalled; False if it did not within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ready_file.exists():
+            return True
+        if server.poll() is not None:
+            raise CliError(
+                f"Voila stopped before serving (exit code {server.returncode}); see above"
+            )
+        time.sleep(0.1)
+    return False
+
+
+def run(args: argparse.Namespace) -> int:
+    from playlist_assets.dashboard import NOTEBOOK_PATH
+
+    if not 0 < args.port < 65536:
+        raise CliError(f"--port {args.port} is not a TCP port (1-65535)")
+    if not NOTEBOOK_PATH.exists():
+        raise CliError(f"dashboard notebook missing at {NOTEBOOK_PATH}: reinstall playlist_assets")
+    if not _port_free(args.host, args.port):
+        raise CliError(
+            f"cannot listen on {args.host}:{args.port} (in use or not a local address); "
+            "pick another with --port"
+        )
+    if not settings.warehouse_path().exists():
+        print(
+            f"note: no warehouse at {settings.warehouse_path()} yet; "
+            "the page will say what to materialize.",
+            file=sys.stderr,
+        )
+    url = f"http://{args.host}:{args.port}/"
+    signals = tempfile.mkdtemp(prefix="playlist-dashboard-")
+    ready_file = Path(signals) / "kernel-ready"
+    print(f"Starting the dashboard of {settings.data_home()} ...", flush=True)
+    server = subprocess.Popen(
+        voila_command(NOTEBOOK_PATH, args.host, args.port), env=voila_env(ready_file)
+    )
+    # A kill of this command stops the server too; Ctrl+C reaches both (same process group).
+    previous = signal.signal(
+        signal.SIGTERM, lambda signum, frame: server.send_signal(signal.SIGTERM)
+    )
+    try:
+        if not _wait_until_ready(server, ready_file, READY_TIMEOUT_S):
+            print("(the first page may be slow: the kernel is still starting)", flush=True)
+        print(f"Serving the dashboard at {url} (Ctrl+C to stop)", flush=True)
+        if not args.no_browser:
+            import webbrowser
+
+            webbrowser.open(url)
+        return server.wait()
+    except KeyboardInterrupt:  # stop without Jupyter's "Shutdown this server?" prompt
+        server.send_signal(signal.SIGTERM)
+        return server.wait()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if server.poll() is None:
+            server.terminate()
+            server.wait()
+        shutil.rmtree(signals, ignore_errors=True)
