@@ -32,7 +32,9 @@ from playlist_assets.lib.schema import AUDIO_FEATURES, KAGGLE_COLUMNS, TYPED_DTY
 from playlist_assets.lib.split import is_test
 from playlist_assets.settings import DEFAULT_GENRES
 
-DEFAULT_CSV = Path("/work/shared/data/spotify_tracks/dataset.csv.gz")
+DEFAULT_CSV = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "spotify_tracks" / "dataset.csv.gz"
+)
 
 
 def load_songs(path: Path) -> pd.DataFrame:

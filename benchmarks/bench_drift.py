@@ -40,7 +40,9 @@ from playlist_assets.lib.drift import (
 from playlist_assets.lib.schema import AUDIO_FEATURES
 from playlist_assets.settings import DEFAULT_GENRES
 
-DEFAULT_TRACKS = Path("/work/shared/data/spotify_tracks/dataset.csv.gz")
+DEFAULT_TRACKS = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "spotify_tracks" / "dataset.csv.gz"
+)
 
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float, object]:

@@ -38,7 +38,9 @@ from playlist_assets.lib import sample_data as sd
 from playlist_assets.lib.schema import AUDIO_FEATURES, CONTINUOUS_FEATURES
 from playlist_assets.settings import DEFAULT_GENRES
 
-DEFAULT_TRACKS = Path("/work/shared/data/spotify_tracks/dataset.csv.gz")
+DEFAULT_TRACKS = (
+    Path(__file__).resolve().parents[2] / "shared" / "data" / "spotify_tracks" / "dataset.csv.gz"
+)
 NUMERIC = (
     "popularity",
     "duration_ms",

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from playlist_assets.lib.schema import KAGGLE_COLUMNS, TYPED_DTYPES
+from playlist_assets.lib.schema import AUDIO_FEATURES, KAGGLE_COLUMNS, TYPED_DTYPES
 
 # Nullable dtypes: a missing value reaches the quality checks as <NA> instead of failing a cast
 # here, and every partition of the table gets the same DuckDB column types.
@@ -200,20 +200,7 @@ def spotify_rows(
     return pd.DataFrame(rows, columns=list(KAGGLE_COLUMNS)), missing
 
 
-_FEATURE_KEYS = (
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-    "time_signature",
-)
+_FEATURE_KEYS = AUDIO_FEATURES
 
 
 def _artists(value: Any) -> Any:
