@@ -92,6 +92,15 @@ class ClassifierConfig(dg.Config):
     )
 
 
+def _run_tags(context: dg.AssetExecutionContext) -> dict[str, str]:
+    """MLflow tags linking a training run to its Dagster run and, for retrains, the drift behind it."""
+    tags = {"dagster.run_id": context.run_id}
+    for key, value in context.run.tags.items():
+        if key.startswith("playlist_assets/") or key == "dagster/sensor_name":
+            tags[key.replace("/", ".")] = value
+    return tags
+
+
 def _as_params(raw: dict[str, float]) -> dict[str, Any]:
     return {
         k: int(v) if float(v).is_integer() and k != "learning_rate" else v for k, v in raw.items()
@@ -208,7 +217,7 @@ def genre_classifier(
     name = mlflow.registered_model_name
     with mlflow.start_run(
         run_name="genre_classifier",
-        tags={"dagster.run_id": context.run_id, "dagster.asset": "genre_classifier"},
+        tags={**_run_tags(context), "dagster.asset": "genre_classifier"},
     ) as run:
         version = _log_classifier_run(
             ml, model, params, metrics, train_songs, test_songs, features, name
@@ -346,7 +355,7 @@ def genre_cluster_models(
         with mlflow.start_run(
             run_name=f"genre_cluster_models/{genre}",
             tags={
-                "dagster.run_id": context.run_id,
+                **_run_tags(context),
                 "dagster.asset": f"genre_cluster_models/{genre}",
                 "genre": genre,
             },

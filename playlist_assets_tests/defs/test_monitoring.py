@@ -446,6 +446,11 @@ def test_drifted_hour_retrains_and_records_the_champion_decision(data_home: Path
         # A new MLflow run and a new registered version carrying the decision as its alias.
         run = client.get_run(meta["mlflow_run_id"].value)
         assert run.info.status == "FINISHED"
+        # MLflow says why the model was retrained: the drifted hour the sensor saw.
+        assert (
+            run.data.tags["playlist_assets.drifted_partitions"]
+            == request.tags["playlist_assets/drifted_partitions"]
+        )
         versions_after = client.search_model_versions(f"name='{model_name}'")
         assert len(versions_after) == len(versions_before) + 1
         candidate = meta["candidate_version"].value
