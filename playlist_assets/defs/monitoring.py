@@ -2,6 +2,7 @@
 
 import json
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 
 import dagster as dg
@@ -130,84 +131,90 @@ def _report_metadata(report: DriftReport) -> dict[str, object]:
     }
 
 
-@dg.asset(
-    group_name="monitoring",
-    partitions_def=hourly_partitions,
-    deps=["train_songs"],
-    metadata={"partition_expr": "partition_hour"},
-    kinds={"pandas", "duckdb"},
-    pool="duckdb",
-    backfill_policy=DRIFT_BACKFILL_POLICY,
-)
-def feature_drift(
-    context: dg.AssetExecutionContext,
-    config: FeatureDriftConfig,
-    new_tracks: pd.DataFrame,
-    genre_classifier: ClassifierBundle,
-) -> dg.Output[pd.DataFrame]:
-    """How far this hour's new tracks are from the data the champion classifier was trained on.
+# backfill_policy is a beta parameter in dagster 1.13: silence its warning at every load.
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", dg.BetaWarning)
 
-    Per audio feature: PSI on reference-quantile bins and a two-sample KS test (a feature drifts
-    when both pass their threshold); plus the shift of the champion's predicted-genre mix against
-    its mix on the test split. The metadata says `drifted` and why; `drift_retraining_sensor`
-    reads it. The reference travels with the champion, so after a retrain the baseline moves.
-    """
-    bundle = genre_classifier
-    usable = [f for f in config.features if f in bundle.reference.columns]
-    reference = prepare_reference(
-        bundle.reference,
-        usable,
-        prediction_mix=bundle.reference_prediction_mix,
-        n_bins=config.n_bins,
+    @dg.asset(
+        group_name="monitoring",
+        partitions_def=hourly_partitions,
+        deps=["train_songs"],
+        metadata={"partition_expr": "partition_hour"},
+        kinds={"pandas", "duckdb"},
+        pool="duckdb",
+        backfill_policy=DRIFT_BACKFILL_POLICY,
     )
-    thresholds = config.thresholds()
-    model_version = bundle.version or "unregistered"
-    keys = list(context.partition_keys)
-    reports: dict[str, DriftReport] = {}
-    tables = []
-    for key in keys:
-        rows = _hour_rows(new_tracks, key, single=len(keys) == 1)
-        report = classifier_drift(bundle, rows, thresholds=thresholds, reference=reference)
-        reports[key] = report
-        context.log.info(f"partition {key}: {report.reason}")
-        hour = _naive_utc(hourly_partitions.time_window_for_partition_key(key).start)
-        table = report.features.copy()
-        table.insert(0, "partition_hour", pd.Series([hour] * len(table), dtype="datetime64[ns]"))
-        table["psi_threshold"] = thresholds.psi
-        table["model_version"] = pd.Series([model_version] * len(table), dtype="string")
-        tables.append(table)
+    def feature_drift(
+        context: dg.AssetExecutionContext,
+        config: FeatureDriftConfig,
+        new_tracks: pd.DataFrame,
+        genre_classifier: ClassifierBundle,
+    ) -> dg.Output[pd.DataFrame]:
+        """How far this hour's new tracks are from the data the champion classifier was trained on.
 
-    # Top-level fields describe the worst hour of the run (the only hour, usually).
-    worst_key = max(keys, key=lambda k: (reports[k].drifted, reports[k].drift_score))
-    metadata = _report_metadata(reports[worst_key])
-    if len(keys) > 1:
-        drifted_hours = [k for k in keys if reports[k].drifted]
-        metadata["reason"] = dg.MetadataValue.text(
-            f"{len(keys)} hours judged in one run, {len(drifted_hours)} drifted"
-            + (f" ({', '.join(drifted_hours)})" if drifted_hours else "")
-            + f"; worst hour {worst_key}: {reports[worst_key].reason}"
+        Per audio feature: PSI on reference-quantile bins and a two-sample KS test (a feature drifts
+        when both pass their threshold); plus the shift of the champion's predicted-genre mix against
+        its mix on the test split. The metadata says `drifted` and why; `drift_retraining_sensor`
+        reads it. The reference travels with the champion, so after a retrain the baseline moves.
+        """
+        bundle = genre_classifier
+        usable = [f for f in config.features if f in bundle.reference.columns]
+        reference = prepare_reference(
+            bundle.reference,
+            usable,
+            prediction_mix=bundle.reference_prediction_mix,
+            n_bins=config.n_bins,
         )
-        metadata["n_tracks"] = dg.MetadataValue.int(sum(r.n_tracks for r in reports.values()))
-        metadata[BY_PARTITION] = dg.MetadataValue.json(
-            {
-                k: {
-                    "drifted": r.drifted,
-                    "drift_score": r.drift_score,
-                    "n_tracks": r.n_tracks,
-                    "reason": r.reason,
+        thresholds = config.thresholds()
+        model_version = bundle.version or "unregistered"
+        keys = list(context.partition_keys)
+        reports: dict[str, DriftReport] = {}
+        tables = []
+        for key in keys:
+            rows = _hour_rows(new_tracks, key, single=len(keys) == 1)
+            report = classifier_drift(bundle, rows, thresholds=thresholds, reference=reference)
+            reports[key] = report
+            context.log.info(f"partition {key}: {report.reason}")
+            hour = _naive_utc(hourly_partitions.time_window_for_partition_key(key).start)
+            table = report.features.copy()
+            table.insert(
+                0, "partition_hour", pd.Series([hour] * len(table), dtype="datetime64[ns]")
+            )
+            table["psi_threshold"] = thresholds.psi
+            table["model_version"] = pd.Series([model_version] * len(table), dtype="string")
+            tables.append(table)
+
+        # Top-level fields describe the worst hour of the run (the only hour, usually).
+        worst_key = max(keys, key=lambda k: (reports[k].drifted, reports[k].drift_score))
+        metadata = _report_metadata(reports[worst_key])
+        if len(keys) > 1:
+            drifted_hours = [k for k in keys if reports[k].drifted]
+            metadata["reason"] = dg.MetadataValue.text(
+                f"{len(keys)} hours judged in one run, {len(drifted_hours)} drifted"
+                + (f" ({', '.join(drifted_hours)})" if drifted_hours else "")
+                + f"; worst hour {worst_key}: {reports[worst_key].reason}"
+            )
+            metadata["n_tracks"] = dg.MetadataValue.int(sum(r.n_tracks for r in reports.values()))
+            metadata[BY_PARTITION] = dg.MetadataValue.json(
+                {
+                    k: {
+                        "drifted": r.drifted,
+                        "drift_score": r.drift_score,
+                        "n_tracks": r.n_tracks,
+                        "reason": r.reason,
+                    }
+                    for k, r in reports.items()
                 }
-                for k, r in reports.items()
+            )
+        metadata.update(
+            {
+                "model_version": dg.MetadataValue.text(model_version),
+                "model_run_id": dg.MetadataValue.text(bundle.run_id or ""),
+                "reference_rows": dg.MetadataValue.int(len(bundle.reference)),
+                "thresholds": dg.MetadataValue.json(asdict(thresholds)),
             }
         )
-    metadata.update(
-        {
-            "model_version": dg.MetadataValue.text(model_version),
-            "model_run_id": dg.MetadataValue.text(bundle.run_id or ""),
-            "reference_rows": dg.MetadataValue.int(len(bundle.reference)),
-            "thresholds": dg.MetadataValue.json(asdict(thresholds)),
-        }
-    )
-    return dg.Output(pd.concat(tables, ignore_index=True), metadata=metadata)
+        return dg.Output(pd.concat(tables, ignore_index=True), metadata=metadata)
 
 
 retraining_job = dg.define_asset_job(
