@@ -3,10 +3,10 @@ import time
 from pathlib import Path
 
 import dagster as dg
-import numpy as np
 import pandas as pd
 import pytest
 from dagster_duckdb_pandas import DuckDBPandasIOManager
+from drift_data import GENRES, make_tracks  # noqa: E402
 
 from playlist_assets.defs.monitoring import (
     RETRAIN_ASSET_KEYS,
@@ -20,13 +20,6 @@ from playlist_assets.lib.drift import prediction_mix
 from playlist_assets.lib.models import ClassifierBundle
 from playlist_assets.lib.schema import AUDIO_FEATURES
 
-GENRES = ("classical", "edm", "jazz")
-CENTRES = {
-    "classical": (0.3, 0.2, 0.9, -20.0),
-    "edm": (0.7, 0.85, 0.05, -5.0),
-    "jazz": (0.5, 0.4, 0.6, -12.0),
-}
-
 # Stand-in feed: which hours of the test day carry drift or too few tracks.
 DAY = "2026-11-02"
 DRIFTED_HOURS = set(range(10, 20))
@@ -35,36 +28,6 @@ FEW_TRACKS_HOUR = 23
 
 def hour_key(hour: int) -> str:
     return f"{DAY}-{hour:02d}:00"
-
-
-def make_tracks(n: int, seed: int, drift: bool = False) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    genre = rng.choice(GENRES, size=n)
-    centre = np.array([CENTRES[g] for g in genre]).reshape(n, 4)
-    frame = pd.DataFrame(
-        {
-            "track_id": [f"t{seed}_{i}" for i in range(n)],
-            "danceability": np.clip(rng.normal(centre[:, 0], 0.1), 0, 1),
-            "energy": np.clip(rng.normal(centre[:, 1], 0.1), 0, 1),
-            "key": rng.integers(0, 12, n),
-            "loudness": rng.normal(centre[:, 3], 2.0),
-            "mode": rng.integers(0, 2, n),
-            "speechiness": rng.beta(1.2, 15, n),
-            "acousticness": np.clip(rng.normal(centre[:, 2], 0.1), 0, 1),
-            "instrumentalness": np.where(rng.random(n) < 0.4, 0.0, rng.beta(0.5, 2, n)),
-            "liveness": rng.beta(2, 8, n),
-            "valence": rng.beta(2, 2, n),
-            "tempo": rng.normal(120, 25, n),
-            "time_signature": rng.choice([3, 4, 5], size=n, p=[0.1, 0.85, 0.05]),
-            "track_genre": genre,
-        }
-    )
-    if drift:
-        frame["energy"] = (frame["energy"] * 0.4).clip(0, 1)
-        frame["danceability"] = (frame["danceability"] - 0.25).clip(0, 1)
-        frame["acousticness"] = (frame["acousticness"] + 0.5).clip(0, 1)
-        frame["loudness"] = frame["loudness"] - 10
-    return frame
 
 
 def make_bundle() -> ClassifierBundle:
