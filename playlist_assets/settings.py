@@ -15,6 +15,9 @@ TRACKS_CSV_ENV = "PLAYLIST_TRACKS_CSV"
 MPD_PATH_ENV = "PLAYLIST_MPD_PATH"
 GENRES_ENV = "PLAYLIST_GENRES"
 MLFLOW_URI_ENV = "MLFLOW_TRACKING_URI"
+PARTITIONS_START_ENV = "PLAYLIST_PARTITIONS_START"
+
+DEFAULT_PARTITIONS_START = "2026-11-01-00:00"
 
 DEFAULT_GENRES: tuple[str, ...] = (
     "alternative",
@@ -73,3 +76,8 @@ def configured_genres() -> tuple[str, ...]:
     if not raw:
         return DEFAULT_GENRES
     return tuple(g.strip() for g in raw.split(",") if g.strip())
+
+
+def partitions_start() -> str:
+    """First hour of the hourly partitions (``$PLAYLIST_PARTITIONS_START``, ``YYYY-MM-DD-HH:MM``)."""
+    return os.environ.get(PARTITIONS_START_ENV, "").strip() or DEFAULT_PARTITIONS_START

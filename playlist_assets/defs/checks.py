@@ -19,7 +19,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from playlist_assets import settings
-from playlist_assets.defs.partitions import hourly_partitions
+from playlist_assets.defs.partitions import hourly_partitions, naive_utc, split_by_partition
 from playlist_assets.lib.quality import (
     CATALOGUE_SUITE,
     NEW_TRACKS_SUITE,
@@ -52,10 +52,6 @@ def latest_source_path(instance: dg.DagsterInstance, key: dg.AssetKey) -> str | 
     return None if value is None else str(getattr(value, "value", value))
 
 
-def _naive_utc(moment: datetime) -> datetime:
-    return pd.Timestamp(moment).tz_convert("UTC").tz_localize(None).to_pydatetime()
-
-
 def read_table(
     warehouse: DuckDBResource, table: str, *, hours: tuple[datetime, datetime] | None = None
 ) -> pd.DataFrame | None:
@@ -75,7 +71,7 @@ def read_table(
             return None
         if hours is None:
             return conn.execute(f"select * from main.{table}").fetch_df()
-        start, end = (_naive_utc(h) for h in hours)
+        start, end = (naive_utc(h) for h in hours)
         return conn.execute(
             f"select * from main.{table} where partition_hour >= ? and partition_hour < ?",
             [start, end],
@@ -159,16 +155,6 @@ def catalogue_check_result(
     )
 
 
-def split_partitions(frame: pd.DataFrame, keys: Sequence[str]) -> list[tuple[str, pd.DataFrame]]:
-    """One frame per partition key of the run (an hour without rows gets an empty frame)."""
-    if len(keys) == 1:
-        return [(keys[0], frame)]
-    if frame.empty or "partition_hour" not in frame.columns:
-        return [(key, frame.iloc[0:0]) for key in keys]
-    hours = pd.to_datetime(frame["partition_hour"]).dt.strftime(hourly_partitions.fmt)
-    return [(key, frame.loc[hours == key]) for key in keys]
-
-
 def new_tracks_check_result(
     frame: pd.DataFrame, partition_keys: Sequence[str], *, run_name: str | None = None
 ) -> dg.AssetCheckResult:
@@ -179,7 +165,7 @@ def new_tracks_check_result(
     evaluated with pandas: an hour is accepted or blocked the same way alone or in a range,
     and a 24-hour run costs one validation instead of 24 (about 0.3 CPU-seconds each).
     """
-    parts = split_partitions(frame, partition_keys)
+    parts = split_by_partition(frame, partition_keys)
     filled = [(key, part) for key, part in parts if len(part)]
     empty = [key for key, part in parts if not len(part)]
     label = partition_keys[0]

@@ -15,7 +15,7 @@ from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from playlist_assets import settings
-from playlist_assets.defs.partitions import hourly_partitions
+from playlist_assets.defs.partitions import hourly_partitions, partition_hours
 from playlist_assets.lib.feeds.normalize import (
     FEED_COLUMNS,
     REJECT_COLUMNS,
@@ -187,20 +187,6 @@ class FeedResource(dg.ConfigurableResource):
             raise dg.Failure(description=str(exc), allow_retries=False) from None
 
 
-def partition_hours(context: dg.AssetExecutionContext) -> list[tuple[str, datetime, datetime]]:
-    """(key, start, end) of every partition in the run, as naive UTC datetimes."""
-    hours = []
-    for key in context.partition_keys:
-        window = hourly_partitions.time_window_for_partition_key(key)
-        hours.append((key, _naive_utc(window.start), _naive_utc(window.end)))
-    return hours
-
-
-def _naive_utc(moment: datetime) -> datetime:
-    # The I/O manager compares partition_hour with naive '%Y-%m-%d %H:%M:%S' strings.
-    return pd.Timestamp(moment).tz_convert("UTC").tz_localize(None).to_pydatetime()
-
-
 def with_partition_hour(batch: FeedBatch, hour: datetime) -> pd.DataFrame:
     frame = batch.tracks.loc[:, list(FEED_COLUMNS)].copy()
     frame["partition_hour"] = pd.Series([hour] * len(frame), dtype="datetime64[us]")
@@ -221,7 +207,7 @@ def new_tracks(
     frames: list[pd.DataFrame] = []
     rejects: list[pd.DataFrame] = []
     batches: list[FeedBatch] = []
-    hours = partition_hours(context)
+    hours = partition_hours(context.partition_keys)
     for key, start, _end in hours:
         batch = feed.fetch(key, start, context.log)
         batches.append(batch)

@@ -9,7 +9,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from playlist_assets.defs.partitions import hourly_partitions
+from playlist_assets.defs.partitions import hour_window, hourly_partitions, rows_of_hour
 from playlist_assets.lib.drift import (
     DEFAULT_BINS,
     DriftReport,
@@ -101,19 +101,6 @@ BY_PARTITION = "by_partition"
 DRIFT_BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=168)
 
 
-def _naive_utc(moment) -> pd.Timestamp:
-    # The DuckDB I/O manager compares partition_hour with naive UTC timestamps.
-    return pd.Timestamp(moment).tz_convert("UTC").tz_localize(None)
-
-
-def _hour_rows(new_tracks: pd.DataFrame, key: str, single: bool) -> pd.DataFrame:
-    if single or "partition_hour" not in new_tracks.columns:
-        return new_tracks
-    window = hourly_partitions.time_window_for_partition_key(key)
-    hours = pd.to_datetime(new_tracks["partition_hour"])
-    return new_tracks[(hours >= _naive_utc(window.start)) & (hours < _naive_utc(window.end))]
-
-
 def _report_metadata(report: DriftReport) -> dict[str, object]:
     shift = report.prediction_shift
     return {
@@ -171,11 +158,11 @@ with warnings.catch_warnings():
         reports: dict[str, DriftReport] = {}
         tables = []
         for key in keys:
-            rows = _hour_rows(new_tracks, key, single=len(keys) == 1)
+            rows = new_tracks if len(keys) == 1 else rows_of_hour(new_tracks, key)
             report = classifier_drift(bundle, rows, thresholds=thresholds, reference=reference)
             reports[key] = report
             context.log.info(f"partition {key}: {report.reason}")
-            hour = _naive_utc(hourly_partitions.time_window_for_partition_key(key).start)
+            hour = hour_window(key)[0]
             table = report.features.copy()
             table.insert(
                 0, "partition_hour", pd.Series([hour] * len(table), dtype="datetime64[ns]")

@@ -1,6 +1,54 @@
-"""Partitions shared by the feed, its checks and drift monitoring."""
+"""Partitions shared by the feed, its checks and drift monitoring, and the key <-> hour helpers.
+
+The warehouse stores ``partition_hour`` as a naive UTC timestamp; these helpers are the one place
+that turns a partition key into that hour and picks an hour's rows out of a multi-hour frame.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
 
 import dagster as dg
+import pandas as pd
 
-# One partition = the tracks that arrived in that hour.
-hourly_partitions = dg.HourlyPartitionsDefinition(start_date="2026-11-01-00:00")
+from playlist_assets import settings
+
+# One partition = the tracks that arrived in that hour. The start is configuration so a user can
+# backfill history (PLAYLIST_PARTITIONS_START); the default keeps existing keys valid.
+hourly_partitions = dg.HourlyPartitionsDefinition(start_date=settings.partitions_start())
+
+
+def naive_utc(moment: datetime) -> datetime:
+    """``moment`` as a naive UTC datetime, the form ``partition_hour`` is stored in."""
+    return pd.Timestamp(moment).tz_convert("UTC").tz_localize(None).to_pydatetime()
+
+
+def hour_window(key: str) -> tuple[datetime, datetime]:
+    """(start, end) of the partition ``key`` as naive UTC datetimes."""
+    window = hourly_partitions.time_window_for_partition_key(key)
+    return naive_utc(window.start), naive_utc(window.end)
+
+
+def partition_hours(keys: Sequence[str]) -> list[tuple[str, datetime, datetime]]:
+    """(key, start, end) of every partition key, as naive UTC datetimes."""
+    return [(key, *hour_window(key)) for key in keys]
+
+
+def hour_key(hour: datetime | pd.Timestamp) -> str:
+    """The partition key of a stored ``partition_hour``."""
+    return pd.Timestamp(hour).strftime(hourly_partitions.fmt)
+
+
+def rows_of_hour(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+    """The rows of ``frame`` whose ``partition_hour`` falls in the partition ``key``."""
+    if frame.empty or "partition_hour" not in frame.columns:
+        return frame.iloc[0:0]
+    start, end = hour_window(key)
+    hours = pd.to_datetime(frame["partition_hour"])
+    return frame.loc[(hours >= start) & (hours < end)]
+
+
+def split_by_partition(frame: pd.DataFrame, keys: Sequence[str]) -> list[tuple[str, pd.DataFrame]]:
+    """One frame per partition key of a run; a one-key run keeps the whole frame."""
+    if len(keys) == 1:
+        return [(keys[0], frame)]
+    return [(key, rows_of_hour(frame, key)) for key in keys]
