@@ -7,6 +7,7 @@ bash scripts/setup.sh
 bash scripts/install_browser.sh || echo "chromium not installed: the browser test will be skipped"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/dg check defs
 .venv/bin/python -m pytest -q
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
