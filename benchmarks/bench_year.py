@@ -1,0 +1,279 @@
+"""A year of hourly operation: does the hourly cost, the retrain and the storage stay flat?
+
+Grows the history of ``new_tracks`` + ``feature_drift`` to 24, 168, 720, 2,160 and 8,760 hours as
+asset backfills processed by a real ``dagster-daemon`` (the partitions' start is moved back so the
+whole year lies in the past), and at each size measures:
+
+- the hourly tick: one more hour materialized by ``dagster asset materialize`` (wall and CPU);
+- the retrain: ``retraining_job`` (wall, per-step seconds from the event log, peak RSS);
+- one evaluation of ``drift_retraining_sensor``;
+- warehouse size, Dagster instance storage size and its file count.
+
+    .venv/bin/python benchmarks/bench_year.py            # the year (under 30 min here)
+    .venv/bin/python benchmarks/bench_year.py --quick    # 24 and 168 hours
+    PLAYLIST_REPLAY_MODE=fresh .venv/bin/python benchmarks/bench_year.py  # a growing songs base
+
+Every measured command runs in its own process under ``/usr/bin/time`` so peak memory is the
+command's own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+MODULE = "playlist_assets.definitions"
+FEED_KEYS = ("new_tracks", "feature_drift")
+FULL_SIZES = (24, 168, 720, 2160, 8760)
+QUICK_SIZES = (24, 168)
+
+
+def timed(cmd: list[str], env: dict[str, str], log: Path) -> dict[str, float]:
+    """Run ``cmd`` under /usr/bin/time; wall seconds, CPU seconds and peak RSS (MiB)."""
+    stats = log.with_suffix(".time")
+    started = time.perf_counter()
+    with log.open("w") as out:
+        proc = subprocess.run(
+            ["/usr/bin/time", "-f", "%e %U %S %M", "-o", str(stats), *cmd],
+            env=env,
+            cwd=REPO,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    wall = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(cmd)}; see {log}")
+    _, user, system, max_kb = stats.read_text().split()[-4:]
+    return {"wall_s": wall, "cpu_s": float(user) + float(system), "peak_mib": int(max_kb) / 1024}
+
+
+def folder_size(path: Path) -> tuple[int, int]:
+    """(bytes, files) under ``path``."""
+    files = [p for p in path.rglob("*") if p.is_file()]
+    return sum(p.stat().st_size for p in files), len(files)
+
+
+def hour_keys(start: datetime, first: int, last: int) -> list[str]:
+    return [(start + timedelta(hours=h)).strftime("%Y-%m-%d-%H:%M") for h in range(first, last)]
+
+
+def submit_backfill(partition_keys: list[str]) -> str:
+    """An asset backfill of the feed for ``partition_keys``; the daemon runs it."""
+    import dagster as dg
+    from dagster._core.execution.backfill import PartitionBackfill
+    from dagster._core.utils import make_new_backfill_id
+
+    from playlist_assets.definitions import defs
+
+    instance = dg.DagsterInstance.get()
+    backfill = PartitionBackfill.from_asset_partitions(
+        backfill_id=make_new_backfill_id(),
+        asset_graph=defs.resolve_asset_graph(),
+        partition_names=partition_keys,
+        asset_selection=[dg.AssetKey(k) for k in FEED_KEYS],
+        backfill_timestamp=time.time(),
+        tags={},
+        dynamic_partitions_store=instance,
+        all_partitions=False,
+        title="bench_year",
+        description=None,
+        run_config=None,
+    )
+    instance.add_backfill(backfill)
+    return backfill.backfill_id
+
+
+def wait_for_backfill(backfill_id: str, timeout_s: float) -> None:
+    import dagster as dg
+    from dagster._core.execution.backfill import BulkActionStatus
+
+    instance = dg.DagsterInstance.get()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        backfill = instance.get_backfill(backfill_id)
+        status = backfill.status
+        if status in (BulkActionStatus.COMPLETED, BulkActionStatus.COMPLETED_SUCCESS):
+            runs = instance.get_run_records(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+            failed = [r for r in runs if r.dagster_run.status != dg.DagsterRunStatus.SUCCESS]
+            if failed:
+                raise SystemExit(f"backfill {backfill_id}: {len(failed)} runs did not succeed")
+            return
+        if status not in (BulkActionStatus.REQUESTED,):
+            raise SystemExit(f"backfill {backfill_id} ended {status}")
+        time.sleep(2)
+    raise SystemExit(f"backfill {backfill_id} not done after {timeout_s:.0f} s")
+
+
+def step_seconds(run_id: str) -> dict[str, float]:
+    import dagster as dg
+
+    instance = dg.DagsterInstance.get()
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_SUCCESS).records
+    return {
+        r.event_log_entry.step_key: r.event_log_entry.dagster_event.event_specific_data.duration_ms
+        / 1000
+        for r in records
+    }
+
+
+def latest_run_id() -> str:
+    import dagster as dg
+
+    return dg.DagsterInstance.get().get_run_records(limit=1)[0].dagster_run.run_id
+
+
+def sensor_tick_seconds() -> float:
+    import dagster as dg
+
+    from playlist_assets.definitions import defs
+
+    sensor = defs.get_sensor_def("drift_retraining_sensor")
+    instance = dg.DagsterInstance.get()
+    started = time.perf_counter()
+    with dg.build_sensor_context(instance=instance, definitions=defs) as context:
+        sensor(context)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="24 and 168 hours only")
+    parser.add_argument("--sizes", default=None, help="comma-separated history sizes in hours")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
+    parser.add_argument("--timeout", type=float, default=3600, help="per backfill, seconds")
+    args = parser.parse_args()
+    sizes = (
+        tuple(int(s) for s in args.sizes.split(","))
+        if args.sizes
+        else (QUICK_SIZES if args.quick else FULL_SIZES)
+    )
+
+    scratch = Path(tempfile.mkdtemp(prefix="bench_year_"))
+    home, dagster_home, logs = scratch / "data", scratch / "dagster_home", scratch / "logs"
+    for folder in (home, dagster_home, logs):
+        folder.mkdir(parents=True)
+    shutil.copy(REPO / "dagster.yaml", dagster_home / "dagster.yaml")
+    now_hour = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    start = now_hour - timedelta(hours=max(sizes) + 2)
+    env = {
+        **os.environ,
+        "PLAYLIST_ASSETS_HOME": str(home),
+        "DAGSTER_HOME": str(dagster_home),
+        "PLAYLIST_PARTITIONS_START": start.strftime("%Y-%m-%d-%H:%M"),
+        "GX_ANALYTICS_ENABLED": "false",
+    }
+    os.environ.update(env)
+    dagster = str(VENV_BIN / "dagster")
+    print(f"scratch: {scratch}; partitions start {env['PLAYLIST_PARTITIONS_START']}", flush=True)
+
+    base = timed(
+        [
+            dagster,
+            "asset",
+            "materialize",
+            "-m",
+            MODULE,
+            "--select",
+            "not key:new_tracks and not key:feature_drift",
+        ],
+        env,
+        logs / "graph.log",
+    )
+    print(f"whole unpartitioned graph: {base['wall_s']:.1f} s", flush=True)
+
+    daemon_log = (logs / "daemon.log").open("w")
+    daemon = subprocess.Popen(
+        [str(VENV_BIN / "dagster-daemon"), "run", "-m", MODULE],
+        env=env,
+        cwd=REPO,
+        stdout=daemon_log,
+        stderr=subprocess.STDOUT,
+    )
+    rows = []
+    done = 0
+    try:
+        for size in sizes:
+            started = time.perf_counter()
+            backfill_id = submit_backfill(hour_keys(start, done, size))
+            wait_for_backfill(backfill_id, args.timeout)
+            backfill_s = time.perf_counter() - started
+            done = size
+            tick = timed(
+                [
+                    dagster,
+                    "asset",
+                    "materialize",
+                    "-m",
+                    MODULE,
+                    "--select",
+                    " or ".join(f"key:{k}" for k in FEED_KEYS),
+                    "--partition",
+                    hour_keys(start, size, size + 1)[0],
+                ],
+                env,
+                logs / f"tick_{size}.log",
+            )
+            retrain = timed(
+                [dagster, "job", "execute", "-m", MODULE, "-j", "retraining_job"],
+                env,
+                logs / f"retrain_{size}.log",
+            )
+            steps = step_seconds(latest_run_id())
+            sensor_s = sensor_tick_seconds()
+            warehouse_bytes, _ = folder_size(home / "warehouse.duckdb")
+            instance_bytes, instance_files = folder_size(dagster_home)
+            row = {
+                "hours": size,
+                "backfill_s": backfill_s,
+                "tick_wall_s": tick["wall_s"],
+                "tick_cpu_s": tick["cpu_s"],
+                "retrain_wall_s": retrain["wall_s"],
+                "retrain_peak_mib": retrain["peak_mib"],
+                "retrain_steps_s": steps,
+                "sensor_tick_s": sensor_s,
+                "warehouse_mib": warehouse_bytes / 2**20,
+                "instance_mib": instance_bytes / 2**20,
+                "instance_kib_per_hour": instance_bytes / 1024 / (size + 1),
+                "instance_files": instance_files,
+            }
+            rows.append(row)
+            print(json.dumps(row, default=float), flush=True)
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=60)
+        daemon_log.close()
+        if not args.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+    print()
+    print(
+        "| hours | backfill s | hourly tick wall s | tick CPU s | retrain s | retrain peak MiB "
+        "| sensor tick s | warehouse MiB | instance MiB | instance KiB/hour | instance files |"
+    )
+    print("|" + "---:|" * 11)
+    for r in rows:
+        print(
+            f"| {r['hours']:,} | {r['backfill_s']:.0f} | {r['tick_wall_s']:.1f} | "
+            f"{r['tick_cpu_s']:.1f} | {r['retrain_wall_s']:.1f} | {r['retrain_peak_mib']:.0f} | "
+            f"{r['sensor_tick_s']:.2f} | {r['warehouse_mib']:.1f} | {r['instance_mib']:.1f} | "
+            f"{r['instance_kib_per_hour']:.1f} | {r['instance_files']} |"
+        )
+    print()
+    print("retrain steps (s):")
+    for r in rows:
+        top = sorted(r["retrain_steps_s"].items(), key=lambda kv: -kv[1])[:6]
+        print(f"  {r['hours']:,} h: " + ", ".join(f"{k} {v:.1f}" for k, v in top))
+
+
+if __name__ == "__main__":
+    main()
