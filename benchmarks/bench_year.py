@@ -133,15 +133,17 @@ def latest_run_id() -> str:
 
 
 def sensor_tick_seconds() -> float:
+    """One evaluation of the drift sensor, with the resources the code location gives it."""
     import dagster as dg
 
     from playlist_assets.definitions import defs
 
     sensor = defs.get_sensor_def("drift_retraining_sensor")
+    resources = {key: defs.resources[key] for key in sensor.required_resource_keys}
     instance = dg.DagsterInstance.get()
     started = time.perf_counter()
-    with dg.build_sensor_context(instance=instance, definitions=defs) as context:
-        sensor(context)
+    with dg.build_sensor_context(instance=instance, resources=resources) as context:
+        sensor.evaluate_tick(context)
     return time.perf_counter() - started
 
 
