@@ -1,5 +1,7 @@
 """``new_tracks``: hourly partitions in DuckDB from the replay, landing and Spotify feeds."""
 
+import socket
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -8,18 +10,25 @@ import pandas as pd
 import pytest
 from dagster_duckdb import DuckDBResource
 from dagster_duckdb_pandas import DuckDBPandasIOManager
+from fake_spotify import FakeSpotify  # noqa: E402
 
+from playlist_assets import settings
 from playlist_assets.defs import feed as feed_module
 from playlist_assets.defs.feed import (
     NEW_TRACKS_COLUMNS,
     REJECTS_TABLE,
-    FeedResource,
-    build_feed_resource,
     hourly_feed_job,
     new_tracks,
 )
+from playlist_assets.defs.feed_resources import (
+    FeedResource,
+    LandingFeed,
+    ReplayFeed,
+    SpotifyFeed,
+    UnknownFeed,
+    build_feed_resource,
+)
 from playlist_assets.defs.partitions import hourly_partitions
-from playlist_assets.lib.feeds.fake_spotify import FakeSpotify
 from playlist_assets.lib.sample_data import generate_tracks
 
 HOUR_KEY = "2026-11-25-13:00"
@@ -72,7 +81,7 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
 def test_a_replay_hour_is_stored_keyed_by_its_hour_and_rerunning_replaces_it(
     data_home: Path, pool_csv: Path
 ) -> None:
-    feed = FeedResource(replay_pool_path=str(pool_csv), tracks_per_hour=25)
+    feed = ReplayFeed(replay_pool_path=str(pool_csv), tracks_per_hour=25)
 
     first = run(data_home, feed)
     stored_first = table(data_home).sort_values("track_id", ignore_index=True)
@@ -100,7 +109,7 @@ def test_a_replay_hour_is_stored_keyed_by_its_hour_and_rerunning_replaces_it(
 def test_a_run_over_a_range_of_hours_stores_the_same_rows_as_hour_by_hour(
     data_home: Path, pool_csv: Path, tmp_path: Path
 ) -> None:
-    feed = FeedResource(replay_pool_path=str(pool_csv), tracks_per_hour=10)
+    feed = ReplayFeed(replay_pool_path=str(pool_csv), tracks_per_hour=10)
     keys = hourly_partitions.get_partition_keys_in_range(
         dg.PartitionKeyRange("2026-11-25-10:00", "2026-11-25-12:00")
     )
@@ -128,7 +137,7 @@ def test_a_run_over_a_range_of_hours_stores_the_same_rows_as_hour_by_hour(
 
 
 def test_replay_drift_knob_shifts_the_configured_hours(data_home: Path, pool_csv: Path) -> None:
-    feed = FeedResource(
+    feed = ReplayFeed(
         replay_pool_path=str(pool_csv),
         drift_features=["energy"],
         drift_start=NEXT_KEY,
@@ -150,19 +159,19 @@ def test_replay_drift_knob_shifts_the_configured_hours(data_home: Path, pool_csv
 
 
 def test_the_default_pool_is_the_sample_generators_held_back_songs(data_home: Path) -> None:
-    result = run(data_home, FeedResource(tracks_per_hour=12))
+    result = run(data_home, ReplayFeed(tracks_per_hour=12))
 
     stored = table(data_home)
     catalogue = pd.read_csv(data_home / "sample" / "spotify_tracks.csv")
     assert result.success and len(stored) == 12
     assert not set(stored["track_id"]) & set(catalogue["track_id"])  # held back, not catalogue
-    assert set(stored["track_genre"]) <= set(feed_module.settings.configured_genres())
+    assert set(stored["track_genre"]) <= set(settings.configured_genres())
 
 
 def test_an_hour_without_landing_files_is_an_empty_partition_with_every_column(
     data_home: Path,
 ) -> None:
-    result = run(data_home, FeedResource(kind="landing"))
+    result = run(data_home, LandingFeed())
 
     stored = table(data_home)
     assert result.success
@@ -185,7 +194,7 @@ def test_landing_files_load_and_a_bad_file_is_kept_aside_by_name(
     good = pd.read_csv(pool_csv).drop(columns=["Unnamed: 0"]).head(6)
     good.to_parquet(folder / "batch.parquet")
     (folder / "broken.json").write_text("[{]")
-    feed = FeedResource(kind="landing")
+    feed = LandingFeed()
 
     result = run(data_home, feed)
     run(data_home, feed)  # re-running replaces the hour's rejects too
@@ -210,18 +219,22 @@ def test_landing_files_load_and_a_bad_file_is_kept_aside_by_name(
     assert "broken.json" in metadata(result)["rejects_preview"]
 
 
+def serve_spotify(monkeypatch: pytest.MonkeyPatch, api: FakeSpotify) -> None:
+    """Point the deployment's Spotify URLs at the fake (environment, as in production)."""
+    monkeypatch.setenv(settings.SPOTIFY_API_URL_ENV, api.api_url)
+    monkeypatch.setenv(settings.SPOTIFY_TOKEN_URL_ENV, api.token_url)
+
+
 def test_restricted_audio_features_fail_the_hour_once_with_a_pointer_to_landing(
-    data_home: Path,
+    data_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with FakeSpotify(restrict_audio_features=True) as api:
-        feed = FeedResource(
-            kind="spotify",
-            spotify_client_id=api.client_id,
-            spotify_client_secret=api.client_secret,
-            spotify_api_url=api.api_url,
-            spotify_token_url=api.token_url,
-            spotify_genres=["pop"],
-            spotify_tracks_per_genre=5,
+        serve_spotify(monkeypatch, api)
+        feed = SpotifyFeed(
+            client_id=api.client_id,
+            client_secret=api.client_secret,
+            genres=["pop"],
+            tracks_per_genre=5,
         )
         result = run(data_home, feed, raise_on_error=False)
         calls = len(api.calls("audio-features"))
@@ -233,16 +246,16 @@ def test_restricted_audio_features_fail_the_hour_once_with_a_pointer_to_landing(
     assert api.client_secret not in message
 
 
-def test_the_spotify_feed_stores_an_hour_from_the_api(data_home: Path) -> None:
+def test_the_spotify_feed_stores_an_hour_from_the_api(
+    data_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with FakeSpotify(tracks_per_query=1000) as api:
-        feed = FeedResource(
-            kind="spotify",
-            spotify_client_id=api.client_id,
-            spotify_client_secret=api.client_secret,
-            spotify_api_url=api.api_url,
-            spotify_token_url=api.token_url,
-            spotify_genres=["pop", "rock"],
-            spotify_tracks_per_genre=7,
+        serve_spotify(monkeypatch, api)
+        feed = SpotifyFeed(
+            client_id=api.client_id,
+            client_secret=api.client_secret,
+            genres=["pop", "rock"],
+            tracks_per_genre=7,
         )
         result = run(data_home, feed)
 
@@ -254,37 +267,113 @@ def test_the_spotify_feed_stores_an_hour_from_the_api(data_home: Path) -> None:
 
 
 def test_the_spotify_feed_without_credentials_fails_with_what_to_set(data_home: Path) -> None:
-    result = run(data_home, FeedResource(kind="spotify"), raise_on_error=False)
+    result = run(data_home, SpotifyFeed(), raise_on_error=False)
 
     assert "SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET" in failure_message(result)
 
 
-def test_an_unknown_feed_kind_names_the_choices(data_home: Path) -> None:
-    result = run(data_home, FeedResource(kind="kafka"), raise_on_error=False)
+def test_an_unknown_feed_kind_names_the_choices(
+    data_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLAYLIST_FEED", "kafka")
+    feed = build_feed_resource()
+    result = run(data_home, feed, raise_on_error=False)
 
-    assert (
-        failure_message(result)
-        == "feed kind 'kafka' is unknown: choose one of replay, landing, spotify"
+    assert isinstance(feed, UnknownFeed)  # the rest of the code location still loads
+    assert failure_message(result) == (
+        "feed kind 'kafka' is unknown: choose one of replay, landing, spotify ($PLAYLIST_FEED)"
     )
 
 
-def test_credentials_come_from_the_environment_only_when_set(
+def test_the_backend_and_its_credentials_come_from_the_environment(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     plain = build_feed_resource()
     monkeypatch.setenv("SPOTIPY_CLIENT_ID", "an-id")
     monkeypatch.setenv("SPOTIPY_CLIENT_SECRET", "a-secret")
     monkeypatch.setenv("PLAYLIST_FEED", "spotify")
+    spotify = build_feed_resource()
+    monkeypatch.setenv("PLAYLIST_FEED", "replay")
     monkeypatch.setenv("PLAYLIST_REPLAY_DRIFT_FEATURES", "energy, valence")
     monkeypatch.setenv("PLAYLIST_REPLAY_DRIFT_STRENGTH", "2.5")
-    configured = build_feed_resource()
+    monkeypatch.setenv("PLAYLIST_REPLAY_MODE", "fresh")
+    replay = build_feed_resource()
+    monkeypatch.setenv("PLAYLIST_FEED", "landing")
+    landing = build_feed_resource()
 
-    assert plain.kind == "replay" and plain.spotify_client_secret is None
-    assert configured.spotify_client_secret == dg.EnvVar("SPOTIPY_CLIENT_SECRET")
-    assert configured.kind == dg.EnvVar("PLAYLIST_FEED")
-    assert configured.drift_features == ["energy", "valence"]
-    assert configured.drift_strength == 2.5
-    assert "a-secret" not in repr(configured)  # only the variable's name is kept
+    assert type(plain) is ReplayFeed and plain.mode == "pool" and plain.drift_features == []
+    assert type(spotify) is SpotifyFeed and spotify.kind == "spotify"
+    assert spotify.client_secret == dg.EnvVar("SPOTIPY_CLIENT_SECRET")
+    assert "a-secret" not in repr(spotify)  # only the variable's name is kept
+    assert replay.mode == "fresh"
+    assert replay.drift_features == ["energy", "valence"]
+    assert replay.drift_strength == 2.5
+    assert type(landing) is LandingFeed
+    assert all(isinstance(f, FeedResource) for f in (plain, spotify, replay, landing))
+
+
+def test_the_code_locations_feed_is_the_one_the_environment_names(
+    monkeypatch: pytest.MonkeyPatch, data_home: Path
+) -> None:
+    from playlist_assets.defs.resources import build_resources
+
+    monkeypatch.setenv("PLAYLIST_FEED", "landing")
+
+    assert type(build_resources()["feed"]) is LandingFeed
+
+
+def test_run_config_cannot_send_the_spotify_credentials_elsewhere(
+    data_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The credential-bearing URLs are not resource config: a run that sets one is refused."""
+    with FakeSpotify() as deployment, FakeSpotify() as attacker:
+        serve_spotify(monkeypatch, deployment)
+        feed = SpotifyFeed(client_id=deployment.client_id, client_secret=deployment.client_secret)
+        job = dg.Definitions(
+            assets=[new_tracks],
+            jobs=[dg.define_asset_job("feed_job", selection=[new_tracks])],
+            resources=resources(data_home, feed),
+        ).resolve_job_def("feed_job")
+        for field in ("api_url", "token_url", "spotify_api_url", "spotify_token_url"):
+            with pytest.raises(dg.DagsterInvalidConfigError, match=field):
+                job.execute_in_process(
+                    partition_key=HOUR_KEY,
+                    run_config={"resources": {"feed": {"config": {field: attacker.token_url}}}},
+                )
+
+    assert attacker.requests == [] and deployment.requests == []
+    assert "api_url" not in SpotifyFeed.model_fields
+    assert not any("url" in name for name in SpotifyFeed.model_fields)
+
+
+def free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_an_unreachable_spotify_fails_once_within_the_budget_saying_what_was_tried(
+    data_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_loopback_port()  # nothing listens there: every connection is refused
+    monkeypatch.setenv(settings.SPOTIFY_API_URL_ENV, f"http://127.0.0.1:{port}/v1/")
+    monkeypatch.setenv(settings.SPOTIFY_TOKEN_URL_ENV, f"http://127.0.0.1:{port}/api/token")
+    feed = SpotifyFeed(client_id="an-id", client_secret="a-secret", genres=["pop"], budget_s=3.0)
+
+    started = time.monotonic()
+    result = run(data_home, feed, raise_on_error=False)
+    elapsed = time.monotonic() - started
+
+    message = failure_message(result)
+    retries = [
+        e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY
+    ]
+    assert not result.success
+    assert retries == []  # the asset's RetryPolicy does not repeat a deterministic failure
+    assert f"cannot connect to 127.0.0.1:{port} (Connection refused)" in message
+    assert "failed attempt(s) in" in message and "Not retried" in message
+    assert "a-secret" not in message
+    assert elapsed < 30  # a 3 s budget, not minutes of retries inside retries
 
 
 def test_the_hourly_job_runs_the_feed_then_drift_on_a_running_schedule() -> None:
@@ -299,6 +388,7 @@ def test_the_hourly_job_runs_the_feed_then_drift_on_a_running_schedule() -> None
             resources={
                 "io_manager": dg.InMemoryIOManager(),
                 "warehouse": DuckDBResource(database=":memory:"),
+                "feed": build_feed_resource(),
             },
         ),
     )
