@@ -13,8 +13,8 @@ popularity baseline on held-out playlists.
 
     .venv/bin/python benchmarks/bench_sample_data.py [--tracks PATH] [--derive]
 
-``--derive`` prints the per-genre parameter table hard-coded in
-`playlist_assets/lib/sample_data.py` from the real file.
+``--derive`` prints the per-genre parameter table (the ``profiles`` of
+`playlist_assets/lib/data/sample_generator.json`) from the real file.
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ NUMERIC = (
 
 
 def derive(real: pd.DataFrame) -> None:
-    """Print _PROFILE_TABLE rows (the parameters hard-coded in the generator)."""
+    """Print the ``profiles`` entries of lib/data/sample_generator.json, measured on ``real``."""
 
     def logit(x: pd.Series) -> pd.Series:
         x = x.clip(1e-3, 1 - 1e-3)
