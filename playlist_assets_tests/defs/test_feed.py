@@ -168,6 +168,30 @@ def test_the_default_pool_is_the_sample_generators_held_back_songs(data_home: Pa
     assert set(stored["track_genre"]) <= set(settings.configured_genres())
 
 
+def test_fresh_replay_stores_new_songs_every_hour(data_home: Path) -> None:
+    feed = ReplayFeed(mode="fresh", tracks_per_hour=30)
+
+    first = run(data_home, feed)
+    run(data_home, feed)  # the same hour again: the same rows, replaced
+    run(data_home, feed, key=NEXT_KEY)
+
+    stored = table(data_home)
+    per_hour = stored.groupby("partition_hour")["track_id"].count()
+    assert first.success and metadata(first)["feed"] == "replay"
+    assert sorted(per_hour) == [30, 30]
+    assert stored["track_id"].is_unique  # the next hour brought other songs
+    assert set(stored["track_genre"]) <= set(settings.configured_genres())
+    assert set(stored["source"]) == {"replay"}
+
+
+def test_an_unknown_replay_mode_names_the_choices(data_home: Path) -> None:
+    result = run(data_home, ReplayFeed(mode="endless"), raise_on_error=False)
+
+    assert failure_message(result) == (
+        "replay mode 'endless' is unknown: choose one of pool, fresh ($PLAYLIST_REPLAY_MODE)"
+    )
+
+
 def test_an_hour_without_landing_files_is_an_empty_partition_with_every_column(
     data_home: Path,
 ) -> None:
