@@ -176,6 +176,7 @@ class SpotifyFeedClient:
         while True:
             attempt += 1
             self._cap_timeouts(endpoint, attempt)
+            limited = False  # a rate limit that outlasts the budget is still worth a later retry
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", DeprecationWarning)
@@ -204,7 +205,7 @@ class SpotifyFeedClient:
                             f"{problem}: longer than the {self.budget.max_wait_s:g} s cap; "
                             "Dagster's retry policy will try the partition again later"
                         ) from None
-                    wait = retry_after
+                    wait, limited = retry_after, True
                 elif status >= 500:
                     problem = f"{endpoint}: Spotify server error (HTTP {status})"
                     wait = self._backoff(attempt)
@@ -232,20 +233,21 @@ class SpotifyFeedClient:
             except ValueError:
                 problem = f"{endpoint}: malformed JSON in Spotify's answer"
                 wait = self._backoff(attempt)
-            self._wait_or_give_up(problem, wait, attempt)
+            self._wait_or_give_up(problem, wait, attempt, limited)
 
     def _backoff(self, attempt: int) -> float:
         # Full jitter: a random share of an exponentially growing, capped ceiling.
         ceiling = min(self.budget.max_wait_s, self.budget.base_backoff_s * 2 ** (attempt - 1))
         return ceiling * (0.5 + 0.5 * self._jitter())
 
-    def _wait_or_give_up(self, problem: str, wait: float, attempt: int) -> None:
+    def _wait_or_give_up(self, problem: str, wait: float, attempt: int, limited: bool) -> None:
         self.tried.append(problem)
         remaining = self._deadline - self._clock()
+        error = SpotifyRateLimited if limited else SpotifyUnavailable
         if attempt >= self.budget.max_attempts:
-            raise SpotifyUnavailable(f"{problem}; gave up after {attempt} attempts{self._story()}")
+            raise error(f"{problem}; gave up after {attempt} attempts{self._story()}")
         if wait > remaining:
-            raise SpotifyUnavailable(
+            raise error(
                 f"{problem}; waiting {wait:.1f} s more would pass the hour's "
                 f"{self.budget.total_s:g} s budget{self._story()}"
             )
