@@ -95,12 +95,13 @@ def replay_costs(hours: int) -> list[tuple[str, str, str]]:
                     f"{1000 * wall / hours:.1f} ms wall, mean of {hours} hours",
                 )
             )
+            growth = (
+                f"never more than the pool's {len(pool):,} songs in all"
+                if mode == "pool"
+                else f"a year at this rate: {new * 8760 // hours:,} new songs"
+            )
             rows.append(
-                (
-                    f"replay {mode}: new songs in {hours} hours",
-                    f"{new:,} of {fed:,}",
-                    f"a year at this rate: {new * 8760 // hours:,} new songs",
-                )
+                (f"replay {mode}: new songs in {hours} hours", f"{new:,} of {fed:,}", growth)
             )
     return rows
 
