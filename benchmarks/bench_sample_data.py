@@ -23,6 +23,7 @@ import argparse
 import gc
 import hashlib
 import json
+import os
 import tempfile
 import time
 import tracemalloc
@@ -35,6 +36,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from playlist_assets import settings
 from playlist_assets.lib import sample_data as sd
 from playlist_assets.lib.schema import AUDIO_FEATURES, CONTINUOUS_FEATURES
 from playlist_assets.settings import DEFAULT_GENRES
@@ -320,7 +322,12 @@ def cooccurrence() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tracks", type=Path, default=DEFAULT_TRACKS)
+    parser.add_argument(
+        "--tracks",
+        type=Path,
+        default=Path(os.environ.get(settings.TRACKS_CSV_ENV) or DEFAULT_TRACKS),
+        help=f"the real Kaggle file (default ${settings.TRACKS_CSV_ENV}, else {DEFAULT_TRACKS})",
+    )
     parser.add_argument("--derive", action="store_true")
     args = parser.parse_args()
     real = pd.read_csv(args.tracks, index_col=0) if args.tracks.exists() else None
