@@ -2,6 +2,7 @@
 
 import socket
 import time
+from datetime import datetime
 from pathlib import Path
 
 import dagster as dg
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 from dagster_duckdb import DuckDBResource
 from dagster_duckdb_pandas import DuckDBPandasIOManager
-from fake_spotify import FakeSpotify  # noqa: E402
+from fake_spotify import FakeSpotify, Fault  # noqa: E402
 
 from playlist_assets import settings
 from playlist_assets.defs import feed as feed_module
@@ -288,6 +289,25 @@ def test_the_spotify_feed_stores_an_hour_from_the_api(
     assert len(stored) == 14
     assert set(stored["source"]) == {"spotify:search"}
     assert metadata(result)["genre_counts"] == {"pop": 7, "rock": 7}
+
+
+def test_only_a_rate_limit_is_left_to_the_assets_retry_policy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with FakeSpotify() as api:
+        serve_spotify(monkeypatch, api)
+        feed = SpotifyFeed(client_id=api.client_id, client_secret=api.client_secret, genres=["pop"])
+        api.fail("search", Fault(429, headers={"Retry-After": "3600"}))
+        with pytest.raises(dg.Failure) as limited:
+            feed.fetch(HOUR_KEY, datetime(2026, 11, 25, 13))
+        api.fail("search", *[Fault(500)] * 5)
+        with pytest.raises(dg.Failure) as failing:
+            SpotifyFeed(
+                client_id=api.client_id, client_secret=api.client_secret, budget_s=1.0
+            ).fetch(HOUR_KEY, datetime(2026, 11, 25, 13))
+
+    assert limited.value.allow_retries is True and "Retry-After 3600" in str(limited.value)
+    assert failing.value.allow_retries is False and "HTTP 500" in str(failing.value)
 
 
 def test_the_spotify_feed_without_credentials_fails_with_what_to_set(data_home: Path) -> None:
