@@ -160,8 +160,8 @@ class SpotifyFeed(FeedResource):
             SpotifyFeedError,
             SpotifyRateLimited,
             SpotifySettings,
-            collect_hour,
         )
+        from playlist_assets.lib.feeds.spotify_hour import collect_hour
 
         client_settings = SpotifySettings(
             client_id=self.client_id or "",

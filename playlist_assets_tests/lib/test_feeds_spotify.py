@@ -17,8 +17,8 @@ from playlist_assets.lib.feeds.spotify import (
     SpotifyRateLimited,
     SpotifySettings,
     SpotifyUnavailable,
-    collect_hour,
 )
+from playlist_assets.lib.feeds.spotify_hour import collect_hour
 
 HOUR = datetime(2026, 11, 25, 13)
 SECRET = "s3cr3t-client-secret-value"

@@ -1,4 +1,4 @@
-"""The Spotify feed: spotipy with every wait capped and the whole hour time-bounded.
+"""The Spotify feed's client: spotipy with every wait capped and the whole hour time-bounded.
 
 spotipy's own retry honours ``Retry-After`` without a cap (a call can hang for an hour), so the
 client is built with ``retries=0, status_retries=0`` and this module retries itself: 429 waits
@@ -13,7 +13,8 @@ server that keeps failing or hanging) would fail the same way again, so it is fi
 
 Spotify answers 403 (or 404) on ``audio-features`` for applications created after
 November 2024; that ends the hour with ``AudioFeaturesRestricted``, never a retry.
-Credentials never reach a log line, an exception message or metadata.
+Credentials never reach a log line, an exception message or metadata. What one hour asks
+for (search per genre, then audio features) is in ``spotify_hour.py``.
 """
 
 from __future__ import annotations
@@ -24,20 +25,9 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
-
-import pandas as pd
-
-from playlist_assets.lib.feeds.normalize import (
-    FeedBatch,
-    empty_tracks,
-    normalize_tracks,
-    reject_frame,
-    spotify_rows,
-)
 
 T = TypeVar("T")
 
@@ -345,64 +335,6 @@ def _tracks_page(page: Any) -> dict[str, Any]:
     if not isinstance(tracks, dict) or not isinstance(tracks.get("items"), list):
         raise SpotifyFeedError("search: Spotify's answer has no 'tracks.items' list")
     return tracks
-
-
-def search_query(genre: str, year: int) -> str:
-    return f'genre:"{genre}" year:{year}'
-
-
-def hour_offset(hour: datetime, per_genre: int) -> int:
-    """Where this hour starts in the search results, so successive hours see different tracks."""
-    hour_of_year = (hour - datetime(hour.year, 1, 1)).days * 24 + hour.hour
-    span = max(1, SEARCH_MAX_OFFSET - per_genre)
-    return (hour_of_year * per_genre) % span
-
-
-def collect_hour(
-    client: SpotifyFeedClient,
-    genres: Sequence[str],
-    hour: datetime,
-    per_genre: int,
-    year: int | None = None,
-) -> FeedBatch:
-    """Search each genre, fetch audio features, and return Kaggle-shaped rows for the hour.
-
-    The source of each row is ``spotify:search``. Tracks Spotify has no audio features for
-    are kept aside as rejects with the reason.
-    """
-    year = year or hour.year
-    offset = hour_offset(hour, per_genre)
-    tracks: list[dict[str, Any]] = []
-    genre_of: dict[str, str] = {}
-    for genre in genres:
-        for item in client.search_tracks(search_query(genre, year), per_genre, offset):
-            if item["id"] in genre_of:
-                continue  # first genre wins, as in the Kaggle file's per-genre rows
-            genre_of[item["id"]] = genre
-            tracks.append(item)
-    if not tracks:
-        return FeedBatch(
-            tracks=empty_tracks(),
-            sources=[SOURCE],
-            notes=[f"search found no tracks for {len(genres)} genres in {year}"],
-        )
-    features = client.audio_features([t["id"] for t in tracks])
-    rows, missing = spotify_rows(tracks, features, genre_of)
-    batch = normalize_tracks(rows, SOURCE)
-    batch.sources = [SOURCE, f"spotify:audio-features ({len(features)} tracks)"]
-    if missing:
-        kept_aside = reject_frame(
-            SOURCE,
-            [reason for _, reason in missing],
-            pd.DataFrame(
-                [{"track_id": t.get("id"), "track_name": t.get("name")} for t, _ in missing]
-            ),
-        )
-        batch.rejects = pd.concat([batch.rejects, kept_aside], ignore_index=True)
-    return batch
-
-
-SOURCE = "spotify:search"
 
 
 def _retry_after_seconds(headers: Any) -> float:
