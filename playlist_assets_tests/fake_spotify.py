@@ -108,6 +108,13 @@ class FakeSpotify:
     def token_url(self) -> str:
         return f"{self.base_url}/api/token"
 
+    def use_as_deployment(self, monkeypatch: Any) -> None:
+        """Point the product's Spotify URLs here, as a deployment does: through the environment."""
+        from playlist_assets import settings
+
+        monkeypatch.setenv(settings.SPOTIFY_API_URL_ENV, self.api_url)
+        monkeypatch.setenv(settings.SPOTIFY_TOKEN_URL_ENV, self.token_url)
+
     # -- scripting -----------------------------------------------------------------------------
 
     def fail(self, endpoint: str, *faults: Fault) -> None:
