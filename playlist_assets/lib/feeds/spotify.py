@@ -29,6 +29,9 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+# ``settings`` is the client's own SpotifySettings below; the project's module keeps its name.
+from playlist_assets import settings as project_settings
+
 T = TypeVar("T")
 
 SEARCH_PAGE_LIMIT = 50  # Spotify's maximum page size for search
@@ -107,7 +110,8 @@ class SpotifyFeedClient:
 
         if not settings.client_id or not settings.client_secret:
             raise SpotifyAuthError(
-                "the spotify feed needs SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET in the environment"
+                f"the spotify feed needs {project_settings.SPOTIFY_CLIENT_ID_ENV} and "
+                f"{project_settings.SPOTIFY_CLIENT_SECRET_ENV} in the environment"
             )
         # spotipy logs request headers (the Basic credentials, the bearer token) at DEBUG.
         logging.getLogger("spotipy").setLevel(logging.INFO)
