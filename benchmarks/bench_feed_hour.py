@@ -75,7 +75,7 @@ def replay_costs(hours: int) -> list[tuple[str, str, str]]:
         pool = load_pool(paths.replay_csv, DEFAULT_GENRES)
         modes = {
             "pool": lambda key, hour: replay_hour(pool, key, hour, 40),
-            "fresh": lambda key, hour: fresh_hour(key, DEFAULT_GENRES, 40, None, hour),
+            "fresh": lambda key, hour: fresh_hour(DEFAULT_GENRES, key, hour, 40),
         }
         for mode, fetch in modes.items():
             fetch("2026-01-01-00:00", START)  # warm: the pool's cache, the genres' artists

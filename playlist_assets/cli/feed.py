@@ -117,7 +117,7 @@ def _replay(args: argparse.Namespace, hour: datetime, key: str):
             from playlist_assets.lib.feeds.fresh import fresh_hour
 
             genres = settings.configured_genres()
-            return fresh_hour(key, genres, args.tracks_per_hour, drift, hour)
+            return fresh_hour(genres, key, hour, args.tracks_per_hour, drift)
         if args.pool:
             pool_path = Path(args.pool)
         else:

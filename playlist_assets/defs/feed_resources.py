@@ -76,9 +76,8 @@ class ReplayFeed(FeedResource):
             if self.mode == "fresh":
                 from playlist_assets.lib.feeds.fresh import fresh_hour
 
-                return fresh_hour(
-                    partition_key, settings.configured_genres(), self.tracks_per_hour, drift, hour
-                )
+                genres = settings.configured_genres()
+                return fresh_hour(genres, partition_key, hour, self.tracks_per_hour, drift)
             if self.mode != "pool":
                 raise ReplayError(
                     f"replay mode {self.mode!r} is unknown: choose one of {', '.join(REPLAY_MODES)}"

@@ -29,7 +29,7 @@ def key(hour: datetime) -> str:
 def three_days() -> pd.DataFrame:
     """72 consecutive hours of the fresh feed over the default genres."""
     hours = [START + timedelta(hours=h) for h in range(72)]
-    frames = [fresh_hour(key(h), DEFAULT_GENRES, 40).tracks.assign(hour=h) for h in hours]
+    frames = [fresh_hour(DEFAULT_GENRES, key(h), h, 40).tracks.assign(hour=h) for h in hours]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -40,9 +40,9 @@ def catalogue() -> pd.DataFrame:
 
 
 def test_an_hour_is_the_same_on_every_call_and_the_next_hour_is_new() -> None:
-    first = fresh_hour("2026-11-25-13:00", DEFAULT_GENRES, 40).tracks
-    again = fresh_hour("2026-11-25-13:00", DEFAULT_GENRES, 40).tracks
-    following = fresh_hour("2026-11-25-14:00", DEFAULT_GENRES, 40).tracks
+    first = fresh_hour(DEFAULT_GENRES, "2026-11-25-13:00", START, 40).tracks
+    again = fresh_hour(DEFAULT_GENRES, "2026-11-25-13:00", START, 40).tracks
+    following = fresh_hour(DEFAULT_GENRES, "2026-11-25-14:00", START, 40).tracks
 
     pd.testing.assert_frame_equal(first, again)
     assert len(first) == len(following) == 40
@@ -96,7 +96,7 @@ def test_mostly_the_scenes_artists_with_now_and_then_a_new_artist_or_album(
 def test_fresh_rows_have_the_pool_replays_columns_and_types(tmp_path) -> None:
     paths = write_sample(tmp_path, n_per_genre=20, n_playlists=20, replay_per_genre=10)
     pooled = replay_hour(load_pool(paths.replay_csv), "2026-11-25-13:00", START, 10).tracks
-    fresh = fresh_hour("2026-11-25-13:00", DEFAULT_GENRES, 10).tracks
+    fresh = fresh_hour(DEFAULT_GENRES, "2026-11-25-13:00", START, 10).tracks
 
     assert fresh.dtypes.to_dict() == pooled.dtypes.to_dict()
     assert set(fresh["source"]) == {"replay"}
@@ -104,8 +104,8 @@ def test_fresh_rows_have_the_pool_replays_columns_and_types(tmp_path) -> None:
 
 def test_drift_shifts_fresh_hours_from_its_start() -> None:
     drift = DriftSpec.parse(["energy"], "2026-11-25-14:00", 1.0)
-    before = fresh_hour("2026-11-25-13:00", DEFAULT_GENRES, 200, drift, START.replace(hour=13))
-    after = fresh_hour("2026-11-25-14:00", DEFAULT_GENRES, 200, drift, START.replace(hour=14))
+    before = fresh_hour(DEFAULT_GENRES, "2026-11-25-13:00", START.replace(hour=13), 200, drift)
+    after = fresh_hour(DEFAULT_GENRES, "2026-11-25-14:00", START.replace(hour=14), 200, drift)
 
     assert after.tracks["energy"].mean() > before.tracks["energy"].mean() + 0.1
     assert after.notes == ["drift: energy shifted by +1 std"] and before.notes == []
@@ -113,7 +113,8 @@ def test_drift_shifts_fresh_hours_from_its_start() -> None:
 
 def test_genres_without_a_profile_are_a_clear_error_and_zero_tracks_an_empty_hour() -> None:
     with pytest.raises(ReplayError, match=r"no sample profile for the genres k-pop; known: "):
-        fresh_hour("2026-11-25-13:00", ["k-pop"], 40)
+        fresh_hour(["k-pop"], "2026-11-25-13:00", START, 40)
 
-    assert fresh_hour("2026-11-25-13:00", ["pop", "k-pop"], 5).tracks["track_genre"].eq("pop").all()
-    assert fresh_hour("2026-11-25-13:00", DEFAULT_GENRES, 0).tracks.empty
+    only_pop = fresh_hour(["pop", "k-pop"], "2026-11-25-13:00", START, 5).tracks
+    assert only_pop["track_genre"].eq("pop").all() and len(only_pop) == 5
+    assert fresh_hour(DEFAULT_GENRES, "2026-11-25-13:00", START, 0).tracks.empty

@@ -46,15 +46,16 @@ def scene(genre: str) -> ArtistPool:
 
 
 def fresh_hour(
-    partition_key: str,
     genres: Sequence[str],
+    partition_key: str,
+    hour: datetime,
     tracks_per_hour: int,
     drift: DriftSpec | None = None,
-    hour: datetime | None = None,
 ) -> FeedBatch:
     """``tracks_per_hour`` new tracks spread over ``genres``: the same rows on every call.
 
-    ``hour`` (the partition's start) is only needed to decide whether ``drift`` applies.
+    Called like ``replay_hour`` with the genres in the pool's place; the tracks depend on
+    ``partition_key`` only, ``hour`` (its start) decides whether ``drift`` applies.
     """
     if tracks_per_hour < 0:
         raise ReplayError(f"tracks_per_hour must be >= 0, got {tracks_per_hour}")
@@ -81,7 +82,7 @@ def fresh_hour(
     dtypes = _feed_dtypes()
     tracks = pd.DataFrame({c: pd.array(columns[c], dtype=dtypes[c]) for c in FEED_COLUMNS})
     batch = FeedBatch(tracks=tracks, sources=[REPLAY_SOURCE])
-    if drift is not None and hour is not None and drift.active(hour):
+    if drift is not None and drift.active(hour):
         batch.tracks = apply_drift(batch.tracks, reference(tuple(usable)), drift)
         batch.notes.append(f"drift: {', '.join(drift.features)} shifted by {drift.strength:+g} std")
     return batch
