@@ -36,7 +36,7 @@ import dagster as dg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from playlist_assets.defs.feed import build_feed_resource, new_tracks  # noqa: E402
+from playlist_assets.defs.feed import new_tracks  # noqa: E402
 from playlist_assets.defs.partitions import hourly_partitions  # noqa: E402
 from playlist_assets.defs.resources import build_resources  # noqa: E402
 
@@ -76,7 +76,7 @@ def _bench_defs() -> dg.Definitions:
         assets=[new_tracks],
         asset_checks=checks,
         jobs=[job],
-        resources={**check_resources, **build_resources(), "feed": build_feed_resource()},
+        resources={**check_resources, **build_resources()},
     )
 
 

@@ -13,15 +13,17 @@ popularity baseline on held-out playlists.
 
     .venv/bin/python benchmarks/bench_sample_data.py [--tracks PATH] [--derive]
 
-``--derive`` prints the per-genre parameter table hard-coded in
-`playlist_assets/lib/sample_data.py` from the real file.
+``--derive`` prints the per-genre parameter table (the ``profiles`` of
+`playlist_assets/lib/data/sample_generator.json`) from the real file.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import json
+import os
 import tempfile
 import time
 import tracemalloc
@@ -34,6 +36,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from playlist_assets import settings
 from playlist_assets.lib import sample_data as sd
 from playlist_assets.lib.schema import AUDIO_FEATURES, CONTINUOUS_FEATURES
 from playlist_assets.settings import DEFAULT_GENRES
@@ -57,7 +60,7 @@ NUMERIC = (
 
 
 def derive(real: pd.DataFrame) -> None:
-    """Print _PROFILE_TABLE rows (the parameters hard-coded in the generator)."""
+    """Print the ``profiles`` entries of lib/data/sample_generator.json, measured on ``real``."""
 
     def logit(x: pd.Series) -> pd.Series:
         x = x.clip(1e-3, 1 - 1e-3)
@@ -140,6 +143,9 @@ def speed() -> None:
             lambda: sd.write_sample(Path(tmp))
         )
         sizes = {p.name: p.stat().st_size for p in Path(tmp).iterdir()}
+        digests = {
+            p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:16] for p in Path(tmp).iterdir()
+        }
         cat = sd.generate_tracks(300, sd.SAMPLE_GENRES, 42)
         replay = sd.generate_tracks(150, sd.SAMPLE_GENRES, 42, stream="replay")
         rows["generate_tracks (3,600 rows)"] = timed(
@@ -167,6 +173,8 @@ def speed() -> None:
         f"{ours[2] / old[2]:.2f}x peak memory"
     )
     print("Files: " + ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in sorted(sizes.items())))
+    # A refactor of the generator must leave these unchanged (or bump GENERATOR_VERSION).
+    print("sha256: " + ", ".join(f"{k} {v}" for k, v in sorted(digests.items())))
 
 
 def hashed_test(ids: pd.Series) -> np.ndarray:
@@ -314,7 +322,12 @@ def cooccurrence() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tracks", type=Path, default=DEFAULT_TRACKS)
+    parser.add_argument(
+        "--tracks",
+        type=Path,
+        default=Path(os.environ.get(settings.TRACKS_CSV_ENV) or DEFAULT_TRACKS),
+        help=f"the real Kaggle file (default ${settings.TRACKS_CSV_ENV}, else {DEFAULT_TRACKS})",
+    )
     parser.add_argument("--derive", action="store_true")
     args = parser.parse_args()
     real = pd.read_csv(args.tracks, index_col=0) if args.tracks.exists() else None

@@ -17,6 +17,18 @@ GENRES_ENV = "PLAYLIST_GENRES"
 MLFLOW_URI_ENV = "MLFLOW_TRACKING_URI"
 PARTITIONS_START_ENV = "PLAYLIST_PARTITIONS_START"
 
+# The hourly feed (defs/feed_resources.py): which backend, the replay's knobs, Spotify access.
+FEED_ENV = "PLAYLIST_FEED"
+REPLAY_MODE_ENV = "PLAYLIST_REPLAY_MODE"
+REPLAY_DRIFT_FEATURES_ENV = "PLAYLIST_REPLAY_DRIFT_FEATURES"
+REPLAY_DRIFT_START_ENV = "PLAYLIST_REPLAY_DRIFT_START"
+REPLAY_DRIFT_STRENGTH_ENV = "PLAYLIST_REPLAY_DRIFT_STRENGTH"
+SPOTIFY_CLIENT_ID_ENV = "SPOTIPY_CLIENT_ID"  # spotipy's own names, so one setting serves both
+SPOTIFY_CLIENT_SECRET_ENV = "SPOTIPY_CLIENT_SECRET"
+# Endpoints that receive the client credentials: deployment configuration, never run config.
+SPOTIFY_API_URL_ENV = "SPOTIFY_API_URL"
+SPOTIFY_TOKEN_URL_ENV = "SPOTIFY_TOKEN_URL"
+
 DEFAULT_PARTITIONS_START = "2026-11-01-00:00"
 
 DEFAULT_GENRES: tuple[str, ...] = (
@@ -81,3 +93,13 @@ def configured_genres() -> tuple[str, ...]:
 def partitions_start() -> str:
     """First hour of the hourly partitions (``$PLAYLIST_PARTITIONS_START``, ``YYYY-MM-DD-HH:MM``)."""
     return os.environ.get(PARTITIONS_START_ENV, "").strip() or DEFAULT_PARTITIONS_START
+
+
+def spotify_api_url() -> str | None:
+    """The Spotify Web API base URL (``$SPOTIFY_API_URL``); ``None``: Spotify's own."""
+    return os.environ.get(SPOTIFY_API_URL_ENV, "").strip() or None
+
+
+def spotify_token_url() -> str | None:
+    """The client-credentials token URL (``$SPOTIFY_TOKEN_URL``); ``None``: Spotify's own."""
+    return os.environ.get(SPOTIFY_TOKEN_URL_ENV, "").strip() or None

@@ -8,6 +8,7 @@ Nothing is written unless ``--out`` is given.
 from __future__ import annotations
 
 import argparse
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from playlist_assets import settings
 from playlist_assets.cli import CliError
 
 KINDS = ("replay", "landing")
+REPLAY_MODES = ("pool", "fresh")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,6 +34,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "or an ISO time (UTC unless it says otherwise)",
     )
     parser.add_argument("--kind", choices=KINDS, default="replay", help="feed (default replay)")
+    parser.add_argument(
+        "--mode",
+        choices=REPLAY_MODES,
+        default=os.environ.get(settings.REPLAY_MODE_ENV, "").strip() or "pool",
+        help=f"replay: redraw the held-back pool, or new tracks every hour (default "
+        f"${settings.REPLAY_MODE_ENV}, else pool)",
+    )
     parser.add_argument("--landing-dir", help="landing folder (default <data folder>/landing)")
     parser.add_argument(
         "--pool", help="replay: Kaggle-format CSV to draw from (default: the sample's)"
@@ -77,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         where = str(folder / hour_folder_name(hour))
     else:
         batch = _replay(args, hour, hour.strftime(PARTITION_KEY_FORMAT))
-        where = "replay"
+        where = "replay" if args.mode == "pool" else "replay, fresh tracks"
 
     tracks, rejects = batch.tracks, batch.rejects
     print(f"{hour:%Y-%m-%d %H:00} UTC, {args.kind} feed ({where}): {len(tracks)} tracks")
@@ -104,6 +113,11 @@ def _replay(args: argparse.Namespace, hour: datetime, key: str):
     features = [f.strip() for f in args.drift_features.split(",") if f.strip()]
     try:
         drift = DriftSpec.parse(features, args.drift_start, args.drift_strength)
+        if args.mode == "fresh":
+            from playlist_assets.lib.feeds.fresh import fresh_hour
+
+            genres = settings.configured_genres()
+            return fresh_hour(genres, key, hour, args.tracks_per_hour, drift)
         if args.pool:
             pool_path = Path(args.pool)
         else:

@@ -30,8 +30,6 @@ _PLAYLIST_URL = re.compile(
     r"([0-9A-Za-z]{22})(?:[/?#].*)?$"
 )
 _TOKEN = re.compile(r"[\s,;]+")
-API_URL_ENV = "SPOTIFY_API_URL"  # optional: a proxy or a local stand-in of the Web API
-TOKEN_URL_ENV = "SPOTIFY_TOKEN_URL"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -174,8 +172,8 @@ def spotify_playlist(playlist_id: str) -> tuple[list[str], list[str | None]]:
         SpotifySettings,
     )
 
-    client_id = os.environ.get("SPOTIPY_CLIENT_ID", "")
-    secret = os.environ.get("SPOTIPY_CLIENT_SECRET", "")
+    client_id = os.environ.get(settings.SPOTIFY_CLIENT_ID_ENV, "")
+    secret = os.environ.get(settings.SPOTIFY_CLIENT_SECRET_ENV, "")
     if not client_id or not secret:
         raise CliError(
             "reading a Spotify playlist needs SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET in the "
@@ -184,8 +182,8 @@ def spotify_playlist(playlist_id: str) -> tuple[list[str], list[str | None]]:
     config = SpotifySettings(
         client_id,
         secret,
-        api_url=os.environ.get(API_URL_ENV) or None,
-        token_url=os.environ.get(TOKEN_URL_ENV) or None,
+        api_url=settings.spotify_api_url(),
+        token_url=settings.spotify_token_url(),
     )
     tracks: list[str] = []
     artists: list[str | None] = []

@@ -1,20 +1,18 @@
-"""The hourly feed: ``new_tracks``, the feed resource that fills it, and the schedule that runs it.
+"""The hourly feed: ``new_tracks`` and the schedule that runs it (the feed: ``feed_resources``).
 
 One partition holds the tracks that arrived in one hour, stored in ``main.new_tracks`` keyed by
 ``partition_hour``: the DuckDB I/O manager deletes the hour's rows before writing them again, so
 re-materializing an hour replaces it and never duplicates it.
 """
 
-import os
 import warnings
 from datetime import datetime
 
 import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
-from pydantic import Field
 
-from playlist_assets import settings
+from playlist_assets.defs.feed_resources import FeedResource
 from playlist_assets.defs.partitions import hourly_partitions, partition_hours
 from playlist_assets.lib.feeds.normalize import (
     FEED_COLUMNS,
@@ -24,14 +22,6 @@ from playlist_assets.lib.feeds.normalize import (
 )
 from playlist_assets.lib.schema import KAGGLE_COLUMNS
 
-FEED_KIND_ENV = "PLAYLIST_FEED"
-DRIFT_FEATURES_ENV = "PLAYLIST_REPLAY_DRIFT_FEATURES"
-DRIFT_START_ENV = "PLAYLIST_REPLAY_DRIFT_START"
-DRIFT_STRENGTH_ENV = "PLAYLIST_REPLAY_DRIFT_STRENGTH"
-SPOTIFY_ID_ENV = "SPOTIPY_CLIENT_ID"
-SPOTIFY_SECRET_ENV = "SPOTIPY_CLIENT_SECRET"
-
-FEED_KINDS: tuple[str, ...] = ("replay", "landing", "spotify")
 # Table columns, in the order DuckDB stores them (inserts are positional).
 NEW_TRACKS_COLUMNS: tuple[str, ...] = (*KAGGLE_COLUMNS, "partition_hour", "source")
 REJECTS_TABLE = "main.new_tracks_rejects"
@@ -47,144 +37,6 @@ FEED_RETRY_POLICY = dg.RetryPolicy(
 # A backfill runs up to a week of hours per run: run start-up (seconds) dwarfs an hour's work
 # (milliseconds for replay), and the DuckDB pool serializes the writes of parallel runs anyway.
 FEED_BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=168)
-
-
-class FeedResource(dg.ConfigurableResource):
-    """Where new tracks come from: ``replay`` (default), ``landing`` files or the ``spotify`` API.
-
-    Every field can be changed per run in the launchpad (resource ``feed``). Spotify credentials
-    come from ``SPOTIPY_CLIENT_ID`` / ``SPOTIPY_CLIENT_SECRET`` through ``dagster.EnvVar`` and are
-    only needed when ``kind`` is ``spotify``.
-    """
-
-    kind: str = Field(default="replay", description="replay | landing | spotify")
-    tracks_per_hour: int = Field(
-        default=40, description="replay: tracks drawn per hour from the held-back pool."
-    )
-    replay_pool_path: str | None = Field(
-        default=None,
-        description="replay: Kaggle-format CSV to draw from (e.g. a real Kaggle file). Empty: "
-        "the sample generator's held-back pool under the data folder.",
-    )
-    drift_features: list[str] = Field(
-        default_factory=list,
-        description="replay: audio features to shift (e.g. energy, valence); empty: no drift.",
-    )
-    drift_start: str | None = Field(
-        default=None,
-        description="replay: first drifted partition key, e.g. 2026-11-25-12:00 (empty: all hours).",
-    )
-    drift_strength: float = Field(
-        default=0.0,
-        description="replay: shift in pool standard deviations (values stay clipped to range).",
-    )
-    landing_dir: str | None = Field(
-        default=None,
-        description="landing: folder holding one <YYYY-MM-DDTHH> folder per hour. Empty: "
-        "<data folder>/landing.",
-    )
-    spotify_client_id: str | None = Field(default=None, description="spotify: client id.")
-    spotify_client_secret: str | None = Field(default=None, description="spotify: client secret.")
-    spotify_genres: list[str] = Field(
-        default_factory=list,
-        description="spotify: genres to search (empty: the configured genres).",
-    )
-    spotify_tracks_per_genre: int = Field(
-        default=20, description="spotify: tracks per genre and hour."
-    )
-    spotify_year: int | None = Field(
-        default=None, description="spotify: release year searched (empty: the partition's year)."
-    )
-    spotify_market: str | None = Field(default=None, description="spotify: ISO market code.")
-    spotify_api_url: str | None = Field(
-        default=None, description="spotify: Web API base URL (empty: https://api.spotify.com/v1/)."
-    )
-    spotify_token_url: str | None = Field(
-        default=None, description="spotify: token URL (empty: Spotify's accounts service)."
-    )
-    spotify_timeout_s: float = Field(default=15.0, description="spotify: read timeout per request.")
-    spotify_max_wait_s: float = Field(
-        default=30.0, description="spotify: longest single wait (Retry-After or back-off)."
-    )
-    spotify_budget_s: float = Field(
-        default=120.0, description="spotify: total time one hour may spend waiting on Spotify."
-    )
-
-    def fetch(
-        self, partition_key: str, hour: datetime, log: dg.DagsterLogManager | None = None
-    ) -> FeedBatch:
-        """The batch for one hour (``hour``: naive UTC start of the partition)."""
-        if self.kind == "replay":
-            return self._replay(partition_key, hour)
-        if self.kind == "landing":
-            from playlist_assets.lib.feeds.landing import read_landing_hour
-
-            return read_landing_hour(self.resolved_landing_dir(), hour)
-        if self.kind == "spotify":
-            return self._spotify(hour, log)
-        raise dg.Failure(
-            description=f"feed kind {self.kind!r} is unknown: choose one of {', '.join(FEED_KINDS)}",
-            allow_retries=False,
-        )
-
-    def resolved_landing_dir(self) -> str:
-        return self.landing_dir or str(settings.landing_dir())
-
-    def resolved_pool_path(self) -> str:
-        if self.replay_pool_path:
-            return self.replay_pool_path
-        from playlist_assets.lib.sample_data import ensure_sample
-
-        return str(ensure_sample(settings.sample_dir()).replay_csv)
-
-    def _replay(self, partition_key: str, hour: datetime) -> FeedBatch:
-        from playlist_assets.lib.feeds.replay import DriftSpec, ReplayError, load_pool, replay_hour
-
-        try:
-            drift = DriftSpec.parse(self.drift_features, self.drift_start, self.drift_strength)
-            pool = load_pool(self.resolved_pool_path(), settings.configured_genres())
-            return replay_hour(pool, partition_key, hour, self.tracks_per_hour, drift)
-        except ReplayError as exc:
-            raise dg.Failure(description=str(exc), allow_retries=False) from None
-
-    def _spotify(self, hour: datetime, log: dg.DagsterLogManager | None) -> FeedBatch:
-        from playlist_assets.lib.feeds.spotify import (
-            AudioFeaturesRestricted,
-            RetryBudget,
-            SpotifyFeedClient,
-            SpotifyFeedError,
-            SpotifySettings,
-            SpotifyUnavailable,
-            collect_hour,
-        )
-
-        client_settings = SpotifySettings(
-            client_id=self.spotify_client_id or "",
-            client_secret=self.spotify_client_secret or "",
-            api_url=self.spotify_api_url,
-            token_url=self.spotify_token_url,
-            read_timeout_s=self.spotify_timeout_s,
-            market=self.spotify_market,
-        )
-        budget = RetryBudget(max_wait_s=self.spotify_max_wait_s, total_s=self.spotify_budget_s)
-        genres = list(self.spotify_genres) or list(settings.configured_genres())
-        try:
-            with SpotifyFeedClient(
-                client_settings, budget, log=log.warning if log else None
-            ) as client:
-                return collect_hour(
-                    client, genres, hour, self.spotify_tracks_per_genre, self.spotify_year
-                )
-        except AudioFeaturesRestricted as exc:
-            raise dg.Failure(
-                description=str(exc),
-                metadata={"landing_dir": dg.MetadataValue.path(self.resolved_landing_dir())},
-                allow_retries=False,
-            ) from None
-        except SpotifyUnavailable as exc:
-            raise dg.Failure(description=str(exc), allow_retries=True) from None
-        except SpotifyFeedError as exc:
-            raise dg.Failure(description=str(exc), allow_retries=False) from None
 
 
 def with_partition_hour(batch: FeedBatch, hour: datetime) -> pd.DataFrame:
@@ -343,29 +195,8 @@ hourly_feed_schedule = dg.build_schedule_from_partitioned_job(
 )
 
 
-def _env_var(name: str) -> dg.EnvVar | None:
-    """``EnvVar(name)`` when set (resolved at run time, never stored), else nothing."""
-    return dg.EnvVar(name) if os.environ.get(name) else None
-
-
-def build_feed_resource() -> FeedResource:
-    """The feed for this deployment: kind and drift knob from the environment, replay by default."""
-    drift_features = [
-        f.strip() for f in os.environ.get(DRIFT_FEATURES_ENV, "").split(",") if f.strip()
-    ]
-    return FeedResource(
-        kind=_env_var(FEED_KIND_ENV) or "replay",
-        drift_features=drift_features,
-        drift_start=_env_var(DRIFT_START_ENV),
-        drift_strength=float(os.environ.get(DRIFT_STRENGTH_ENV) or 0.0),
-        spotify_client_id=_env_var(SPOTIFY_ID_ENV),
-        spotify_client_secret=_env_var(SPOTIFY_SECRET_ENV),
-    )
-
-
 defs = dg.Definitions(
     assets=[new_tracks],
     jobs=[hourly_feed_job],
     schedules=[hourly_feed_schedule],
-    resources={"feed": build_feed_resource()},
 )

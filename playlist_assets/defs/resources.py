@@ -20,6 +20,7 @@ from dagster_duckdb_pandas import DuckDBPandasTypeHandler
 from pydantic import PrivateAttr
 
 from playlist_assets import settings
+from playlist_assets.defs.feed_resources import build_feed_resource
 
 DEFAULT_REGISTERED_MODEL = "playlist_genre_classifier"
 
@@ -137,4 +138,5 @@ def build_resources() -> dict[str, Any]:
         "model_io_manager": dg.FilesystemIOManager(base_dir=str(settings.models_dir())),
         "warehouse": DuckDBResource(database=warehouse),
         "mlflow": MlflowTracker(tracking_uri=_mlflow_uri()),
+        "feed": build_feed_resource(),
     }

@@ -33,6 +33,26 @@ def test_a_replay_hour_is_previewed_the_same_as_the_asset_would_store(
     assert len(pd.read_csv(out)) == 15
 
 
+def test_fresh_replay_previews_new_songs_and_the_mode_follows_the_environment(
+    data_home: Path,
+    run_cli,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hour = ["feed", "--hour", "2026-11-25T13", "--tracks-per-hour", "12"]
+    run_cli([*hour, "--mode", "fresh", "--out", str(tmp_path / "flag.csv")])
+    monkeypatch.setenv("PLAYLIST_REPLAY_MODE", "fresh")
+    run_cli([*hour, "--out", str(tmp_path / "env.csv")])
+
+    printed = capsys.readouterr().out
+    fresh = pd.read_csv(tmp_path / "flag.csv")
+    assert "replay feed (replay, fresh tracks): 12 tracks" in printed
+    assert fresh.equals(pd.read_csv(tmp_path / "env.csv"))
+    assert len(fresh) == 12 and fresh["track_id"].is_unique
+    assert not (data_home / "sample").exists()  # fresh tracks need no pool on disk
+
+
 def test_landing_files_are_checked_and_bad_ones_named(
     data_home: Path, run_cli, capsys: pytest.CaptureFixture[str]
 ) -> None:

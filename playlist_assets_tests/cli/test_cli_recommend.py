@@ -7,9 +7,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from fake_spotify import FakeSpotify, Fault  # noqa: E402
 
 from playlist_assets import cli
-from playlist_assets.lib.feeds.fake_spotify import FakeSpotify, Fault
 
 SPOTIFY_PLAYLIST = "37i9dQZF1DXcBWIGoYBM5M"
 

@@ -8,18 +8,24 @@ import pandas as pd
 import pytest
 from dagster_duckdb import DuckDBResource
 from dagster_duckdb_pandas import DuckDBPandasIOManager
+from fake_spotify import FakeSpotify  # noqa: E402
 
+from playlist_assets import settings
 from playlist_assets.defs import feed as feed_module
 from playlist_assets.defs.feed import (
     NEW_TRACKS_COLUMNS,
     REJECTS_TABLE,
-    FeedResource,
-    build_feed_resource,
     hourly_feed_job,
     new_tracks,
 )
+from playlist_assets.defs.feed_resources import (
+    FeedResource,
+    LandingFeed,
+    ReplayFeed,
+    SpotifyFeed,
+    build_feed_resource,
+)
 from playlist_assets.defs.partitions import hourly_partitions
-from playlist_assets.lib.feeds.fake_spotify import FakeSpotify
 from playlist_assets.lib.sample_data import generate_tracks
 
 HOUR_KEY = "2026-11-25-13:00"
@@ -72,7 +78,7 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
 def test_a_replay_hour_is_stored_keyed_by_its_hour_and_rerunning_replaces_it(
     data_home: Path, pool_csv: Path
 ) -> None:
-    feed = FeedResource(replay_pool_path=str(pool_csv), tracks_per_hour=25)
+    feed = ReplayFeed(replay_pool_path=str(pool_csv), tracks_per_hour=25)
 
     first = run(data_home, feed)
     stored_first = table(data_home).sort_values("track_id", ignore_index=True)
@@ -100,7 +106,7 @@ def test_a_replay_hour_is_stored_keyed_by_its_hour_and_rerunning_replaces_it(
 def test_a_run_over_a_range_of_hours_stores_the_same_rows_as_hour_by_hour(
     data_home: Path, pool_csv: Path, tmp_path: Path
 ) -> None:
-    feed = FeedResource(replay_pool_path=str(pool_csv), tracks_per_hour=10)
+    feed = ReplayFeed(replay_pool_path=str(pool_csv), tracks_per_hour=10)
     keys = hourly_partitions.get_partition_keys_in_range(
         dg.PartitionKeyRange("2026-11-25-10:00", "2026-11-25-12:00")
     )
@@ -128,7 +134,7 @@ def test_a_run_over_a_range_of_hours_stores_the_same_rows_as_hour_by_hour(
 
 
 def test_replay_drift_knob_shifts_the_configured_hours(data_home: Path, pool_csv: Path) -> None:
-    feed = FeedResource(
+    feed = ReplayFeed(
         replay_pool_path=str(pool_csv),
         drift_features=["energy"],
         drift_start=NEXT_KEY,
@@ -150,19 +156,35 @@ def test_replay_drift_knob_shifts_the_configured_hours(data_home: Path, pool_csv
 
 
 def test_the_default_pool_is_the_sample_generators_held_back_songs(data_home: Path) -> None:
-    result = run(data_home, FeedResource(tracks_per_hour=12))
+    result = run(data_home, ReplayFeed(tracks_per_hour=12))
 
     stored = table(data_home)
     catalogue = pd.read_csv(data_home / "sample" / "spotify_tracks.csv")
     assert result.success and len(stored) == 12
     assert not set(stored["track_id"]) & set(catalogue["track_id"])  # held back, not catalogue
-    assert set(stored["track_genre"]) <= set(feed_module.settings.configured_genres())
+    assert set(stored["track_genre"]) <= set(settings.configured_genres())
+
+
+def test_fresh_replay_stores_new_songs_every_hour(data_home: Path) -> None:
+    feed = ReplayFeed(mode="fresh", tracks_per_hour=30)
+
+    first = run(data_home, feed)
+    run(data_home, feed)  # the same hour again: the same rows, replaced
+    run(data_home, feed, key=NEXT_KEY)
+
+    stored = table(data_home)
+    per_hour = stored.groupby("partition_hour")["track_id"].count()
+    assert first.success and metadata(first)["feed"] == "replay"
+    assert sorted(per_hour) == [30, 30]
+    assert stored["track_id"].is_unique  # the next hour brought other songs
+    assert set(stored["track_genre"]) <= set(settings.configured_genres())
+    assert set(stored["source"]) == {"replay"}
 
 
 def test_an_hour_without_landing_files_is_an_empty_partition_with_every_column(
     data_home: Path,
 ) -> None:
-    result = run(data_home, FeedResource(kind="landing"))
+    result = run(data_home, LandingFeed())
 
     stored = table(data_home)
     assert result.success
@@ -185,7 +207,7 @@ def test_landing_files_load_and_a_bad_file_is_kept_aside_by_name(
     good = pd.read_csv(pool_csv).drop(columns=["Unnamed: 0"]).head(6)
     good.to_parquet(folder / "batch.parquet")
     (folder / "broken.json").write_text("[{]")
-    feed = FeedResource(kind="landing")
+    feed = LandingFeed()
 
     result = run(data_home, feed)
     run(data_home, feed)  # re-running replaces the hour's rejects too
@@ -211,17 +233,15 @@ def test_landing_files_load_and_a_bad_file_is_kept_aside_by_name(
 
 
 def test_restricted_audio_features_fail_the_hour_once_with_a_pointer_to_landing(
-    data_home: Path,
+    data_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with FakeSpotify(restrict_audio_features=True) as api:
-        feed = FeedResource(
-            kind="spotify",
-            spotify_client_id=api.client_id,
-            spotify_client_secret=api.client_secret,
-            spotify_api_url=api.api_url,
-            spotify_token_url=api.token_url,
-            spotify_genres=["pop"],
-            spotify_tracks_per_genre=5,
+        api.use_as_deployment(monkeypatch)
+        feed = SpotifyFeed(
+            client_id=api.client_id,
+            client_secret=api.client_secret,
+            genres=["pop"],
+            tracks_per_genre=5,
         )
         result = run(data_home, feed, raise_on_error=False)
         calls = len(api.calls("audio-features"))
@@ -233,16 +253,16 @@ def test_restricted_audio_features_fail_the_hour_once_with_a_pointer_to_landing(
     assert api.client_secret not in message
 
 
-def test_the_spotify_feed_stores_an_hour_from_the_api(data_home: Path) -> None:
+def test_the_spotify_feed_stores_an_hour_from_the_api(
+    data_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with FakeSpotify(tracks_per_query=1000) as api:
-        feed = FeedResource(
-            kind="spotify",
-            spotify_client_id=api.client_id,
-            spotify_client_secret=api.client_secret,
-            spotify_api_url=api.api_url,
-            spotify_token_url=api.token_url,
-            spotify_genres=["pop", "rock"],
-            spotify_tracks_per_genre=7,
+        api.use_as_deployment(monkeypatch)
+        feed = SpotifyFeed(
+            client_id=api.client_id,
+            client_secret=api.client_secret,
+            genres=["pop", "rock"],
+            tracks_per_genre=7,
         )
         result = run(data_home, feed)
 
@@ -254,37 +274,9 @@ def test_the_spotify_feed_stores_an_hour_from_the_api(data_home: Path) -> None:
 
 
 def test_the_spotify_feed_without_credentials_fails_with_what_to_set(data_home: Path) -> None:
-    result = run(data_home, FeedResource(kind="spotify"), raise_on_error=False)
+    result = run(data_home, SpotifyFeed(), raise_on_error=False)
 
     assert "SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET" in failure_message(result)
-
-
-def test_an_unknown_feed_kind_names_the_choices(data_home: Path) -> None:
-    result = run(data_home, FeedResource(kind="kafka"), raise_on_error=False)
-
-    assert (
-        failure_message(result)
-        == "feed kind 'kafka' is unknown: choose one of replay, landing, spotify"
-    )
-
-
-def test_credentials_come_from_the_environment_only_when_set(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    plain = build_feed_resource()
-    monkeypatch.setenv("SPOTIPY_CLIENT_ID", "an-id")
-    monkeypatch.setenv("SPOTIPY_CLIENT_SECRET", "a-secret")
-    monkeypatch.setenv("PLAYLIST_FEED", "spotify")
-    monkeypatch.setenv("PLAYLIST_REPLAY_DRIFT_FEATURES", "energy, valence")
-    monkeypatch.setenv("PLAYLIST_REPLAY_DRIFT_STRENGTH", "2.5")
-    configured = build_feed_resource()
-
-    assert plain.kind == "replay" and plain.spotify_client_secret is None
-    assert configured.spotify_client_secret == dg.EnvVar("SPOTIPY_CLIENT_SECRET")
-    assert configured.kind == dg.EnvVar("PLAYLIST_FEED")
-    assert configured.drift_features == ["energy", "valence"]
-    assert configured.drift_strength == 2.5
-    assert "a-secret" not in repr(configured)  # only the variable's name is kept
 
 
 def test_the_hourly_job_runs_the_feed_then_drift_on_a_running_schedule() -> None:
@@ -299,6 +291,7 @@ def test_the_hourly_job_runs_the_feed_then_drift_on_a_running_schedule() -> None
             resources={
                 "io_manager": dg.InMemoryIOManager(),
                 "warehouse": DuckDBResource(database=":memory:"),
+                "feed": build_feed_resource(),
             },
         ),
     )

@@ -6,18 +6,19 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import pytest
+from fake_spotify import FakeSpotify, Fault  # noqa: E402
 
-from playlist_assets.lib.feeds.fake_spotify import FakeSpotify, Fault
 from playlist_assets.lib.feeds.normalize import FEED_COLUMNS
 from playlist_assets.lib.feeds.spotify import (
     AudioFeaturesRestricted,
     RetryBudget,
     SpotifyAuthError,
     SpotifyFeedClient,
+    SpotifyRateLimited,
     SpotifySettings,
     SpotifyUnavailable,
-    collect_hour,
 )
+from playlist_assets.lib.feeds.spotify_hour import collect_hour
 
 HOUR = datetime(2026, 11, 25, 13)
 SECRET = "s3cr3t-client-secret-value"
@@ -147,8 +148,8 @@ def test_waits_never_pass_the_hours_total_budget(api: FakeSpotify) -> None:
     # A clock that advances by the waits taken, as a real one would.
     budget = RetryBudget(max_attempts=10, total_s=50)
     client = client_for(api, sleeps, budget, clock=lambda: sum(sleeps))
-    with pytest.raises(SpotifyUnavailable, match="pass the hour's 50 s budget"):
-        collect_hour(client, ["pop"], HOUR, per_genre=5)
+    with pytest.raises(SpotifyRateLimited, match="pass the hour's 50 s budget"):
+        collect_hour(client, ["pop"], HOUR, per_genre=5)  # still a rate limit: retry later
 
     assert sleeps == [20.0, 20.0]
 
@@ -198,6 +199,36 @@ def test_timeouts_that_persist_raise_unavailable_naming_the_endpoint(api: FakeSp
     client = client_for(api, budget=RetryBudget(max_attempts=2), read_timeout_s=0.2)
     with pytest.raises(SpotifyUnavailable, match="search: no answer within 0.2 s"):
         collect_hour(client, ["edm"], HOUR, per_genre=5)
+
+
+def test_a_hanging_server_ends_the_hour_within_its_budget_not_the_read_timeout(
+    api: FakeSpotify,
+) -> None:
+    api.fail("search", *[Fault(200, body="{}", delay=3.0)] * 3)
+
+    started = time.monotonic()
+    client = client_for(api, budget=RetryBudget(total_s=1.0), read_timeout_s=15.0)
+    with pytest.raises(SpotifyUnavailable) as caught:
+        collect_hour(client, ["edm"], HOUR, per_genre=5)
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 2.5  # each request's timeout was cut to what was left of the 1 s
+    assert "search: no answer within" in str(caught.value)
+    assert "failed attempt(s) in" in str(caught.value)  # says what was tried
+
+
+def test_a_rate_limit_beyond_the_cap_is_the_one_failure_worth_retrying_later(
+    api: FakeSpotify,
+) -> None:
+    api.fail("search", Fault(429, headers={"Retry-After": "3600"}))
+    api.fail("audio-features", *[Fault(502)] * 5)
+
+    with pytest.raises(SpotifyRateLimited):
+        collect_hour(client_for(api), ["pop"], HOUR, per_genre=5)
+    with pytest.raises(SpotifyUnavailable) as caught:
+        collect_hour(client_for(api), ["pop"], HOUR, per_genre=5)
+
+    assert not isinstance(caught.value, SpotifyRateLimited)
 
 
 def test_refused_credentials_are_reported_without_the_secret(api: FakeSpotify) -> None:

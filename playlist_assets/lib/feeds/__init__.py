@@ -1,7 +1,9 @@
-"""Hourly feeds of new tracks (pure code): replay, landing folder, Spotify Web API.
+"""Hourly feeds of new tracks (pure code): replay (``replay`` pool, ``fresh`` tracks), landing
+folder, Spotify Web API.
 
 Every feed returns a ``FeedBatch``: the Kaggle columns, typed, and the rows kept aside with
-their reason. The Dagster wiring lives in ``playlist_assets.defs.feed``.
+their reason. The Dagster wiring lives in ``playlist_assets.defs.feed_resources`` (one resource
+class per feed) and ``playlist_assets.defs.feed`` (the asset).
 """
 
 from playlist_assets.lib.feeds.landing import hour_folder_name, read_landing_hour

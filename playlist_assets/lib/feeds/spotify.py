@@ -1,14 +1,20 @@
-"""The Spotify feed: spotipy with every wait capped and the whole hour time-bounded.
+"""The Spotify feed's client: spotipy with every wait capped and the whole hour time-bounded.
 
 spotipy's own retry honours ``Retry-After`` without a cap (a call can hang for an hour), so the
 client is built with ``retries=0, status_retries=0`` and this module retries itself: 429 waits
 ``Retry-After`` only when it fits under the per-wait cap and the hour's budget, 5xx / timeouts /
-malformed JSON back off exponentially with jitter, and anything still failing is raised as
-``SpotifyUnavailable`` for Dagster's ``RetryPolicy`` to retry the partition later.
+refused connections / malformed JSON back off exponentially with jitter. Every request's own
+timeout is cut to what is left of the budget, so the hour ends within ``RetryBudget.total_s``
+(default 45 s) whatever the server does, with one error that says what was tried.
+
+Only a rate limit (``SpotifyRateLimited``) is worth Dagster's ``RetryPolicy`` retrying later;
+anything else that outlasts the budget (``SpotifyUnavailable``: an unreachable address, a
+server that keeps failing or hanging) would fail the same way again, so it is final.
 
 Spotify answers 403 (or 404) on ``audio-features`` for applications created after
 November 2024; that ends the hour with ``AudioFeaturesRestricted``, never a retry.
-Credentials never reach a log line, an exception message or metadata.
+Credentials never reach a log line, an exception message or metadata. What one hour asks
+for (search per genre, then audio features) is in ``spotify_hour.py``.
 """
 
 from __future__ import annotations
@@ -19,19 +25,12 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-import pandas as pd
-
-from playlist_assets.lib.feeds.normalize import (
-    FeedBatch,
-    empty_tracks,
-    normalize_tracks,
-    reject_frame,
-    spotify_rows,
-)
+# ``settings`` is the client's own SpotifySettings below; the project's module keeps its name.
+from playlist_assets import settings as project_settings
 
 T = TypeVar("T")
 
@@ -57,7 +56,11 @@ class AudioFeaturesRestricted(SpotifyFeedError):
 
 
 class SpotifyUnavailable(SpotifyFeedError):
-    """Rate limits or server errors outlasted the time budget: retry the partition later."""
+    """Failures outlasted the attempts or the time budget; trying again now would not help."""
+
+
+class SpotifyRateLimited(SpotifyUnavailable):
+    """Spotify asked to come back later than the budget allows: retry the partition later."""
 
 
 class SpotifyAuthError(SpotifyFeedError):
@@ -70,7 +73,7 @@ class RetryBudget:
 
     max_attempts: int = 5  # per call, the first try included
     max_wait_s: float = 30.0  # a longer Retry-After is not waited out
-    total_s: float = 120.0  # the whole hour, waits included
+    total_s: float = 45.0  # the whole hour: requests, their timeouts and the waits
     base_backoff_s: float = 1.0
 
 
@@ -107,7 +110,8 @@ class SpotifyFeedClient:
 
         if not settings.client_id or not settings.client_secret:
             raise SpotifyAuthError(
-                "the spotify feed needs SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET in the environment"
+                f"the spotify feed needs {project_settings.SPOTIFY_CLIENT_ID_ENV} and "
+                f"{project_settings.SPOTIFY_CLIENT_SECRET_ENV} in the environment"
             )
         # spotipy logs request headers (the Basic credentials, the bearer token) at DEBUG.
         logging.getLogger("spotipy").setLevel(logging.INFO)
@@ -139,8 +143,11 @@ class SpotifyFeedClient:
         self._clock = clock
         self._jitter = jitter
         self._log = log or (lambda _msg: None)
-        self._deadline = clock() + self.budget.total_s
+        self._auth = auth
+        self._started = clock()
+        self._deadline = self._started + self.budget.total_s
         self.waits: list[float] = []  # every wait taken, for metadata and tests
+        self.tried: list[str] = []  # every failed attempt, for the final error
 
     def close(self) -> None:
         self._session.close()
@@ -162,6 +169,8 @@ class SpotifyFeedClient:
         attempt = 0
         while True:
             attempt += 1
+            self._cap_timeouts(endpoint, attempt)
+            limited = False  # a rate limit that outlasts the budget is still worth a later retry
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", DeprecationWarning)
@@ -186,11 +195,11 @@ class SpotifyFeedClient:
                     retry_after = _retry_after_seconds(exc.headers)
                     problem = f"{endpoint}: rate limited (HTTP 429, Retry-After {retry_after:g} s)"
                     if retry_after > self.budget.max_wait_s:
-                        raise SpotifyUnavailable(
+                        raise SpotifyRateLimited(
                             f"{problem}: longer than the {self.budget.max_wait_s:g} s cap; "
                             "Dagster's retry policy will try the partition again later"
                         ) from None
-                    wait = retry_after
+                    wait, limited = retry_after, True
                 elif status >= 500:
                     problem = f"{endpoint}: Spotify server error (HTTP {status})"
                     wait = self._backoff(attempt)
@@ -203,34 +212,65 @@ class SpotifyFeedClient:
                     f"Spotify refused the client credentials: {exc.error or 'error'}"
                     f" ({exc.error_description or 'no description'})"
                 ) from None
+            except requests.exceptions.ConnectTimeout as exc:
+                problem = f"{endpoint}: {_host(exc, self._sp.prefix)} did not accept a connection"
+                wait = self._backoff(attempt)
             except requests.exceptions.Timeout:
-                problem = f"{endpoint}: no answer within {self.settings.read_timeout_s:g} s"
+                timeout = self._sp.requests_timeout[1]
+                problem = f"{endpoint}: no answer within {timeout:g} s"
                 wait = self._backoff(attempt)
             except requests.exceptions.ConnectionError as exc:
-                problem = f"{endpoint}: connection failed ({type(exc).__name__})"
+                problem = (
+                    f"{endpoint}: cannot connect to {_host(exc, self._sp.prefix)} ({_reason(exc)})"
+                )
                 wait = self._backoff(attempt)
             except ValueError:
                 problem = f"{endpoint}: malformed JSON in Spotify's answer"
                 wait = self._backoff(attempt)
-            self._wait_or_give_up(problem, wait, attempt)
+            self._wait_or_give_up(problem, wait, attempt, limited)
 
     def _backoff(self, attempt: int) -> float:
         # Full jitter: a random share of an exponentially growing, capped ceiling.
         ceiling = min(self.budget.max_wait_s, self.budget.base_backoff_s * 2 ** (attempt - 1))
         return ceiling * (0.5 + 0.5 * self._jitter())
 
-    def _wait_or_give_up(self, problem: str, wait: float, attempt: int) -> None:
+    def _wait_or_give_up(self, problem: str, wait: float, attempt: int, limited: bool) -> None:
+        self.tried.append(problem)
         remaining = self._deadline - self._clock()
+        error = SpotifyRateLimited if limited else SpotifyUnavailable
         if attempt >= self.budget.max_attempts:
-            raise SpotifyUnavailable(f"{problem}; gave up after {attempt} attempts")
+            raise error(f"{problem}; gave up after {attempt} attempts{self._story()}")
         if wait > remaining:
-            raise SpotifyUnavailable(
+            raise error(
                 f"{problem}; waiting {wait:.1f} s more would pass the hour's "
-                f"{self.budget.total_s:g} s budget"
+                f"{self.budget.total_s:g} s budget{self._story()}"
             )
         self._log(f"{problem}; retrying in {wait:.1f} s (attempt {attempt + 1})")
         self.waits.append(wait)
         self._sleep(wait)
+
+    def _cap_timeouts(self, endpoint: str, attempt: int) -> None:
+        """Cut this request's timeouts to what is left of the budget (spotipy reads them per call)."""
+        remaining = self._deadline - self._clock()
+        if remaining <= 0.05:
+            last = self.tried[-1] if self.tried else f"{endpoint}: no answer yet"
+            raise SpotifyUnavailable(
+                f"{last}; the hour's {self.budget.total_s:g} s budget is spent{self._story()}"
+            )
+        timeout = (
+            min(self.settings.connect_timeout_s, remaining),
+            min(self.settings.read_timeout_s, remaining),
+        )
+        self._sp.requests_timeout = timeout
+        self._auth.requests_timeout = timeout
+
+    def _story(self) -> str:
+        """What was tried, for the final error: attempts, time spent, waits, other problems."""
+        spent = self._clock() - self._started
+        waits = ", ".join(f"{w:.1f}" for w in self.waits) or "none"
+        others = [p for p in dict.fromkeys(self.tried) if p != self.tried[-1]][:3]
+        story = f" ({len(self.tried)} failed attempt(s) in {spent:.1f} s, waits {waits} s"
+        return story + (f"; before that: {'; '.join(others)})" if others else ")")
 
     # -- endpoints ---------------------------------------------------------------------------
 
@@ -301,64 +341,6 @@ def _tracks_page(page: Any) -> dict[str, Any]:
     return tracks
 
 
-def search_query(genre: str, year: int) -> str:
-    return f'genre:"{genre}" year:{year}'
-
-
-def hour_offset(hour: datetime, per_genre: int) -> int:
-    """Where this hour starts in the search results, so successive hours see different tracks."""
-    hour_of_year = (hour - datetime(hour.year, 1, 1)).days * 24 + hour.hour
-    span = max(1, SEARCH_MAX_OFFSET - per_genre)
-    return (hour_of_year * per_genre) % span
-
-
-def collect_hour(
-    client: SpotifyFeedClient,
-    genres: Sequence[str],
-    hour: datetime,
-    per_genre: int,
-    year: int | None = None,
-) -> FeedBatch:
-    """Search each genre, fetch audio features, and return Kaggle-shaped rows for the hour.
-
-    The source of each row is ``spotify:search``. Tracks Spotify has no audio features for
-    are kept aside as rejects with the reason.
-    """
-    year = year or hour.year
-    offset = hour_offset(hour, per_genre)
-    tracks: list[dict[str, Any]] = []
-    genre_of: dict[str, str] = {}
-    for genre in genres:
-        for item in client.search_tracks(search_query(genre, year), per_genre, offset):
-            if item["id"] in genre_of:
-                continue  # first genre wins, as in the Kaggle file's per-genre rows
-            genre_of[item["id"]] = genre
-            tracks.append(item)
-    if not tracks:
-        return FeedBatch(
-            tracks=empty_tracks(),
-            sources=[SOURCE],
-            notes=[f"search found no tracks for {len(genres)} genres in {year}"],
-        )
-    features = client.audio_features([t["id"] for t in tracks])
-    rows, missing = spotify_rows(tracks, features, genre_of)
-    batch = normalize_tracks(rows, SOURCE)
-    batch.sources = [SOURCE, f"spotify:audio-features ({len(features)} tracks)"]
-    if missing:
-        kept_aside = reject_frame(
-            SOURCE,
-            [reason for _, reason in missing],
-            pd.DataFrame(
-                [{"track_id": t.get("id"), "track_name": t.get("name")} for t, _ in missing]
-            ),
-        )
-        batch.rejects = pd.concat([batch.rejects, kept_aside], ignore_index=True)
-    return batch
-
-
-SOURCE = "spotify:search"
-
-
 def _retry_after_seconds(headers: Any) -> float:
     """Retry-After as seconds (a number or an HTTP date); 1 s when absent or unreadable."""
     value = None
@@ -375,6 +357,22 @@ def _retry_after_seconds(headers: Any) -> float:
     except (TypeError, ValueError):
         return 1.0
     return max(0.0, when.timestamp() - time.time())
+
+
+def _host(exc: Exception, fallback_url: str) -> str:
+    """host:port the failed request went to (the token URL or the API), never a path or query."""
+    request = getattr(exc, "request", None)
+    url = getattr(request, "url", None) or fallback_url
+    return urlsplit(url).netloc or "the Spotify API"
+
+
+def _reason(exc: Exception) -> str:
+    """The innermost cause of a requests connection error, e.g. "Connection refused"."""
+    text = str(exc)
+    for marker in ("] ", "Errno"):
+        if marker in text:
+            text = text.rsplit(marker, 1)[-1]
+    return _short(text.strip(" ')\"("), 80) or type(exc).__name__
 
 
 def _short(text: Any, limit: int = 200) -> str:

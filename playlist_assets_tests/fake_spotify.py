@@ -1,7 +1,8 @@
 """A small stand-in for the Spotify Web API on 127.0.0.1, for tests, benchmarks and demos.
 
-It is a real HTTP server (standard library only) that answers the calls the Spotify feed
-makes — the client-credentials token, ``search`` with ``next`` links, ``audio-features`` —
+It lives with the tests, not in the package: nothing the product runs imports it. It is a real
+HTTP server (standard library only) that answers the calls the Spotify feed makes — the
+client-credentials token, ``search`` with ``next`` links, ``audio-features`` —
 from a deterministic catalogue, and can be told to misbehave per endpoint (429 with
 Retry-After, 5xx, 403, malformed JSON, a slow answer) so the feed's error handling is
 exercised through spotipy itself.
@@ -106,6 +107,13 @@ class FakeSpotify:
     @property
     def token_url(self) -> str:
         return f"{self.base_url}/api/token"
+
+    def use_as_deployment(self, monkeypatch: Any) -> None:
+        """Point the product's Spotify URLs here, as a deployment does: through the environment."""
+        from playlist_assets import settings
+
+        monkeypatch.setenv(settings.SPOTIFY_API_URL_ENV, self.api_url)
+        monkeypatch.setenv(settings.SPOTIFY_TOKEN_URL_ENV, self.token_url)
 
     # -- scripting -----------------------------------------------------------------------------
 
