@@ -58,8 +58,8 @@ def timed(cmd: list[str], env: dict[str, str], log: Path) -> dict[str, float]:
 
 
 def folder_size(path: Path) -> tuple[int, int]:
-    """(bytes, files) under ``path``."""
-    files = [p for p in path.rglob("*") if p.is_file()]
+    """(bytes, files) of ``path``, a file or a folder."""
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
     return sum(p.stat().st_size for p in files), len(files)
 
 
