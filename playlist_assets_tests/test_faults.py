@@ -330,3 +330,87 @@ def test_corrupt_mlflow_database_names_the_file(data_home: Path) -> None:
         f"MLflow store {db} is not a SQLite database (corrupt or overwritten): restore it from a "
         "backup, or move it away to start an empty one"
     )
+
+
+# -- 11.1 by hand and under dagster dev: doctor and the sensor ----------------------------------
+
+
+def _dead_run_holding_the_slot(instance, data_home: Path) -> tuple[str, str]:
+    """A STARTED run whose process exited, holding the duckdb slot, with an open MLflow run."""
+    from dagster._core.events import EngineEventData
+    from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
+    from dagster._core.utils import make_new_run_id
+    from mlflow import MlflowClient
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    run = instance.add_run(
+        DagsterRun(job_name="victim", run_id=make_new_run_id(), status=DagsterRunStatus.STARTED)
+    )
+    instance.report_engine_event("Executing steps", run, EngineEventData.in_process(gone.pid))
+    instance.event_log_storage.set_concurrency_slots("duckdb", 1)
+    assert instance.event_log_storage.claim_concurrency_slot("duckdb", run.run_id, "s").is_claimed
+    client = MlflowClient(tracking_uri=f"sqlite:///{data_home / 'mlflow' / 'mlflow.db'}")
+    experiment = client.create_experiment("playlist_assets")
+    mlflow_run = client.create_run(experiment, tags={"dagster.run_id": run.run_id})
+    return run.run_id, mlflow_run.info.run_id
+
+
+def _mlflow_status(data_home: Path, run_id: str) -> str:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{data_home / 'mlflow' / 'mlflow.db'}")
+    return client.get_run(run_id).info.status
+
+
+def test_doctor_recovers_a_dead_run(instance_dirs, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dagster as dg
+
+    from playlist_assets import cli
+
+    home, dagster_home = instance_dirs
+    monkeypatch.setenv("DAGSTER_HOME", str(dagster_home))
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        run_id, mlflow_run = _dead_run_holding_the_slot(instance, home)
+
+        assert cli.main(["doctor", "--dry-run"]) == 0
+        out = capsys.readouterr().out
+        assert f"would do: run {run_id} (victim): process" in out and "is gone" in out
+        assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.STARTED
+
+        assert cli.main(["doctor"]) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert out[0].startswith(f"run {run_id} (victim): process ")
+        assert f"run {run_id}: freed its pool slots" in out
+        assert f"MLflow run {mlflow_run} (of dagster run {run_id}): ended as KILLED" in out
+        assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.FAILURE
+        info = instance.event_log_storage.get_concurrency_info("duckdb")
+        assert info.claimed_slots == []
+    assert _mlflow_status(home, mlflow_run) == "KILLED"
+
+    assert cli.main(["doctor"]) == 0
+    assert "nothing to recover" in capsys.readouterr().out
+
+
+def test_sensor_recovers_a_dead_run_but_not_a_live_one(instance_dirs) -> None:
+    import dagster as dg
+
+    from playlist_assets.defs.recovery import orphaned_runs_sensor
+
+    home, dagster_home = instance_dirs
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        dead, mlflow_run = _dead_run_holding_the_slot(instance, home)
+        instance.event_log_storage.set_concurrency_slots("duckdb", 2)
+        live = _live_run_holding_the_slot(instance)
+        result = orphaned_runs_sensor(dg.build_sensor_context(instance=instance))
+        assert f"run {dead} (victim)" in result.skip_message
+        assert instance.get_run_by_id(dead).status == dg.DagsterRunStatus.FAILURE
+        assert instance.get_run_by_id(live.run_id).status == dg.DagsterRunStatus.STARTED
+    assert _mlflow_status(home, mlflow_run) == "KILLED"
+
+
+def test_a_reused_pid_is_not_the_run_process() -> None:
+    from playlist_assets.run_recovery import process_alive
+
+    assert process_alive(os.getpid(), not_after=time.time())
+    assert not process_alive(os.getpid(), not_after=time.time() - 3600)  # a later process
