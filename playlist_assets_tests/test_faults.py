@@ -13,6 +13,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -414,3 +415,51 @@ def test_a_reused_pid_is_not_the_run_process() -> None:
 
     assert process_alive(os.getpid(), not_after=time.time())
     assert not process_alive(os.getpid(), not_after=time.time() - 3600)  # a later process
+
+
+@pytest.mark.slow
+def test_read_only_data_folder_fails_at_once_in_one_line(tmp_path: Path) -> None:
+    """A data folder the run cannot write: the run fails before any step, naming the folder.
+
+    Root writes anywhere, so as root the run is started as user nobody (setpriv).
+    """
+    as_root = os.geteuid() == 0
+    if as_root and not (shutil.which("setpriv") and _uid_of("nobody") is not None):
+        pytest.skip("needs setpriv and user nobody to drop root")
+    base = Path(tempfile.mkdtemp(prefix="playlist-ro-"))
+    try:
+        base.chmod(0o755)
+        home, dagster_home = base / "data", base / "dagster_home"
+        home.mkdir()
+        dagster_home.mkdir()
+        shutil.copy(DAGSTER_YAML, dagster_home / "dagster.yaml")
+        if as_root:
+            for path in (dagster_home, dagster_home / "dagster.yaml"):
+                os.chown(path, _uid_of("nobody"), -1)
+        else:
+            home.chmod(0o555)
+        env = {**_env(home, dagster_home), "HOME": str(dagster_home)}
+        cmd = [sys.executable, "-m", "dagster", "asset", "materialize"]
+        cmd += ["-m", "playlist_assets.definitions", "--select", "raw_spotify_tracks"]
+        if as_root:
+            cmd = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *cmd]
+        done = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
+    finally:
+        if (base / "data").exists():
+            (base / "data").chmod(0o755)
+        shutil.rmtree(base, ignore_errors=True)
+    assert done.returncode != 0
+    assert (
+        f"data folder {home} is not writable (Permission denied): fix its permissions or set "
+        "PLAYLIST_ASSETS_HOME to a writable folder"
+    ) in done.stderr + done.stdout
+    assert "STEP_START" not in done.stderr + done.stdout
+
+
+def _uid_of(user: str) -> int | None:
+    import pwd
+
+    try:
+        return pwd.getpwnam(user).pw_uid
+    except KeyError:
+        return None

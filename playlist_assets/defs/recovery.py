@@ -6,6 +6,7 @@
 - ``orphaned_runs_sensor``: the same recovery every minute under ``dagster dev``, also when no
   run starts (a dead run's MLflow run is ended even if nothing else runs).
 - :func:`sleep_while_blocked`: a blocked step waits without spinning a CPU (see its docstring).
+- a read-only data folder fails the run at once with one line (before any step).
 """
 
 from __future__ import annotations
@@ -77,6 +78,14 @@ class _RecoveringExecutor(dg.Executor):
     def execute(self, plan_context, execution_plan):  # noqa: ANN001, ANN201
         from dagster._core.events import EngineEventData
 
+        from playlist_assets.lib.data_folder import unwritable_reason
+
+        problem = unwritable_reason(settings.data_home())
+        if problem:  # fail now, in one line, rather than after dagster-duckdb's retries
+            raise dg.Failure(
+                description=f"{problem}: fix its permissions or set "
+                f"{settings.DATA_HOME_ENV} to a writable folder"
+            )
         instance, run_id = plan_context.instance, plan_context.run_id
         try:
             instance.add_run_tags(run_id, {run_recovery.HOST_TAG: run_recovery.this_host()})
