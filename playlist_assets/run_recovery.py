@@ -12,8 +12,8 @@ checks for itself, from three places that all call :func:`recover_orphaned_runs`
 
 A run is orphaned when it is STARTED (or CANCELING) and none of the processes it recorded
 (the in-process executor logs its pid) is alive as the same process: a pid reused by a later
-process does not count (its start time is after the run's). Runs recorded on another host are
-never judged. This module is instance maintenance shared by the code location and the CLI,
+process does not count (its start time is after the run's). Runs recorded on another host, or
+with no process recorded, are never judged. This module is instance maintenance shared by the code location and the CLI,
 which is why it sits beside ``settings.py`` rather than in ``defs/`` or ``lib/``.
 """
 
@@ -121,18 +121,12 @@ def find_orphaned_runs(instance: DagsterInstance, exclude: Iterable[str] = ()) -
         if run.run_id in skip or run.tags.get(HOST_TAG, this_host()) != this_host():
             continue
         pids = run_pids(instance, run.run_id)
+        if not pids:
+            continue  # no process recorded (yet, or another executor): never judged
         started = record.start_time or record.create_timestamp.timestamp()
-        if not pids and record.create_timestamp.timestamp() > _now() - 60:
-            continue  # just launched: its worker may not have logged a pid yet
         if not any(process_alive(pid, started) for pid in pids):
             orphaned.append(OrphanedRun(run.run_id, run.job_name, pids))
     return orphaned
-
-
-def _now() -> float:
-    import time
-
-    return time.time()
 
 
 def _slot_holders(instance: DagsterInstance) -> set[str]:

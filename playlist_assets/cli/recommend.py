@@ -259,7 +259,8 @@ def _waiting_for_warehouse(read: Any) -> Any:
             return read()
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
-                raise CliError(f"cannot read {settings.warehouse_path()}: {exc}") from None
+                first = str(exc).strip().splitlines()[0]
+                raise CliError(f"cannot read {settings.warehouse_path()}: {first}") from None
             if time.monotonic() >= deadline:
                 holder = _LOCK_HOLDER.search(str(exc))
                 who = f"process {holder.group(1)}" if holder else "another process"
