@@ -13,6 +13,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 import dagster as dg  # noqa: E402
 
 import playlist_assets.defs as defs_package  # noqa: E402
+from playlist_assets.defs.recovery import recovering_in_process_executor  # noqa: E402
 from playlist_assets.defs.resources import build_resources  # noqa: E402
 
 
@@ -32,8 +33,9 @@ def build_defs() -> dg.Definitions:
         load_defs_folder(),
         # Steps mostly queue for the single DuckDB writer anyway, so one process per run is
         # faster (imports paid once) and lighter than a process per step. Runs still go in
-        # parallel, and the "duckdb" pool keeps them from colliding on the file.
-        dg.Definitions(resources=build_resources(), executor=dg.in_process_executor),
+        # parallel, and the "duckdb" pool keeps them from colliding on the file. Before its steps,
+        # each run recovers runs that died holding a slot (defs/recovery.py).
+        dg.Definitions(resources=build_resources(), executor=recovering_in_process_executor),
     )
 
 

@@ -9,6 +9,7 @@ consolidated storage keeps one database. This subclass only supplies its folder 
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,12 @@ class HomeEventLogStorage(ConsolidatedSqliteEventLogStorage):
     def from_config_value(
         cls, inst_data: ConfigurableClassData | None, config_value: dict[str, Any]
     ) -> HomeEventLogStorage:
+        home = os.environ.get("DAGSTER_HOME")
+        # Without DAGSTER_HOME the instance is a throw-away one: keep its events out of the cwd.
         base_dir = config_value.get("base_dir") or str(
-            Path(os.environ.get("DAGSTER_HOME", ".")).expanduser().resolve() / EVENTS_SUBDIR
+            Path(home).expanduser().resolve() / EVENTS_SUBDIR
+            if home
+            else tempfile.mkdtemp(prefix="dagster_events_")
         )
         Path(base_dir).mkdir(parents=True, exist_ok=True)
         return cls(base_dir=base_dir, inst_data=inst_data)

@@ -16,6 +16,7 @@ MPD_PATH_ENV = "PLAYLIST_MPD_PATH"
 GENRES_ENV = "PLAYLIST_GENRES"
 MLFLOW_URI_ENV = "MLFLOW_TRACKING_URI"
 PARTITIONS_START_ENV = "PLAYLIST_PARTITIONS_START"
+DAGSTER_HOME_ENV = "DAGSTER_HOME"
 
 # The hourly feed (defs/feed_resources.py): which backend, the replay's knobs, Spotify access.
 FEED_ENV = "PLAYLIST_FEED"
@@ -66,8 +67,19 @@ def default_mlflow_uri() -> str:
     return f"sqlite:///{mlflow_dir() / 'mlflow.db'}"
 
 
+def mlflow_tracking_uri() -> str:
+    """``$MLFLOW_TRACKING_URI``, else the SQLite file under the data folder."""
+    return os.environ.get(MLFLOW_URI_ENV) or default_mlflow_uri()
+
+
 def mlflow_artifacts_dir() -> Path:
     return mlflow_dir() / "artifacts"
+
+
+def dagster_home() -> Path:
+    """``$DAGSTER_HOME``, else ``dagster_home/`` in the data folder (where the scripts put it)."""
+    raw = os.environ.get(DAGSTER_HOME_ENV)
+    return Path(raw).expanduser().resolve() if raw else data_home() / "dagster_home"
 
 
 def sample_dir() -> Path:

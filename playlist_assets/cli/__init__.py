@@ -16,6 +16,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "playlist_assets.cli.feed",
     "playlist_assets.cli.recommend",
     "playlist_assets.cli.dashboard",
+    "playlist_assets.cli.doctor",
 )
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from playlist_assets import settings
 from playlist_assets.cli import CliError
+from playlist_assets.lib.schema import TRACK_URI_PREFIX
 
 STRATEGY_CHOICES = ("hybrid", "cooccurrence", "frequent", "popular", "cluster")
 _PLAYLIST_URL = re.compile(
@@ -86,6 +87,12 @@ def run(args: argparse.Namespace) -> int:
         result = recommender.recommend(tracks, args.k, args.strategy, artists=artists)
     except ValueError as exc:
         raise CliError(f"{label}: {exc}") from None
+    if result.recommendations.empty and fmt == "table":
+        print(
+            f"{label}: nothing to recommend with strategy {args.strategy}: every song it could "
+            "rank is already in the playlist"
+        )
+        return 0
     text = _json(label, args, result) if fmt == "json" else _table(label, args, result, n_tracks)
     _write(args.output, text)
     return 0
@@ -148,12 +155,16 @@ def _mpd_playlist(pid_text: str) -> tuple[list[str], list[str | None]]:
     warehouse = settings.warehouse_path()
     if not warehouse.exists():
         raise CliError(f"no warehouse at {warehouse}: materialize the playlists asset first")
-    try:
+
+    def read() -> list[tuple]:
         with duckdb.connect(str(warehouse), read_only=True) as con:
-            rows = con.execute(
+            return con.execute(
                 "select track_id, artist_name from main.playlists where pid = ? order by pos",
                 [pid],
             ).fetchall()
+
+    try:
+        rows = _waiting_for_warehouse(read)
     except duckdb.CatalogException:
         raise CliError(f"{warehouse} has no playlists table: materialize it first") from None
     except duckdb.Error as exc:
@@ -218,13 +229,44 @@ def spotify_playlist(playlist_id: str) -> tuple[list[str], list[str | None]]:
 
 
 def _load() -> Any:
-    from playlist_assets.lib.artifacts import ArtifactMissing
+    from playlist_assets.lib.artifacts import ArtifactError
     from playlist_assets.lib.recommend import load_recommender
 
     try:
-        return load_recommender()
-    except ArtifactMissing as exc:
+        return _waiting_for_warehouse(load_recommender)
+    except ArtifactError as exc:
         raise CliError(str(exc)) from None
+
+
+# How long a command waits for a materialization to release the warehouse before saying so.
+WAREHOUSE_WAIT_S = 10.0
+_LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")
+
+
+def _waiting_for_warehouse(read: Any) -> Any:
+    """``read()``, retried while another process (a materialization) holds the DuckDB lock.
+
+    DuckDB lets no other process open a file, even read-only, while one writes to it; a run
+    holds the lock for a few seconds per step, so a short wait usually gets through.
+    """
+    import duckdb
+
+    deadline = time.monotonic() + WAREHOUSE_WAIT_S
+    while True:
+        try:
+            return read()
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                first = str(exc).strip().splitlines()[0]
+                raise CliError(f"cannot read {settings.warehouse_path()}: {first}") from None
+            if time.monotonic() >= deadline:
+                holder = _LOCK_HOLDER.search(str(exc))
+                who = f"process {holder.group(1)}" if holder else "another process"
+                raise CliError(
+                    f"the warehouse {settings.warehouse_path()} is locked by {who} (a running "
+                    f"materialization?) for over {WAREHOUSE_WAIT_S:.0f} s: try again when it ends"
+                ) from None
+            time.sleep(0.5)
 
 
 def _table(label: str, args: argparse.Namespace, result: Any, n_tracks: int) -> str:
@@ -331,6 +373,11 @@ def _parse_playlist(
         if not isinstance(uri, str) or not uri.strip():
             raise CliError(
                 f"{path}: playlist #{index} (pid {playlist['pid']}): track {i} has no 'track_uri'"
+            )
+        if uri.strip() == TRACK_URI_PREFIX:
+            raise CliError(
+                f"{path}: playlist #{index} (pid {playlist['pid']}): track {i} has track_uri "
+                f"{uri!r} with no track id"
             )
         ids.append(uri)
         artists.append(track.get("artist_name"))

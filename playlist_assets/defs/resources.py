@@ -1,7 +1,8 @@
 """Resources of the embedded defaults; each real counterpart is a configuration change away.
 
 - ``io_manager``: DataFrames as DuckDB tables (dagster-duckdb).
-- ``model_io_manager``: model objects pickled under the data folder, so serving loads them fast.
+- ``model_io_manager``: model objects pickled under the data folder (replaced atomically), so
+  serving loads them fast.
 - ``warehouse``: direct SQL on the same DuckDB file.
 - ``mlflow``: tracking and the model registry (SQLite under the data folder, or ``MLFLOW_TRACKING_URI``).
 """
@@ -21,6 +22,7 @@ from pydantic import PrivateAttr
 
 from playlist_assets import settings
 from playlist_assets.defs.feed_resources import build_feed_resource
+from playlist_assets.defs.model_files import ModelFilesIOManager
 
 DEFAULT_REGISTERED_MODEL = "playlist_genre_classifier"
 
@@ -80,6 +82,7 @@ class MlflowTracker(dg.ConfigurableResource):
         import mlflow
 
         uri = self.resolved_uri()
+        _check_store(uri)
         if uri.startswith("sqlite:///"):
             settings.mlflow_dir().mkdir(parents=True, exist_ok=True)
         mlflow.set_tracking_uri(uri)
@@ -104,6 +107,16 @@ class MlflowTracker(dg.ConfigurableResource):
             run_name=run_name, experiment_id=self._experiment_id, tags=tags or {}
         ) as run:
             yield run
+
+
+def _check_store(uri: str) -> None:
+    """A corrupt SQLite store fails the step with one line naming the file (not a traceback)."""
+    from playlist_assets.lib.mlflow_runs import MlflowStoreError, check_sqlite_store
+
+    try:
+        check_sqlite_store(uri)
+    except MlflowStoreError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
 
 
 def _ensure_experiment(mlflow: Any, name: str, uri: str) -> str:
@@ -135,7 +148,7 @@ def build_resources() -> dict[str, Any]:
     settings.data_home().mkdir(parents=True, exist_ok=True)
     return {
         "io_manager": WarehouseIOManager(database=warehouse, schema="main"),
-        "model_io_manager": dg.FilesystemIOManager(base_dir=str(settings.models_dir())),
+        "model_io_manager": ModelFilesIOManager(base_dir=str(settings.models_dir())),
         "warehouse": DuckDBResource(database=warehouse),
         "mlflow": MlflowTracker(tracking_uri=_mlflow_uri()),
         "feed": build_feed_resource(),

@@ -1,22 +1,65 @@
-"""Load the models the Dagster run stored, without Dagster or MLflow (fast, for serving)."""
+"""Model files the Dagster run stores, written atomically and loaded without Dagster or MLflow.
+
+A model file is written to a temporary file beside it and renamed over the old one, so a run
+killed mid-write leaves the previous model, never half a pickle. A file that is still unreadable
+(copied half-way, disk trouble) fails with one line naming it and the asset to re-materialize.
+"""
 
 from __future__ import annotations
 
+import os
 import pickle
+import tempfile
 from pathlib import Path
+from typing import Any
 
 from playlist_assets.lib.models import ClassifierBundle, ClusterModel
 
 
-class ArtifactMissing(FileNotFoundError):
+class ArtifactError(Exception):
+    """A model that serving needs cannot be used; the message says what to materialize."""
+
+
+class ArtifactMissing(ArtifactError, FileNotFoundError):
     """A model that serving needs has not been materialized yet."""
 
 
-def _load(path: Path, what: str):
+class ArtifactCorrupt(ArtifactError):
+    """A model file exists but cannot be unpickled (truncated or overwritten)."""
+
+
+def write_pickle_atomic(path: str | Path, obj: Any) -> None:
+    """Pickle ``obj`` to ``path`` through a temporary file and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(obj, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_artifact(path: str | Path, asset: str) -> Any:
+    """Unpickle the file of ``asset``; missing or corrupt files raise one line naming both."""
+    path = Path(path)
     if not path.exists():
-        raise ArtifactMissing(f"{what} not found at {path}: materialize it first")
-    with path.open("rb") as fh:
-        return pickle.load(fh)
+        raise ArtifactMissing(f"asset {asset} not found at {path}: materialize it first")
+    try:
+        with path.open("rb") as fh:
+            return pickle.load(fh)
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError) as exc:
+        raise ArtifactCorrupt(
+            f"{path} is truncated or corrupt ({type(exc).__name__}): re-materialize asset {asset}"
+        ) from None
+    except OSError as exc:
+        raise ArtifactCorrupt(
+            f"{path} cannot be read ({exc.strerror}): re-materialize asset {asset}"
+        ) from None
 
 
 def classifier_path(models_dir: Path) -> Path:
@@ -29,7 +72,7 @@ def cluster_model_path(models_dir: Path, genre: str) -> Path:
 
 def load_classifier(models_dir: Path) -> ClassifierBundle:
     """The champion classifier bundle written by the ``genre_classifier`` asset."""
-    return _load(classifier_path(models_dir), "asset genre_classifier")
+    return load_artifact(classifier_path(models_dir), "genre_classifier")
 
 
 def load_cluster_models(models_dir: Path) -> dict[str, ClusterModel]:
@@ -40,7 +83,7 @@ def load_cluster_models(models_dir: Path) -> dict[str, ClusterModel]:
             f"asset genre_cluster_models not found under {folder}: materialize it first"
         )
     return {
-        p.name: _load(p, f"asset genre_cluster_models/{p.name}")
+        p.name: load_artifact(p, f"genre_cluster_models/{p.name}")
         for p in sorted(folder.iterdir())
-        if p.is_file()
+        if p.is_file() and not p.name.startswith(".")
     }

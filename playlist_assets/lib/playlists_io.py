@@ -225,6 +225,11 @@ class _Builder:
                     raise PlaylistFileError(
                         f"{where}: track {i} has track_uri {uri!r}, expected '{TRACK_URI_PREFIX}<id>'"
                     )
+                if not uri[len(TRACK_URI_PREFIX) :].strip():
+                    raise PlaylistFileError(
+                        f"{where}: track {i} has track_uri {uri!r} with no track id after "
+                        f"'{TRACK_URI_PREFIX}'"
+                    )
                 pos = track.get("pos", i)
                 if isinstance(pos, bool) or not isinstance(pos, int):
                     raise PlaylistFileError(

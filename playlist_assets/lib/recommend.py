@@ -801,13 +801,12 @@ def load_recommender(data_home: str | Path | None = None) -> Recommender:
     """The recommender of the current materialization: ``song_index`` from the DuckDB warehouse
     (opened read-only), ``track_cooccurrence`` and the models from the models folder.
     """
-    import pickle
-
     import duckdb
 
     from playlist_assets import settings
     from playlist_assets.lib.artifacts import (
         ArtifactMissing,
+        load_artifact,
         load_classifier,
         load_cluster_models,
     )
@@ -830,8 +829,7 @@ def load_recommender(data_home: str | Path | None = None) -> Recommender:
         raise ArtifactMissing(
             f"asset track_cooccurrence not found at {cooc_path}: materialize it first"
         )
-    with cooc_path.open("rb") as fh:
-        cooccurrence = pickle.load(fh)
+    cooccurrence = load_artifact(cooc_path, "track_cooccurrence")
     return Recommender(
         songs,
         cooccurrence,
