@@ -10,7 +10,7 @@ from pydantic import Field
 from playlist_assets import settings
 from playlist_assets.defs.partitions import hour_window
 from playlist_assets.defs.resources import LoggedRun, MlflowTracker, link, model_url
-from playlist_assets.lib.episodes import EPISODE_SINCE_TAG, retrain_check
+from playlist_assets.lib.episodes import ACKNOWLEDGE_SINCE_TAG, EPISODE_SINCE_TAG, retrain_check
 from playlist_assets.lib.models import ClassifierBundle, ClusterModel
 from playlist_assets.lib.split import DEFAULT_MAX_TRAIN_ROWS
 
@@ -134,7 +134,7 @@ def _acknowledged(
     """Attach the feed rows this retrain saw (its acknowledged reference) to the serving bundle."""
     from playlist_assets.lib.episodes import MIN_ACKNOWLEDGED_ROWS, read_acknowledged
 
-    start = hour_window(since)[0] if since else None
+    start = hour_window(since)[0] if since and since != "unpartitioned" else None
     with warehouse.get_connection() as con:
         rows = read_acknowledged(con, start, hours)
     if len(rows) >= MIN_ACKNOWLEDGED_ROWS:
@@ -191,7 +191,8 @@ def genre_classifier(
     )
     bundle = comparison.serving_bundle(logged, mlflow.registered_model_name)
     since = context.run.tags.get(EPISODE_SINCE_TAG)
-    bundle = _acknowledged(warehouse, bundle, since, config.acknowledge_hours)
+    ack_since = context.run.tags.get(ACKNOWLEDGE_SINCE_TAG)
+    bundle = _acknowledged(warehouse, bundle, ack_since, config.acknowledge_hours)
     bundle.acknowledged_run = logged.run_id
     passed, message = retrain_check(
         promoted=comparison.decision.promoted,

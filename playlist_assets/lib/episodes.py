@@ -15,6 +15,16 @@ from typing import Any
 
 import pandas as pd
 
+from playlist_assets.lib.drift import (
+    DriftReference,
+    DriftReport,
+    DriftThresholds,
+    measure_drift,
+    predict_genres,
+    prepare_reference,
+)
+from playlist_assets.lib.models import ClassifierBundle
+
 # feature_drift metadata keys the verdict reads (written by defs/monitoring.py).
 DRIFTED = "drifted"
 DRIFT_SCORE = "drift_score"
@@ -28,6 +38,8 @@ LEGACY_BY_PARTITION = "by_partition"
 
 # Run tag the sensor puts on a retrain: the partition key of the episode's first drifted hour.
 EPISODE_SINCE_TAG = "playlist_assets/episode_since"
+# ... and the first hour of the shift the request is about: the retrain acknowledges from there.
+ACKNOWLEDGE_SINCE_TAG = "playlist_assets/acknowledge_since"
 
 # Fewer acknowledged rows than this make no usable reference: judge against the champion's.
 MIN_ACKNOWLEDGED_ROWS = 20
@@ -133,3 +145,61 @@ def read_acknowledged(
         f"SELECT * FROM {table} WHERE partition_hour BETWEEN ? AND ?",
         [window[0].to_pydatetime(), window[1].to_pydatetime()],
     ).df()
+
+
+@dataclass
+class HourDrift:
+    """One hour judged twice: against the champion's reference (the report people read) and
+    against the acknowledged reference of the last retrain (what decides a new trigger)."""
+
+    report: DriftReport
+    acknowledged: DriftReport | None
+
+    @property
+    def trigger(self) -> bool:
+        """Drifted from the champion and, when a retrain acknowledged a shift, beyond it too."""
+        beyond = self.acknowledged is None or self.acknowledged.drifted
+        return self.report.drifted and beyond
+
+
+@dataclass
+class HourJudge:
+    """Both references of a serving bundle, prepared once for every hour of a run."""
+
+    bundle: ClassifierBundle
+    thresholds: DriftThresholds
+    champion: DriftReference
+    acknowledged: DriftReference | None
+
+    @classmethod
+    def build(
+        cls,
+        bundle: ClassifierBundle,
+        features: list[str],
+        thresholds: DriftThresholds,
+        n_bins: int,
+    ) -> HourJudge:
+        usable = [f for f in features if f in bundle.reference.columns]
+        champion = prepare_reference(
+            bundle.reference, usable, prediction_mix=bundle.reference_prediction_mix, n_bins=n_bins
+        )
+        acknowledged = None
+        ack = bundle.acknowledged
+        if ack is not None and len(ack) >= MIN_ACKNOWLEDGED_ROWS:
+            acknowledged = prepare_reference(
+                ack,
+                [f for f in usable if f in ack.columns],
+                prediction_mix=bundle.acknowledged_prediction_mix,
+                n_bins=n_bins,
+            )
+        return cls(bundle, thresholds, champion, acknowledged)
+
+    def judge(self, rows: pd.DataFrame) -> HourDrift:
+        predicted = predict_genres(self.bundle, rows)
+        report = measure_drift(self.champion, rows, predicted=predicted, thresholds=self.thresholds)
+        ack = None
+        if self.acknowledged is not None:
+            ack = measure_drift(
+                self.acknowledged, rows, predicted=predicted, thresholds=self.thresholds
+            )
+        return HourDrift(report, ack)
