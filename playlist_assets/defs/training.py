@@ -190,21 +190,29 @@ def genre_classifier(
         mlflow.client(), mlflow.registered_model_name, logged.version, comparison.decision
     )
     bundle = comparison.serving_bundle(logged, mlflow.registered_model_name)
-    since = context.run.tags.get(EPISODE_SINCE_TAG)
     ack_since = context.run.tags.get(ACKNOWLEDGE_SINCE_TAG)
     bundle = _acknowledged(warehouse, bundle, ack_since, config.acknowledge_hours)
     bundle.acknowledged_run = logged.run_id
+    yield dg.Output(bundle, metadata=classifier_page(comparison, logged, bundle, mlflow))
+    yield _check_result(context, comparison, logged)
+
+
+def _check_result(
+    context: dg.AssetExecutionContext, comparison: Any, logged: LoggedRun
+) -> dg.AssetCheckResult:
+    """The WARN check: did the retrain that drift requested answer it?"""
+    since = context.run.tags.get(EPISODE_SINCE_TAG)
+    decision = comparison.decision
     passed, message = retrain_check(
-        promoted=comparison.decision.promoted,
+        promoted=decision.promoted,
         episode_since=since,
         run=context.run_id[:8],
-        metric=config.promotion_metric,
-        candidate=comparison.decision.candidate_score,
-        champion=comparison.decision.champion_score,
-        champion_version=comparison.decision.champion_version,
+        metric=decision.metric,
+        candidate=decision.candidate_score,
+        champion=decision.champion_score,
+        champion_version=decision.champion_version,
     )
-    yield dg.Output(bundle, metadata=classifier_page(comparison, logged, bundle, mlflow))
-    yield dg.AssetCheckResult(
+    return dg.AssetCheckResult(
         check_name=CHECK_NAME,
         passed=passed,
         severity=dg.AssetCheckSeverity.WARN,

@@ -28,8 +28,13 @@ START = pd.Timestamp("2026-11-02 00:00")
 PER_GENRE_PER_HOUR = 8  # 80 tracks an hour
 # Hour index -> shift strength (0 = the catalogue's own music). Set per test.
 SHIFT: dict[int, float] = {}
-# A candidate that cannot win: one boosting round at a tiny learning rate predicts the prior.
-WEAK = {"ops": {"genre_classifier": {"config": {"params": {"max_iter": 1, "learning_rate": 0.01}}}}}
+# A candidate that cannot win, even against a champion that the shift hurts: leaves larger than
+# the data make a constant model (macro-F1 ~0.02).
+WEAK = {
+    "ops": {
+        "genre_classifier": {"config": {"params": {"max_iter": 1, "min_samples_leaf": 1_000_000}}}
+    }
+}
 
 
 def key_of(hour: int) -> str:
