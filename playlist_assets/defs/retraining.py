@@ -89,6 +89,7 @@ class _SensorState:
     # acknowledged_run of the hours behind the last request ("" = no retrain had acknowledged
     # anything yet); hours judged against it are part of the episode already requested.
     requested_for: str | None = None
+    requested_key: str | None = None  # run key of that request
     ack_seen: str = ""
     tracks_since_ack: int = 0
     episode_since: str | None = None  # first drifted hour of the open episode
@@ -189,6 +190,15 @@ def _retraining_in_progress(instance: dg.DagsterInstance) -> bool:
         filters=dg.RunsFilter(job_name=retraining_job.name, statuses=active), limit=1
     )
     return bool(runs)
+
+
+def _request_failed(instance: dg.DagsterInstance, run_key: str | None) -> bool:
+    """The last request's run failed or was canceled: its episode is not acknowledged."""
+    if not run_key:
+        return False
+    runs = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/run_key": run_key}), limit=1)
+    failed = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+    return bool(runs) and runs[0].status in failed
 
 
 def _check_failing(instance: dg.DagsterInstance) -> bool:
@@ -294,6 +304,8 @@ def drift_retraining_sensor(
     context: dg.SensorEvaluationContext, drift_retrain_policy: DriftRetrainPolicy
 ) -> dg.SensorResult:
     state = _SensorState.load(context.cursor)
+    if _request_failed(context.instance, state.requested_key):
+        state.requested_for = state.requested_key = None  # the next triggering hour asks again
     records = _fetch_new_events(
         context.instance, state.after_storage_id, drift_retrain_policy.max_events_per_tick
     )
@@ -316,7 +328,7 @@ def drift_retraining_sensor(
 
     request = _request(state)
     context.log.info(f"requesting retraining: {request.tags[f'{TAG_PREFIX}/drifted_partitions']}")
-    state.requested_for = state.pending[-1]["ack"]
+    state.requested_for, state.requested_key = state.pending[-1]["ack"], request.run_key
     state.pending = []
     state.last_request_at = time.time()
     return dg.SensorResult(run_requests=[request], cursor=state.dump(), asset_events=events)

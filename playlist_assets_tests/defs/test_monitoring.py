@@ -444,3 +444,37 @@ def test_drifted_hour_retrains_and_records_the_champion_decision(data_home: Path
         assert event.metadata["reference_rows"].value == len(
             load_classifier(settings.models_dir()).reference
         )
+
+
+def test_one_request_per_episode_until_a_retrain_acknowledges_it(instance) -> None:
+    report_drift_event(instance, hour_key(10), drifted=True, score=2.0)
+    first = evaluate(instance, interval=0)
+    assert len(first.run_requests) == 1
+    # The same shift, judged before any retrain acknowledged it: part of the episode already sent.
+    report_drift_event(instance, hour_key(11), drifted=True, score=2.0)
+    same = evaluate(instance, cursor=first.cursor, interval=0)
+    assert same.run_requests == []
+    assert "belong to the episode already sent for retraining" in same.skip_message
+
+
+def test_a_failed_retrain_lets_the_episode_ask_again(instance) -> None:
+    report_drift_event(instance, hour_key(10), drifted=True, score=2.0)
+    first = evaluate(instance, interval=0)
+    [request] = first.run_requests
+
+    @dg.op
+    def boom() -> None:
+        raise RuntimeError("retrain crashed")
+
+    @dg.job
+    def crashed() -> None:
+        boom()
+
+    failed = crashed.execute_in_process(
+        instance=instance, tags={"dagster/run_key": request.run_key}, raise_on_error=False
+    )
+    assert not failed.success
+    report_drift_event(instance, hour_key(11), drifted=True, score=2.0)
+    again = evaluate(instance, cursor=first.cursor, interval=0)
+    assert len(again.run_requests) == 1
+    assert again.run_requests[0].run_key != request.run_key
