@@ -134,6 +134,8 @@ class Loop:
             )
         )
         self.cursor = tick.cursor
+        for event in tick.asset_events:  # what the daemon records from a tick
+            self.instance.report_runless_asset_event(event)
         for request in tick.run_requests:
             self.requests.append(request)
             # As the daemon launches it: the sensor's tags and its name.
