@@ -53,6 +53,7 @@ def measure(asset, hours: int) -> tuple[float, float]:
         ),
         "model_io_manager": dg.FilesystemIOManager(base_dir=str(work / "models")),
     }
+    (work / "dh").mkdir()
     with dg.instance_for_test(temp_dir=str(work / "dh")) as instance:
         assert dg.materialize([genre_classifier], instance=instance, resources=resources).success
         before = _folder_bytes(work / "dh")
