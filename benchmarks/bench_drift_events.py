@@ -2,7 +2,8 @@
 
 Materializes ``--hours`` hours of feature_drift in one run (the stand-in feed and classifier of
 ``playlist_assets_tests/defs/test_monitoring.py``) into a fresh SQLite instance, once with the
-asset of commit f1401b6 (loaded from git) and once with today's, and prints the serialized size
+asset of commit f1401b6 (loaded from git) and the stock partition writer its IO manager used,
+and once with today's asset and ``WarehouseIOManager``, and prints the serialized size
 of each hour's materialization event and the instance folder's growth per hour.
 
 Usage: PYTHONPATH=. .venv/bin/python benchmarks/bench_drift_events.py [--hours 24]
@@ -41,16 +42,14 @@ def _folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def measure(asset, hours: int) -> tuple[float, float]:
+def measure(asset, hours: int, io_manager_class) -> tuple[float, float]:
     import dagster as dg
     from dagster._serdes import serialize_value
     from test_monitoring import genre_classifier, hour_key, new_tracks
 
     work = Path(tempfile.mkdtemp(prefix="bench_drift_events_"))
     resources = {
-        "io_manager": __import__("dagster_duckdb_pandas").DuckDBPandasIOManager(
-            database=str(work / "warehouse.duckdb"), schema="main"
-        ),
+        "io_manager": io_manager_class(database=str(work / "warehouse.duckdb"), schema="main"),
         "model_io_manager": dg.FilesystemIOManager(base_dir=str(work / "models")),
     }
     (work / "dh").mkdir()
@@ -80,13 +79,21 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "playlist_assets_tests"))
     sys.path.insert(0, str(ROOT / "playlist_assets_tests" / "defs"))
+    from dagster_duckdb_pandas import DuckDBPandasIOManager
+
     from playlist_assets.defs.monitoring import feature_drift
+    from playlist_assets.defs.resources import WarehouseIOManager
 
     print(f"feature_drift, {args.hours} hours in one run")
     print("| build | materialization event, bytes per hour | instance folder growth per hour |")
     print("| --- | ---: | ---: |")
-    for name, asset in ((f"before ({BEFORE_COMMIT})", _asset_before()), ("after", feature_drift)):
-        event, folder = measure(asset, args.hours)
+    # Before, the project's IO manager wrote partitions with the stock pandas handler.
+    builds = (
+        (f"before ({BEFORE_COMMIT})", _asset_before(), DuckDBPandasIOManager),
+        ("after", feature_drift, WarehouseIOManager),
+    )
+    for name, asset, io_manager_class in builds:
+        event, folder = measure(asset, args.hours, io_manager_class)
         print(f"| {name} | {event:,.0f} | {folder / 1024:,.1f} KB |")
 
 

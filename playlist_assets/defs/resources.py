@@ -41,12 +41,24 @@ class ReplacingPandasTypeHandler(DuckDBPandasTypeHandler):
 
     def handle_output(self, context, table_slice, obj: pd.DataFrame, connection) -> None:
         if table_slice.partition_dimensions:
-            return super().handle_output(context, table_slice, obj, connection)
+            return self._append_partition(context, table_slice, obj, connection)
         connection.execute(f"create schema if not exists {table_slice.schema}")
         connection.execute(
             f"create or replace table {table_slice.schema}.{table_slice.table} as select * from obj"
         )
         context.add_output_metadata({"dagster/row_count": len(obj)})
+
+    @staticmethod
+    def _append_partition(context, table_slice, obj: pd.DataFrame, connection) -> None:
+        """The stock partition write (the IO manager has deleted the slice's old rows), without
+        the stock handler's column schema on every hour's event: an hourly table's columns do
+        not change by the hour, and instance storage per hour is a budget (~2.3 KB of ~7)."""
+        if not obj.empty:
+            table = f"{table_slice.schema}.{table_slice.table}"
+            connection.execute(f"create schema if not exists {table_slice.schema}")
+            connection.execute(f"create table if not exists {table} as select * from obj limit 0")
+            connection.execute(f"insert into {table} select * from obj")
+        context.add_output_metadata({"dagster/partition_row_count": len(obj)})
 
 
 class WarehouseIOManager(DuckDBIOManager):
