@@ -96,7 +96,7 @@ def sensor_seconds(n_events: int) -> tuple[float, float, str]:
     """One tick reading ``n_events`` new feature_drift events, and one reading a single new one."""
     import dagster as dg
 
-    from playlist_assets.defs.monitoring import DriftRetrainPolicy, drift_retraining_sensor
+    from playlist_assets.defs.retraining import DriftRetrainPolicy, drift_retraining_sensor
 
     hours = dg.HourlyPartitionsDefinition(start_date="2026-11-01-00:00")
     keys = hours.get_partition_keys()[:n_events]

@@ -15,6 +15,7 @@ TRACKS_CSV_ENV = "PLAYLIST_TRACKS_CSV"
 MPD_PATH_ENV = "PLAYLIST_MPD_PATH"
 GENRES_ENV = "PLAYLIST_GENRES"
 MLFLOW_URI_ENV = "MLFLOW_TRACKING_URI"
+MLFLOW_UI_URL_ENV = "MLFLOW_UI_URL"
 PARTITIONS_START_ENV = "PLAYLIST_PARTITIONS_START"
 DAGSTER_HOME_ENV = "DAGSTER_HOME"
 
@@ -68,8 +69,24 @@ def default_mlflow_uri() -> str:
 
 
 def mlflow_tracking_uri() -> str:
-    """``$MLFLOW_TRACKING_URI``, else the SQLite file under the data folder."""
-    return os.environ.get(MLFLOW_URI_ENV) or default_mlflow_uri()
+    """``$MLFLOW_TRACKING_URI`` (deployment configuration: it may carry credentials) or the
+    embedded SQLite backend under the data folder."""
+    return os.environ.get(MLFLOW_URI_ENV, "").strip() or default_mlflow_uri()
+
+
+def mlflow_ui_url() -> str | None:
+    """Where a browser opens MLflow: ``$MLFLOW_UI_URL``, else an http(s) tracking URI without
+    its credentials, else None (no UI known: metadata shows plain ids)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    explicit = os.environ.get(MLFLOW_UI_URL_ENV, "").strip()
+    if explicit:
+        return explicit.rstrip("/")
+    parts = urlsplit(mlflow_tracking_uri())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
 
 
 def mlflow_artifacts_dir() -> Path:

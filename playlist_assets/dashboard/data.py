@@ -422,15 +422,19 @@ def check_history(instance: Any | None = None, limit: int = 5000) -> pd.DataFram
 
 
 def drift_verdicts(instance: Any | None = None, limit: int = 5000) -> pd.DataFrame:
-    """The partition-level verdicts ``feature_drift`` recorded in its materialization metadata.
+    """Each hour's own verdict, as ``drift_retraining_sensor`` reads it (``lib.episodes``).
 
-    ``partition_hour, drift_score, drifted, share_drifted, reason`` (latest materialization per
-    partition); empty without a Dagster instance.
+    ``partition_hour, drift_score, drifted, trigger, acknowledged_run, share_drifted, reason,
+    thresholds, timestamp`` (latest materialization per partition); empty without a Dagster
+    instance. ``drifted`` is against the serving champion; ``trigger`` says whether the hour
+    moved beyond what the last retrain acknowledged (what requests a retrain).
     """
     instance = instance if instance is not None else dagster_instance()
     if instance is None:
         return pd.DataFrame()
     import dagster as dg
+
+    from playlist_assets.lib.episodes import drift_verdict
 
     result = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=dg.AssetKey(DRIFT_ASSET)), limit=limit
@@ -441,15 +445,18 @@ def drift_verdicts(instance: Any | None = None, limit: int = 5000) -> pd.DataFra
         if materialization is None or not record.partition_key:
             continue
         meta = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+        verdict = drift_verdict(meta, record.partition_key)
         rows.append(
             {
                 "partition_hour": pd.to_datetime(
                     record.partition_key, format=HOURLY_FORMAT, errors="coerce"
                 ),
-                "drift_score": _as_float(meta.get("drift_score")),
-                "drifted": bool(meta.get("drifted", False)),
+                "drift_score": verdict.drift_score,
+                "drifted": verdict.drifted,
+                "trigger": verdict.trigger,
+                "acknowledged_run": verdict.acknowledged_run,
                 "share_drifted": _as_float(meta.get("share_drifted")),
-                "reason": meta.get("reason", ""),
+                "reason": verdict.reason,
                 "thresholds": meta.get("thresholds") or {},
                 "timestamp": pd.to_datetime(record.timestamp, unit="s"),
             }
@@ -459,6 +466,68 @@ def drift_verdicts(instance: Any | None = None, limit: int = 5000) -> pd.DataFra
         return frame
     frame = frame.sort_values("timestamp").groupby("partition_hour").tail(1)
     return frame.sort_values("partition_hour").reset_index(drop=True)
+
+
+RETRAIN_CHECK = "retrain_settles_drift"
+
+
+def retrain_episodes(instance: Any | None = None, limit: int = 200) -> pd.DataFrame:
+    """Drift episodes, their retraining runs and outcomes: one row per retraining run.
+
+    Columns ``run_id, status, start_time, trigger, reason, episode_since, acknowledge_since,
+    drifted_partitions, promoted, decision, candidate_version, serving_version, check_passed,
+    check``; empty without a Dagster instance or retraining runs.
+    """
+    runs = retraining_runs(instance, limit=limit)
+    instance = instance if instance is not None else dagster_instance()
+    if instance is None or runs.empty:
+        return pd.DataFrame()
+    import dagster as dg
+
+    result = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("genre_classifier")), limit=limit
+    )
+    outcome = {}
+    for record in result.records:
+        if record.asset_materialization is not None:
+            meta = record.asset_materialization.metadata
+            outcome[record.run_id] = {k: getattr(v, "value", v) for k, v in meta.items()}
+    checks = check_history(instance)
+    if not checks.empty:
+        checks = checks[checks["check"] == RETRAIN_CHECK].set_index("run_id")
+    rows = []
+    for run in runs.itertuples(index=False):
+        tags = _run_tags(instance, run.run_id)
+        meta = outcome.get(run.run_id, {})
+        check = checks.loc[run.run_id] if not checks.empty and run.run_id in checks.index else None
+        if isinstance(check, pd.DataFrame):
+            check = check.iloc[-1]
+        rows.append(
+            {
+                "run_id": run.run_id,
+                "status": run.status,
+                "start_time": run.start_time,
+                "trigger": run.trigger,
+                "reason": tags.get(
+                    "playlist_assets/reason", "manual" if run.trigger == "manual" else ""
+                ),
+                "episode_since": tags.get("playlist_assets/episode_since", ""),
+                "acknowledge_since": tags.get("playlist_assets/acknowledge_since", ""),
+                "drifted_partitions": run.drifted_partitions,
+                "promoted": meta.get("promoted"),
+                "decision": meta.get("decision", ""),
+                "candidate_version": str(meta.get("candidate_version", "")),
+                "serving_version": str(meta.get("serving_version", "")),
+                "check_passed": None if check is None else bool(check["passed"]),
+                "check": "" if check is None else check["description"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _run_tags(instance: Any, run_id: str) -> dict[str, str]:
+    run = instance.get_run_by_id(run_id)
+    return dict(run.tags) if run is not None else {}
 
 
 def _as_float(value: Any) -> float:

@@ -1,19 +1,18 @@
 """Training: the stable split, the genre classifier (champion/challenger) and per-genre clusters."""
 
-import json
-import tempfile
-import time
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import pandas as pd
+from dagster_duckdb import DuckDBResource
 from pydantic import Field
 
 from playlist_assets import settings
-from playlist_assets.defs.resources import MlflowTracker
+from playlist_assets.defs.partitions import hour_window
+from playlist_assets.defs.resources import LoggedRun, MlflowTracker, link, model_url
+from playlist_assets.lib.episodes import ACKNOWLEDGE_SINCE_TAG, EPISODE_SINCE_TAG, retrain_check
 from playlist_assets.lib.models import ClassifierBundle, ClusterModel
-from playlist_assets.lib.schema import AUDIO_FEATURES
+from playlist_assets.lib.split import DEFAULT_MAX_TRAIN_ROWS
 
 GENRES: tuple[str, ...] = settings.configured_genres()
 TRAINING_KINDS = {"scikit-learn", "mlflow"}
@@ -88,8 +87,30 @@ class ClassifierConfig(dg.Config):
     )
     promotion_metric: str = Field(
         default="macro_f1",
-        description="Test-split metric a new model must match or beat to become champion.",
+        description="Test-split metric a new model must match or beat to become champion (a tie "
+        "promotes). Both models are scored on today's test_songs in the same run.",
     )
+    max_train_rows: int = Field(
+        default=DEFAULT_MAX_TRAIN_ROWS,
+        description="Training rows at most: a stratified sample by genre, chosen by a hash of the "
+        "track id so it stays stable as the songs base grows (0 = no cap).",
+    )
+    acknowledge_hours: int = Field(
+        default=24,
+        description="Feed hours a retrain acknowledges at most (from the drift episode's first "
+        "hour, or the newest hours for a manual run): hours like these do not trigger again.",
+    )
+
+
+CHECK_NAME = "retrain_settles_drift"
+CLASSIFIER_CHECK = dg.AssetCheckSpec(
+    CHECK_NAME,
+    asset="genre_classifier",
+    blocking=False,
+    description="WARN when a retrain requested by drift did not beat the champion: the drift "
+    "persists and the serving model is unchanged. Passes when a champion is promoted or the "
+    "drift ends (drift_retraining_sensor records that).",
+)
 
 
 def _run_tags(context: dg.AssetExecutionContext) -> dict[str, str]:
@@ -107,78 +128,19 @@ def _as_params(raw: dict[str, float]) -> dict[str, Any]:
     }
 
 
-def _confusion_markdown(report: dict[str, Any]) -> str:
-    labels, matrix = report["labels"], report["matrix"]
-    frame = pd.DataFrame(matrix, index=labels, columns=labels)
-    frame.index.name = "true \\ predicted"
-    return frame.to_markdown()
+def _acknowledged(
+    warehouse: DuckDBResource, bundle: ClassifierBundle, since: str | None, hours: int
+) -> ClassifierBundle:
+    """Attach the feed rows this retrain saw (its acknowledged reference) to the serving bundle."""
+    from playlist_assets.lib.episodes import MIN_ACKNOWLEDGED_ROWS, read_acknowledged
 
-
-def _prediction_mix(bundle_model: Any, songs: pd.DataFrame) -> dict[str, float]:
-    predicted = pd.Series(bundle_model.predict(songs))
-    return {
-        str(k): float(v) for k, v in predicted.value_counts(normalize=True).sort_index().items()
-    }
-
-
-def _log_classifier_run(
-    mlflow: Any,
-    model: Any,
-    params: dict[str, Any],
-    metrics: dict[str, Any],
-    train: pd.DataFrame,
-    test: pd.DataFrame,
-    feature_columns: list[str],
-    registered_model_name: str,
-) -> tuple[str | None]:
-    """Log params, metrics, report artifacts and the model; register it; return the version."""
-    import sklearn
-    from mlflow.models import infer_signature
-
-    mlflow.log_params({**params, "n_train": len(train), "n_test": len(test)})
-    scalar = {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
-    mlflow.log_metrics(scalar)
-    for label, row in metrics.get("per_class", {}).items():
-        if isinstance(row, dict) and "f1-score" in row:
-            mlflow.log_metric(f"f1_{genre_output_name(label)}", float(row["f1-score"]))
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        (folder / "confusion_matrix.json").write_text(json.dumps(metrics["confusion_matrix"]))
-        pd.DataFrame(
-            metrics["confusion_matrix"]["matrix"],
-            index=metrics["confusion_matrix"]["labels"],
-            columns=metrics["confusion_matrix"]["labels"],
-        ).to_csv(folder / "confusion_matrix.csv")
-        (folder / "classification_report.json").write_text(json.dumps(metrics["per_class"]))
-        train[feature_columns + ["track_genre"]].to_parquet(folder / "train_features.parquet")
-        mlflow.log_artifact(str(folder / "confusion_matrix.json"), "evaluation")
-        mlflow.log_artifact(str(folder / "confusion_matrix.csv"), "evaluation")
-        mlflow.log_artifact(str(folder / "classification_report.json"), "evaluation")
-        mlflow.log_artifact(str(folder / "train_features.parquet"), "reference")
-    # Integer columns declared as doubles: a new track with a missing value must still fit the signature.
-    example = test[feature_columns].head(5)
-    example = example.astype({c: "float64" for c in example.select_dtypes("integer").columns})
-    info = mlflow.sklearn.log_model(
-        model,
-        name="model",
-        signature=infer_signature(example, model.predict(example)),
-        input_example=example,
-        registered_model_name=registered_model_name,
-        # skops refuses the pipeline's own transformers; our code is on the loading side too.
-        serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
-        # Explicit requirements skip MLflow's slow dependency inference.
-        pip_requirements=[f"scikit-learn=={sklearn.__version__}", f"pandas=={pd.__version__}"],
-    )
-    return str(info.registered_model_version) if info.registered_model_version else None
-
-
-def _load_champion(mlflow: Any, client: Any, name: str, champion: Any) -> tuple[Any, pd.DataFrame]:
-    """The champion's model and the training reference logged with it."""
-    model = mlflow.sklearn.load_model(f"models:/{name}@champion")
-    path = mlflow.artifacts.download_artifacts(
-        run_id=champion.run_id, artifact_path="reference/train_features.parquet"
-    )
-    return model, pd.read_parquet(path)
+    start = hour_window(since)[0] if since and since != "unpartitioned" else None
+    with warehouse.get_connection() as con:
+        rows = read_acknowledged(con, start, hours)
+    if len(rows) >= MIN_ACKNOWLEDGED_ROWS:
+        bundle.acknowledged = rows.drop(columns=["partition_hour"], errors="ignore")
+        bundle.acknowledged_prediction_mix = _prediction_mix(bundle.model, rows)
+    return bundle
 
 
 @dg.asset(
@@ -187,117 +149,124 @@ def _load_champion(mlflow: Any, client: Any, name: str, champion: Any) -> tuple[
     owners=OWNERS,
     io_manager_key="model_io_manager",
     pool="duckdb",
+    check_specs=[CLASSIFIER_CHECK],
 )
 def genre_classifier(
     context: dg.AssetExecutionContext,
     config: ClassifierConfig,
     mlflow: MlflowTracker,
+    warehouse: DuckDBResource,
     train_songs: pd.DataFrame,
     test_songs: pd.DataFrame,
-) -> dg.Output[ClassifierBundle]:
+):
     """The genre classifier serving uses: always the MLflow registry's ``champion``.
 
-    Each materialization trains a candidate, logs it to MLflow and registers it. It becomes
-    champion only when it is at least as good as the current champion on the same stable test
-    split; otherwise it gets the ``challenger`` alias and the champion keeps serving.
+    Each materialization trains a candidate and scores it and the champion on today's test
+    split, in the same run. The candidate becomes champion when it is at least as good on the
+    promotion metric; otherwise it gets the ``challenger`` alias and the champion keeps serving.
+    The page leads with what serves, then the candidate, then the decision.
     """
-    from playlist_assets.lib import classifier as clf
     from playlist_assets.lib import registry
+    from playlist_assets.lib.classifier_run import compare_with_champion, train_candidate
 
-    params = {**clf.DEFAULT_PARAMS, **_as_params(config.params)}
-    features = list(clf.FEATURE_COLUMNS)
-    started = time.perf_counter()
-    model = clf.fit_classifier(train_songs, **params)
-    fit_seconds = time.perf_counter() - started
-    metrics = clf.evaluate(model, test_songs)
-    metrics["fit_seconds"] = fit_seconds
-
-    ml = mlflow.mlflow()
-    client = mlflow.client()
-    name = mlflow.registered_model_name
-    with mlflow.start_run(
-        run_name="genre_classifier",
-        tags={**_run_tags(context), "dagster.asset": "genre_classifier"},
-    ) as run:
-        version = _log_classifier_run(
-            ml, model, params, metrics, train_songs, test_songs, features, name
-        )
-        champion = registry.current_champion(client, name)
-        champion_model = champion_reference = None
-        champion_score = None
-        if champion is not None and str(champion.version) != version:
-            try:
-                champion_model, champion_reference = _load_champion(ml, client, name, champion)
-                champion_score = float(
-                    clf.evaluate(champion_model, test_songs)[config.promotion_metric]
-                )
-            except Exception as exc:  # incompatible old champion (other features/genres)
-                context.log.warning(f"champion v{champion.version} cannot be scored: {exc}")
-        decision = registry.decide(
-            config.promotion_metric,
-            float(metrics[config.promotion_metric]),
-            champion_score,
-            None if champion is None else str(champion.version),
-        )
-        if version is not None:
-            registry.apply(client, name, version, decision)
-        ml.set_tags({"promotion_decision": decision.alias, "promotion_reason": decision.reason})
-        if champion_score is not None:
-            ml.log_metric(f"champion_{config.promotion_metric}", champion_score)
-
-    if decision.promoted or champion_model is None:
-        bundle = ClassifierBundle(
-            model=model,
-            feature_columns=features,
-            reference=train_songs[
-                sorted(set(features) | set(AUDIO_FEATURES)) + ["track_genre"]
-            ].reset_index(drop=True),
-            reference_prediction_mix=_prediction_mix(model, test_songs),
-            metrics={k: float(v) for k, v in metrics.items() if isinstance(v, int | float)},
-            run_id=run.info.run_id,
-            registered_model=name,
-            version=version,
-            alias=registry.CHAMPION,
-        )
-    else:
-        bundle = ClassifierBundle(
-            model=champion_model,
-            feature_columns=features,
-            reference=champion_reference,
-            reference_prediction_mix=_prediction_mix(champion_model, test_songs),
-            metrics={config.promotion_metric: champion_score or float("nan")},
-            run_id=champion.run_id,
-            registered_model=name,
-            version=str(champion.version),
-            alias=registry.CHAMPION,
-        )
-    per_class = pd.DataFrame(
-        {k: v for k, v in metrics["per_class"].items() if isinstance(v, dict)}
-    ).T
-    return dg.Output(
-        bundle,
-        metadata={
-            "accuracy": float(metrics["accuracy"]),
-            "macro_f1": float(metrics["macro_f1"]),
-            "fit_seconds": round(fit_seconds, 3),
-            "n_train": len(train_songs),
-            "n_test": len(test_songs),
-            "promoted": decision.promoted,
-            "decision": decision.reason,
-            "candidate_score": decision.candidate_score,
-            "champion_score": decision.champion_score
-            if decision.champion_score is not None
-            else float("nan"),
-            "candidate_version": version or "unregistered",
-            "serving_version": bundle.version or "unregistered",
-            "mlflow_run_id": run.info.run_id,
-            "mlflow_tracking_uri": mlflow.resolved_uri(),
-            "per_class": dg.MetadataValue.md(per_class.round(3).to_markdown()),
-            "confusion_matrix": dg.MetadataValue.md(
-                _confusion_markdown(metrics["confusion_matrix"])
-            ),
-        },
+    params = {**clf_defaults(), **_as_params(config.params)}
+    candidate = train_candidate(train_songs, test_songs, params, config.max_train_rows)
+    champion = registry.load_champion(
+        mlflow.mlflow(), mlflow.client(), mlflow.registered_model_name
     )
+    comparison = compare_with_champion(candidate, champion, test_songs, config.promotion_metric)
+    logged = mlflow.log_run(
+        "genre_classifier",
+        tags={**_run_tags(context), **comparison.mlflow_tags()},
+        params=candidate.mlflow_params(),
+        metrics=comparison.mlflow_metrics(),
+        artifacts=candidate.artifacts(),
+        model=candidate.model,
+        input_example=candidate.example,
+        register=True,
+        description=comparison.decision.reason,
+    )
+    registry.apply(
+        mlflow.client(), mlflow.registered_model_name, logged.version, comparison.decision
+    )
+    bundle = comparison.serving_bundle(logged, mlflow.registered_model_name)
+    ack_since = context.run.tags.get(ACKNOWLEDGE_SINCE_TAG)
+    bundle = _acknowledged(warehouse, bundle, ack_since, config.acknowledge_hours)
+    bundle.acknowledged_run = logged.run_id
+    yield dg.Output(bundle, metadata=classifier_page(comparison, logged, bundle, mlflow))
+    yield _check_result(context, comparison, logged)
+
+
+def _check_result(
+    context: dg.AssetExecutionContext, comparison: Any, logged: LoggedRun
+) -> dg.AssetCheckResult:
+    """The WARN check: did the retrain that drift requested answer it?"""
+    since = context.run.tags.get(EPISODE_SINCE_TAG)
+    decision = comparison.decision
+    passed, message = retrain_check(
+        promoted=decision.promoted,
+        episode_since=since,
+        run=context.run_id[:8],
+        metric=decision.metric,
+        candidate=decision.candidate_score,
+        champion=decision.champion_score,
+        champion_version=decision.champion_version,
+    )
+    return dg.AssetCheckResult(
+        check_name=CHECK_NAME,
+        passed=passed,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=message,
+        metadata={"episode_since": since or "none", "candidate_run": logged.run_id},
+    )
+
+
+def clf_defaults() -> dict[str, Any]:
+    from playlist_assets.lib.classifier import DEFAULT_PARAMS
+
+    return dict(DEFAULT_PARAMS)
+
+
+def _prediction_mix(model: Any, songs: pd.DataFrame) -> dict[str, float]:
+    from playlist_assets.lib.drift import prediction_mix
+
+    return prediction_mix(model.predict(songs))
+
+
+def classifier_page(
+    comparison: Any, logged: LoggedRun, bundle: ClassifierBundle, mlflow: MlflowTracker
+) -> dict[str, Any]:
+    """genre_classifier's metadata, in reading order: what serves, the candidate, the decision."""
+    decision = comparison.decision
+    serving = comparison.serving_metrics
+    name = mlflow.registered_model_name
+    meta: dict[str, Any] = {
+        "serving_version": link(bundle.version, model_url(name, bundle.version)),
+        "serving_accuracy": float(serving["accuracy"]),
+        "serving_macro_f1": float(serving["macro_f1"]),
+        "champion_score": (
+            float(decision.champion_score)
+            if decision.champion_score is not None
+            else dg.MetadataValue.text("no champion yet")
+        ),
+        "candidate_version": link(logged.version, logged.version_url),
+        "candidate_score": float(decision.candidate_score),
+        "accuracy": float(comparison.candidate.metrics["accuracy"]),
+        "macro_f1": float(comparison.candidate.metrics["macro_f1"]),
+        "promoted": decision.promoted,
+        "decision": decision.reason,
+        "promotion_metric": decision.metric,
+        "n_train": comparison.candidate.n_train,
+        "n_train_base": comparison.candidate.n_train_base,
+        "n_test": comparison.n_test,
+        "test_split_hash": comparison.split_hash,
+        "fit_seconds": round(comparison.candidate.fit_seconds, 3),
+        "mlflow_run_id": link(logged.run_id, logged.run_url),
+        "registered_model": link(name, model_url(name)),
+        "per_class": dg.MetadataValue.md(comparison.candidate.per_class_markdown()),
+        "confusion_matrix": dg.MetadataValue.md(comparison.candidate.confusion_markdown()),
+    }
+    return meta
 
 
 # ---------------------------------------------------------------------------------------------
@@ -310,13 +279,22 @@ class ClusterConfig(dg.Config):
         default_factory=dict,
         description="Per-genre component counts, e.g. {'jazz': 4}; others use default_components.",
     )
+    max_train_rows: int = Field(
+        default=DEFAULT_MAX_TRAIN_ROWS,
+        description="Training rows at most across genres (same stratified, hash-stable sample as "
+        "the classifier's; 0 = no cap).",
+    )
+
+
+# Their own group, so the global lineage collapses the ten per-genre nodes into one.
+CLUSTER_GROUP = "genre_cluster_models"
 
 
 @dg.multi_asset(
     outs={
         genre_output_name(genre): dg.AssetOut(
             key=cluster_model_key(genre),
-            group_name="training",
+            group_name=CLUSTER_GROUP,
             kinds=TRAINING_KINDS,
             owners=OWNERS,
             io_manager_key="model_io_manager",
@@ -335,12 +313,10 @@ def genre_cluster_models(
     train_songs: pd.DataFrame,
 ):
     """One GaussianMixture per genre; each genre is its own asset and can be materialized alone."""
-    from sklearn.pipeline import make_pipeline
-
     from playlist_assets.lib.models import fit_cluster_model
+    from playlist_assets.lib.split import capped_sample
 
-    ml = mlflow.mlflow()
-    by_genre = dict(tuple(train_songs.groupby("track_genre", sort=True)))
+    by_genre = dict(tuple(capped_sample(train_songs, config.max_train_rows).groupby("track_genre")))
     for genre in GENRES:
         output = genre_output_name(genre)
         if output not in context.op_execution_context.selected_output_names:
@@ -351,41 +327,31 @@ def genre_cluster_models(
                 description=f"genre_cluster_models/{genre}: train_songs has "
                 f"{0 if songs is None else len(songs)} songs of genre {genre!r}; at least 2 are needed."
             )
-        k = int(config.components.get(genre, config.default_components))
-        with mlflow.start_run(
-            run_name=f"genre_cluster_models/{genre}",
-            tags={
-                **_run_tags(context),
-                "dagster.asset": f"genre_cluster_models/{genre}",
-                "genre": genre,
-            },
-        ) as run:
-            model: ClusterModel = fit_cluster_model(songs, genre, k)
-            model.run_id = run.info.run_id
-            ml.log_params(
-                {"genre": genre, "n_components": model.n_components, "n_songs": len(songs)}
-            )
-            ml.log_metrics({k_: v for k_, v in model.metrics.items() if v == v})
-            ml.sklearn.log_model(
-                make_pipeline(model.scaler, model.mixture),
-                name="model",
-                input_example=songs[model.feature_columns].head(3).to_numpy(dtype=float),
-                pip_requirements=["scikit-learn"],
-                serialization_format=ml.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
-            )
-        sizes = pd.Series(model.predict(songs)).value_counts().sort_index()
-        yield dg.Output(
-            model,
-            output_name=output,
-            metadata={
-                "genre": genre,
-                "n_components": model.n_components,
-                "n_songs": len(songs),
-                **{k_: float(v) for k_, v in model.metrics.items()},
-                "cluster_sizes": dg.MetadataValue.json({str(i): int(n) for i, n in sizes.items()}),
-                "mlflow_run_id": run.info.run_id,
-            },
+        model: ClusterModel = fit_cluster_model(
+            songs, genre, int(config.components.get(genre, config.default_components))
         )
+        logged = mlflow.log_run(
+            f"genre_cluster_models/{genre}",
+            tags={**_run_tags(context), "dagster.asset": f"genre_cluster_models/{genre}"},
+            params={"genre": genre, "n_components": model.n_components, "n_songs": len(songs)},
+            metrics=model.metrics,
+            model=model.pipeline(),
+            input_example=songs[model.feature_columns].head(3).to_numpy(dtype=float),
+        )
+        model.run_id = logged.run_id
+        yield dg.Output(model, output_name=output, metadata=_cluster_page(model, songs, logged))
+
+
+def _cluster_page(model: ClusterModel, songs: pd.DataFrame, logged: LoggedRun) -> dict[str, Any]:
+    sizes = pd.Series(model.predict(songs)).value_counts().sort_index()
+    return {
+        "genre": model.genre,
+        "n_components": model.n_components,
+        "n_songs": len(songs),
+        **{k: float(v) for k, v in model.metrics.items()},
+        "cluster_sizes": dg.MetadataValue.json({str(i): int(n) for i, n in sizes.items()}),
+        "mlflow_run_id": link(logged.run_id, logged.run_url),
+    }
 
 
 defs = dg.Definitions(assets=[song_split, genre_classifier, genre_cluster_models])

@@ -33,6 +33,12 @@ class ClassifierBundle:
     registered_model: str | None = None
     version: str | None = None
     alias: str | None = None
+    # The feed rows the latest retrain saw (its acknowledged reference) and its MLflow run:
+    # hours that look like these do not request another retrain. Class-level defaults keep
+    # bundles pickled before these fields existed loadable.
+    acknowledged: pd.DataFrame | None = None
+    acknowledged_prediction_mix: dict[str, float] | None = None
+    acknowledged_run: str | None = None
 
     @property
     def classes(self) -> list[str]:
@@ -59,6 +65,12 @@ class ClusterModel:
     @property
     def n_components(self) -> int:
         return int(self.mixture.n_components)
+
+    def pipeline(self) -> Any:
+        """Scaler and mixture as one scikit-learn pipeline (what MLflow logs)."""
+        from sklearn.pipeline import make_pipeline
+
+        return make_pipeline(self.scaler, self.mixture)
 
     def transform(self, songs: pd.DataFrame) -> np.ndarray:
         return self.scaler.transform(songs[self.feature_columns].to_numpy(dtype=float))

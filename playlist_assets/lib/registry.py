@@ -1,7 +1,9 @@
 """Champion/challenger promotion in the MLflow model registry.
 
-The decision is made on the same stable test split for both models, so a retrain is promoted
-only when it is at least as good as the model serving today.
+Both models are scored in the same run on today's test split (the champion's stored score from
+its own day is not the yardstick once the data has changed). The candidate is promoted when its
+promotion metric (macro-F1 by default) is at least the champion's: a tie promotes, so the newer
+model, trained on more data, serves.
 """
 
 from __future__ import annotations
@@ -9,8 +11,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
+
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+MODEL_DESCRIPTION = (
+    "Genre classifier of the playlist_assets songs base (scikit-learn pipeline on audio features, "
+    "popularity, duration and the lead artist). Alias 'champion' serves; 'challenger' is the "
+    "latest candidate that did not beat it on the same test split."
+)
+
+
+@dataclass
+class Champion:
+    """The serving model as the registry holds it, with the training reference logged beside it."""
+
+    model: Any
+    reference: pd.DataFrame
+    version: str
+    run_id: str
 
 
 @dataclass(frozen=True)
@@ -35,6 +54,18 @@ def current_champion(client: Any, model_name: str) -> Any | None:
         return client.get_model_version_by_alias(model_name, CHAMPION)
     except MlflowException:
         return None
+
+
+def load_champion(mlflow: Any, client: Any, model_name: str) -> Champion | None:
+    """The champion's model and reference, or None before the first promotion."""
+    version = current_champion(client, model_name)
+    if version is None:
+        return None
+    model = mlflow.sklearn.load_model(f"models:/{model_name}@{CHAMPION}")
+    path = mlflow.artifacts.download_artifacts(
+        run_id=version.run_id, artifact_path="reference/train_features.parquet"
+    )
+    return Champion(model, pd.read_parquet(path), str(version.version), version.run_id)
 
 
 def decide(
@@ -71,6 +102,7 @@ def decide(
 
 def apply(client: Any, model_name: str, version: str, decision: PromotionDecision) -> None:
     """Point the alias at the new version and record the decision on it."""
+    client.update_registered_model(model_name, description=MODEL_DESCRIPTION)
     client.set_registered_model_alias(model_name, decision.alias, version)
     client.set_model_version_tag(model_name, version, "promotion_decision", decision.alias)
     client.set_model_version_tag(model_name, version, "promotion_reason", decision.reason)

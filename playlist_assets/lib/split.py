@@ -15,6 +15,9 @@ import numpy as np
 import pandas as pd
 
 DEFAULT_SALT = "playlist-assets"
+# Training rows at most (classifier and cluster models): fits in seconds and well under 2 GB
+# whatever the size of the songs base.
+DEFAULT_MAX_TRAIN_ROWS = 60_000
 
 # 53 bits: the largest integer range a float64 represents exactly, so the unit-interval
 # position of each id is exact and identical on every platform.
@@ -51,3 +54,26 @@ def is_test(
         name="is_test",
         dtype=bool,
     )
+
+
+def split_fingerprint(track_ids: pd.Series) -> str:
+    """A short hash of a split's set of track ids: two scores are comparable when it matches."""
+    digest = hashlib.blake2b(digest_size=8)
+    for track_id in sorted(str(t) for t in track_ids.tolist()):
+        digest.update(track_id.encode("utf-8") + b"\n")
+    return digest.hexdigest()
+
+
+def capped_sample(
+    songs: pd.DataFrame, max_rows: int, by: str = "track_genre", salt: str = "train-sample"
+) -> pd.DataFrame:
+    """At most ``max_rows`` rows, each ``by`` group keeping its share, chosen by a hash of the
+    track id: the same tracks stay in the sample as the base grows (a stable, bounded training
+    set), and it costs one hash per row. Returns ``songs`` itself when it is small enough."""
+    if max_rows <= 0 or len(songs) <= max_rows:
+        return songs
+    position = pd.Series(hash_unit(songs["track_id"], salt), index=songs.index)
+    quota = (songs[by].value_counts() * (max_rows / len(songs))).apply(lambda q: max(1, int(q)))
+    rank = position.groupby(songs[by]).rank(method="first")
+    keep = rank <= songs[by].map(quota)
+    return songs[keep.to_numpy()]

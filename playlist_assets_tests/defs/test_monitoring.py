@@ -8,14 +8,14 @@ import pytest
 from dagster_duckdb_pandas import DuckDBPandasIOManager
 from drift_data import GENRES, make_tracks  # noqa: E402
 
-from playlist_assets.defs.monitoring import (
+from playlist_assets.defs.monitoring import feature_drift
+from playlist_assets.defs.partitions import hourly_partitions
+from playlist_assets.defs.retraining import (
     RETRAIN_ASSET_KEYS,
     DriftRetrainPolicy,
     drift_retraining_sensor,
-    feature_drift,
     retraining_job,
 )
-from playlist_assets.defs.partitions import hourly_partitions
 from playlist_assets.lib.drift import prediction_mix
 from playlist_assets.lib.models import ClassifierBundle
 from playlist_assets.lib.schema import AUDIO_FEATURES
@@ -124,14 +124,23 @@ def evaluate(instance: dg.DagsterInstance, cursor: str | None = None, interval: 
 
 
 def report_drift_event(
-    instance: dg.DagsterInstance, partition: str, drifted: bool, score: float
+    instance: dg.DagsterInstance, partition: str, drifted: bool, score: float, ack: str = ""
 ) -> None:
-    """What a feature_drift materialization leaves in the event log, without running it."""
+    """What a feature_drift materialization leaves in the event log, without running it.
+
+    ``ack`` is the retrain whose acknowledged reference the hour was judged against."""
     instance.report_runless_asset_event(
         dg.AssetMaterialization(
             asset_key="feature_drift",
             partition=partition,
-            metadata={"drifted": drifted, "drift_score": score, "reason": "test"},
+            metadata={
+                "drifted": drifted,
+                "drift_score": score,
+                "trigger": drifted,
+                "acknowledged_run": ack,
+                "n_tracks": 40,
+                "reason": "test",
+            },
         )
     )
 
@@ -144,7 +153,8 @@ def test_normal_partition_is_not_drifted_and_the_sensor_skips(instance, resource
     assert meta["n_tracks"] == 150
     assert meta["model_version"] == "3"
     assert meta["reason"].startswith("no drift")
-    assert "| energy |" in meta["features"]
+    # Numbers and a short verdict only: the per-feature table is in the warehouse.
+    assert "features" not in meta and "by_partition" not in meta
 
     tick = evaluate(instance)
     assert tick.run_requests == []
@@ -207,8 +217,8 @@ def test_a_run_over_several_hours_judges_each_hour(instance, resources) -> None:
     assert result.success
     events = result.asset_materializations_for_node("feature_drift")
     assert sorted(e.partition for e in events) == [hour_key(8), hour_key(9), hour_key(10)]
-    by_partition = events[0].metadata["by_partition"].value
-    assert {k: v["drifted"] for k, v in by_partition.items()} == {
+    # Each hour's event carries its own verdict (no run-wide map).
+    assert {e.partition: e.metadata["drifted"].value for e in events} == {
         hour_key(8): False,
         hour_key(9): False,
         hour_key(10): True,
@@ -246,9 +256,10 @@ def test_drift_inside_the_minimum_interval_is_folded_into_one_later_request(inst
     first = evaluate(instance, interval=3600)
     assert len(first.run_requests) == 1
 
-    # More drift right after: held in the cursor, not a second run.
-    report_drift_event(instance, hour_key(11), drifted=True, score=2.0)
-    report_drift_event(instance, hour_key(12), drifted=True, score=2.0)
+    # A retrain (run-2) has acknowledged hour 10; a further shift right after is held in the
+    # cursor, not a second run.
+    report_drift_event(instance, hour_key(11), drifted=True, score=2.0, ack="run-2")
+    report_drift_event(instance, hour_key(12), drifted=True, score=2.0, ack="run-2")
     held = evaluate(instance, cursor=first.cursor, interval=3600)
     assert held.run_requests == []
     assert "2 drifted partition(s) held" in held.skip_message
@@ -433,3 +444,37 @@ def test_drifted_hour_retrains_and_records_the_champion_decision(data_home: Path
         assert event.metadata["reference_rows"].value == len(
             load_classifier(settings.models_dir()).reference
         )
+
+
+def test_one_request_per_episode_until_a_retrain_acknowledges_it(instance) -> None:
+    report_drift_event(instance, hour_key(10), drifted=True, score=2.0)
+    first = evaluate(instance, interval=0)
+    assert len(first.run_requests) == 1
+    # The same shift, judged before any retrain acknowledged it: part of the episode already sent.
+    report_drift_event(instance, hour_key(11), drifted=True, score=2.0)
+    same = evaluate(instance, cursor=first.cursor, interval=0)
+    assert same.run_requests == []
+    assert "belong to the episode already sent for retraining" in same.skip_message
+
+
+def test_a_failed_retrain_lets_the_episode_ask_again(instance) -> None:
+    report_drift_event(instance, hour_key(10), drifted=True, score=2.0)
+    first = evaluate(instance, interval=0)
+    [request] = first.run_requests
+
+    @dg.op
+    def boom() -> None:
+        raise RuntimeError("retrain crashed")
+
+    @dg.job
+    def crashed() -> None:
+        boom()
+
+    failed = crashed.execute_in_process(
+        instance=instance, tags={"dagster/run_key": request.run_key}, raise_on_error=False
+    )
+    assert not failed.success
+    report_drift_event(instance, hour_key(11), drifted=True, score=2.0)
+    again = evaluate(instance, cursor=first.cursor, interval=0)
+    assert len(again.run_requests) == 1
+    assert again.run_requests[0].run_key != request.run_key

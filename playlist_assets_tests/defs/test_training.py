@@ -165,3 +165,77 @@ def test_split_is_stable_when_new_songs_arrive(data_home: Path) -> None:
     before = _materialize(first, selection=sel).output_for_node("song_split", "test_songs")
     after = _materialize(grown, selection=sel).output_for_node("song_split", "train_songs")
     assert not set(before["track_id"]) & set(after["track_id"])
+
+
+def test_mlflow_links_when_a_ui_is_known(
+    data_home: Path, songs: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_UI_URL", "http://127.0.0.1:5000")
+    result = _materialize(
+        songs, selection=["validated_songs", "train_songs", "test_songs", "genre_classifier"]
+    )
+    [event] = result.asset_materializations_for_node("genre_classifier")
+    meta = event.metadata
+    assert isinstance(meta["mlflow_run_id"], dg.UrlMetadataValue)
+    assert meta["mlflow_run_id"].value.startswith("http://127.0.0.1:5000/#/experiments/")
+    assert meta["registered_model"].value == (
+        "http://127.0.0.1:5000/#/models/playlist_genre_classifier"
+    )
+    assert meta["serving_version"].value.endswith("/versions/1")
+    # The page leads with what serves; the first model says there was no champion.
+    assert list(meta)[:4] == [
+        "serving_version",
+        "serving_accuracy",
+        "serving_macro_f1",
+        "champion_score",
+    ]
+    assert meta["champion_score"].value == "no champion yet"
+
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    model = client.get_registered_model("playlist_genre_classifier")
+    assert model.description and "champion" in model.description
+    assert client.get_model_version("playlist_genre_classifier", "1").description.startswith(
+        "no champion yet"
+    )
+
+
+def test_ui_url_is_derived_from_an_http_tracking_uri_without_credentials(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from playlist_assets import settings
+
+    monkeypatch.delenv("MLFLOW_UI_URL", raising=False)
+    assert settings.mlflow_ui_url() is None  # embedded SQLite: no UI known
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "https://bot:s3cret@mlflow.example.com:8443/")
+    assert settings.mlflow_ui_url() == "https://mlflow.example.com:8443"
+
+
+def test_tracking_uri_is_not_run_configuration() -> None:
+    from playlist_assets.defs.resources import MlflowTracker
+
+    assert "tracking_uri" not in MlflowTracker.model_fields
+
+
+def test_training_runs_are_quiet(data_home: Path) -> None:
+    import logging
+
+    from playlist_assets.defs.resources import MlflowTracker
+
+    MlflowTracker().mlflow()
+    warning = logging.LogRecord(
+        "mlflow.sklearn",
+        logging.WARNING,
+        __file__,
+        1,
+        "Saving scikit-learn models in the pickle or cloudpickle format requires caution",
+        None,
+        None,
+    )
+    other = logging.LogRecord("mlflow.sklearn", logging.WARNING, __file__, 1, "other", None, None)
+    logger = logging.getLogger("mlflow.sklearn")
+    assert not logger.filter(warning) and logger.filter(other)
+    import os
+
+    assert os.environ["GIT_PYTHON_REFRESH"] == "quiet"

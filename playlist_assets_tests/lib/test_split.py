@@ -72,3 +72,33 @@ def test_missing_id_is_a_clear_error():
 def test_fraction_out_of_range_is_refused(fraction):
     with pytest.raises(ValueError, match="test_fraction"):
         is_test(pd.Series(["a"]), test_fraction=fraction)
+
+
+def test_capped_sample_is_bounded_stratified_and_stable_as_the_base_grows() -> None:
+    from playlist_assets.lib.split import capped_sample
+
+    def base(n: int) -> pd.DataFrame:
+        genres = ["jazz"] * (n // 4) + ["rock"] * (n - n // 4)
+        return pd.DataFrame({"track_id": [f"t{i}" for i in range(n)], "track_genre": genres})
+
+    small = base(1_000)
+    assert capped_sample(small, 2_000) is small  # under the cap: untouched
+    first = capped_sample(base(20_000), 4_000)
+    assert len(first) <= 4_000 and len(first) >= 3_990
+    assert first["track_genre"].value_counts(normalize=True)["jazz"] == pytest.approx(
+        0.25, abs=0.01
+    )
+    # The base doubles: the cap holds, and most of the sample stays the same tracks.
+    grown = capped_sample(base(40_000), 4_000)
+    assert len(grown) <= 4_000
+    kept = set(first["track_id"]) & set(grown["track_id"])
+    assert len(kept) > 0.4 * len(first)
+    assert capped_sample(base(40_000), 4_000).equals(grown)  # deterministic
+
+
+def test_split_fingerprint_names_the_set_of_tracks() -> None:
+    from playlist_assets.lib.split import split_fingerprint
+
+    ids = pd.Series(["a", "b", "c"])
+    assert split_fingerprint(ids) == split_fingerprint(ids[::-1])
+    assert split_fingerprint(ids) != split_fingerprint(pd.Series(["a", "b", "d"]))
