@@ -21,6 +21,7 @@ FAMILY_MODULES: tuple[str, ...] = (
     "playlist_assets.defs.songs",
     "playlist_assets.defs.training",
     "playlist_assets.defs.serving",
+    "playlist_assets.defs.fresh",
     "playlist_assets.defs.playlists",
     "playlist_assets.defs.monitoring",
     "playlist_assets.defs.dashboard",

@@ -23,8 +23,8 @@ from typing import Any
 
 from playlist_assets import settings
 from playlist_assets.cli import CliError
+from playlist_assets.lib.recommend_names import STRATEGIES as STRATEGY_CHOICES
 
-STRATEGY_CHOICES = ("hybrid", "cooccurrence", "frequent", "popular", "cluster")
 _PLAYLIST_URL = re.compile(
     r"^(?:https?://open\.spotify\.com/(?:intl-[a-z]+/)?playlist/|spotify:playlist:)"
     r"([0-9A-Za-z]{22})(?:[/?#].*)?$"
@@ -221,7 +221,7 @@ def spotify_playlist(playlist_id: str) -> tuple[list[str], list[str | None]]:
 
 def _load() -> Any:
     from playlist_assets.lib.artifacts import ArtifactMissing
-    from playlist_assets.lib.recommend import load_recommender
+    from playlist_assets.lib.recommend_load import load_recommender
 
     try:
         return load_recommender()
