@@ -34,7 +34,8 @@ def hour_tracks(new_tracks: pd.DataFrame) -> pd.DataFrame:
     audio = list(AUDIO_FEATURES)
     # to_typed casts whole columns: type the rest on a copy whose missing audio is filled, then
     # put the audio back as floats so a missing feature stays missing.
-    typed = to_typed(rows.fillna({c: 0 for c in audio}).fillna({"popularity": 0}))
+    filled = {**{c: 0 for c in audio}, "popularity": 0, "duration_ms": 0, "explicit": False}
+    typed = to_typed(rows.fillna(filled))
     typed[audio] = rows[audio].astype(float).to_numpy()
     return typed
 

@@ -77,20 +77,19 @@ DEFAULT_COLD_WEIGHTS: dict[str, float] = {
 # Songs without evidence in a playlist with evidence: fitted and calibrated on the real
 # extract's validation playlists with a hashed 20% of the catalogue songs stripped from the
 # training rows (benchmarks/bench_recommend.py, results/recommend.md), with the offset and head
-# chosen there. ``artist_cooc`` and ``frequency`` only exist for songs some playlist holds:
-# among songs without evidence they mostly tell the held-back songs from the rest.
+# chosen there. Fitted over songs no training playlist holds: popularity carries most of it; a
+# shared artist counts, a playlist made mostly of that artist's songs does not (its other songs
+# nobody holds are rarely what comes next).
 DEFAULT_COLD_SONG_WEIGHTS: dict[str, float] = {
-    "bias": -23.958,
-    "frequency": 3.84,
-    "artist": 2.818,
-    "artist_share": -33.476,
-    "artist_cooc": -238.514,
-    "album": 1.042,
-    "audio": 0.848,
-    "genre_share": 1.6,
-    "genre_posterior": 0.23,
-    "cluster_posterior": 0.966,
-    "popularity": 19.066,
+    "bias": -24.561,
+    "artist": 3.024,
+    "artist_share": -25.831,
+    "album": 1.908,
+    "audio": 0.642,
+    "genre_share": 2.305,
+    "genre_posterior": -0.518,
+    "cluster_posterior": 1.265,
+    "popularity": 20.021,
 }
 DEFAULT_COLD_SONG_OFFSET = 4.0
 DEFAULT_COLD_SONG_HEAD = 50  # positions kept for songs with evidence
