@@ -438,7 +438,8 @@ class Recommender:
             albums = albums[albums >= 0]
             if len(albums):
                 out[:, col["album"]] = np.isin(self._album, albums) & (self._album >= 0)
-            centre = self._z[seeds.songs].mean(axis=0)
+            heard = seeds.songs[self.has_audio[seeds.songs]]  # seeds with audio features
+            centre = self._z[heard].mean(axis=0) if len(heard) else np.zeros(self._z.shape[1])
             norm = np.linalg.norm(centre)
             if norm > 0:
                 out[:, col["audio"]] = 0.5 * (self._zn @ (centre / norm)) + 0.5
