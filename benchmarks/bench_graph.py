@@ -52,7 +52,7 @@ def main() -> int:
         "-m",
         "playlist_assets.definitions",
         "--select",
-        "not key:new_tracks and not key:feature_drift",
+        "not key:new_tracks and not key:feature_drift and not key:fresh_songs",
     ]
     started = time.perf_counter()
     done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)

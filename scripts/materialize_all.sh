@@ -12,6 +12,6 @@ mkdir -p "$DAGSTER_HOME"
 PARTITION=${PARTITION:-2026-11-01-00:00}
 DAGSTER=.venv/bin/dagster
 echo "== materialize: unpartitioned graph (data: $PLAYLIST_ASSETS_HOME, DAGSTER_HOME: $DAGSTER_HOME)"
-$DAGSTER asset materialize -m playlist_assets.definitions --select 'not key:new_tracks and not key:feature_drift'
+$DAGSTER asset materialize -m playlist_assets.definitions --select 'not key:new_tracks and not key:feature_drift and not key:fresh_songs'
 echo "== materialize: hourly partition $PARTITION"
-$DAGSTER asset materialize -m playlist_assets.definitions --select 'key:new_tracks or key:feature_drift' --partition "$PARTITION"
+$DAGSTER asset materialize -m playlist_assets.definitions --select 'key:new_tracks or key:feature_drift or key:fresh_songs' --partition "$PARTITION"

@@ -23,9 +23,9 @@ from typing import Any
 
 from playlist_assets import settings
 from playlist_assets.cli import CliError
+from playlist_assets.lib.recommend_names import STRATEGIES as STRATEGY_CHOICES
 from playlist_assets.lib.schema import TRACK_URI_PREFIX
 
-STRATEGY_CHOICES = ("hybrid", "cooccurrence", "frequent", "popular", "cluster")
 _PLAYLIST_URL = re.compile(
     r"^(?:https?://open\.spotify\.com/(?:intl-[a-z]+/)?playlist/|spotify:playlist:)"
     r"([0-9A-Za-z]{22})(?:[/?#].*)?$"
@@ -230,7 +230,7 @@ def spotify_playlist(playlist_id: str) -> tuple[list[str], list[str | None]]:
 
 def _load() -> Any:
     from playlist_assets.lib.artifacts import ArtifactError
-    from playlist_assets.lib.recommend import load_recommender
+    from playlist_assets.lib.recommend_load import load_recommender
 
     try:
         return _waiting_for_warehouse(load_recommender)

@@ -205,6 +205,18 @@ def recommendation_eval(path: Path | None = None) -> pd.DataFrame:
     return query("SELECT * FROM recommendation_eval", "recommendation_eval", path=path)
 
 
+def cold_song_eval(path: Path | None = None) -> pd.DataFrame:
+    """The cold slice of the latest evaluation: how well each strategy brings back songs no
+    training playlist held (``strategy, playlists, recall_at_100, recall_at_500, ...``)."""
+    from playlist_assets.lib.recommend_names import COLD_SONG_METRICS, SLICE_COLD_SONGS
+
+    table = recommendation_eval(path)
+    wanted = ["strategy", "playlists", *COLD_SONG_METRICS]
+    if table.empty or not set(wanted) <= set(table.columns):
+        return pd.DataFrame(columns=wanted)
+    return table.loc[table["slice"] == SLICE_COLD_SONGS, wanted].reset_index(drop=True)
+
+
 def example_playlist_ref(path: Path | None = None) -> str:
     """A reference the "try it" form starts with: ``mpd:<pid>`` of a stored playlist, else the
     five most popular songs of the index as track ids; ``""`` when neither exists."""

@@ -35,7 +35,7 @@ def _recommender(data_home: str) -> Any:
     import duckdb
 
     from playlist_assets.lib.artifacts import ArtifactMissing
-    from playlist_assets.lib.recommend import load_recommender
+    from playlist_assets.lib.recommend_load import load_recommender
 
     try:
         return load_recommender(data_home)
@@ -48,7 +48,7 @@ def _recommender(data_home: str) -> Any:
 
 
 def strategies() -> tuple[str, ...]:
-    from playlist_assets.lib.recommend import DEFAULT_STRATEGY, STRATEGIES
+    from playlist_assets.lib.recommend_names import DEFAULT_STRATEGY, STRATEGIES
 
     return (DEFAULT_STRATEGY, *[s for s in STRATEGIES if s != DEFAULT_STRATEGY])
 

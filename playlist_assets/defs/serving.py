@@ -1,46 +1,11 @@
 """``song_index``: what serving needs for every song — features, genre, cluster."""
 
 import dagster as dg
-import numpy as np
 import pandas as pd
 
 from playlist_assets.defs.training import GENRES, cluster_model_key, genre_output_name
 from playlist_assets.lib.models import ClassifierBundle, ClusterModel
-from playlist_assets.lib.schema import AUDIO_FEATURES
-
-INDEX_COLUMNS = [
-    "track_id",
-    "track_name",
-    "artists",
-    "album_name",
-    "track_genre",
-    "popularity",
-    "duration_ms",
-    "explicit",
-    *AUDIO_FEATURES,
-]
-
-
-def build_song_index(
-    songs: pd.DataFrame, classifier: ClassifierBundle, cluster_models: dict[str, ClusterModel]
-) -> pd.DataFrame:
-    """Attach the champion's predicted genre and each song's cluster within its own genre."""
-    index = songs[INDEX_COLUMNS].reset_index(drop=True).copy()
-    proba = classifier.predict_proba(index)
-    classes = np.asarray(classifier.classes)
-    index["predicted_genre"] = classes[proba.argmax(axis=1)]
-    index["genre_confidence"] = proba.max(axis=1)
-    index["cluster"] = -1
-    index["cluster_confidence"] = np.nan
-    for genre, rows in index.groupby("track_genre").groups.items():
-        model = cluster_models.get(str(genre))
-        if model is None:
-            continue
-        posterior = model.predict_proba(index.loc[rows])
-        index.loc[rows, "cluster"] = posterior.argmax(axis=1)
-        index.loc[rows, "cluster_confidence"] = posterior.max(axis=1)
-    index["cluster"] = index["cluster"].astype("int64")
-    return index
+from playlist_assets.lib.recommend_index import build_song_index
 
 
 @dg.asset(

@@ -206,3 +206,27 @@ def learn_cooccurrence(
         catalogue_incidence=catalogue_incidence,
         playlist_lengths=lengths.astype(np.int32),
     )
+
+
+COLD_SONG_SALT = "cold-songs"
+
+
+def strip_songs(
+    playlists: pd.DataFrame,
+    catalogue_ids: Iterable[str],
+    fraction: float = 0.2,
+    salt: str = COLD_SONG_SALT,
+) -> tuple[pd.DataFrame, frozenset[str]]:
+    """The playlists without the rows of a share of the catalogue songs, and that share.
+
+    The cold slice: co-occurrence learned from what is left has no evidence of the stripped
+    songs, as for a song that just landed; the evaluation then scores how well the recommender
+    brings them back. The share is a keyed hash of each catalogue track id, so it depends on
+    nothing the playlists hold.
+    """
+    if not 0 <= fraction < 1:
+        raise ValueError("the stripped share of songs must lie within [0, 1)")
+    catalogue = pd.Series(pd.unique(np.asarray(list(catalogue_ids), dtype=object)), dtype=object)
+    stripped = frozenset(catalogue[hash_unit(catalogue.astype(str), salt) < fraction].astype(str))
+    keep = ~playlists["track_id"].astype(str).isin(stripped).to_numpy()
+    return playlists.loc[keep], stripped

@@ -9,7 +9,7 @@ of recommended tracks, positions counted from 1.
 - NDCG = DCG / IDCG with DCG = rel_1 + sum_{i>=2} rel_i / log2(i) over all of ``R`` and
   IDCG = 1 + sum_{i=2}^{|G ∩ R|} 1 / log2(i); 0 when nothing relevant is retrieved.
 - Recommended Songs clicks = floor((first relevant position - 1) / 10), 51 when ``R`` holds none.
-- hit@k = 1 when some relevant track is among the first ``k``.
+- hit@k = 1 when some relevant track is among the first ``k``; recall@k = |G ∩ R[1:k]| / |G|.
 """
 
 from __future__ import annotations
@@ -91,6 +91,14 @@ def hit_at(recommended: Sequence[str], relevant: Iterable[str], k: int) -> float
     """1.0 when a relevant track is among the first ``k`` recommendations."""
     relevant = set(relevant)
     return float(any(t in relevant for t in recommended[:k]))
+
+
+def recall_at(recommended: Sequence[str], relevant: Iterable[str], k: int) -> float:
+    """Share of the relevant tracks among the first ``k`` recommendations."""
+    relevant = set(relevant)
+    if not relevant:
+        raise ValueError("recall needs at least one relevant track")
+    return len(relevant.intersection(recommended[:k])) / len(relevant)
 
 
 def feature_cosine(playlist_features: np.ndarray, recommended_features: np.ndarray) -> float:

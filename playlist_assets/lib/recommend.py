@@ -3,20 +3,25 @@
 One ``Recommender`` per process holds everything in memory (songs base, co-occurrence, models),
 so a request is a handful of vectorised operations over the catalogue. Strategies:
 
-- ``hybrid`` (default): a linear blend of co-occurrence signals learned from playlists (what
-  people put together), artist and album affinity, audio-feature similarity, the genre
-  classifier's and the cluster models' posteriors, playlist frequency and popularity. Songs with
-  co-occurrence evidence rank first. A playlist none of whose tracks appear in the playlists data
-  (cold start) is ranked with a second set of weights that needs no co-occurrence.
+- ``hybrid`` (default): learned blends of co-occurrence signals (what people put together),
+  artist and album affinity, audio-feature similarity, the genre classifier's and the cluster
+  models' posteriors, playlist frequency and popularity (see ``recommend_features``). Songs the
+  playlists data holds are scored by the warm blend, the others (fresh songs, songs no playlist
+  holds yet) by the cold-song blend plus a learned offset; below a head of the best-evidenced
+  songs, a cold song that fits well outranks a weakly-evidenced one. A playlist none of whose
+  tracks is in the playlists data (cold start) is ranked by the cold-start blend.
 - ``cooccurrence``: summed co-occurrence counts with the seeds, popularity fill.
-- ``frequent``: most frequent songs in the playlists data; ``popular``: catalogue popularity.
+- ``frequent``: most frequent songs in the playlists data; ``popular``: catalogue popularity;
+  ``random``: a fixed shuffle (the evaluation's floor).
 - ``cluster``: the old system, kept for comparison: mean audio features of the playlist -> the
   classifier's genre -> that genre's GaussianMixture cluster -> its songs. The old system returned
   them unordered; here they come in catalogue order, then the rest of the genre (also in catalogue
   order), then by popularity, so ranking metrics are defined and deterministic.
 
 Every strategy: never a playlist track, never the same song twice (same normalised name and
-artists under two ids), ties broken by popularity then catalogue order.
+artists under two ids), ties broken by popularity then catalogue order. Songs lacking audio
+features (the live Spotify feed) are ranked from what they carry. The class is one unit (its
+set-up and the feature computation share the aligned arrays), hence the module's length.
 """
 
 from __future__ import annotations
@@ -24,81 +29,31 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from playlist_assets.lib.cooccurrence import Case, TrackCooccurrence, normalize_artist
-from playlist_assets.lib.rec_metrics import OLD_SIMILARITY_FEATURES, feature_cosine, score_list
+from playlist_assets.lib.cooccurrence import TrackCooccurrence, normalize_artist
+from playlist_assets.lib.rec_metrics import OLD_SIMILARITY_FEATURES, feature_cosine
+from playlist_assets.lib.recommend_features import (
+    COLUMN,
+    DEFAULT_COLD_SONG_HEAD,
+    DEFAULT_COLD_SONG_OFFSET,
+    DEFAULT_COLD_SONG_WEIGHTS,
+    DEFAULT_COLD_WEIGHTS,
+    DEFAULT_WEIGHTS,
+    FEATURES,
+    scaled,
+    sigmoid,
+    weight_dict,
+    weight_vector,
+)
+from playlist_assets.lib.recommend_names import DEFAULT_STRATEGY, NEW_SONG_HOURS, STRATEGIES
 from playlist_assets.lib.schema import CONTINUOUS_FEATURES, TRACK_URI_PREFIX
 
-STRATEGIES: tuple[str, ...] = ("hybrid", "cooccurrence", "frequent", "popular", "cluster")
-DEFAULT_STRATEGY = "hybrid"
 OLD_LIST_LENGTH = 20  # the old system returned at most 20 songs; its cosine score used them
-
-# Hybrid features, each in [0, 1] (normalised per request where marked), in blend order.
-FEATURES: tuple[str, ...] = (
-    "cooc",  # log1p(summed co-occurrence with the seeds), / max
-    "cooc_idf",  # co-occurrence, each seed weighted 1/sqrt(its playlist count), / max
-    "cooc_length",  # same over playlists weighted 1/sqrt(playlist length), / max
-    "cooc_recent",  # idf co-occurrence with later seeds weighted up to 4x, / max
-    "cooc_max",  # max over the seeds of P(song | seed) in the training playlists
-    "neighbours",  # songs of the training playlists most like this one (cosine^2), / max
-    "frequency",  # log1p(playlists holding the song), / max over the catalogue
-    "artist",  # shares an artist with a seed
-    "artist_share",  # share of the seeds (artist known) by one of the song's artists
-    "artist_cooc",  # co-occurrence with the seeds' artists, / max
-    "album",  # same album (name) as a catalogue seed
-    "audio",  # cosine of standardized audio features to the seeds' mean, mapped to [0, 1]
-    "genre_share",  # share of the catalogue seeds in the song's genre
-    "genre_posterior",  # classifier posterior of the song's genre, averaged over the seeds
-    "cluster_posterior",  # genre posterior x the genre model's posterior of the song's cluster
-    "popularity",  # catalogue popularity / 100
-)
-COOC_FEATURES: tuple[str, ...] = FEATURES[:6]
-_COLUMN = {name: i for i, name in enumerate(FEATURES)}
-
-# Used when a materialization has too few validation playlists to choose its own: fitted on
-# 4 folds of the training playlists of the real MPD extract (benchmarks/bench_recommend.py
-# --cv-defaults), a logistic regression of "is a held-back song" over songs with co-occurrence
-# evidence. Coefficients of correlated co-occurrence signals offset each other; only the blend
-# as a whole is meaningful.
-DEFAULT_WEIGHTS: dict[str, float] = {
-    "bias": -6.99,
-    "cooc": 8.55,
-    "cooc_idf": -12.12,
-    "cooc_length": 4.78,
-    "cooc_recent": 4.13,
-    "cooc_max": 0.45,
-    "neighbours": 1.86,
-    "frequency": -2.42,
-    "artist": 0.6,
-    "artist_share": 3.28,
-    "artist_cooc": 1.56,
-    "album": -0.05,
-    "audio": 0.04,
-    "genre_share": 0.42,
-    "genre_posterior": 0.06,
-    "cluster_posterior": -0.01,
-    "popularity": 0.58,
-}
-# The same fitted with the seeds hidden from the co-occurrence data (cold start).
-DEFAULT_COLD_WEIGHTS: dict[str, float] = {
-    "bias": -7.99,
-    "frequency": 6.03,
-    "artist": 1.37,
-    "artist_share": 7.53,
-    "artist_cooc": 6.18,
-    "album": 2.45,
-    "audio": 0.42,
-    "genre_share": 1.14,
-    "genre_posterior": 0.3,
-    "cluster_posterior": 0.4,
-    "popularity": 3.87,
-}
 
 # Integer-coded categories of the songs table (summarised by their most frequent value).
 _CATEGORICAL = frozenset({"key", "mode", "time_signature", "explicit", "cluster"})
@@ -114,12 +69,14 @@ REQUIRED_SONG_COLUMNS: tuple[str, ...] = (
     "cluster",
     *dict.fromkeys([*CONTINUOUS_FEATURES, *OLD_SIMILARITY_FEATURES]),
 )
+# ``new``: the song landed in the feed within NEW_SONG_HOURS (songs base column ``landed_at``).
 RESULT_COLUMNS: tuple[str, ...] = (
     "track_id",
     "track_name",
     "artists",
     "track_genre",
     "cluster",
+    "new",
     "score",
 )
 
@@ -162,15 +119,6 @@ def _one_thread():
     return threadpool_limits(limits=1, user_api="openmp")
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
-def _scaled(x: np.ndarray) -> np.ndarray:
-    top = x.max() if x.size else 0.0
-    return x / top if top > 0 else np.zeros_like(x)
-
-
 @dataclass
 class RecommendationResult:
     """Ranked songs (best first) and what was done with the input."""
@@ -188,7 +136,9 @@ class RecommendationResult:
 
 
 @dataclass
-class _Seeds:
+class Seeds:
+    """A parsed playlist: its tracks found in the songs base and in the co-occurrence data."""
+
     ids: list[str]
     songs: np.ndarray  # catalogue positions of the seeds in the songs base
     items: np.ndarray  # rows of the co-occurrence data
@@ -197,6 +147,21 @@ class _Seeds:
     voters: int  # seeds whose artist is known
     missing: list[str]
     unknown: list[str]
+
+
+def head_first(
+    score: np.ndarray, evidence: np.ndarray, seeds: Seeds, head: int, lift: float = 1.0
+) -> np.ndarray:
+    """``score`` with the best ``head`` songs with evidence (never a seed) lifted by ``lift``."""
+    if head <= 0:
+        return score
+    candidates = np.flatnonzero(evidence)
+    candidates = candidates[~np.isin(candidates, seeds.songs)]
+    if len(candidates) > head:
+        candidates = candidates[np.argpartition(-score[candidates], head - 1)[:head]]
+    lifted = score.copy()
+    lifted[candidates] += lift
+    return lifted
 
 
 class Recommender:
@@ -211,6 +176,10 @@ class Recommender:
         *,
         weights: dict[str, float] | None = None,
         cold_weights: dict[str, float] | None = None,
+        cold_song_weights: dict[str, float] | None = None,
+        cold_song_offset: float | None = None,
+        cold_song_head: int | None = None,
+        now: pd.Timestamp | None = None,
     ) -> None:
         absent = [c for c in REQUIRED_SONG_COLUMNS if c not in songs.columns]
         if absent:
@@ -227,16 +196,27 @@ class Recommender:
         self._id_rank = np.argsort(np.argsort(self.ids.astype(str), kind="stable"), kind="stable")
         self._identity = song_identity(songs["track_name"].fillna(""), songs["artists"].fillna(""))
         self.cluster = songs["cluster"].fillna(-1).to_numpy(dtype=int)
-        self._display = songs[list(RESULT_COLUMNS[:-1])].copy()
+        landed = pd.to_datetime(
+            songs["landed_at"] if "landed_at" in songs.columns else pd.Series([pd.NaT] * self.n)
+        )
+        now = pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None else pd.Timestamp(now)
+        self.new = (landed >= now - pd.Timedelta(hours=NEW_SONG_HOURS)).to_numpy(dtype=bool)
+        self._display = songs[list(RESULT_COLUMNS[:4])].assign(cluster=self.cluster, new=self.new)
 
+        # Songs without audio features (the live Spotify feed) are neutral on audio similarity
+        # (a zero vector) and get no cluster posterior; everything else still applies.
         features = songs[list(CONTINUOUS_FEATURES)].to_numpy(dtype=float)
-        spread = features.std(axis=0)
-        self._z = (features - features.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
+        self.has_audio = ~np.isnan(features).any(axis=1)
+        spread = np.nanstd(features, axis=0) if self.has_audio.any() else np.ones(features.shape[1])
+        centre = np.nanmean(features, axis=0) if self.has_audio.any() else 0.0
+        spread = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)
+        self._z = np.nan_to_num((features - centre) / spread)
         norms = np.linalg.norm(self._z, axis=1, keepdims=True)
         self._zn = self._z / np.where(norms > 0, norms, 1.0)
         old = songs[list(OLD_SIMILARITY_FEATURES)].to_numpy(dtype=float)
-        span = old.max(axis=0) - old.min(axis=0)
-        self._old_features = (old - old.min(axis=0)) / np.where(span > 0, span, 1.0)
+        low = np.nan_to_num(np.nanmin(old, axis=0)) if self.has_audio.any() else 0.0
+        span = np.nan_to_num(np.nanmax(old, axis=0)) - low if self.has_audio.any() else 1.0
+        self._old_features = np.nan_to_num((old - low) / np.where(span > 0, span, 1.0))
 
         self.classifier = classifier
         self.cluster_models = dict(cluster_models or {})
@@ -256,11 +236,13 @@ class Recommender:
         # posterior in a genre is then the mean over its songs (no model call per request).
         self._cluster_posteriors: dict[int, np.ndarray] = {}
         with _one_thread():
+            complete = songs.loc[self.has_audio]
             for genre, model in self.cluster_models.items():
-                if genre in self.genres:
-                    self._cluster_posteriors[self.genres.index(genre)] = np.asarray(
-                        model.predict_proba(songs), dtype=float
-                    )
+                if genre in self.genres and len(complete):
+                    posterior = np.asarray(model.predict_proba(complete), dtype=float)
+                    full = np.zeros((self.n, posterior.shape[1]))
+                    full[self.has_audio] = posterior
+                    self._cluster_posteriors[self.genres.index(genre)] = full
         self._max_components = max(
             (p.shape[1] for p in self._cluster_posteriors.values()), default=1
         )
@@ -283,14 +265,22 @@ class Recommender:
 
         self.cooccurrence = cooccurrence
         self._attach(cooccurrence)
-        self.weights = self._weight_vector(
+        learned = cooccurrence.tuning if cooccurrence else {}
+        self.weights = weight_vector(
             weights or (cooccurrence.weights if cooccurrence else None) or DEFAULT_WEIGHTS
         )
-        self.cold_weights = self._weight_vector(
+        self.cold_weights = weight_vector(
             cold_weights
             or (cooccurrence.cold_weights if cooccurrence else None)
             or DEFAULT_COLD_WEIGHTS
         )
+        self.cold_song_weights = weight_vector(
+            cold_song_weights or learned.get("cold_song_weights") or DEFAULT_COLD_SONG_WEIGHTS
+        )
+        offset = learned.get("cold_song_offset", DEFAULT_COLD_SONG_OFFSET)
+        self.cold_song_offset = float(offset if cold_song_offset is None else cold_song_offset)
+        head = learned.get("cold_song_head", DEFAULT_COLD_SONG_HEAD)
+        self.cold_song_head = int(head if cold_song_head is None else cold_song_head)
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -329,29 +319,27 @@ class Recommender:
         self._playlist_norm = 1.0 / np.sqrt(np.maximum(cooc.playlist_lengths, 1))
         self.frequency = np.asarray(catalogue_incidence.sum(axis=0)).ravel()
 
-    @staticmethod
-    def _weight_vector(weights: dict[str, float]) -> np.ndarray:
-        unknown = set(weights) - set(FEATURES) - {"bias"}
-        if unknown:
-            raise ValueError(f"unknown blend weight(s): {', '.join(sorted(unknown))}")
-        return np.array([weights.get("bias", 0.0)] + [weights.get(f, 0.0) for f in FEATURES])
-
     @property
     def blend_weights(self) -> dict[str, dict[str, float]]:
-        names = ("bias", *FEATURES)
+        """Every blend's weights by name (``cold_song`` holds the offset too)."""
         return {
-            "warm": dict(zip(names, map(float, self.weights), strict=True)),
-            "cold": dict(zip(names, map(float, self.cold_weights), strict=True)),
+            "warm": weight_dict(self.weights),
+            "cold": weight_dict(self.cold_weights),
+            "cold_song": {
+                **weight_dict(self.cold_song_weights),
+                "offset": self.cold_song_offset,
+                "head": float(self.cold_song_head),
+            },
         }
 
     # -- requests -----------------------------------------------------------------------------
 
-    def _seeds(
+    def seeds(
         self,
         track_ids: Sequence[str],
         artists: Sequence[str | None] | None = None,
         use_items: bool = True,
-    ) -> _Seeds:
+    ) -> Seeds:
         """Parse a playlist: ``artists``, when given, is each track's artist name (aligned)."""
         if artists is not None and len(artists) != len(track_ids):
             raise ValueError(
@@ -379,7 +367,7 @@ class Recommender:
                 continue
             voters += 1
             votes.extend(names)
-        return _Seeds(
+        return Seeds(
             ids=ids,
             songs=songs[songs >= 0],
             items=items[items >= 0],
@@ -390,7 +378,7 @@ class Recommender:
             unknown=[t for t, s, i in zip(ids, songs, items, strict=True) if s < 0 and i < 0],
         )
 
-    def _summary(self, seeds: _Seeds) -> pd.DataFrame:
+    def summary(self, seeds: Seeds) -> pd.DataFrame:
         """The old system's playlist summary as a one-row songs table: the mean of the audio
         features; integer-coded categories, flags and text take their most frequent value."""
         rows = self.songs.iloc[seeds.songs]
@@ -410,25 +398,25 @@ class Recommender:
                 summary[column] = [float(values.mean())]
         return pd.DataFrame(summary).astype(rows.dtypes.to_dict())
 
-    def features(self, seeds: _Seeds) -> np.ndarray:
+    def features(self, seeds: Seeds) -> np.ndarray:
         """The hybrid's feature matrix (songs x FEATURES)."""
         out = np.zeros((self.n, len(FEATURES)))
-        col = _COLUMN
+        col = COLUMN
         if len(seeds.items):
             rows = self._counts[seeds.items]
             playlists = np.maximum(self._item_playlists[seeds.items], 1.0)
             idf = 1.0 / np.sqrt(playlists)
             late = 1.0 + 3.0 * seeds.item_order / max(len(seeds.ids) - 1, 1)
             summed = rows.T @ np.column_stack([np.ones(len(idf)), idf, idf * late])
-            out[:, col["cooc"]] = _scaled(np.log1p(summed[:, 0]))
-            out[:, col["cooc_idf"]] = _scaled(summed[:, 1])
-            out[:, col["cooc_recent"]] = _scaled(summed[:, 2])
-            out[:, col["cooc_length"]] = _scaled(self._length_weighted[seeds.items].T @ idf)
+            out[:, col["cooc"]] = scaled(np.log1p(summed[:, 0]))
+            out[:, col["cooc_idf"]] = scaled(summed[:, 1])
+            out[:, col["cooc_recent"]] = scaled(summed[:, 2])
+            out[:, col["cooc_length"]] = scaled(self._length_weighted[seeds.items].T @ idf)
             conditional = sp.diags(1.0 / playlists) @ rows
             out[:, col["cooc_max"]] = conditional.max(axis=0).toarray().ravel()
             overlap = np.asarray(self._incidence[:, seeds.items].sum(axis=1)).ravel()
             sims = overlap * self._playlist_norm / np.sqrt(len(seeds.items))
-            out[:, col["neighbours"]] = _scaled(self._catalogue_incidence_t @ (sims * sims))
+            out[:, col["neighbours"]] = scaled(self._catalogue_incidence_t @ (sims * sims))
         if self.frequency.any():
             out[:, col["frequency"]] = np.log1p(self.frequency) / np.log1p(self.frequency.max())
         if seeds.artists:
@@ -444,13 +432,14 @@ class Recommender:
             codes = codes[codes >= 0]
             if len(codes):
                 weight = 1.0 / np.sqrt(np.maximum(self._artist_playlists[codes], 1.0))
-                out[:, col["artist_cooc"]] = _scaled(self._artist_counts[codes].T @ weight)
+                out[:, col["artist_cooc"]] = scaled(self._artist_counts[codes].T @ weight)
         if len(seeds.songs):
             albums = self._album[seeds.songs]
             albums = albums[albums >= 0]
             if len(albums):
                 out[:, col["album"]] = np.isin(self._album, albums) & (self._album >= 0)
-            centre = self._z[seeds.songs].mean(axis=0)
+            heard = seeds.songs[self.has_audio[seeds.songs]]  # seeds with audio features
+            centre = self._z[heard].mean(axis=0) if len(heard) else np.zeros(self._z.shape[1])
             norm = np.linalg.norm(centre)
             if norm > 0:
                 out[:, col["audio"]] = 0.5 * (self._zn @ (centre / norm)) + 0.5
@@ -471,19 +460,57 @@ class Recommender:
         out[:, col["popularity"]] = self.popularity / 100.0
         return out
 
-    def hybrid_score(self, seeds: _Seeds, weights: np.ndarray) -> np.ndarray:
-        """The blend in (0, 1); songs with co-occurrence evidence get +1 (they rank first)."""
-        blend = _sigmoid(weights[0] + self.features(seeds) @ weights[1:])
-        if len(seeds.items):
-            return blend + (np.asarray(self._counts[seeds.items].sum(axis=0)).ravel() > 0)
-        return blend
+    def positions(self, track_ids: Iterable[str]) -> np.ndarray:
+        """Positions in the songs base of the given ids (those not in it left out)."""
+        found = self._position.get_indexer(list(track_ids))
+        return found[found >= 0]
 
-    def _score(self, strategy: str, seeds: _Seeds) -> tuple[np.ndarray, str | None]:
+    def evidence(self, seeds: Seeds) -> np.ndarray:
+        """Songs some training playlist puts with one of the seeds."""
+        if not len(seeds.items):
+            return np.zeros(self.n, dtype=bool)
+        return np.asarray(self._counts[seeds.items].sum(axis=0)).ravel() > 0
+
+    def hybrid_logits(
+        self,
+        seeds: Seeds,
+        weights: np.ndarray,
+        cold_song_weights: np.ndarray | None = None,
+        features: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(warm-blend logit, cold-song logit without offset) of every song."""
+        x = self.features(seeds) if features is None else features
+        cold = self.cold_song_weights if cold_song_weights is None else cold_song_weights
+        return weights[0] + x @ weights[1:], cold[0] + x @ cold[1:]
+
+    def hybrid_score(
+        self,
+        seeds: Seeds,
+        weights: np.ndarray,
+        cold_song_weights: np.ndarray | None = None,
+        cold_song_offset: float | None = None,
+        cold_song_head: int | None = None,
+    ) -> np.ndarray:
+        """The blend in (0, 1): songs some training playlist holds by ``weights``, the others
+        (cold songs) by the cold-song blend shifted by the offset; the best ``cold_song_head``
+        songs with co-occurrence evidence get +1 (the head of the list stays what the playlists
+        say). A playlist without evidence: ``weights`` alone."""
+        warm, cold = self.hybrid_logits(seeds, weights, cold_song_weights)
+        if not len(seeds.items):
+            return sigmoid(warm)
+        offset = self.cold_song_offset if cold_song_offset is None else cold_song_offset
+        head = self.cold_song_head if cold_song_head is None else cold_song_head
+        merged = sigmoid(np.where(self.frequency > 0, warm, cold + offset))
+        return head_first(merged, self.evidence(seeds), seeds, head)
+
+    def score(self, strategy: str, seeds: Seeds) -> tuple[np.ndarray, str | None]:
         """Higher is better; ties fall to popularity then catalogue order."""
         if strategy == "popular":
             return self.popularity.copy(), None
         if strategy == "frequent":
             return self.frequency.astype(float), None
+        if strategy == "random":
+            return np.random.default_rng(0).random(self.n), None
         if strategy == "cooccurrence":
             if not len(seeds.items):
                 note = "no playlist track is in the co-occurrence data: popularity order"
@@ -498,13 +525,13 @@ class Recommender:
             return self.hybrid_score(seeds, self.cold_weights), note
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
 
-    def _old_cluster_score(self, seeds: _Seeds) -> tuple[np.ndarray, str | None]:
+    def _old_cluster_score(self, seeds: Seeds) -> tuple[np.ndarray, str | None]:
         if self.classifier is None or not self.cluster_models:
             raise ValueError("the cluster strategy needs the genre classifier and cluster models")
         if not len(seeds.songs):
             note = "cluster: no playlist track in the songs base, popularity order"
             return self.popularity / 100.0, note
-        summary = self._summary(seeds)
+        summary = self.summary(seeds)
         with _one_thread():
             genre = str(self.classifier.predict(summary)[0])
             model = self.cluster_models.get(genre)
@@ -517,7 +544,7 @@ class Recommender:
         score = 0.5 * by_id + in_genre + (in_genre & (self.cluster == cluster))
         return score, f"cluster: genre {genre}, cluster {cluster}"
 
-    def _select(self, score: np.ndarray, seeds: _Seeds, k: int) -> np.ndarray:
+    def select(self, score: np.ndarray, seeds: Seeds, k: int) -> np.ndarray:
         """Top-k song positions: deterministic order, no seed, one id per song identity."""
         score = np.asarray(score, dtype=float).copy()
         blocked = np.isin(self._identity, self._identity[seeds.songs]) if len(seeds.songs) else None
@@ -551,7 +578,7 @@ class Recommender:
         *,
         artists: Sequence[str | None] | None = None,
         allow_unknown: bool = False,
-    ) -> tuple[np.ndarray, np.ndarray, _Seeds, str | None]:
+    ) -> tuple[np.ndarray, np.ndarray, Seeds, str | None]:
         """Positions in the songs base (best first), their scores, the parsed seeds and a note."""
         if strategy not in STRATEGIES:
             raise ValueError(
@@ -559,7 +586,7 @@ class Recommender:
             )
         if k < 1:
             raise ValueError(f"k must be a positive number of songs, got {k}")
-        seeds = self._seeds(track_ids, artists)
+        seeds = self.seeds(track_ids, artists)
         if not seeds.ids and not allow_unknown:
             raise NoUsableTracks("the playlist has no tracks")
         if seeds.ids and not len(seeds.songs) and not len(seeds.items) and not allow_unknown:
@@ -567,8 +594,8 @@ class Recommender:
                 f"none of the playlist's {len(seeds.ids)} track(s) is in the songs base or the "
                 "playlists data, so there is nothing to continue from"
             )
-        score, note = self._score(strategy, seeds)
-        chosen = self._select(score, seeds, k)
+        score, note = self.score(strategy, seeds)
+        chosen = self.select(score, seeds, k)
         return chosen, score[chosen], seeds, note
 
     def recommend(
@@ -609,230 +636,3 @@ class Recommender:
             self._old_features[positions],
             self._old_features[np.asarray(recommended)[:OLD_LIST_LENGTH]],
         )
-
-
-# -- fitting the blend and evaluating -------------------------------------------------------------
-
-
-MIN_FIT_CASES = 20  # fewer validation playlists than this: keep the defaults
-
-
-def fit_blend_weights(
-    folds: Iterable[tuple[Recommender, Sequence[Case]]],
-    *,
-    cold: bool = False,
-    negatives: int = 50,
-    regularization: float = 1.0,
-    seed: int = 0,
-) -> dict[str, float] | None:
-    """Blend weights from validation playlists: a logistic regression of "is one of the playlist's
-    held-back songs" on the features, over songs with co-occurrence evidence (``cold``: over every
-    song, with the seeds hidden from the co-occurrence data).
-
-    ``folds`` pairs a recommender whose co-occurrence was learned WITHOUT the cases' playlists
-    with those cases. None with fewer than MIN_FIT_CASES cases or too few examples to fit.
-    """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
-    rng = np.random.default_rng(seed)
-    used = [i for i, f in enumerate(FEATURES) if not (cold and f in COOC_FEATURES)]
-    xs, ys = [], []
-    folds = [(r, list(c)) for r, c in folds]
-    if sum(len(c) for _, c in folds) < MIN_FIT_CASES:
-        return None
-    for recommender, cases in folds:
-        for case in cases:
-            seeds = recommender._seeds(case.seeds, case.seed_artists, use_items=not cold)
-            if not cold and not len(seeds.items):
-                continue
-            features = recommender.features(seeds)
-            label = np.zeros(recommender.n, dtype=bool)
-            targets = recommender._position.get_indexer(case.targets)
-            label[targets[targets >= 0]] = True
-            if cold:
-                pool = np.ones(recommender.n, dtype=bool)
-            else:
-                pool = np.asarray(recommender._counts[seeds.items].sum(axis=0)).ravel() > 0
-            pool[seeds.songs] = False
-            positive = np.flatnonzero(pool & label)
-            negative = np.flatnonzero(pool & ~label)
-            if len(negative) > negatives:
-                negative = rng.choice(negative, negatives, replace=False)
-            rows = np.concatenate([positive, negative])
-            xs.append(features[rows][:, used])
-            ys.append(label[rows])
-    if not xs:
-        return None
-    x, y = np.vstack(xs), np.concatenate(ys)
-    if y.sum() < 10 or (~y).sum() < 10:
-        return None
-    scaler = StandardScaler().fit(x)
-    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-    model = LogisticRegression(C=regularization, max_iter=5000).fit((x - scaler.mean_) / scale, y)
-    coef = model.coef_[0] / scale
-    weights = {"bias": float(model.intercept_[0] - (coef * scaler.mean_).sum())}
-    weights.update({FEATURES[i]: float(c) for i, c in zip(used, coef, strict=True)})
-    return weights
-
-
-# Simple alternatives the fitted blend must beat on validation playlists to be used.
-_BASELINE_WEIGHTS = {"co-occurrence only": {"cooc": 1.0}}
-_BASELINE_COLD_WEIGHTS = {"frequency only": {"frequency": 1.0, "popularity": 0.01}}
-
-
-@dataclass
-class BlendChoice:
-    """The blend weights chosen on validation playlists, and why."""
-
-    weights: dict[str, float]
-    source: str  # "fitted", "default" or a baseline's name
-    validation_ndcg: dict[str, float]  # mean NDCG@500 of every candidate
-    cases: int
-
-
-def validation_ndcg(
-    folds: Sequence[tuple[Recommender, Sequence[Case]]],
-    weights: dict[str, float],
-    *,
-    cold: bool = False,
-    k: int = 500,
-) -> float:
-    """Mean NDCG of the hybrid with ``weights`` over the cases (``cold``: co-occurrence hidden)."""
-    from playlist_assets.lib.rec_metrics import ndcg
-
-    vector = Recommender._weight_vector(weights)
-    scores = []
-    for recommender, cases in folds:
-        for case in cases:
-            seeds = recommender._seeds(case.seeds, case.seed_artists, use_items=not cold)
-            if not cold and not len(seeds.items):
-                continue
-            chosen = recommender._select(recommender.hybrid_score(seeds, vector), seeds, k)
-            scores.append(ndcg(recommender.ids[chosen].tolist(), case.targets))
-    return float(np.mean(scores)) if scores else float("nan")
-
-
-def choose_blend_weights(
-    folds: Sequence[tuple[Recommender, Sequence[Case]]],
-    *,
-    cold: bool = False,
-    include_defaults: bool = True,
-) -> BlendChoice:
-    """Fit the blend on validation playlists and keep it only if it ranks better than the
-    defaults and a one-signal baseline there. The fitted blend is judged out of sample (fitted
-    on half of the cases, scored on the other half, both ways); the others on every case.
-    ``include_defaults=False`` leaves the code defaults out (they were fitted on the real
-    extract's training playlists: leave them out when those may be held out)."""
-    folds = [(r, list(c)) for r, c in folds]
-    n_cases = sum(len(c) for _, c in folds)
-    halves = [[(r, c[i::2]) for r, c in folds] for i in (0, 1)]
-    fallback = DEFAULT_COLD_WEIGHTS if cold else DEFAULT_WEIGHTS
-    candidates = {"default": fallback} if include_defaults else {}
-    candidates.update(_BASELINE_COLD_WEIGHTS if cold else _BASELINE_WEIGHTS)
-    scores = {name: validation_ndcg(folds, w, cold=cold) for name, w in candidates.items()}
-    fitted_halves = [fit_blend_weights(h, cold=cold) for h in halves]
-    if all(w is not None for w in fitted_halves):
-        crossed = [
-            validation_ndcg(halves[1 - i], w, cold=cold) for i, w in enumerate(fitted_halves)
-        ]
-        if not any(np.isnan(crossed)):
-            scores["fitted"] = float(np.mean(crossed))
-    ranked = sorted(
-        (name for name in scores if not np.isnan(scores[name])),
-        key=lambda name: (-scores[name], name != "fitted"),
-    )
-    best = ranked[0] if ranked else "default"
-    if best == "fitted":
-        weights = fit_blend_weights(folds, cold=cold) or dict(fallback)
-    else:
-        weights = dict(candidates.get(best, fallback))
-    return BlendChoice(weights=weights, source=best, validation_ndcg=scores, cases=n_cases)
-
-
-def evaluate(
-    recommender: Recommender,
-    cases: Sequence[Case],
-    strategies: Sequence[str] = STRATEGIES,
-    *,
-    k: int = 500,
-    use_artists: bool = True,
-    hide_cooccurrence: bool = False,
-) -> pd.DataFrame:
-    """One row per (case, strategy): RecSys 2018 metrics, the old cosine score, cold-start flag.
-
-    ``hide_cooccurrence`` simulates cold start: the seeds are withheld from the co-occurrence data.
-    """
-    rows = []
-    for case in cases:
-        artists = case.seed_artists if use_artists else None
-        for strategy in strategies:
-            if hide_cooccurrence:
-                seeds = recommender._seeds(case.seeds, artists, use_items=False)
-                score, _ = recommender._score(strategy, seeds)
-                chosen = recommender._select(score, seeds, k)
-            else:
-                chosen, _, seeds, _ = recommender.rank(
-                    case.seeds, k, strategy, artists=artists, allow_unknown=True
-                )
-            ids = recommender.ids[chosen].tolist()
-            row = {"pid": case.pid, "strategy": strategy, "cold_start": not len(seeds.items)}
-            row.update(score_list(ids, case.targets))
-            row["cosine"] = recommender.old_similarity(case.seeds, chosen)
-            rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def summarize(per_case: pd.DataFrame) -> pd.DataFrame:
-    """Mean metric per strategy (in STRATEGIES order) and the number of playlists scored."""
-    metrics = ["r_precision", "ndcg", "clicks", "hit_at_10", "hit_at_100", "cosine"]
-    if per_case.empty:
-        return pd.DataFrame(columns=["strategy", "playlists", *metrics])
-    table = per_case.groupby("strategy", sort=False)[metrics].mean()
-    table.insert(0, "playlists", per_case.groupby("strategy", sort=False).size())
-    order = [s for s in STRATEGIES if s in table.index]
-    return table.loc[order].reset_index()
-
-
-# -- building and loading ---------------------------------------------------------------------------
-
-
-def load_recommender(data_home: str | Path | None = None) -> Recommender:
-    """The recommender of the current materialization: ``song_index`` from the DuckDB warehouse
-    (opened read-only), ``track_cooccurrence`` and the models from the models folder.
-    """
-    import duckdb
-
-    from playlist_assets import settings
-    from playlist_assets.lib.artifacts import (
-        ArtifactMissing,
-        load_artifact,
-        load_classifier,
-        load_cluster_models,
-    )
-
-    if data_home is None:
-        warehouse, models = settings.warehouse_path(), settings.models_dir()
-    else:
-        warehouse, models = Path(data_home) / "warehouse.duckdb", Path(data_home) / "models"
-    if not warehouse.exists():
-        raise ArtifactMissing(f"no warehouse at {warehouse}: materialize song_index first")
-    try:
-        with duckdb.connect(str(warehouse), read_only=True) as con:
-            songs = con.execute("SELECT * FROM main.song_index").df()
-    except duckdb.CatalogException as exc:
-        raise ArtifactMissing(
-            f"asset song_index not found in {warehouse}: materialize it first"
-        ) from exc
-    cooc_path = models / "track_cooccurrence"
-    if not cooc_path.exists():
-        raise ArtifactMissing(
-            f"asset track_cooccurrence not found at {cooc_path}: materialize it first"
-        )
-    cooccurrence = load_artifact(cooc_path, "track_cooccurrence")
-    return Recommender(
-        songs,
-        cooccurrence,
-        load_classifier(models),
-        load_cluster_models(models),
-    )

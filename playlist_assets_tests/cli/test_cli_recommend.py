@@ -121,6 +121,7 @@ def test_track_file_with_json_output_honours_k_and_strategy(home, run_cli, capsy
         "artists",
         "track_genre",
         "cluster",
+        "new",
         "score",
     }
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -23,10 +24,10 @@ STRATEGIES = {"hybrid", "cooccurrence", "frequent", "popular", "cluster"}
 
 def stand_ins() -> list:
     """song_index and the models, fitted on the sample catalogue the playlists were made from."""
-    from playlist_assets.defs.serving import build_song_index
     from playlist_assets.lib import classifier as clf
     from playlist_assets.lib.models import ClassifierBundle, fit_cluster_model
     from playlist_assets.lib.quality.songs_base import to_typed
+    from playlist_assets.lib.recommend_index import build_song_index
     from playlist_assets.lib.sample_data import ensure_sample
     from playlist_assets.lib.tracks_io import read_tracks_csv
 
@@ -122,6 +123,7 @@ def test_recommendation_graph_on_the_sample(data_home: Path) -> None:
     assert meta["holdout_playlists"] == len(holdout)
     assert meta["weights_source"].startswith("chosen on")
     assert "cooc" in meta["blend_weights"] and meta["validation_ndcg"]["warm"]
+    assert {"offset", "head", "artist"} <= set(meta["cold_song_weights"])
 
     # recommendation_eval: every strategy side by side, hybrid ahead of the simple baselines
     meta = metadata(result, "recommendation_eval")
@@ -137,6 +139,20 @@ def test_recommendation_graph_on_the_sample(data_home: Path) -> None:
     assert cold.loc["hybrid", "ndcg"] >= cold.loc["cluster", "ndcg"]
     assert meta["hybrid_ndcg"] == pytest.approx(overall.loc["hybrid", "ndcg"])
 
+    # the cold slice: songs stripped from the training rows, brought back by each strategy
+    cold_songs = scores[scores["slice"] == "cold_songs"].set_index("strategy")
+    assert list(cold_songs.index) == ["hybrid", "cooccurrence", "popular", "random"]
+    assert cold_songs[["recall_at_100", "recall_at_500", "ndcg"]].notna().all().all()
+    assert (cold_songs["recall_at_500"] >= cold_songs["recall_at_100"]).all()
+    assert cold_songs["playlists"].iloc[0] == meta["cold_song_playlists"] > 0
+    assert meta["stripped_songs"] > 0
+    assert meta["hybrid_recall_at_100"] == pytest.approx(cold_songs.loc["hybrid", "recall_at_100"])
+    from playlist_assets.dashboard.data import cold_song_eval
+
+    shown = cold_song_eval()
+    assert shown["strategy"].tolist() == list(cold_songs.index)
+    assert shown["recall_at_500"].tolist() == pytest.approx(cold_songs["recall_at_500"].tolist())
+
     # MLflow: both runs closed, the metrics and the blend weights logged
     from mlflow import MlflowClient
 
@@ -145,11 +161,15 @@ def test_recommendation_graph_on_the_sample(data_home: Path) -> None:
     assert run.info.status == "FINISHED"
     assert run.data.metrics["all.hybrid.ndcg"] == pytest.approx(overall.loc["hybrid", "ndcg"])
     assert "blend_warm.cooc" in run.data.metrics and "blend_cold.frequency" in run.data.metrics
+    assert run.data.metrics["cold_songs.hybrid.recall_at_100"] == pytest.approx(
+        cold_songs.loc["hybrid", "recall_at_100"]
+    )
+    assert "blend_cold_song.offset" in run.data.metrics
     cooc_run = client.get_run(metadata(result, "track_cooccurrence")["mlflow_run_id"])
     assert cooc_run.info.status == "FINISHED" and "weight_cooc" in cooc_run.data.metrics
 
     # the CLI's recommender serves this materialization
-    from playlist_assets.lib.recommend import load_recommender
+    from playlist_assets.lib.recommend_load import load_recommender
 
     pid = sorted(holdout)[0]
     seeds = stored[stored["pid"] == pid].sort_values("pos")["track_id"].tolist()
@@ -218,3 +238,106 @@ def test_playlists_sharing_no_song_with_the_catalogue_are_reported_not_failed(
     meta = metadata(result, "recommendation_eval")
     assert meta["playlists_scored"] == 0
     assert meta["table"] == "_no playlist to score_"
+
+
+# -- fresh songs: a track fed in an hour is recommendable once that hour has run -----------------
+
+
+def fresh_rows(index: pd.DataFrame, seeds: list[str]) -> tuple[pd.DataFrame, str]:
+    """Two new tracks by the playlist's main artist, in its genre and mood; one without audio."""
+    from playlist_assets.defs.feed import NEW_TRACKS_COLUMNS
+    from playlist_assets.lib.schema import AUDIO_FEATURES, KAGGLE_COLUMNS
+
+    mine = index[index["track_id"].isin(seeds)]
+    artist = mine["artists"].value_counts().index[0]
+    like = mine[mine["artists"] == artist]
+    row = like.iloc[0][list(KAGGLE_COLUMNS)].copy()
+    for feature in ("danceability", "energy", "valence", "tempo", "loudness", "acousticness"):
+        row[feature] = float(like[feature].mean())
+    fresh = pd.DataFrame([row, row]).reset_index(drop=True)
+    fresh["track_id"] = ["FreshTrackFitsTheList1", "FreshTrackNoAudioFeat2"]
+    fresh["track_name"] = ["Brand new", "Brand new, no audio"]
+    fresh["album_name"] = "Out this hour"
+    fresh["popularity"] = 70
+    fresh.loc[fresh.index[1], list(AUDIO_FEATURES)] = np.nan
+    fresh["source"] = "replay"
+    fresh["partition_hour"] = pd.NaT
+    return fresh[list(NEW_TRACKS_COLUMNS)].reset_index(drop=True), artist
+
+
+def feed_stand_in(rows: pd.DataFrame) -> dg.AssetsDefinition:
+    from playlist_assets.defs.partitions import hour_window, hourly_partitions
+
+    @dg.asset(
+        name="new_tracks",
+        partitions_def=hourly_partitions,
+        metadata={"partition_expr": "partition_hour"},
+    )
+    def new_tracks(context: dg.AssetExecutionContext) -> pd.DataFrame:
+        start, _ = hour_window(context.partition_key)
+        return rows.assign(partition_hour=pd.Series([start] * len(rows), dtype="datetime64[us]"))
+
+    return new_tracks
+
+
+def test_a_track_fed_in_a_partition_is_recommended_after_its_run_without_retraining(data_home):
+    from playlist_assets.defs.fresh import fresh_songs
+    from playlist_assets.defs.partitions import hourly_partitions
+    from playlist_assets.lib.recommend_load import load_recommender
+
+    models = stand_ins()
+    instance = dg.DagsterInstance.ephemeral()
+    trained = dg.materialize(
+        [*models, playlists, track_cooccurrence], resources=build_resources(), instance=instance
+    )
+    assert trained.success
+    index, stored = table("song_index"), table("playlists")
+    model_files = {p: p.stat().st_mtime_ns for p in settings.models_dir().rglob("*") if p.is_file()}
+    counts = stored[stored["track_id"].isin(index["track_id"])].groupby("pid").size()
+    pid = int(counts.idxmax())
+    seeds = stored[stored["pid"] == pid].sort_values("pos")["track_id"].tolist()
+    rows, artist = fresh_rows(index, seeds)
+    before = load_recommender().recommend(seeds, k=100).track_ids
+    assert not set(before) & set(rows["track_id"])
+
+    # Nothing to do until the hour's feed partition exists; then the automation asks for it.
+    key = hourly_partitions.get_last_partition_key()
+    feed = feed_stand_in(rows)
+    graph = [*models, feed, fresh_songs]
+    defs = dg.Definitions(assets=graph, resources=build_resources())
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    assert tick.total_requested == 0
+    assert dg.materialize(
+        graph, selection=[feed], partition_key=key, resources=build_resources(), instance=instance
+    ).success
+    tick = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=tick.cursor)
+    assert tick.get_requested_partitions(fresh_songs.key) == {key}
+
+    run = dg.materialize(
+        graph,
+        selection=[fresh_songs],
+        partition_key=key,
+        resources=build_resources(),
+        instance=instance,
+    )
+    assert run.success
+    meta = metadata(run, "fresh_songs")
+    assert meta["dagster/row_count"] == 2 and meta["tracks_without_audio_features"] == 1
+    assert "FreshTrackNoAudioFeat2" in meta["missing_features"]
+    assert "danceability" in meta["missing_features"]
+    stored_fresh = table("fresh_songs").set_index("track_id")
+    assert stored_fresh.loc["FreshTrackFitsTheList1", "missing_features"] == ""
+
+    # No retrain: the models and song_index are what they were; the recommender now holds both.
+    assert {
+        p: p.stat().st_mtime_ns for p in settings.models_dir().rglob("*") if p.is_file()
+    } == model_files
+    assert len(table("song_index")) == len(index)
+    # k = 100: the first cold_song_head places stay with the songs the playlists vouch for
+    result = load_recommender().recommend(seeds, k=100)
+    table_ = result.recommendations.set_index("track_id")
+    assert "FreshTrackFitsTheList1" in table_.index, f"main artist {artist}"
+    assert table_.loc["FreshTrackFitsTheList1", "new"]
+    assert not table_.drop(index=[t for t in rows["track_id"] if t in table_.index])["new"].any()
+    ranked = load_recommender().recommend(seeds, k=len(index))
+    assert "FreshTrackNoAudioFeat2" in ranked.track_ids

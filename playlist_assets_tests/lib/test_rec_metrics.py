@@ -12,6 +12,7 @@ from playlist_assets.lib.rec_metrics import (
     hit_at,
     ndcg,
     r_precision,
+    recall_at,
     score_list,
 )
 
@@ -76,6 +77,15 @@ def test_hit_at_k():
     recommended = [f"n{i}" for i in range(100)] + ["hit"]
     assert hit_at(recommended, {"hit"}, 100) == 0.0
     assert hit_at(recommended, {"hit"}, 101) == 1.0
+
+
+def test_recall_at_k_is_the_share_of_relevant_tracks_in_the_first_k():
+    recommended = ["a", "b", "c", "d", "e"]
+    assert recall_at(recommended, {"b", "e", "z"}, 2) == pytest.approx(1 / 3)
+    assert recall_at(recommended, {"b", "e", "z"}, 5) == pytest.approx(2 / 3)
+    assert recall_at(recommended, {"z"}, 100) == 0.0
+    with pytest.raises(ValueError, match="relevant"):
+        recall_at(recommended, [], 10)
 
 
 def test_feature_cosine_is_the_cosine_of_the_mean_vectors():

@@ -18,19 +18,16 @@ from playlist_assets.lib.cooccurrence import (
     split_playlists,
 )
 from playlist_assets.lib.recommend import (
-    COOC_FEATURES,
-    FEATURES,
-    STRATEGIES,
     NoUsableTracks,
     Recommender,
-    choose_blend_weights,
-    evaluate,
-    fit_blend_weights,
-    load_recommender,
     normalize_track_id,
     song_identity,
-    summarize,
 )
+from playlist_assets.lib.recommend_blend import choose_blend_weights, fit_blend_weights
+from playlist_assets.lib.recommend_eval import evaluate, summarize
+from playlist_assets.lib.recommend_features import COOC_FEATURES, FEATURES
+from playlist_assets.lib.recommend_load import load_recommender
+from playlist_assets.lib.recommend_names import STRATEGIES
 from playlist_assets.lib.schema import AUDIO_FEATURES
 
 # -- a hand-made catalogue -----------------------------------------------------------------------
@@ -125,6 +122,7 @@ def test_seeds_outside_the_catalogue_still_vote_through_cooccurrence(tiny):
 
 
 def test_hybrid_puts_songs_with_cooccurrence_evidence_first(tiny):
+    # the head of the list (cold_song_head songs, more than there are here) is the evidence
     result = tiny.recommend([tid(0), tid(1)], k=8)
     evidence = {tid(2), tid(3), tid(5)}
     assert set(result.track_ids[:3]) == evidence
@@ -136,8 +134,58 @@ def test_hybrid_puts_songs_with_cooccurrence_evidence_first(tiny):
         "artists",
         "track_genre",
         "cluster",
+        "new",
         "score",
     ]
+
+
+# A cold-song blend that trusts artist and album affinity (the tuned ones depend on the data).
+TRUST = {"bias": -3.0, "artist_share": 4.0, "album": 2.0, "audio": 1.0, "popularity": 1.0}
+
+
+def test_a_song_no_playlist_holds_outranks_weak_evidence_when_it_fits(songs):
+    # Seeds by Artist 0 on Album 0; song 12 (same artist and album, no playlist holds it) must
+    # come before song 7, which a single playlist puts with one seed (below the head of the
+    # list kept for evidence: none here).
+    fresh = songs.iloc[[0]].assign(track_id=tid(12), track_name="New one", popularity=60)
+    base = pd.concat([songs, fresh], ignore_index=True)
+    lists = {1: [0, 4, 8], 2: [0, 4, 8], 3: [4, 7]}
+    cooc = learn_cooccurrence(tiny_playlists(lists), list(lists), base["track_id"])
+    trust = TRUST
+    rec = Recommender(base, cooc, cold_song_weights=trust, cold_song_offset=0.0, cold_song_head=0)
+    ids = rec.recommend([tid(0), tid(4), tid(8)], k=11).track_ids
+    assert ids.index(tid(12)) < ids.index(tid(7))
+    today = Recommender(
+        base, cooc, cold_song_weights=trust, cold_song_offset=-50.0, cold_song_head=0
+    ).recommend([tid(0), tid(4), tid(8)], k=11)
+    assert today.track_ids.index(tid(12)) > today.track_ids.index(tid(7))
+
+
+def test_a_track_without_audio_features_is_still_ranked(songs, tiny):
+    lacking = songs.iloc[[4]].assign(track_id=tid(20), track_name="No audio", cluster=-1)
+    lacking[list(AUDIO_FEATURES)] = np.nan
+    base = pd.concat([songs, lacking], ignore_index=True)
+    rec = Recommender(base, tiny.cooccurrence, cold_song_weights=TRUST)
+    assert not rec.has_audio[-1] and rec.has_audio[:-1].all()
+    for strategy in ("hybrid", "popular", "random"):
+        result = rec.recommend([tid(0)], k=len(base) - 1, strategy=strategy)
+        assert tid(20) in result.track_ids
+        assert np.isfinite(result.recommendations["score"]).all()
+    # Seeds by Artist 0 (0, 8): after the five songs with evidence (1, 2, 3, 5, 7), the two other
+    # songs of the artist lead the songs without evidence, the one without audio among them.
+    ids = rec.recommend([tid(0), tid(8)], k=7).track_ids
+    assert set(ids[:5]) == {tid(1), tid(2), tid(3), tid(5), tid(7)}
+    assert set(ids[5:]) == {tid(4), tid(20)}
+
+
+def test_songs_that_landed_recently_are_marked_new(songs, tiny):
+    now = pd.Timestamp("2026-11-29 12:00")
+    landed = [pd.NaT] * len(songs)
+    landed[2], landed[3] = now - pd.Timedelta(hours=2), now - pd.Timedelta(days=3)
+    rec = Recommender(songs.assign(landed_at=landed), tiny.cooccurrence, now=now)
+    table = rec.recommend([tid(0)], k=len(songs) - 1).recommendations.set_index("track_id")
+    assert table.loc[tid(2), "new"] and not table.loc[tid(3), "new"]
+    assert table["new"].sum() == 1
 
 
 @pytest.mark.parametrize("strategy", [s for s in STRATEGIES if s != "cluster"])
@@ -256,11 +304,11 @@ def test_weights_must_name_known_features(songs):
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    from playlist_assets.defs.serving import build_song_index
     from playlist_assets.lib import classifier as clf
     from playlist_assets.lib.models import ClassifierBundle, fit_cluster_model
     from playlist_assets.lib.playlists_io import read_playlists
     from playlist_assets.lib.quality.songs_base import to_typed
+    from playlist_assets.lib.recommend_index import build_song_index
     from playlist_assets.lib.sample_data import generate_playlists, generate_tracks, mpd_json
     from playlist_assets.settings import DEFAULT_GENRES
 
@@ -355,8 +403,8 @@ def test_cold_start_hybrid_is_no_worse_than_the_old_method(world):
 def test_cluster_strategy_is_the_old_rule(world):
     rec: Recommender = world["recommender"]
     case = world["cases"][0]
-    seeds = rec._seeds(case.seeds)
-    summary = rec._summary(seeds)
+    seeds = rec.seeds(case.seeds)
+    summary = rec.summary(seeds)
     genre = str(world["bundle"].predict(summary)[0])
     cluster = int(world["clusters"][genre].predict(summary)[0])
     index = world["index"]

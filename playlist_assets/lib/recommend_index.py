@@ -1,0 +1,93 @@
+"""What the recommender reads for every song: the songs base scored by the serving models.
+
+``build_song_index`` scores the whole base (the ``song_index`` asset); ``score_fresh_tracks``
+scores one hour's new tracks the same way (the ``fresh_songs`` asset), so a track is
+recommendable from the hour it lands, without a retrain and without rebuilding the index.
+Tracks without audio features (the live Spotify feed) are scored from what they carry: the
+classifier takes missing values, the cluster models need every feature and leave them at -1.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from playlist_assets.lib.schema import AUDIO_FEATURES, CONTINUOUS_FEATURES
+
+INDEX_COLUMNS: list[str] = [
+    "track_id",
+    "track_name",
+    "artists",
+    "album_name",
+    "track_genre",
+    "popularity",
+    "duration_ms",
+    "explicit",
+    *AUDIO_FEATURES,
+]
+# fresh_songs adds when the track landed and which features it lacked (comma-separated).
+FRESH_COLUMNS: list[str] = [
+    *INDEX_COLUMNS,
+    "predicted_genre",
+    "genre_confidence",
+    "cluster",
+    "cluster_confidence",
+    "landed_at",
+    "missing_features",
+]
+
+
+def build_song_index(
+    songs: pd.DataFrame, classifier: Any, cluster_models: dict[str, Any]
+) -> pd.DataFrame:
+    """Attach the champion's predicted genre and each song's cluster within its own genre."""
+    index = songs[INDEX_COLUMNS].reset_index(drop=True).copy()
+    if index.empty:
+        return index.assign(
+            predicted_genre=pd.Series(dtype=str),
+            genre_confidence=pd.Series(dtype=float),
+            cluster=pd.Series(dtype="int64"),
+            cluster_confidence=pd.Series(dtype=float),
+        )
+    proba = classifier.predict_proba(index)
+    classes = np.asarray(classifier.classes)
+    index["predicted_genre"] = classes[proba.argmax(axis=1)]
+    index["genre_confidence"] = proba.max(axis=1)
+    index["cluster"] = -1
+    index["cluster_confidence"] = np.nan
+    complete = index[list(CONTINUOUS_FEATURES)].notna().all(axis=1)
+    for genre, rows in index[complete].groupby("track_genre").groups.items():
+        model = cluster_models.get(str(genre))
+        if model is None:
+            continue
+        posterior = model.predict_proba(index.loc[rows])
+        index.loc[rows, "cluster"] = posterior.argmax(axis=1)
+        index.loc[rows, "cluster_confidence"] = posterior.max(axis=1)
+    index["cluster"] = index["cluster"].astype("int64")
+    return index
+
+
+def missing_features(tracks: pd.DataFrame) -> pd.Series:
+    """Per track, the audio features it lacks, comma-separated ("" when complete)."""
+    absent = tracks[list(AUDIO_FEATURES)].isna()
+    names = np.array(AUDIO_FEATURES, dtype=object)
+    return pd.Series(
+        [",".join(names[row]) for row in absent.to_numpy()], index=tracks.index, dtype=object
+    )
+
+
+def score_fresh_tracks(
+    tracks: pd.DataFrame,
+    classifier: Any,
+    cluster_models: dict[str, Any],
+    landed_at: Any,
+    genres: Any,
+) -> pd.DataFrame:
+    """One hour's typed tracks in ``genres``, scored like the songs base (FRESH_COLUMNS)."""
+    wanted = tracks[tracks["track_genre"].isin(list(genres))].drop_duplicates("track_id")
+    fresh = build_song_index(wanted, classifier, cluster_models)
+    fresh["landed_at"] = pd.Series([landed_at] * len(fresh), dtype="datetime64[us]")
+    fresh["missing_features"] = missing_features(fresh).astype(str)
+    return fresh[FRESH_COLUMNS]
