@@ -17,6 +17,8 @@ from dagster import Field, StringSource
 from dagster._core.storage.event_log import ConsolidatedSqliteEventLogStorage
 from dagster._serdes import ConfigurableClassData
 
+from playlist_assets.settings import DAGSTER_HOME_ENV
+
 EVENTS_SUBDIR = Path("history") / "events"
 
 
@@ -31,7 +33,7 @@ class HomeEventLogStorage(ConsolidatedSqliteEventLogStorage):
     def from_config_value(
         cls, inst_data: ConfigurableClassData | None, config_value: dict[str, Any]
     ) -> HomeEventLogStorage:
-        home = os.environ.get("DAGSTER_HOME")
+        home = os.environ.get(DAGSTER_HOME_ENV)
         # Without DAGSTER_HOME the instance is a throw-away one: keep its events out of the cwd.
         base_dir = config_value.get("base_dir") or str(
             Path(home).expanduser().resolve() / EVENTS_SUBDIR

@@ -1,6 +1,5 @@
 """Drift monitoring: ``feature_drift`` per hourly partition (the sensor is in ``retraining.py``)."""
 
-import warnings
 from dataclasses import asdict
 
 import dagster as dg
@@ -109,55 +108,51 @@ def _feature_table(hour: HourDrift, key: str, threshold: float, version: str) ->
     return table
 
 
-# backfill_policy is a beta parameter in dagster 1.13: silence its warning at every load.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", dg.BetaWarning)
+@dg.asset(
+    group_name="monitoring",
+    partitions_def=hourly_partitions,
+    deps=["train_songs"],
+    metadata={"partition_expr": "partition_hour"},
+    kinds={"pandas", "duckdb"},
+    pool="duckdb",
+    backfill_policy=DRIFT_BACKFILL_POLICY,
+)
+def feature_drift(
+    context: dg.AssetExecutionContext,
+    config: FeatureDriftConfig,
+    new_tracks: pd.DataFrame,
+    genre_classifier: ClassifierBundle,
+) -> dg.Output[pd.DataFrame]:
+    """How far each hour's new tracks are from the data the champion classifier learned from.
 
-    @dg.asset(
-        group_name="monitoring",
-        partitions_def=hourly_partitions,
-        deps=["train_songs"],
-        metadata={"partition_expr": "partition_hour"},
-        kinds={"pandas", "duckdb"},
-        pool="duckdb",
-        backfill_policy=DRIFT_BACKFILL_POLICY,
+    Per audio feature: PSI on reference-quantile bins and a two-sample KS test (a feature drifts
+    when both pass their threshold); plus the shift of the champion's predicted-genre mix. Each
+    hour is also judged against the last retrain's acknowledged reference: ``trigger`` says
+    whether it moved beyond what that retrain saw (what drift_retraining_sensor acts on). Every
+    hour's materialization carries only its own verdict, even in a multi-hour run.
+    """
+    bundle = genre_classifier
+    thresholds = config.thresholds()
+    judge = HourJudge.build(bundle, config.features, thresholds, config.n_bins)
+    version = bundle.version or "unregistered"
+    tables = []
+    for key, rows in split_by_partition(new_tracks, list(context.partition_keys)):
+        hour = judge.judge(rows)
+        context.log.info(f"partition {key}: {hour.report.reason}; trigger={hour.trigger}")
+        context.add_asset_metadata(hour_metadata(hour, bundle), partition_key=key)
+        tables.append(_feature_table(hour, key, thresholds.psi, version))
+    return dg.Output(
+        pd.concat(tables, ignore_index=True),
+        metadata={
+            "model_version": dg.MetadataValue.text(version),
+            "model_run_id": dg.MetadataValue.text(bundle.run_id or ""),
+            "reference_rows": dg.MetadataValue.int(len(bundle.reference)),
+            "acknowledged_rows": dg.MetadataValue.int(
+                0 if judge.acknowledged is None else judge.acknowledged.n_rows
+            ),
+            "thresholds": dg.MetadataValue.json(asdict(thresholds)),
+        },
     )
-    def feature_drift(
-        context: dg.AssetExecutionContext,
-        config: FeatureDriftConfig,
-        new_tracks: pd.DataFrame,
-        genre_classifier: ClassifierBundle,
-    ) -> dg.Output[pd.DataFrame]:
-        """How far each hour's new tracks are from the data the champion classifier learned from.
-
-        Per audio feature: PSI on reference-quantile bins and a two-sample KS test (a feature drifts
-        when both pass their threshold); plus the shift of the champion's predicted-genre mix. Each
-        hour is also judged against the last retrain's acknowledged reference: ``trigger`` says
-        whether it moved beyond what that retrain saw (what drift_retraining_sensor acts on). Every
-        hour's materialization carries only its own verdict, even in a multi-hour run.
-        """
-        bundle = genre_classifier
-        thresholds = config.thresholds()
-        judge = HourJudge.build(bundle, config.features, thresholds, config.n_bins)
-        version = bundle.version or "unregistered"
-        tables = []
-        for key, rows in split_by_partition(new_tracks, list(context.partition_keys)):
-            hour = judge.judge(rows)
-            context.log.info(f"partition {key}: {hour.report.reason}; trigger={hour.trigger}")
-            context.add_asset_metadata(hour_metadata(hour, bundle), partition_key=key)
-            tables.append(_feature_table(hour, key, thresholds.psi, version))
-        return dg.Output(
-            pd.concat(tables, ignore_index=True),
-            metadata={
-                "model_version": dg.MetadataValue.text(version),
-                "model_run_id": dg.MetadataValue.text(bundle.run_id or ""),
-                "reference_rows": dg.MetadataValue.int(len(bundle.reference)),
-                "acknowledged_rows": dg.MetadataValue.int(
-                    0 if judge.acknowledged is None else judge.acknowledged.n_rows
-                ),
-                "thresholds": dg.MetadataValue.json(asdict(thresholds)),
-            },
-        )
 
 
 defs = dg.Definitions(
