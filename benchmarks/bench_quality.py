@@ -119,7 +119,7 @@ def child_breakdown(tracks: str, naive: bool) -> dict:
 
             import_gx()
     out["import"] = (imp.wall, imp.cpu)
-    from playlist_assets.lib.quality import CATALOGUE_SUITE, evaluate_batch, run_suite
+    from playlist_assets.lib.quality import CATALOGUE_SUITE, run_suite
 
     with Clock() as validate:
         outcome = run_suite(frame, CATALOGUE_SUITE, result_format="SUMMARY" if naive else "BASIC")
@@ -131,10 +131,7 @@ def child_breakdown(tracks: str, naive: bool) -> dict:
             run_suite(frame, CATALOGUE_SUITE, data_docs_dir=docs)
     out["validate+docs"] = (with_docs.wall, with_docs.cpu)
     out["docs"] = (with_docs.wall - validate.wall, with_docs.cpu - validate.cpu)
-    with Clock() as pandas_eval:
-        evaluation = evaluate_batch(frame, CATALOGUE_SUITE)
-    out["pandas_evaluate"] = (pandas_eval.wall, pandas_eval.cpu)
-    out["agree"] = outcome.success == evaluation.success
+    out["success"] = outcome.success
     out["expectations"] = len(outcome.expectations)
     out["peak_mib"] = _peak_mib()
     del pd
@@ -194,22 +191,23 @@ def _naive_docs(frame, docs: Path) -> None:
 
 
 def child_quarantine(tracks: str, how: str) -> dict:
-    """Which rows to quarantine and why: pandas (ours) or GX's unexpected index lists."""
-    from playlist_assets.lib.quality import CATALOGUE_SUITE, run_suite, split_rows
+    """The whole judgment (GX with row positions, split, typing) or a plain BASIC validation."""
+    from playlist_assets.lib.quality import CATALOGUE_SUITE, judge, run_suite, whole_frame
+    from playlist_assets.lib.quality.gx_suite import import_gx
     from playlist_assets.lib.tracks_io import read_tracks_csv
 
     frame = read_tracks_csv(tracks)
-    if how == "gx":
-        from playlist_assets.lib.quality.gx_suite import import_gx
-
-        import_gx()
+    import_gx()
+    if how == "basic":
         with Clock() as clock:
-            run_suite(frame, CATALOGUE_SUITE, result_format="COMPLETE")
+            run_suite(frame, CATALOGUE_SUITE)
+        rejects = None
     else:
         with Clock() as clock:
-            split = split_rows(frame, source=tracks, suite=CATALOGUE_SUITE)
-        assert len(split.quarantined) > 0
-    return {"wall": clock.wall, "cpu": clock.cpu, "peak_mib": _peak_mib()}
+            judgment = judge(frame, CATALOGUE_SUITE, whole_frame(frame, "catalogue", tracks))
+        rejects = len(judgment.rejects)
+        assert rejects > 0
+    return {"wall": clock.wall, "cpu": clock.cpu, "peak_mib": _peak_mib(), "rejects": rejects}
 
 
 def _big_frame(tracks: str, rows: int):
@@ -233,12 +231,21 @@ def child_big(tracks: str, rows: int, how: str) -> dict:
     frame = _big_frame(tracks, rows)
     frame_mib = frame.memory_usage(deep=True).sum() / 2**20
     before = _rss_mib()
-    if how == "pandas":
-        from playlist_assets.lib.quality import CATALOGUE_SUITE, Batch, build_songs_base
+    if how == "judge":
+        import duckdb
+        import pandas as pd
+
+        from playlist_assets.lib.quality import CATALOGUE_SUITE, judge, store, whole_frame
+        from playlist_assets.lib.quality.gx_suite import import_gx
         from playlist_assets.settings import DEFAULT_GENRES
 
+        import_gx()
+        before = _rss_mib()
+        conn = duckdb.connect()
         with Clock() as clock:
-            base = build_songs_base([Batch("big", "big", frame, CATALOGUE_SUITE)], DEFAULT_GENRES)
+            judgment = judge(frame, CATALOGUE_SUITE, whole_frame(frame, "catalogue", "big"))
+            store.store_catalogue(conn, judgment, "big", pd.Timestamp.now())
+            base = store.combine(conn, list(DEFAULT_GENRES))
         detail = {
             "validated": base.validated_rows,
             "quarantined": base.quarantined_rows,
@@ -358,18 +365,61 @@ def child_songs_hours(tracks: str, hours: int) -> dict:
     }
 
 
+def _dir_bytes(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def child_hour_storage(tracks: str, hours: int = 4) -> dict:
+    """Instance storage added by one scheduled hour of new_tracks + its check (SQLite instance).
+
+    One run per hour as the schedule launches them; the first hour (schema creation) is not
+    counted. Compute logs are excluded: they are the instance's log manager, not events.
+    """
+    home = Path(tempfile.mkdtemp(prefix="bench_quality_storage_"))
+    os.environ["PLAYLIST_ASSETS_HOME"] = str(home / "data")
+    import dagster as dg
+
+    from playlist_assets.definitions import defs
+    from playlist_assets.defs.checks import new_tracks_great_expectations
+    from playlist_assets.defs.feed import new_tracks
+
+    del tracks  # the replay feed's default pool is what an hour of the product brings
+    instance = dg.DagsterInstance.local_temp(tempdir=str(home / "dagster"))
+    keys = [f"2026-11-02-{h:02d}:00" for h in range(hours)]
+    sizes = []
+    for key in keys:
+        result = dg.materialize(
+            [new_tracks, new_tracks_great_expectations],
+            partition_key=key,
+            instance=instance,
+            resources=dict(defs.resources or {}),
+            raise_on_error=False,
+        )
+        assert result.success, key
+        total = _dir_bytes(home / "dagster")
+        sizes.append((total, total - _dir_bytes(home / "dagster" / "storage")))
+    files = sum(1 for f in (home / "dagster").rglob("*") if f.is_file())
+    return {
+        "hours": hours - 1,
+        "bytes_per_hour": (sizes[-1][0] - sizes[0][0]) / (hours - 1),
+        "bytes_per_hour_without_storage_dir": (sizes[-1][1] - sizes[0][1]) / (hours - 1),
+        "files": files,
+    }
+
+
 CHILDREN = {
     "run": lambda a: child_run(a.tracks, with_check=False),
     "run+check": lambda a: child_run(a.tracks, with_check=True),
     "breakdown": lambda a: child_breakdown(a.tracks, naive=False),
     "breakdown-naive": lambda a: child_breakdown(a.tracks, naive=True),
     "hour": lambda a: child_hour(a.tracks),
-    "quarantine-pandas": lambda a: child_quarantine(a.tracks, "pandas"),
-    "quarantine-gx": lambda a: child_quarantine(a.tracks, "gx"),
-    "big-pandas": lambda a: child_big(a.tracks, a.big_rows, "pandas"),
+    "quarantine-judge": lambda a: child_quarantine(a.tracks, "judge"),
+    "quarantine-basic": lambda a: child_quarantine(a.tracks, "basic"),
+    "big-judge": lambda a: child_big(a.tracks, a.big_rows, "judge"),
     "big-gx": lambda a: child_big(a.tracks, a.big_rows, "gx"),
     "songs-day": lambda a: child_songs_hours(a.tracks, 24),
     "songs-year": lambda a: child_songs_hours(a.tracks, 8760),
+    "hour-storage": lambda a: child_hour_storage(a.tracks),
 }
 
 
@@ -439,11 +489,7 @@ def main() -> None:
         f"| {total_n:.2f} | {naive['import'][1] + naive['validate+docs'][1]:.2f} "
         f"| {total_n / total_o:.1f}x |"
     )
-    pw, pc = ours["pandas_evaluate"]
-    print(
-        f"\n{ours['expectations']} expectations; the same rules evaluated with pandas: "
-        f"{pw:.2f} s wall, {pc:.2f} s CPU; GX and pandas agree: {ours['agree']}."
-    )
+    print(f"\n{ours['expectations']} expectations; suite passed: {ours['success']}.")
 
     hour = spawn("hour", args)
     print("\n## 2b. The check on one hourly partition (40 tracks)\n")
@@ -455,29 +501,29 @@ def main() -> None:
     ):
         print(f"| {label} | {hour[key][0]:.2f} | {hour[key][1]:.2f} |")
 
-    qp = spawn("quarantine-pandas", args)
-    qg = spawn("quarantine-gx", args)
-    print("\n## 3. Finding the rows to quarantine (114,000 rows)\n")
+    qb = spawn("quarantine-basic", args)
+    qj = spawn("quarantine-judge", args)
+    print("\n## 3. Judging once: quarantine rows from GX's row positions (114,000 rows)\n")
     print("| way | wall s | CPU s | peak MiB | note |\n| --- | --- | --- | --- | --- |")
-    print(_row("ours: vectorized pandas split_rows", qp["wall"], qp["cpu"], qp["peak_mib"]))
+    print(_row("GX validation only (BASIC)", qb["wall"], qb["cpu"], qb["peak_mib"]))
     print(
         _row(
-            "GX result_format=COMPLETE (index lists)",
-            qg["wall"],
-            qg["cpu"],
-            qg["peak_mib"],
-            f"{qg['wall'] / qp['wall']:.1f}x slower",
+            "judge: GX with row positions + split + typed rows",
+            qj["wall"],
+            qj["cpu"],
+            qj["peak_mib"],
+            f"{qj['rejects']} rows quarantined; {qj['cpu'] / qb['cpu']:.1f}x the CPU",
         )
     )
 
     if not args.skip_big:
-        bp = spawn("big-pandas", args)
+        bp = spawn("big-judge", args)
         bg = spawn("big-gx", args)
         print(f"\n## 4. A batch of {bp['rows']:,} rows\n")
         print("| step | wall s | CPU s | peak MiB | frame MiB | RSS before MiB | note |")
         print("| --- | --- | --- | --- | --- | --- | --- |")
         print(
-            f"| songs base (pandas: gate, quarantine, type, dedupe) | {bp['wall']:.2f} | {bp['cpu']:.2f} "
+            f"| judge + store + combine (GX rows, type, SQL dedupe) | {bp['wall']:.2f} | {bp['cpu']:.2f} "
             f"| {bp['peak_mib']:,.0f} | {bp['frame_mib']:,.0f} | {bp['rss_before_mib']:,.0f} "
             f"| validated {bp['validated']:,}, quarantined {bp['quarantined']:,}, "
             f"out of scope {bp['out_of_scope']:,}, adds up: {bp['adds_up']} |"
@@ -486,6 +532,25 @@ def main() -> None:
             f"| GX suite (BASIC) | {bg['wall']:.2f} | {bg['cpu']:.2f} | {bg['peak_mib']:,.0f} "
             f"| {bg['frame_mib']:,.0f} | {bg['rss_before_mib']:,.0f} | success: {bg['success']} |"
         )
+    day = spawn("songs-day", args)
+    year = spawn("songs-year", args)
+    print("\n## 5. validated_songs over stored hours (real catalogue + 40 real tracks an hour)\n")
+    print("| history | hours' rows | step s | wall s | CPU s | peak MiB | first run wall s |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for label, r in (("a day (24 h)", day), ("a year (8,760 h)", year)):
+        print(
+            f"| {label} | {r['rows']:,} | {r['step']:.2f} | {r['wall']:.2f} | {r['cpu']:.2f} "
+            f"| {r['peak_mib']:,.0f} | {r['first_wall']:.2f} |"
+        )
+    print(f"\nyear / day (CPU): {year['cpu'] / day['cpu']:.2f}x")
+
+    hour = spawn("hour-storage", args)
+    print("\n## 6. Instance storage of one hourly partition (new_tracks + its check)\n")
+    print(
+        f"{hour['bytes_per_hour']:,.0f} bytes per hour, "
+        f"{hour['bytes_per_hour_without_storage_dir']:,.0f} without the storage/ folder "
+        f"(compute logs), mean over {hour['hours']} hours; {hour['files']} files in the instance"
+    )
     print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
 
 
