@@ -378,20 +378,23 @@ def child_hour_storage(tracks: str, hours: int = 4) -> dict:
     """Instance storage added by one scheduled hour of new_tracks + its check (SQLite instance).
 
     One run per hour as the schedule launches them; the first hour (schema creation) is not
-    counted. Compute logs are excluded: they are the instance's log manager, not events.
+    counted. Reports the serialized size of the hour's events (what an event log stores once)
+    and, for context, how much the default SQLite instance folder grew.
     """
     home = Path(tempfile.mkdtemp(prefix="bench_quality_storage_"))
     os.environ["PLAYLIST_ASSETS_HOME"] = str(home / "data")
     import dagster as dg
+    from dagster_shared.serdes import serialize_value
 
     from playlist_assets.definitions import defs
     from playlist_assets.defs.checks import new_tracks_great_expectations
     from playlist_assets.defs.feed import new_tracks
 
     del tracks  # the replay feed's default pool is what an hour of the product brings
+    (home / "dagster").mkdir()
     instance = dg.DagsterInstance.local_temp(tempdir=str(home / "dagster"))
     keys = [f"2026-11-02-{h:02d}:00" for h in range(hours)]
-    sizes = []
+    sizes, events, metadata = [], [], []
     for key in keys:
         result = dg.materialize(
             [new_tracks, new_tracks_great_expectations],
@@ -401,13 +404,24 @@ def child_hour_storage(tracks: str, hours: int = 4) -> dict:
             raise_on_error=False,
         )
         assert result.success, key
-        total = _dir_bytes(home / "dagster")
-        sizes.append((total, total - _dir_bytes(home / "dagster" / "storage")))
+        sizes.append(_dir_bytes(home / "dagster"))
+        records = instance.all_logs(result.run_id)
+        events.append(sum(len(serialize_value(r)) for r in records))
+        metadata.append(
+            sum(
+                len(serialize_value(r))
+                for r in records
+                if r.dagster_event
+                and r.dagster_event.event_type_value
+                in ("ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION")
+            )
+        )
     files = sum(1 for f in (home / "dagster").rglob("*") if f.is_file())
     return {
         "hours": hours - 1,
-        "bytes_per_hour": (sizes[-1][0] - sizes[0][0]) / (hours - 1),
-        "bytes_per_hour_without_storage_dir": (sizes[-1][1] - sizes[0][1]) / (hours - 1),
+        "dir_bytes_per_hour": (sizes[-1] - sizes[0]) / (hours - 1),
+        "event_bytes_per_hour": sum(events[1:]) / (hours - 1),
+        "metadata_event_bytes_per_hour": sum(metadata[1:]) / (hours - 1),
         "files": files,
     }
 
@@ -559,9 +573,11 @@ def main() -> None:
     hour = spawn("hour-storage", args)
     print("\n## 6. Instance storage of one hourly partition (new_tracks + its check)\n")
     print(
-        f"{hour['bytes_per_hour']:,.0f} bytes per hour, "
-        f"{hour['bytes_per_hour_without_storage_dir']:,.0f} without the storage/ folder "
-        f"(compute logs), mean over {hour['hours']} hours; {hour['files']} files in the instance"
+        f"mean over {hour['hours']} hours: the hour's events serialized "
+        f"{hour['event_bytes_per_hour']:,.0f} bytes, of which the materialization and check "
+        f"events {hour['metadata_event_bytes_per_hour']:,.0f}; the instance folder grew "
+        f"{hour['dir_bytes_per_hour']:,.0f} bytes an hour ({hour['files']} files: per-run "
+        "event databases and compute logs of the default SQLite instance)"
     )
     print(f"\nload average at end: {os.getloadavg()[0]:.1f}")
 
