@@ -148,33 +148,58 @@ def judge(
         for rule in spec.rules
         if rule.level in ("row", "duplicate") and _evaluated(by_rule.get(rule.name))
     }
-    verdicts, accepted, rejects = [], [], []
+    present = {c: frame[c].notna().to_numpy() for c in frame.columns if c in _value_columns(spec)}
+    verdicts, kept, rejects = [], [], []
     for part in parts:
-        problems, tolerated = _part_problems(frame, spec, by_rule, masks, part)
-        rows = frame.iloc[part.positions]
+        problems, tolerated = _part_problems(frame, spec, by_rule, masks, present, part)
         if problems:
             reason = "whole batch rejected: " + "; ".join(problems)
+            rows = frame.iloc[part.positions]
             bad = reject_rows(part.source, [reason] * len(rows), rows, part.row_numbers())
-            good = None
         else:
-            bad, good = _split(frame, spec, masks, part)
-        rejects.append(bad.assign(partition_hour=part.hour))
-        if good is not None:
-            accepted.append(good)
+            bad, keep = _split(frame, spec, masks, part)
+            kept.append((part, keep))
+        if len(bad):
+            rejects.append(bad.assign(partition_hour=part.hour))
         verdicts.append(
             PartVerdict(
-                part.label, part.source, part.hour, len(rows), problems, len(bad), tolerated
+                part.label,
+                part.source,
+                part.hour,
+                len(part.positions),
+                problems,
+                len(bad),
+                tolerated,
             )
         )
     return Judgment(
         outcome=outcome,
         verdicts=verdicts,
-        accepted=_concat(accepted, empty_accepted()),
+        accepted=_typed_rows(frame, kept),
         rejects=_concat(
             rejects, empty_rejects().assign(partition_hour=pd.Series(dtype="datetime64[us]"))
         ),
         extra_columns=extra_columns(frame),
     )
+
+
+def _value_columns(spec: SuiteSpec) -> set[str]:
+    return {r.column for r in spec.rules if r.column} | {c for r in spec.rules for c in r.columns}
+
+
+def _typed_rows(frame: pd.DataFrame, kept: list[tuple[Part, np.ndarray]]) -> pd.DataFrame:
+    """The kept rows of every accepted part, typed in one go, with their hour and row number."""
+    kept = [(part, keep) for part, keep in kept if keep.any()]
+    if not kept:
+        return empty_accepted()
+    positions = np.concatenate([part.positions[keep] for part, keep in kept])
+    good = to_typed(frame.iloc[positions]).reset_index(drop=True)
+    hours = [pd.NaT if part.hour is None else part.hour for part, keep in kept]
+    counts = [int(keep.sum()) for _, keep in kept]
+    hour_of_row = pd.Series(hours, dtype="datetime64[us]").repeat(counts)
+    good["partition_hour"] = hour_of_row.reset_index(drop=True)
+    good["row_number"] = np.concatenate([np.flatnonzero(keep) + 1 for _, keep in kept])
+    return good
 
 
 def empty_accepted() -> pd.DataFrame:
@@ -209,6 +234,7 @@ def _part_problems(
     spec: SuiteSpec,
     by_rule: dict[str, ExpectationOutcome],
     masks: dict[str, np.ndarray],
+    present: dict[str, np.ndarray],
     part: Part,
 ) -> tuple[tuple[str, ...], tuple[tuple[str, int], ...]]:
     """Why ``part`` is rejected (rule order; empty: accepted) and the row rules it tolerated."""
@@ -232,12 +258,14 @@ def _part_problems(
                 problems.append(_schema_problem(frame, rule, e))
                 broken_columns |= {rule.column} if rule.column else set(_missing(frame, rule))
         elif rule.name in masks:
-            unexpected, considered, detail = _count(frame, rule, masks[rule.name], part)
+            flagged, considered = _count(frame, rule, masks[rule.name], present, part)
+            unexpected = len(flagged)
             if not unexpected:
                 continue
             if _mostly_ok(considered, unexpected, rule.mostly):
                 tolerated.append((rule.name, unexpected))
                 continue
+            detail = _detail(frame, rule, flagged, len(part.positions))
             share = unexpected / considered if considered else 0.0
             problems.append(
                 f"{rule.description}: {unexpected} of {considered} rows ({share:.1%}) break it, "
@@ -278,21 +306,36 @@ def type_detail(s: pd.Series, family: str | None) -> str:
     return f"found {dtype}: numbers stored as text"
 
 
-def _count(frame: pd.DataFrame, rule: Rule, mask: np.ndarray, part: Part) -> tuple[int, int, str]:
-    """Unexpected rows of ``part``, the rows the rule looked at, and sample values."""
+def _count(
+    frame: pd.DataFrame,
+    rule: Rule,
+    mask: np.ndarray,
+    present: dict[str, np.ndarray],
+    part: Part,
+) -> tuple[np.ndarray, int]:
+    """Positions of ``part``'s unexpected rows and how many rows the rule looked at."""
     flagged = part.positions[mask[part.positions]]
     if rule.kind == "unique_together":
-        subset = frame.iloc[flagged][list(rule.columns)]
-        flagged = flagged[subset.duplicated(keep=False).to_numpy()]
-        looked_at = frame.iloc[part.positions][list(rule.columns)].notna().any(axis=1)
-        return len(flagged), int(looked_at.sum()), ""
-    column = frame[rule.column]
+        if len(flagged):
+            subset = frame.iloc[flagged][list(rule.columns)]
+            flagged = flagged[subset.duplicated(keep=False).to_numpy()]
+        looked_at = np.zeros(len(part.positions), dtype=bool)
+        for column in rule.columns:
+            looked_at |= present[column][part.positions]
+        return flagged, int(looked_at.sum())
     if rule.kind == "not_null":
-        n = len(part.positions)
-        return len(flagged), n, "the column is entirely empty" if n and len(flagged) == n else ""
-    considered = int(column.iloc[part.positions].notna().sum())
-    samples = ", ".join(show_value(v) for v in column.iloc[flagged[:_SAMPLES]].tolist())
-    return len(flagged), considered, f"e.g. {samples}" if samples else ""
+        return flagged, len(part.positions)
+    return flagged, int(present[rule.column][part.positions].sum())
+
+
+def _detail(frame: pd.DataFrame, rule: Rule, flagged: np.ndarray, rows: int) -> str:
+    """Why a failing row rule failed, in a few words: sample values, or an empty column."""
+    if rule.kind == "unique_together":
+        return ""
+    if rule.kind == "not_null":
+        return "the column is entirely empty" if rows and len(flagged) == rows else ""
+    samples = ", ".join(show_value(v) for v in frame[rule.column].iloc[flagged[:_SAMPLES]].tolist())
+    return f"e.g. {samples}" if samples else ""
 
 
 def _mostly_ok(considered: int, unexpected: int, mostly: float | None) -> bool:
@@ -303,30 +346,28 @@ def _mostly_ok(considered: int, unexpected: int, mostly: float | None) -> bool:
 
 def _split(
     frame: pd.DataFrame, spec: SuiteSpec, masks: dict[str, np.ndarray], part: Part
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rows of an accepted part: quarantined (with every rule they broke) and typed."""
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """Rows of an accepted part: quarantined (with every rule they broke), and which to keep."""
     reasons: dict[int, list[str]] = {}
     for rule in spec.rules:
         mask = masks.get(rule.name)
         if mask is None or not rule.is_row_level:
             continue
         local = np.flatnonzero(mask[part.positions])
+        if not len(local):
+            continue
         values = frame[rule.column].iloc[part.positions[local]].tolist()
         for i, value in zip(local.tolist(), values, strict=True):
             reasons.setdefault(i, []).append(f"{rule.description} (got {show_value(value)})")
+    keep = np.ones(len(part.positions), dtype=bool)
+    if not reasons:
+        return empty_rejects(), keep
     bad_local = np.array(sorted(reasons), dtype=np.int64)
-    rows = frame.iloc[part.positions]
+    keep[bad_local] = False
     bad = reject_rows(
         part.source,
         ["; ".join(reasons[i]) for i in bad_local.tolist()],
-        rows.iloc[bad_local],
+        frame.iloc[part.positions[bad_local]],
         bad_local + 1,
     )
-    keep = np.ones(len(rows), dtype=bool)
-    keep[bad_local] = False
-    good = to_typed(rows.iloc[keep])
-    good["partition_hour"] = pd.Series(
-        [part.hour] * int(keep.sum()), dtype="datetime64[us]", index=good.index
-    )
-    good["row_number"] = np.flatnonzero(keep) + 1
-    return bad, good
+    return bad, keep
