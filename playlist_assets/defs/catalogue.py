@@ -1,4 +1,9 @@
-"""The catalogue snapshot: ``raw_spotify_tracks``, kept exactly as it came."""
+"""The catalogue snapshot: ``raw_spotify_tracks``, kept exactly as it came.
+
+This table is the staged file, not what downstream reads: the blocking check judges it and
+promotes it (its typed rows and quarantine) only when it passes, so a rejected file stays
+visible here with its check result while retrains keep reading the last accepted catalogue.
+"""
 
 import os
 from pathlib import Path
@@ -42,7 +47,7 @@ def raw_spotify_tracks(context: dg.AssetExecutionContext, config: CatalogueConfi
     """The catalogue snapshot in Kaggle "Spotify Tracks" format, stored as it came.
 
     Nothing is fixed here: the blocking Great Expectations check on this asset decides whether
-    anything downstream may use it, and bad rows are quarantined by ``validated_songs``.
+    it replaces the catalogue downstream reads, and quarantines its bad rows.
     """
     path = resolve_catalogue_path(config.path)
     try:

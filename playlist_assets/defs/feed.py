@@ -14,19 +14,19 @@ from dagster_duckdb import DuckDBResource
 
 from playlist_assets.defs.feed_resources import FeedResource
 from playlist_assets.defs.partitions import hourly_partitions, partition_hours
-from playlist_assets.lib.feeds.normalize import (
-    FEED_COLUMNS,
-    REJECT_COLUMNS,
-    FeedBatch,
-    empty_rejects,
-)
+from playlist_assets.lib.feeds.normalize import FEED_COLUMNS, FeedBatch
+from playlist_assets.lib.quality import store
+from playlist_assets.lib.quality.quarantine import QUARANTINE_COLUMNS, empty_rejects, stamped
 from playlist_assets.lib.schema import KAGGLE_COLUMNS
 
 # Table columns, in the order DuckDB stores them (inserts are positional).
 NEW_TRACKS_COLUMNS: tuple[str, ...] = (*KAGGLE_COLUMNS, "partition_hour", "source")
-REJECTS_TABLE = "main.new_tracks_rejects"
+REJECTS_TABLE = store.FEED_REJECTS_TABLE
 # The quality gate's quarantined_tracks columns, plus the hour the rows belong to.
-REJECTS_TABLE_COLUMNS: tuple[str, ...] = (*REJECT_COLUMNS, "quarantined_at", "partition_hour")
+REJECTS_TABLE_COLUMNS: tuple[str, ...] = (*QUARANTINE_COLUMNS, "partition_hour")
+# Per-hour metadata stays small (it is stored with every event): a glimpse, not the table.
+_PREVIEW_ROWS = 3
+_LISTED = 5
 
 # Transient trouble (Spotify rate limits outlasting the hour's budget, a DuckDB lock that
 # outlived dagster-duckdb's own connect back-off) is retried later; deterministic failures
@@ -113,14 +113,15 @@ def _store_rejects_and_schema(
 ) -> None:
     """Keep the hours' rejects (replacing earlier ones) and make sure ``new_tracks`` exists.
 
-    dagster-duckdb skips writing an empty frame, so an empty first hour would leave downstream
-    SQL without a table; the empty frame creates it with the same column types instead.
+    The hours' earlier quality verdicts are forgotten too: their data is being replaced, and the
+    blocking check (or ``validated_songs``) judges the new data. dagster-duckdb skips writing an
+    empty frame, so an empty first hour would leave downstream SQL without a table; the empty
+    frame creates it with the same column types instead.
     """
-    stamped = rejected.assign(quarantined_at=pd.Timestamp.now(tz="UTC").tz_localize(None))
-    stamped = stamped.loc[:, list(REJECTS_TABLE_COLUMNS)]
+    rows = stamped(rejected).loc[:, list(REJECTS_TABLE_COLUMNS)]
     with warehouse.get_connection() as conn:
         conn.register("hour_tracks", frame.iloc[0:0])
-        conn.register("hour_rejects", stamped)
+        conn.register("hour_rejects", rows)
         conn.execute("create schema if not exists main")
         conn.execute("create table if not exists main.new_tracks as select * from hour_tracks")
         conn.execute(
@@ -130,8 +131,9 @@ def _store_rejects_and_schema(
             f"delete from {REJECTS_TABLE} where partition_hour >= ? and partition_hour < ?",
             [start, end],
         )
-        if len(stamped):
+        if len(rows):
             conn.execute(f"insert into {REJECTS_TABLE} select * from hour_rejects")
+        store.clear_hours(conn, start, end)
 
 
 def _metadata(
@@ -148,22 +150,25 @@ def _metadata(
         "rows": dg.MetadataValue.int(len(frame)),
         "rejected_rows": dg.MetadataValue.int(len(rejected)),
         "feed": dg.MetadataValue.text(feed.kind),
-        "source": dg.MetadataValue.text(_first(sources, 20) or "none (empty hour)"),
+        "source": dg.MetadataValue.text(_first(sources, _LISTED) or "none (empty hour)"),
         "genre_counts": dg.MetadataValue.json(
             {str(genre): int(count) for genre, count in genre_counts.items()}
         ),
         "partitions": dg.MetadataValue.int(len(hours)),
         "preview": dg.MetadataValue.md(
-            frame.head(10).to_markdown(index=False) if len(frame) else "_no tracks this hour_"
+            frame[["track_id", "track_name", "track_genre"]]
+            .head(_PREVIEW_ROWS)
+            .to_markdown(index=False)
+            if len(frame)
+            else "_no tracks this hour_"
         ),
     }
     if notes:
-        metadata["notes"] = dg.MetadataValue.md("\n".join(f"- {n}" for n in notes[:50]))
+        metadata["notes"] = dg.MetadataValue.md(_first_lines(notes))
     if len(rejected):
         metadata["rejects_preview"] = dg.MetadataValue.md(
-            rejected[["source", "row_number", "track_id", "reason"]]
-            .head(20)
-            .to_markdown(index=False)
+            rejected[["source", "row_number", "reason"]].head(_LISTED).to_markdown(index=False)
+            + f"\n\nAll rejected rows: {REJECTS_TABLE}."
         )
     if feed.kind == "replay" and feed.drift_features:
         metadata["drift"] = dg.MetadataValue.json(
@@ -174,6 +179,13 @@ def _metadata(
             }
         )
     return metadata
+
+
+def _first_lines(items: list[str]) -> str:
+    lines = [f"- {n[:200]}" for n in items[:_LISTED]]
+    if len(items) > _LISTED:
+        lines.append(f"- and {len(items) - _LISTED} more (see the run's logs)")
+    return "\n".join(lines)
 
 
 def _first(items: list[str], limit: int) -> str:

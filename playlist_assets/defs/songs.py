@@ -1,15 +1,18 @@
 """The songs base: ``validated_songs`` and ``quarantined_tracks``, computed together.
 
-Inputs: the catalogue (``raw_spotify_tracks``) and every partition of ``new_tracks`` read
-straight from the warehouse. Each partition is judged again by the same rules as its blocking
-check (a check only blocks inside its own run, and this asset often runs later, e.g. on a
-retrain), so an hour that failed its check never enters the songs base.
+Nothing is judged again here. Each batch's verdict, typed rows and rejects were stored when its
+blocking check ran (``defs/checks.py``, ``lib.quality.store``); this asset combines them with
+set-based SQL: the last accepted catalogue plus every accepted hour, restricted to the configured
+genres, one row per track_id (the newest hour wins). A retrain after a year of hours costs about
+what it costs after a day.
+
+A batch that reached the warehouse without its check (materialized alone, or written by hand)
+has no stored verdict: it is judged here once, the same way, and stored.
 """
 
 from collections.abc import Iterator
 
 import dagster as dg
-import duckdb
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
@@ -18,78 +21,24 @@ from playlist_assets.defs.checks import (
     CATALOGUE_KEY,
     CATALOGUE_TABLE,
     NEW_TRACKS_TABLE,
+    judge_catalogue,
+    judge_hours,
     latest_source_path,
-    read_table,
 )
-from playlist_assets.defs.partitions import hourly_partitions
-from playlist_assets.lib.quality import (
-    CATALOGUE_SUITE,
-    NEW_TRACKS_SUITE,
-    QUARANTINE_COLUMNS,
-    QUARANTINE_SQL_TYPES,
-    Batch,
-    SongsBase,
-    batch_problems,
-    build_songs_base,
-)
+from playlist_assets.defs.partitions import hour_key
+from playlist_assets.lib.quality import QUARANTINE_SQL_TYPES, SongsBase, store
 from playlist_assets.lib.schema import TYPED_DTYPES
 
-FEED_REJECTS_TABLE = "new_tracks_rejects"
 _PREVIEW_ROWS = 10
+_LOGGED = 5
 
 
-def read_partitions(warehouse: DuckDBResource) -> list[Batch]:
-    """Every hour of ``main.new_tracks`` as a batch, oldest first.
-
-    The table not existing yet (no hour fed so far) is an empty list, not an error.
-    """
-    frame = read_table(warehouse, NEW_TRACKS_TABLE)
-    if frame is None or frame.empty:
-        return []
-    if "partition_hour" not in frame.columns:
-        raise dg.Failure(
-            description=f"main.{NEW_TRACKS_TABLE} has no partition_hour column: "
-            "it was not written by the new_tracks asset"
-        )
-    hours = pd.to_datetime(frame["partition_hour"])
-    batches = []
-    for hour, part in frame.groupby(hours, sort=True):
-        key = pd.Timestamp(hour).strftime(hourly_partitions.fmt)
-        batches.append(
-            Batch(label=key, source=f"new_tracks:{key}", frame=part, suite=NEW_TRACKS_SUITE)
-        )
-    return batches
-
-
-def _feed_rejects(warehouse: DuckDBResource) -> pd.DataFrame | None:
-    """Rows the feed could not even type (kept by ``new_tracks`` with their file and reason)."""
-    columns = ", ".join(QUARANTINE_COLUMNS)
-    with warehouse.get_connection() as conn:
-        try:
-            return conn.execute(f"select {columns} from main.{FEED_REJECTS_TABLE}").df()
-        except duckdb.CatalogException:
-            return None
-
-
-def _ensure_quarantine_table(warehouse: DuckDBResource) -> None:
-    """The I/O manager creates no table for an empty frame; an empty quarantine is a table too."""
-    columns = ", ".join(f"{name} {sql}" for name, sql in QUARANTINE_SQL_TYPES.items())
-    with warehouse.get_connection() as conn:
-        conn.execute(f"create table if not exists main.quarantined_tracks ({columns})")
-
-
-def _markdown_list(items: dict[str, list[str]] | list[str]) -> str:
-    if isinstance(items, dict):
-        lines = [f"- {key}: {'; '.join(value)}" for key, value in items.items()]
-    else:
-        lines = [f"- {item}" for item in items]
-    return "\n".join(lines) or "none"
+def _markdown_list(items: dict[str, str]) -> str:
+    return "\n".join(f"- {key}: {value}" for key, value in items.items()) or "none"
 
 
 def _songs_metadata(base: SongsBase, genres: tuple[str, ...], feed_rejects: int | None) -> dict:
-    songs = base.songs
     per_genre = base.per_genre()
-    partitions_in = [label for label in base.included if label != "catalogue"]
     metadata: dict[str, object] = {
         "dagster/row_count": base.validated_rows,
         "input_rows": base.input_rows,
@@ -107,24 +56,24 @@ def _songs_metadata(base: SongsBase, genres: tuple[str, ...], feed_rejects: int 
             "| genre | songs |\n| --- | --- |\n"
             + "\n".join(f"| {g} | {per_genre.get(g, 0)} |" for g in genres)
         ),
-        "partitions_included": len(partitions_in),
-        "partitions_excluded": len(base.excluded),
+        "partitions_included": base.hours_included,
+        "partitions_excluded": base.hours_excluded,
         "excluded_batches": dg.MetadataValue.md(_markdown_list(base.excluded)),
         "ignored_columns": dg.MetadataValue.md(_markdown_list(base.ignored_columns)),
-        "preview": dg.MetadataValue.md(songs.head(_PREVIEW_ROWS).to_markdown(index=False)),
+        "preview": dg.MetadataValue.md(base.songs.head(_PREVIEW_ROWS).to_markdown(index=False)),
         "dagster/column_schema": dg.TableSchema(
             columns=[dg.TableColumn(name, dtype) for name, dtype in TYPED_DTYPES.items()]
         ),
     }
-    if partitions_in:
-        metadata["newest_partition"] = partitions_in[-1]
+    if base.newest_partition is not None:
+        metadata["newest_partition"] = hour_key(base.newest_partition)
     if feed_rejects is not None:
         metadata["feed_rejects (main.new_tracks_rejects)"] = feed_rejects
     return metadata
 
 
 def _quarantine_metadata(quarantined: pd.DataFrame) -> dict:
-    by_source = quarantined["source"].value_counts()
+    by_source = quarantined["source"].value_counts().head(_PREVIEW_ROWS * 2)
     preview = quarantined.drop(columns=["row_json"]).head(_PREVIEW_ROWS)
     return {
         "dagster/row_count": len(quarantined),
@@ -138,6 +87,52 @@ def _quarantine_metadata(quarantined: pd.DataFrame) -> dict:
     }
 
 
+def judge_what_is_unjudged(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, source: str
+) -> None:
+    """Judge (once) a catalogue or hours that reached the warehouse without their check."""
+    with warehouse.get_connection() as conn:
+        if not store.table_exists(conn, f"main.{CATALOGUE_TABLE}"):
+            raise dg.Failure(
+                description="main.raw_spotify_tracks does not exist: materialize "
+                f"raw_spotify_tracks first (source {source})",
+                allow_retries=False,
+            )
+        content = store.fingerprint(conn, f"main.{CATALOGUE_TABLE}")
+        state = store.catalogue_state(conn)
+        hours = store.unjudged_hours(conn, f"main.{NEW_TRACKS_TABLE}")
+    if state.judged_content != content:
+        judge_catalogue(warehouse, source, run_name=context.run.run_id)
+        with warehouse.get_connection() as conn:
+            state = store.catalogue_state(conn)
+    if not state.has_accepted:
+        raise dg.Failure(
+            description=f"raw_spotify_tracks ({source}) fails the catalogue suite: "
+            f"{state.problems}. Fix the file and re-materialize raw_spotify_tracks.",
+            metadata={"source_path": dg.MetadataValue.path(source)},
+            allow_retries=False,
+        )
+    if state.accepted is False:
+        context.log.warning(
+            f"raw_spotify_tracks ({state.source}) was rejected ({state.problems}); using the "
+            f"last accepted catalogue ({state.accepted_source})"
+        )
+    if hours:
+        with warehouse.get_connection() as conn:
+            frame = conn.execute(
+                f"select t.* from main.{NEW_TRACKS_TABLE} t where partition_hour in "
+                "(select unnest(?::TIMESTAMP[])) order by partition_hour",
+                [[h.to_pydatetime() for h in hours]],
+            ).fetch_df()
+        label = f"{hour_key(hours[0])}..{hour_key(hours[-1])}"
+        judgment = judge_hours(warehouse, frame, label, run_name=context.run.run_id)
+        context.log.info(f"judged {len(hours)} hour(s) that had no stored verdict")
+        for verdict in judgment.failed[:_LOGGED]:
+            context.log.warning(
+                f"new_tracks partition {verdict.label} left out: {'; '.join(verdict.problems)}"
+            )
+
+
 @dg.multi_asset(
     outs={
         "validated_songs": dg.AssetOut(
@@ -145,8 +140,9 @@ def _quarantine_metadata(quarantined: pd.DataFrame) -> dict:
             kinds={"duckdb", "pandas"},
             owners=["team:data-engineering"],
             tags={"layer": "clean"},
-            description="The clean songs base: catalogue + every validated new_tracks hour, "
-            "typed, restricted to the configured genres, one row per track_id (newest wins).",
+            description="The clean songs base: the last accepted catalogue + every accepted "
+            "new_tracks hour, typed, restricted to the configured genres, one row per track_id "
+            "(newest wins).",
         ),
         "quarantined_tracks": dg.AssetOut(
             group_name="songs",
@@ -161,53 +157,36 @@ def _quarantine_metadata(quarantined: pd.DataFrame) -> dict:
     pool="duckdb",
 )
 def songs_base(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> Iterator[dg.Output]:
-    """Validate, type, scope and de-duplicate the catalogue and the fed hours."""
+    """Combine the stored judgments of the catalogue and the fed hours."""
     source = latest_source_path(context.instance, CATALOGUE_KEY) or "raw_spotify_tracks"
-    raw_spotify_tracks = read_table(warehouse, CATALOGUE_TABLE)
-    if raw_spotify_tracks is None:
-        raise dg.Failure(
-            description="main.raw_spotify_tracks does not exist: materialize raw_spotify_tracks "
-            f"first (source {source})",
-            allow_retries=False,
-        )
-    problems = batch_problems(raw_spotify_tracks, CATALOGUE_SUITE)
-    if problems:
-        raise dg.Failure(
-            description=f"raw_spotify_tracks ({source}) fails the catalogue suite: "
-            + "; ".join(problems)
-            + ". Fix the file and re-materialize raw_spotify_tracks.",
-            metadata={"source_path": dg.MetadataValue.path(source)},
-            allow_retries=False,
-        )
-    partitions = read_partitions(warehouse)
-    catalogue = Batch(
-        label="catalogue", source=source, frame=raw_spotify_tracks, suite=CATALOGUE_SUITE
-    )
+    judge_what_is_unjudged(context, warehouse, source)
     genres = settings.configured_genres()
-    base = build_songs_base([catalogue, *partitions], genres)
-    for label, why in base.excluded.items():
-        context.log.warning(f"new_tracks partition {label} left out: {'; '.join(why)}")
+    with warehouse.get_connection() as conn:
+        base = store.combine(conn, list(genres))
+        quarantined = store.quarantined(conn)
+        # The I/O manager creates no table for an empty frame; an empty quarantine is a table too.
+        columns = ", ".join(f"{name} {sql}" for name, sql in QUARANTINE_SQL_TYPES.items())
+        conn.execute(f"create table if not exists main.quarantined_tracks ({columns})")
+        feed_rejects = (
+            conn.execute(f"select count(*) from {store.FEED_REJECTS_TABLE}").fetchone()[0]
+            if store.table_exists(conn, store.FEED_REJECTS_TABLE)
+            else None
+        )
     if base.validated_rows == 0:
         raise dg.Failure(
             description=f"no valid songs in the configured genres ({', '.join(genres)}): "
             f"{base.input_rows} input rows, {base.quarantined_rows} quarantined, "
-            f"{base.out_of_scope_rows} of other genres. Check PLAYLIST_GENRES and {source}.",
+            f"{base.out_of_scope_rows} of other genres. Check PLAYLIST_GENRES and "
+            f"{base.catalogue_source or source}.",
             allow_retries=False,
         )
-    _ensure_quarantine_table(warehouse)
-    feed_rejects = _feed_rejects(warehouse)
     yield dg.Output(
         base.songs,
         output_name="validated_songs",
-        metadata=_songs_metadata(base, genres, None if feed_rejects is None else len(feed_rejects)),
+        metadata=_songs_metadata(base, genres, feed_rejects),
     )
-    quarantined = base.quarantined
-    if feed_rejects is not None and len(feed_rejects):
-        quarantined = pd.concat([quarantined, feed_rejects], ignore_index=True)
     yield dg.Output(
-        quarantined,
-        output_name="quarantined_tracks",
-        metadata=_quarantine_metadata(quarantined),
+        quarantined, output_name="quarantined_tracks", metadata=_quarantine_metadata(quarantined)
     )
 
 

@@ -16,7 +16,9 @@ def read_tracks_csv(path: str | Path) -> pd.DataFrame:
     """Read a Kaggle "Spotify Tracks" CSV (plain or .gz) as it came.
 
     Values are kept as pandas infers them: a column with a stray string stays text so the
-    quality checks can report it. The unnamed index column of the Kaggle file is dropped.
+    quality checks can report it. A True/False column with blanks becomes a nullable boolean
+    (pandas would leave it as mixed objects, stored as text): a blank is a row's problem, for the
+    quarantine, not the column's. The unnamed index column of the Kaggle file is dropped.
     """
     path = Path(path)
     if not path.exists():
@@ -38,4 +40,12 @@ def read_tracks_csv(path: str | Path) -> pd.DataFrame:
     first = str(frame.columns[0]) if len(frame.columns) else ""
     if first == "" or first.startswith("Unnamed: 0"):
         frame = frame.drop(columns=frame.columns[0])
+    return _booleans_with_blanks(frame)
+
+
+def _booleans_with_blanks(frame: pd.DataFrame) -> pd.DataFrame:
+    for column in frame.select_dtypes(include="object").columns:
+        values = frame[column]
+        if values.isna().any() and pd.api.types.infer_dtype(values, skipna=True) == "boolean":
+            frame[column] = values.astype("boolean")
     return frame

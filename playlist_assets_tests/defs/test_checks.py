@@ -9,6 +9,7 @@ was materialized in that run.
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -56,6 +57,11 @@ def run_catalogue(frame: pd.DataFrame, tmp_path: Path) -> dg.ExecuteInProcessRes
         resources=resources(tmp_path),
         raise_on_error=False,
     )
+
+
+def warehouse_rows(tmp_path: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as conn:
+        return conn.execute(sql).fetchall()
 
 
 def materialized(result: dg.ExecuteInProcessResult) -> set[str]:
@@ -253,10 +259,13 @@ def test_a_range_run_judges_every_hour_on_its_own(tmp_path, data_home):
     check = only_check(result)
     assert not check.passed
     assert check.description.startswith(f"Blocked: new_tracks partition {HOURS[1]}: valence must")
-    table = check.metadata["partitions"].value
-    assert f"| {HOURS[0]} | 20 | ✅ |" in table
-    assert f"| {HOURS[1]} | 20 | ❌ |" in table
-    assert f"| {HOURS[2]} | 0 | empty |" in table
+    # Per-hour verdicts are rows in the warehouse, not a run-wide table on the check event.
+    assert (check.metadata["hours_passed"].value, check.metadata["hours_failed"].value) == (1, 1)
+    assert check.metadata["hours_empty"].value == 1
+    verdicts = warehouse_rows(
+        tmp_path, "select batch, rows, accepted from main.quality_verdicts order by batch"
+    )
+    assert verdicts == [(HOURS[0], 20, True), (HOURS[1], 20, False)]
 
 
 def test_the_real_catalogue_asset_reading_a_file_without_a_column_is_blocked(

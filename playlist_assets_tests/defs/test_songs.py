@@ -233,3 +233,35 @@ def test_rows_the_feed_could_not_type_are_in_quarantined_tracks(tmp_path, data_h
     row = quarantined[quarantined["source"] == "landing/2026-11-01T00/bad.csv"]
     assert row["reason"].tolist() == ["tempo: 'fast' is not a number"]
     assert materialization(result, "validated_songs")["feed_rejects (main.new_tracks_rejects)"] == 1
+
+
+def test_each_batch_is_judged_once_and_retrains_reuse_the_stored_verdicts(tmp_path, data_home):
+    catalogue = clean_tracks()
+    add_partitions(
+        tmp_path,
+        {
+            "2026-11-01-00:00": clean_tracks(per_genre=1, seed=7),
+            "2026-11-01-01:00": clean_tracks(per_genre=1, seed=8).assign(danceability=3.0),
+        },
+    )
+    first = build(catalogue, tmp_path, with_check=True)
+    assert first.success
+    verdicts_sql = (
+        "select batch, accepted, judged_at from main.quality_verdicts order by judged_at, batch"
+    )
+    with duckdb.connect(database(tmp_path), read_only=True) as conn:
+        judged = conn.execute(verdicts_sql).fetchall()
+    # The catalogue by its check; the two hours (fed without a check) once, by validated_songs.
+    assert [(b, a) for b, a, _ in judged] == [
+        ("catalogue", True),
+        ("2026-11-01-00:00", True),
+        ("2026-11-01-01:00", False),
+    ]
+    retrain = build(catalogue, tmp_path)
+    assert retrain.success
+    with duckdb.connect(database(tmp_path), read_only=True) as conn:
+        assert conn.execute(verdicts_sql).fetchall() == judged  # nothing judged again
+    assert (
+        materialization(retrain, "validated_songs")["validated_rows"]
+        == materialization(first, "validated_songs")["validated_rows"]
+    )

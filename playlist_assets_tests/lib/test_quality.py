@@ -1,4 +1,4 @@
-"""The quality rules: one definition, two evaluations (pandas and Great Expectations) that agree.
+"""The quality rules: one definition, evaluated once by Great Expectations, judged per part.
 
 The bad-input catalogue of the quality issue lives here at the DataFrame level (each case
 asserts the exact outcome); ``defs/test_checks.py`` runs the same cases through Dagster.
@@ -11,22 +11,25 @@ import json
 import subprocess
 import sys
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 
+from playlist_assets.defs.partitions import hour_key
 from playlist_assets.lib.quality import (
     CATALOGUE_SUITE,
     NEW_TRACKS_SUITE,
     QUARANTINE_COLUMNS,
-    Batch,
-    batch_problems,
-    build_songs_base,
-    evaluate_batch,
+    Judgment,
+    extra_columns,
+    hour_parts,
+    judge,
+    row_to_json,
     run_suite,
-    split_rows,
+    store,
+    whole_frame,
 )
-from playlist_assets.lib.quality.evaluate import row_to_json
 from playlist_assets.lib.sample_data import generate_tracks
 from playlist_assets.lib.schema import KAGGLE_COLUMNS, TYPED_DTYPES
 from playlist_assets.settings import DEFAULT_GENRES
@@ -38,9 +41,36 @@ def clean_tracks(per_genre: int = 12, seed: int = 0, genres=DEFAULT_GENRES) -> p
     return frame.drop_duplicates("track_id").reset_index(drop=True)
 
 
+def judged(frame: pd.DataFrame, suite=CATALOGUE_SUITE, source: str = "test.csv") -> Judgment:
+    return judge(frame, suite, whole_frame(frame, "catalogue", source))
+
+
+def batch_problems(frame: pd.DataFrame, suite=CATALOGUE_SUITE) -> list[str]:
+    (verdict,) = judged(frame, suite).verdicts
+    return list(verdict.problems)
+
+
 def reasons_by_row(frame: pd.DataFrame, suite=CATALOGUE_SUITE) -> dict[int, str]:
-    split = split_rows(frame, source="test.csv", suite=suite)
-    return dict(zip(split.quarantined["row_number"], split.quarantined["reason"], strict=True))
+    rejects = judged(frame, suite).rejects
+    return dict(zip(rejects["row_number"], rejects["reason"], strict=True))
+
+
+HOURS = ["2026-11-01-00:00", "2026-11-01-01:00"]
+
+
+def with_hour(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+    return frame.assign(partition_hour=pd.Timestamp(key[:10] + " " + key[11:]), source="replay")
+
+
+def songs_base(catalogue: pd.DataFrame, hours: dict[str, pd.DataFrame] | None = None):
+    """Judge and store the catalogue and the hours as the checks do, then combine them."""
+    conn = duckdb.connect()
+    now = pd.Timestamp("2026-11-02")
+    store.store_catalogue(conn, judged(catalogue, source="c.csv"), "v1", now)
+    if hours:
+        frame = pd.concat([with_hour(f, k) for k, f in hours.items()], ignore_index=True)
+        store.store_hours(conn, judge(frame, NEW_TRACKS_SUITE, hour_parts(frame, hour_key)), now)
+    return store.combine(conn, list(DEFAULT_GENRES)), store.quarantined(conn)
 
 
 # --- the rules themselves ----------------------------------------------------------------
@@ -74,9 +104,9 @@ def test_set_rules_and_minimum_rows():
 
 def test_the_real_looking_sample_passes_without_quarantine():
     frame = clean_tracks()
-    evaluation = evaluate_batch(frame, CATALOGUE_SUITE)
-    assert evaluation.success and evaluation.problems == []
-    assert len(split_rows(frame, source="x", suite=CATALOGUE_SUITE).quarantined) == 0
+    judgment = judged(frame)
+    assert judgment.outcome.success and judgment.verdicts[0].problems == ()
+    assert len(judgment.rejects) == 0 and len(judgment.accepted) == len(frame)
 
 
 # --- the bad-input catalogue (DataFrame level) ---------------------------------------------
@@ -91,11 +121,11 @@ def test_missing_column_rejects_the_batch():
 
 def test_renamed_column_is_missing_and_the_new_name_is_noted():
     frame = clean_tracks().rename(columns={"tempo": "bpm"})
-    evaluation = evaluate_batch(frame, CATALOGUE_SUITE)
-    assert evaluation.problems == [
+    judgment = judged(frame)
+    assert list(judgment.verdicts[0].problems) == [
         "all 20 Kaggle columns must be present (extra columns are ignored) (missing: tempo)"
     ]
-    assert evaluation.extra_columns == ["bpm"]
+    assert judgment.extra_columns == ["bpm"]
 
 
 def test_string_in_numeric_column_names_the_value_and_row():
@@ -178,9 +208,7 @@ def test_plausible_genres_outside_the_configuration_are_out_of_scope_not_bad():
     catalogue = pd.concat(
         [clean_tracks(), clean_tracks(seed=1, genres=["acoustic", "ambient"])], ignore_index=True
     )
-    base = build_songs_base(
-        [Batch("catalogue", "c.csv", catalogue, CATALOGUE_SUITE)], DEFAULT_GENRES
-    )
+    base, _ = songs_base(catalogue)
     assert base.quarantined_rows == 0
     assert base.out_of_scope_rows == 24
     assert set(base.songs["track_genre"]) == set(DEFAULT_GENRES)
@@ -218,27 +246,28 @@ def test_truncated_csv_keeps_the_complete_rows_and_quarantines_the_cut_one():
 
 def test_extra_columns_are_accepted_and_noted():
     frame = clean_tracks().assign(lyrics="la la", year=2020)
-    evaluation = evaluate_batch(frame, CATALOGUE_SUITE)
-    assert evaluation.success
-    assert evaluation.extra_columns == ["lyrics", "year"]
-    base = build_songs_base([Batch("catalogue", "c.csv", frame, CATALOGUE_SUITE)], DEFAULT_GENRES)
-    assert base.ignored_columns == {"catalogue": ["lyrics", "year"]}
+    judgment = judged(frame)
+    assert judgment.outcome.success
+    assert judgment.extra_columns == ["lyrics", "year"]
+    base, _ = songs_base(clean_tracks(), {HOURS[0]: frame.head(5)})
+    assert base.ignored_columns == {HOURS[0]: "lyrics, year"}
     assert list(base.songs.columns) == list(TYPED_DTYPES)
 
 
 def test_feed_bookkeeping_columns_are_not_extra():
     frame = clean_tracks().assign(partition_hour=pd.Timestamp("2026-11-01"), source="replay")
-    assert evaluate_batch(frame, NEW_TRACKS_SUITE).extra_columns == []
+    assert extra_columns(frame) == []
 
 
 def test_a_track_listed_twice_under_one_genre_is_a_duplicate_not_a_quarantine():
     frame = clean_tracks()
     frame = pd.concat([frame, frame.iloc[[0, 1]]], ignore_index=True)
-    evaluation = evaluate_batch(frame, CATALOGUE_SUITE)
-    assert evaluation.success
-    dup = next(r for r in evaluation.results if r.rule.name == "track_listed_once_per_genre")
-    assert dup.unexpected == 4  # both copies of both repeated rows, as Great Expectations counts
-    base = build_songs_base([Batch("catalogue", "c.csv", frame, CATALOGUE_SUITE)], DEFAULT_GENRES)
+    judgment = judged(frame)
+    assert judgment.outcome.success
+    dup = judgment.outcome.by_rule("track_listed_once_per_genre")
+    assert dup.unexpected_count == 4  # both copies of both repeated rows
+    assert judgment.verdicts[0].tolerated == (("track_listed_once_per_genre", 4),)
+    base, _ = songs_base(frame)
     assert (base.duplicates_removed, base.quarantined_rows) == (2, 0)
 
 
@@ -255,19 +284,14 @@ def test_songs_base_dedupes_newest_batch_first_and_first_occurrence_within_a_bat
     catalogue = pd.concat([catalogue, repeat], ignore_index=True)
     older = catalogue.iloc[[0]].assign(popularity=1)
     newer = catalogue.iloc[[0]].assign(popularity=99, track_genre="jazz")
-    batches = [
-        Batch("catalogue", "c.csv", catalogue, CATALOGUE_SUITE),
-        Batch("2026-11-01-00:00", "new_tracks:2026-11-01-00:00", older, NEW_TRACKS_SUITE),
-        Batch("2026-11-01-01:00", "new_tracks:2026-11-01-01:00", newer, NEW_TRACKS_SUITE),
-    ]
-    base = build_songs_base(batches, DEFAULT_GENRES)
+    base, _ = songs_base(catalogue, {HOURS[0]: older, HOURS[1]: newer})
     row = base.songs.loc[base.songs["track_id"] == first_id]
     assert row[["popularity", "track_genre"]].values.tolist() == [[99, "jazz"]]
     assert base.duplicates_removed == 3
     assert base.songs["track_id"].is_unique
     assert base.counts_add_up()
 
-    only_catalogue = build_songs_base(batches[:1], DEFAULT_GENRES)
+    only_catalogue, _ = songs_base(catalogue)
     kept = only_catalogue.songs.loc[only_catalogue.songs["track_id"] == first_id, "track_genre"]
     assert kept.tolist() == [catalogue.loc[0, "track_genre"]]
 
@@ -275,19 +299,13 @@ def test_songs_base_dedupes_newest_batch_first_and_first_occurrence_within_a_bat
 def test_songs_base_excludes_failing_batches_whole_and_accounts_for_every_row():
     catalogue = clean_tracks()
     catalogue.loc[3, "tempo"] = -1.0
-    bad_hour = clean_tracks(per_genre=1, seed=5).drop(columns=["energy"])
-    batches = [
-        Batch("catalogue", "c.csv", catalogue, CATALOGUE_SUITE),
-        Batch("2026-11-01-00:00", "new_tracks:2026-11-01-00:00", bad_hour, NEW_TRACKS_SUITE),
-    ]
-    base = build_songs_base(batches, DEFAULT_GENRES)
+    bad_hour = clean_tracks(per_genre=1, seed=5).assign(energy=np.nan)
+    base, q = songs_base(catalogue, {HOURS[0]: bad_hour})
     assert base.excluded == {
-        "2026-11-01-00:00": [
-            "all 20 Kaggle columns must be present (extra columns are ignored) (missing: energy)"
-        ]
+        HOURS[0]: "energy must not be missing (NaN/null): 10 of 10 rows (100.0%) break it, "
+        "more than the 5% allowed (the column is entirely empty)"
     }
-    assert base.included == ["catalogue"]
-    q = base.quarantined
+    assert (base.hours_included, base.hours_excluded) == (0, 1)
     assert list(q.columns) == list(QUARANTINE_COLUMNS)
     assert (q["source"] == "new_tracks:2026-11-01-00:00").sum() == len(bad_hour)
     assert q.loc[q["source"] == "c.csv", "row_number"].tolist() == [4]
@@ -309,14 +327,13 @@ def test_quarantined_rows_keep_the_original_row_as_json():
     frame = clean_tracks()
     frame.loc[0, "liveness"] = np.inf
     frame.loc[0, "energy"] = np.nan
-    split = split_rows(frame, source="x.csv", suite=CATALOGUE_SUITE)
-    row = json.loads(split.quarantined.loc[0, "row_json"])
+    row = json.loads(judged(frame).rejects.loc[0, "row_json"])
     assert row["liveness"] == "inf" and row["energy"] is None
     assert row["track_id"] == frame.loc[0, "track_id"]
     assert json.loads(row_to_json({"t": pd.Timestamp("2026-11-01")}))["t"] == "2026-11-01 00:00:00"
 
 
-# --- Great Expectations agrees with the pandas evaluation ----------------------------------
+# --- the judgment follows Great Expectations ---------------------------------------------
 
 
 def _bad_frames() -> dict[str, pd.DataFrame]:
@@ -344,18 +361,21 @@ def _bad_frames() -> dict[str, pd.DataFrame]:
     }
 
 
-def test_great_expectations_and_pandas_agree_on_every_case():
+def test_the_judgment_follows_great_expectations_on_every_case():
     frames = _bad_frames()
-    outcomes = {name: run_suite(frame, CATALOGUE_SUITE) for name, frame in frames.items()}
-    for name, frame in frames.items():
-        outcome, evaluation = outcomes[name], evaluate_batch(frame, CATALOGUE_SUITE)
-        assert outcome.success == evaluation.success, name
-        for result in evaluation.results:
-            if not result.evaluated or result.rule.level == "schema":
-                continue
-            gx = outcome.by_rule(result.rule.name)
-            assert gx.success == result.success, (name, result.rule.name)
-            assert gx.unexpected_count == result.unexpected, (name, result.rule.name)
+    judgments = {name: judged(frame) for name, frame in frames.items()}
+    for name, judgment in judgments.items():
+        outcome = judgment.outcome
+        assert judgment.verdicts[0].accepted == outcome.success, name
+        if not outcome.success:
+            continue
+        # Quarantined rows are exactly the rows Great Expectations lists for a row rule.
+        listed = {
+            i + 1 for e in outcome.expectations if e.level == "row" for i in e.unexpected_index
+        }
+        assert set(judgment.rejects["row_number"]) == listed, name
+        assert len(judgment.accepted) + len(judgment.rejects) == len(frames[name]), name
+    outcomes = {name: j.outcome for name, j in judgments.items()}
     failing = {name: {e.rule for e in o.failures if not e.error} for name, o in outcomes.items()}
     assert failing == {
         "clean": set(),
@@ -367,6 +387,42 @@ def test_great_expectations_and_pandas_agree_on_every_case():
         "header only": {"row_count"},
         "extra columns": set(),
     }
+
+
+def test_a_range_judges_each_hour_alone_and_a_repeat_across_hours_is_no_duplicate():
+    good = with_hour(clean_tracks(per_genre=2), HOURS[0])
+    again = with_hour(clean_tracks(per_genre=2), HOURS[1])  # the same tracks an hour later
+    bad = with_hour(clean_tracks(per_genre=2, seed=3).assign(valence=7.0), HOURS[1])
+    frame = pd.concat([good, again], ignore_index=True)
+    judgment = judge(frame, NEW_TRACKS_SUITE, hour_parts(frame, hour_key))
+    assert [(v.label, v.accepted, v.rows) for v in judgment.verdicts] == [
+        (HOURS[0], True, 20),
+        (HOURS[1], True, 20),
+    ]
+    frame = pd.concat([good, bad], ignore_index=True)
+    judgment = judge(frame, NEW_TRACKS_SUITE, hour_parts(frame, hour_key))
+    assert [v.accepted for v in judgment.verdicts] == [True, False]
+    assert (
+        judgment.verdicts[1]
+        .problems[0]
+        .startswith("valence must be >= 0 and <= 1: 20 of 20 rows (100.0%) break it")
+    )
+    # A rejected hour's rows are all kept aside with the reason; the good hour's are typed.
+    assert (judgment.rejects["source"] == f"new_tracks:{HOURS[1]}").sum() == 20
+    assert len(judgment.accepted) == 20
+
+
+def test_a_blank_boolean_is_a_row_problem_not_a_wrong_type(tmp_path):
+    from playlist_assets.lib.tracks_io import read_tracks_csv
+
+    path = tmp_path / "tracks.csv"
+    frame = clean_tracks()
+    frame["explicit"] = frame["explicit"].astype(object)
+    frame.loc[4, "explicit"] = None
+    frame.to_csv(path, index=False)
+    read = read_tracks_csv(path)
+    assert batch_problems(read) == []
+    assert reasons_by_row(read) == {5: "explicit must not be missing (NaN/null) (got null)"}
 
 
 def test_suite_outcome_reports_samples_and_writes_data_docs(tmp_path):

@@ -9,7 +9,6 @@ are out of range are kept: judging them is the Great Expectations suite's job.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+# Rejects are the quality gate's one reject row; REJECT_COLUMNS and empty_rejects stay
+# importable from here for the feeds.
+from playlist_assets.lib.quality.quarantine import (  # noqa: F401
+    REJECT_COLUMNS,
+    empty_rejects,
+    reject_rows,
+)
 from playlist_assets.lib.schema import AUDIO_FEATURES, KAGGLE_COLUMNS, TYPED_DTYPES
 
 # Nullable dtypes: a missing value reaches the quality checks as <NA> instead of failing a cast
@@ -32,9 +38,6 @@ INTEGER_COLUMNS = tuple(c for c, d in TYPED_DTYPES.items() if d == "int64")
 FLOAT_COLUMNS = tuple(c for c, d in TYPED_DTYPES.items() if d == "float64")
 STRING_COLUMNS = tuple(c for c, d in TYPED_DTYPES.items() if d == "string")
 
-# Same columns as the quality gate's ``quarantined_tracks`` minus ``quarantined_at``,
-# which the caller stamps when it stores them.
-REJECT_COLUMNS: tuple[str, ...] = ("source", "row_number", "track_id", "reason", "row_json")
 
 _TRUE = {"true", "1", "t", "yes", "y"}
 _FALSE = {"false", "0", "f", "no", "n"}
@@ -70,18 +73,6 @@ def empty_tracks() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=FEED_DTYPES[c]) for c in FEED_COLUMNS})
 
 
-def empty_rejects() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "source": pd.Series(dtype="string"),
-            "row_number": pd.Series(dtype="Int64"),
-            "track_id": pd.Series(dtype="string"),
-            "reason": pd.Series(dtype="string"),
-            "row_json": pd.Series(dtype="string"),
-        }
-    )
-
-
 def reject_frame(
     source: str,
     reasons: Sequence[str],
@@ -89,23 +80,7 @@ def reject_frame(
     row_numbers: Sequence[int | None] | None = None,
 ) -> pd.DataFrame:
     """Reject rows in ``quarantined_tracks`` shape; ``rows`` are the raw rows as they came."""
-    n = len(reasons)
-    if rows is not None and len(rows):
-        row_json = [_row_to_json(r) for r in rows.to_dict(orient="records")]
-        ids = rows["track_id"].tolist() if "track_id" in rows.columns else [None] * n
-    else:
-        row_json = [None] * n
-        ids = [None] * n
-    frame = pd.DataFrame(
-        {
-            "source": [source] * n,
-            "row_number": list(row_numbers) if row_numbers is not None else [None] * n,
-            "track_id": [None if _is_missing(i) else str(i) for i in ids],
-            "reason": list(reasons),
-            "row_json": row_json,
-        }
-    )
-    return frame.astype(empty_rejects().dtypes.to_dict())
+    return reject_rows(source, reasons, rows, row_numbers)
 
 
 def normalize_tracks(raw: pd.DataFrame, source: str) -> FeedBatch:
@@ -269,24 +244,3 @@ def _missing_mask(series: pd.Series) -> pd.Series:
 def _is_index_column(name: Any) -> bool:
     text = str(name)
     return text == "" or text.startswith("Unnamed: 0")
-
-
-def _is_missing(value: Any) -> bool:
-    try:
-        return value is None or bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
-
-
-def _row_to_json(row: Mapping[str, Any]) -> str:
-    return json.dumps({str(k): _jsonable(v) for k, v in row.items()}, default=str)
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (np.generic,)):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None if np.isnan(value) else str(value)
-    if _is_missing(value):
-        return None
-    return value

@@ -1,31 +1,41 @@
-"""Data-quality rules for Kaggle-format track batches, evaluated two ways from one definition.
+"""Data-quality rules for Kaggle-format track batches, evaluated once, by Great Expectations.
 
 - ``rules``: the rules themselves (the single source of truth) and the two suites.
-- ``evaluate``: vectorized pandas evaluation: batch gating and per-row quarantine reasons.
-- ``gx_suite``: the same rules as Great Expectations 1.x suites, with Data Docs
+- ``gx_suite``: the rules as Great Expectations 1.x suites, with Data Docs
   (great_expectations is imported only when a suite runs).
-- ``songs_base``: batches -> typed, scoped, de-duplicated songs plus quarantined rows.
+- ``judge``: one validation of a batch -> a verdict per part (catalogue or hour), quarantine
+  rows from Great Expectations' unexpected row positions, typed accepted rows.
+- ``store``: judgments kept in the warehouse, and the songs base combined from them in SQL.
+- ``quarantine``: the one reject row schema and builder.
 """
 
-from playlist_assets.lib.quality.evaluate import (
-    QUARANTINE_COLUMNS,
-    QUARANTINE_SQL_TYPES,
-    BatchEvaluation,
-    RowSplit,
-    RuleResult,
-    batch_problems,
-    empty_quarantine,
-    evaluate_batch,
-    extra_columns,
-    split_rows,
-)
 from playlist_assets.lib.quality.gx_suite import (
+    ROW_RESULT_FORMAT,
     ExpectationOutcome,
     SuiteOutcome,
     build_suite,
     run_suite,
     run_suites,
     suite_json,
+)
+from playlist_assets.lib.quality.judge import (
+    Judgment,
+    Part,
+    PartVerdict,
+    extra_columns,
+    hour_parts,
+    judge,
+    to_typed,
+    whole_frame,
+)
+from playlist_assets.lib.quality.quarantine import (
+    QUARANTINE_COLUMNS,
+    QUARANTINE_SQL_TYPES,
+    REJECT_COLUMNS,
+    empty_rejects,
+    reject_rows,
+    row_to_json,
+    show_value,
 )
 from playlist_assets.lib.quality.rules import (
     CATALOGUE_SUITE,
@@ -36,7 +46,7 @@ from playlist_assets.lib.quality.rules import (
     SuiteSpec,
     build_rules,
 )
-from playlist_assets.lib.quality.songs_base import Batch, SongsBase, build_songs_base, to_typed
+from playlist_assets.lib.quality.store import SongsBase, combine
 
 __all__ = [
     "CATALOGUE_SUITE",
@@ -44,26 +54,30 @@ __all__ = [
     "NEW_TRACKS_SUITE",
     "QUARANTINE_COLUMNS",
     "QUARANTINE_SQL_TYPES",
+    "REJECT_COLUMNS",
+    "ROW_RESULT_FORMAT",
     "SUITES",
-    "Batch",
-    "BatchEvaluation",
     "ExpectationOutcome",
-    "RowSplit",
+    "Judgment",
+    "Part",
+    "PartVerdict",
     "Rule",
-    "RuleResult",
     "SongsBase",
     "SuiteOutcome",
     "SuiteSpec",
-    "batch_problems",
     "build_rules",
-    "build_songs_base",
     "build_suite",
-    "empty_quarantine",
-    "evaluate_batch",
+    "combine",
+    "empty_rejects",
     "extra_columns",
+    "hour_parts",
+    "judge",
+    "reject_rows",
+    "row_to_json",
     "run_suite",
     "run_suites",
-    "split_rows",
+    "show_value",
     "suite_json",
     "to_typed",
+    "whole_frame",
 ]

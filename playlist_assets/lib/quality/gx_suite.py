@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 import pandas as pd
 
-from playlist_assets.lib.quality.evaluate import show_value
+from playlist_assets.lib.quality.quarantine import show_value
 from playlist_assets.lib.quality.rules import Rule, SuiteSpec
 
 # Pandas dtype names Great Expectations accepts per type family (numpy and nullable pandas).
@@ -41,6 +41,13 @@ TYPE_LISTS: dict[str, list[str]] = {
     "boolean": ["bool", "BooleanDtype"],
 }
 DATASOURCE_NAME = "playlist_assets"
+# Every unexpected row's position, without copying the values themselves (the caller has them).
+ROW_RESULT_FORMAT: dict[str, Any] = {
+    "result_format": "COMPLETE",
+    "exclude_unexpected_values": True,
+    "return_unexpected_index_query": False,
+    "partial_unexpected_count": 0,
+}
 DOCS_SITE_NAME = "playlist_assets"
 _SAMPLE_VALUES = 5
 
@@ -135,6 +142,9 @@ class ExpectationOutcome:
     element_count: int | None
     samples: tuple[str, ...]
     error: str | None = None
+    # Positions (in the validated frame) of the rows breaking a row rule: only with
+    # ``ROW_RESULT_FORMAT``, which is how quarantine rows are found.
+    unexpected_index: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -254,6 +264,7 @@ def _outcome(result: Any, columns: set[str]) -> ExpectationOutcome:
         element_count=raw.get("element_count"),
         samples=_samples(raw),
         error=error,
+        unexpected_index=tuple(int(i) for i in raw.get("unexpected_index_list") or ()),
     )
 
 
@@ -316,7 +327,7 @@ def run_suites(
     *,
     data_docs_dir: Path | None = None,
     run_name: str | None = None,
-    result_format: str = "BASIC",
+    result_format: str | dict[str, Any] = "BASIC",
 ) -> list[SuiteOutcome]:
     """Validate each ``(batch_name, frame)`` against ``spec`` in one ephemeral context.
 
@@ -381,7 +392,7 @@ def run_suite(
     data_docs_dir: Path | None = None,
     batch_name: str | None = None,
     run_name: str | None = None,
-    result_format: str = "BASIC",
+    result_format: str | dict[str, Any] = "BASIC",
 ) -> SuiteOutcome:
     """Validate one frame against ``spec``; see ``run_suites``."""
     return run_suites(

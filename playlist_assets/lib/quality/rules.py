@@ -1,9 +1,8 @@
 """The data-quality rules, stated once.
 
-Every rule here is turned into a Great Expectations expectation (for the blocking asset checks
-and Data Docs, see ``gx_suite``) and into a vectorized pandas evaluation (for quarantine reasons
-and partition gating inside ``validated_songs``, see ``evaluate``). Changing a bound here changes
-both, so the gate and the quarantine can never disagree.
+Every rule here is turned into a Great Expectations expectation (see ``gx_suite``). The blocking
+checks run it once per batch; the same results decide each hour, name the rows to quarantine and
+give the reasons (see ``judge``), so the gate and the quarantine can never disagree.
 
 Levels:
 
