@@ -81,3 +81,16 @@ def configured_genres() -> tuple[str, ...]:
 def partitions_start() -> str:
     """First hour of the hourly partitions (``$PLAYLIST_PARTITIONS_START``, ``YYYY-MM-DD-HH:MM``)."""
     return os.environ.get(PARTITIONS_START_ENV, "").strip() or DEFAULT_PARTITIONS_START
+
+
+# Spotify Web API: the app's client credentials, and the API / token URLs when a proxy or a local
+# stand-in replaces Spotify's (deployment configuration: these URLs receive the credentials).
+SPOTIFY_CLIENT_ID_ENV = "SPOTIPY_CLIENT_ID"
+SPOTIFY_CLIENT_SECRET_ENV = "SPOTIPY_CLIENT_SECRET"
+SPOTIFY_API_URL_ENV = "SPOTIFY_API_URL"
+SPOTIFY_TOKEN_URL_ENV = "SPOTIFY_TOKEN_URL"
+
+# The live dashboard (`playlist-assets dashboard`): the token a non-loopback page asks for, and
+# the file its pre-heated kernel touches when ready.
+DASHBOARD_TOKEN_ENV = "PLAYLIST_DASHBOARD_TOKEN"
+DASHBOARD_READY_FILE_ENV = "PLAYLIST_DASHBOARD_READY_FILE"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from playlist_assets.dashboard import NOTEBOOK_PATH
-from playlist_assets.dashboard.kernel import KERNEL_NAME, kernel_env
+from playlist_assets.lib.notebook_kernel import KERNEL_NAME, kernel_env
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 NOTEBOOK_NAME, HTML_NAME, FAILED_NAME = (

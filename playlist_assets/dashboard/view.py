@@ -96,14 +96,10 @@ def warm_up() -> None:
         import sklearn.pipeline  # noqa: F401
         import sklearn.preprocessing  # noqa: F401
 
-        import playlist_assets.cli.recommend  # noqa: F401
+        import playlist_assets.lib.playlist_refs  # noqa: F401
         import playlist_assets.lib.recommend  # noqa: F401
     except Exception:
         pass
-
-
-# Set by `playlist-assets dashboard`: the file a warmed-up kernel touches to say it is ready.
-READY_FILE_ENV = "PLAYLIST_DASHBOARD_READY_FILE"
 
 
 def wait_for_viewer() -> None:
@@ -112,7 +108,8 @@ def wait_for_viewer() -> None:
         return
     from voila.utils import wait_for_request
 
-    ready = os.environ.get(READY_FILE_ENV)
+    # Set by `playlist-assets dashboard`: the file a warmed-up kernel touches to say it is ready.
+    ready = os.environ.get(settings.DASHBOARD_READY_FILE_ENV)
     if ready:
         with contextlib.suppress(OSError):  # the command that asked may be gone
             Path(ready).touch()
