@@ -505,3 +505,103 @@ def retraining_runs(
         )
     frame = pd.DataFrame(rows)
     return frame.sort_values("start_time").reset_index(drop=True) if len(frame) else frame
+
+
+# ---------------------------------------------------------------------------------------------
+# drift as the dashboard draws it: each hour's own verdict, and episodes from the runs of today
+
+# defs.monitoring.BY_PARTITION (the dashboard reads, it does not import defs): a multi-hour
+# feature_drift run keeps each hour's verdict under this key; its top-level verdict is the worst
+# hour's, which is not the verdict of the other hours.
+BY_PARTITION_KEY = "by_partition"
+RETRAIN_OUTCOMES = {
+    "SUCCESS": "retrained",
+    "FAILURE": "retrain failed",
+    "CANCELED": "retrain canceled",
+    "STARTED": "retraining",
+    "STARTING": "retraining",
+    "QUEUED": "retrain queued",
+    "NOT_STARTED": "retrain queued",
+}
+
+
+def verdicts_per_hour(instance: Any | None = None, limit: int = 5000) -> pd.DataFrame:
+    """``partition_hour, drifted, drift_score, reason``: the verdict the drift sensor read for
+    each hour (its entry in a multi-hour run's per-hour map, else the event's own), latest
+    materialization per hour; empty without a Dagster instance."""
+    instance = instance if instance is not None else dagster_instance()
+    if instance is None:
+        return pd.DataFrame()
+    import dagster as dg
+
+    result = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(DRIFT_ASSET)), limit=limit
+    )
+    rows = []
+    for record in result.records:
+        materialization = record.asset_materialization
+        if materialization is None or not record.partition_key:
+            continue
+        meta = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+        per_hour = meta.get(BY_PARTITION_KEY)
+        own = per_hour.get(record.partition_key) if isinstance(per_hour, dict) else None
+        verdict = own if isinstance(own, dict) else meta
+        rows.append(
+            {
+                "partition_hour": pd.to_datetime(
+                    record.partition_key, format=HOURLY_FORMAT, errors="coerce"
+                ),
+                "drifted": bool(verdict.get("drifted", False)),
+                "drift_score": _as_float(verdict.get("drift_score")),
+                "reason": str(verdict.get("reason") or ""),
+                "timestamp": pd.to_datetime(record.timestamp, unit="s"),
+            }
+        )
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    frame = frame.sort_values("timestamp").groupby("partition_hour").tail(1)
+    return frame.sort_values("partition_hour").reset_index(drop=True)
+
+
+def _tagged_hours(text: str) -> list[pd.Timestamp]:
+    parsed = pd.to_datetime(
+        str(text or "").replace(" ", ",").split(","), format=HOURLY_FORMAT, errors="coerce"
+    )
+    return sorted(h for h in parsed if not pd.isna(h))
+
+
+def episodes_from_runs(retrains: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
+    """Drift episodes as far as today's runs tell: ``started_hour, retrain_run_id, outcome,
+    detail`` — one per retraining run (from its first drifted hour), plus the drifted hours
+    after the last run's, which no run has answered yet."""
+    rows = []
+    answered: pd.Timestamp | None = None
+    for run in retrains.to_dict("records") if len(retrains) else []:
+        hours = _tagged_hours(run.get("drifted_partitions", ""))
+        if hours:
+            answered = max(answered or hours[-1], hours[-1])
+        rows.append(
+            {
+                "started_hour": hours[0] if hours else pd.NaT,
+                "retrain_run_id": run["run_id"],
+                "outcome": RETRAIN_OUTCOMES.get(str(run["status"]), str(run["status"]).lower()),
+                "detail": f"{len(hours)} drifted hour(s); requested by {run['trigger']}"
+                if hours
+                else f"requested by {run['trigger']}",
+            }
+        )
+    if len(verdicts) and "drifted" in verdicts.columns:
+        pending = verdicts[verdicts["drifted"].astype(bool)]["partition_hour"]
+        if answered is not None:
+            pending = pending[pending > answered]
+        if len(pending):
+            rows.append(
+                {
+                    "started_hour": pending.min(),
+                    "retrain_run_id": "",
+                    "outcome": "no retraining run yet",
+                    "detail": f"{len(pending)} drifted hour(s) not yet answered by a run",
+                }
+            )
+    return pd.DataFrame(rows, columns=["started_hour", "retrain_run_id", "outcome", "detail"])
