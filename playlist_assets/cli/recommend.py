@@ -35,9 +35,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument(
         "--playlist",
         metavar="REF",
-        help="a Spotify playlist URL (needs SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET), "
-        "mpd:<pid> (a playlist of the materialized playlists table), or a text file of track "
-        "ids / spotify:track: URIs / track URLs (one per line; # starts a comment)",
+        help="a Spotify playlist URL or URI (needs SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET), "
+        "mpd:<pid> (a playlist of the materialized playlists table), track ids separated by "
+        "commas, or a text file of track ids / spotify:track: URIs / track URLs (one per line; "
+        "# starts a comment)",
     )
     source.add_argument(
         "--input",
