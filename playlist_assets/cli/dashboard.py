@@ -34,6 +34,7 @@ from playlist_assets.cli import CliError
 DEFAULT_PORT = 8866
 DEFAULT_HOST = "127.0.0.1"
 READY_TIMEOUT_S = 120.0
+VOILA_TEMPLATE = "playlist"
 # Jupyter's identity provider reads the token from here (kept out of the command line, which
 # every local user can read with ps).
 JUPYTER_TOKEN_ENV = "JUPYTER_TOKEN"
@@ -114,6 +115,8 @@ def voila_command(notebook: Path, host: str, port: int, token: bool = False) -> 
         "--no-browser",  # opened by this command once the page can be served quickly
         "--strip_sources=True",
         "--theme=light",
+        # Voila's lab template minus its CDN stylesheets (found on JUPYTER_PATH, see voila_env).
+        f"--template={VOILA_TEMPLATE}",
         # One kernel is kept ready with the imports done; it reads the data when a page is
         # requested (the notebook waits for the viewer), so the page comes fast and current.
         "--preheat_kernel=True",
@@ -124,7 +127,9 @@ def voila_command(notebook: Path, host: str, port: int, token: bool = False) -> 
     ]
 
 
-def voila_env(ready_file: Path | None = None, token: str | None = None) -> dict[str, str]:
+def voila_env(
+    ready_file: Path | None = None, token: str | None = None, notebook: Path | None = None
+) -> dict[str, str]:
     """The environment Voila and its kernels start with: an absolute data folder.
 
     Voila starts kernels in the notebook's own folder, so a relative data folder (the default
@@ -135,6 +140,11 @@ def voila_env(ready_file: Path | None = None, token: str | None = None) -> dict[
     env = kernel_env(settings.data_home() / "jupyter")
     env[settings.DATA_HOME_ENV] = str(settings.data_home())
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    # The dashboard's Jupyter data folder (its Voila template) comes first on JUPYTER_PATH.
+    jupyter_data = (notebook or notebook_path()).with_name("jupyter")
+    env["JUPYTER_PATH"] = os.pathsep.join(
+        p for p in (str(jupyter_data), env.get("JUPYTER_PATH", "")) if p
+    )
     env.pop(settings.DASHBOARD_TOKEN_ENV, None)  # the kernels have no use for it
     env.pop(JUPYTER_TOKEN_ENV, None)
     if token:
@@ -193,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"Starting the dashboard of {settings.data_home()} ...", flush=True)
     server = subprocess.Popen(
         voila_command(notebook, args.host, args.port, token=bool(token)),
-        env=voila_env(ready_file, token),
+        env=voila_env(ready_file, token, notebook),
     )
     # A kill of this command stops the server too; Ctrl+C reaches both (same process group).
     previous = signal.signal(

@@ -18,7 +18,7 @@ from playlist_assets.dashboard import NOTEBOOK_PATH
 from playlist_assets.lib.notebook_kernel import KERNEL_NAME, kernel_env
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
-TEMPLATES_DIR = NOTEBOOK_PATH.with_name("templates")
+TEMPLATES_DIR = NOTEBOOK_PATH.with_name("jupyter") / "nbconvert" / "templates"
 OFFLINE_TEMPLATE = "offline"
 NOTEBOOK_NAME, HTML_NAME, FAILED_NAME = (
     "dashboard.ipynb",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import sys
 from pathlib import Path
@@ -73,6 +74,10 @@ def test_it_serves_voila_once_the_kernel_is_ready(
     assert "--Voila.ip=127.0.0.1" in argv and f"--port={port}" in argv
     assert "--Voila.port_retries=0" in argv  # never silently serve on another port
     assert "--preheat_kernel=True" in argv
+    # Voila's lab template minus its CDN stylesheets, found first on JUPYTER_PATH.
+    assert "--template=playlist" in argv
+    jupyter_data = Path(voila.env["JUPYTER_PATH"].split(os.pathsep)[0])
+    assert (jupyter_data / "voila" / "templates" / "playlist" / "index.html.j2").exists()
     assert voila.env["PLAYLIST_ASSETS_HOME"] == str(data_home.resolve())
     url = f"http://127.0.0.1:{port}/"
     assert f"Serving the dashboard at {url}" in capsys.readouterr().out
