@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from playlist_assets import settings
-from playlist_assets.dashboard import data
+from playlist_assets.dashboard import data, drift_figures
 from playlist_assets.dashboard import figures as fig
 
 MATERIALIZE_HINT = "dagster asset materialize -m playlist_assets.definitions --select"
@@ -257,8 +257,8 @@ def drift() -> list[Any]:
         timeline = (share, DEFAULT_SHARE_THRESHOLD, "share of drifted features")
     retrains = data.retraining_runs()
     out: list[Any] = [
-        fig.drift_heatmap(table, threshold, verdicts),
-        fig.drift_timeline(timeline[0], retrains, timeline[1], timeline[2]),
+        drift_figures.drift_heatmap(table, threshold, verdicts),
+        drift_figures.drift_timeline(timeline[0], retrains, timeline[1], timeline[2]),
     ]
     episodes = data.episodes_from_runs(retrains, verdicts)
     if episodes.empty:
@@ -269,7 +269,7 @@ def drift() -> list[Any]:
             )
         )
     else:
-        out.append(fig.drift_episodes_table(episodes).head(10))
+        out.append(drift_figures.drift_episodes_table(episodes).head(10))
     return out
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from playlist_assets.dashboard import figures
+from playlist_assets.dashboard import drift_figures, figures
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def drift() -> pd.DataFrame:
 
 
 def test_drift_heatmap_marks_drifted_cells_and_the_threshold(drift: pd.DataFrame) -> None:
-    fig = figures.drift_heatmap(drift, threshold=0.2)
+    fig = drift_figures.drift_heatmap(drift, threshold=0.2)
     heat = fig.data[0]
     assert np.asarray(heat.z).shape == (2, 3)  # features x partitions
     assert list(heat.y) == ["energy", "tempo"]
@@ -48,7 +48,7 @@ def test_drift_timeline_draws_threshold_and_retraining_runs(drift: pd.DataFrame)
     retrains = pd.DataFrame(
         {"run_id": ["r1"], "status": ["SUCCESS"], "start_time": [pd.Timestamp("2026-11-01 02:30")]}
     )
-    fig = figures.drift_timeline(scores, retrains, threshold=1.0, y_title="drift score")
+    fig = drift_figures.drift_timeline(scores, retrains, threshold=1.0, y_title="drift score")
     shapes = fig.layout.shapes
     assert any(s.type == "line" and s.y0 == 1.0 and s.y1 == 1.0 for s in shapes)  # threshold
     # The retraining run (started 02:30) sits at the hour it answered, on the hours' own axis.
@@ -76,7 +76,7 @@ def test_drift_heatmap_puts_materialized_hours_side_by_side_coloured_by_verdict(
             "reason": ["", "energy moved", ""],
         }
     )
-    fig = figures.drift_heatmap(drift, threshold=0.2, verdicts=verdicts)
+    fig = drift_figures.drift_heatmap(drift, threshold=0.2, verdicts=verdicts)
     heat, strip = fig.data
     labels = ["2026-11-01 00:00", "2026-11-01 01:00", "2026-11-01 21:00"]
     assert list(heat.x) == labels and list(strip.x) == labels  # one cell per hour, no filler
@@ -102,7 +102,7 @@ def test_retraining_runs_never_push_the_axis_past_the_last_hour() -> None:
             "drifted_partitions": ["2026-11-01-05:00", ""],
         }
     )
-    fig = figures.drift_timeline(scores, retrains, threshold=1.0, y_title="drift score")
+    fig = drift_figures.drift_timeline(scores, retrains, threshold=1.0, y_title="drift score")
     assert list(fig.layout.xaxis.categoryarray) == ["2026-11-01 00:00", "2026-11-01 05:00"]
     assert list(fig.data[1].x) == ["2026-11-01 05:00"]  # r1 at the hour it answered; r0 left out
 
@@ -116,7 +116,7 @@ def test_drift_episodes_table_lists_newest_first() -> None:
             "detail": ["v3 0.96 vs 0.97", "v4 0.98 vs 0.97"],
         }
     )
-    table = figures.drift_episodes_table(episodes)
+    table = drift_figures.drift_episodes_table(episodes)
     assert list(table.columns) == [
         "episode started (hour)",
         "retraining run",
@@ -126,7 +126,7 @@ def test_drift_episodes_table_lists_newest_first() -> None:
     assert list(table["retraining run"]) == ["run-b", "run-a"]
     assert table["episode started (hour)"].iloc[0] == "2026-11-02 07:00"
     with pytest.raises(ValueError, match="outcome"):
-        figures.drift_episodes_table(episodes.drop(columns="outcome"))
+        drift_figures.drift_episodes_table(episodes.drop(columns="outcome"))
 
 
 def test_classifier_runs_star_the_champion() -> None:
