@@ -132,3 +132,9 @@ def spotify_api_url() -> str | None:
 def spotify_token_url() -> str | None:
     """The client-credentials token URL (``$SPOTIFY_TOKEN_URL``); ``None``: Spotify's own."""
     return os.environ.get(SPOTIFY_TOKEN_URL_ENV, "").strip() or None
+
+
+# The live dashboard (`playlist-assets dashboard`): the token a non-loopback page asks for, and
+# the file its pre-heated kernel touches when ready.
+DASHBOARD_TOKEN_ENV = "PLAYLIST_DASHBOARD_TOKEN"
+DASHBOARD_READY_FILE_ENV = "PLAYLIST_DASHBOARD_READY_FILE"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Materialize the whole asset graph headless: every unpartitioned asset in one run, then one
-# hourly partition of the feed (new_tracks -> feature_drift). Uses $DAGSTER_HOME (created, with
+# hourly partition of the feed (new_tracks -> feature_drift), then the dashboard, last, so its
+# report includes that partition. Uses $DAGSTER_HOME (created, with
 # the project's dagster.yaml, if it has none) and $PLAYLIST_ASSETS_HOME (default .data).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,8 @@ mkdir -p "$DAGSTER_HOME"
 PARTITION=${PARTITION:-2026-11-01-00:00}
 DAGSTER=.venv/bin/dagster
 echo "== materialize: unpartitioned graph (data: $PLAYLIST_ASSETS_HOME, DAGSTER_HOME: $DAGSTER_HOME)"
-$DAGSTER asset materialize -m playlist_assets.definitions --select 'not key:new_tracks and not key:feature_drift and not key:fresh_songs'
+$DAGSTER asset materialize -m playlist_assets.definitions --select 'not key:new_tracks and not key:feature_drift and not key:fresh_songs and not key:dashboard'
 echo "== materialize: hourly partition $PARTITION"
 $DAGSTER asset materialize -m playlist_assets.definitions --select 'key:new_tracks or key:feature_drift or key:fresh_songs' --partition "$PARTITION"
+echo "== materialize: dashboard"
+$DAGSTER asset materialize -m playlist_assets.definitions --select 'key:dashboard'

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
-import os
 import re
 import sys
 import time
@@ -25,12 +23,6 @@ from playlist_assets import settings
 from playlist_assets.cli import CliError
 from playlist_assets.lib.recommend_names import STRATEGIES as STRATEGY_CHOICES
 from playlist_assets.lib.schema import TRACK_URI_PREFIX
-
-_PLAYLIST_URL = re.compile(
-    r"^(?:https?://open\.spotify\.com/(?:intl-[a-z]+/)?playlist/|spotify:playlist:)"
-    r"([0-9A-Za-z]{22})(?:[/?#].*)?$"
-)
-_TOKEN = re.compile(r"[\s,;]+")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,9 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     source.add_argument(
         "--playlist",
         metavar="REF",
-        help="a Spotify playlist URL (needs SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET), "
-        "mpd:<pid> (a playlist of the materialized playlists table), or a text file of track "
-        "ids / spotify:track: URIs / track URLs (one per line; # starts a comment)",
+        help="a Spotify playlist URL or URI (needs SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET), "
+        "mpd:<pid> (a playlist of the materialized playlists table), track ids separated by "
+        "commas, or a text file of track ids / spotify:track: URIs / track URLs (one per line; "
+        "# starts a comment)",
     )
     source.add_argument(
         "--input",
@@ -102,127 +95,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def resolve_playlist(ref: str) -> tuple[list[str], list[str | None] | None, str]:
-    """Track ids (and artists when known) of a playlist reference, and how to name it."""
-    ref = ref.strip()
-    if ref.startswith("mpd:"):
-        return (*_mpd_playlist(ref[4:]), ref)
-    match = _PLAYLIST_URL.match(ref)
-    if match:
-        tracks, artists = spotify_playlist(match.group(1))
-        return tracks, artists, ref
-    if "open.spotify.com" in ref or ref.startswith("spotify:"):
-        raise CliError(f"{ref!r} is not a Spotify playlist URL (open.spotify.com/playlist/<id>)")
-    path = Path(ref).expanduser()
-    if path.is_file():
-        return read_track_file(path), None, str(path)
-    raise CliError(
-        f"--playlist {ref!r} is neither a Spotify playlist URL, mpd:<pid>, nor an existing file"
-    )
-
-
-def read_track_file(path: Path) -> list[str]:
-    """Track references of a text file: ids, URIs or URLs, separated by lines/commas/spaces."""
-    from playlist_assets.lib.recommend import looks_like_track_id, normalize_track_id
+    """Track ids (and artists when known) of a reference, and how to name it; files allowed."""
+    from playlist_assets.lib.playlist_refs import PlaylistRefError
+    from playlist_assets.lib.playlist_refs import resolve_playlist as resolve
 
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"{path}: cannot be read: {exc}") from None
-    tracks = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        for token in _TOKEN.split(line.split("#", 1)[0].strip()):
-            if not token:
-                continue
-            track = normalize_track_id(token)
-            if not looks_like_track_id(track):
-                raise CliError(
-                    f"{path}, line {number}: {token!r} is not a Spotify track id, "
-                    "spotify:track: URI or track URL"
-                )
-            tracks.append(track)
-    if not tracks:
-        raise CliError(f"{path}: holds no track ids")
-    return tracks
-
-
-def _mpd_playlist(pid_text: str) -> tuple[list[str], list[str | None]]:
-    import duckdb
-
-    try:
-        pid = int(pid_text)
-    except ValueError:
-        raise CliError(f"mpd:{pid_text} is not a playlist id: use mpd:<integer pid>") from None
-    warehouse = settings.warehouse_path()
-    if not warehouse.exists():
-        raise CliError(f"no warehouse at {warehouse}: materialize the playlists asset first")
-
-    def read() -> list[tuple]:
-        with duckdb.connect(str(warehouse), read_only=True) as con:
-            return con.execute(
-                "select track_id, artist_name from main.playlists where pid = ? order by pos",
-                [pid],
-            ).fetchall()
-
-    try:
-        rows = _waiting_for_warehouse(read)
-    except duckdb.CatalogException:
-        raise CliError(f"{warehouse} has no playlists table: materialize it first") from None
-    except duckdb.Error as exc:
-        raise CliError(f"cannot read {warehouse}: {exc}") from None
-    if not rows:
-        raise CliError(f"no playlist with pid {pid} in the materialized playlists table")
-    return [r[0] for r in rows], [r[1] for r in rows]
-
-
-def spotify_playlist(playlist_id: str) -> tuple[list[str], list[str | None]]:
-    """Track ids and lead artists of a Spotify playlist (client credentials, bounded retries)."""
-    from playlist_assets.lib.feeds.spotify import (
-        RetryBudget,
-        SpotifyFeedClient,
-        SpotifyFeedError,
-        SpotifySettings,
-    )
-
-    client_id = os.environ.get(settings.SPOTIFY_CLIENT_ID_ENV, "")
-    secret = os.environ.get(settings.SPOTIFY_CLIENT_SECRET_ENV, "")
-    if not client_id or not secret:
-        raise CliError(
-            "reading a Spotify playlist needs SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET in the "
-            "environment (a Spotify app's client credentials); or pass mpd:<pid> or a file of ids"
-        )
-    config = SpotifySettings(
-        client_id,
-        secret,
-        api_url=settings.spotify_api_url(),
-        token_url=settings.spotify_token_url(),
-    )
-    tracks: list[str] = []
-    artists: list[str | None] = []
-    try:
-        with SpotifyFeedClient(config, RetryBudget(max_attempts=3, total_s=30.0)) as client:
-            # spotipy logs each failed call itself; the CLI reports one line instead
-            logging.getLogger("spotipy").setLevel(logging.CRITICAL)
-            sp = client._sp
-            page = client.call(
-                "playlist items",
-                sp.playlist_items,
-                playlist_id,
-                fields="items(track(id,type,artists(name))),next",
-                additional_types=("track",),
-            )
-            while page:
-                for item in page.get("items") or []:
-                    track = (item or {}).get("track") or {}
-                    if track.get("id") and track.get("type", "track") == "track":
-                        tracks.append(track["id"])
-                        names = [a.get("name") for a in track.get("artists") or []]
-                        artists.append(names[0] if names else None)
-                page = client.call("playlist items", sp.next, page) if page.get("next") else None
-    except SpotifyFeedError as exc:
-        raise CliError(f"Spotify playlist {playlist_id}: {exc}") from None
-    if not tracks:
-        raise CliError(f"Spotify playlist {playlist_id} has no tracks")
-    return tracks, artists
+        resolved = _waiting_for_warehouse(lambda: resolve(ref, allow_files=True))
+    except PlaylistRefError as exc:
+        raise CliError(str(exc)) from None
+    return resolved.tracks, resolved.artists, resolved.label
 
 
 # -- recommending -------------------------------------------------------------------------------

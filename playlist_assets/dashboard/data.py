@@ -586,3 +586,77 @@ def retraining_runs(
         )
     frame = pd.DataFrame(rows)
     return frame.sort_values("start_time").reset_index(drop=True) if len(frame) else frame
+
+
+# ---------------------------------------------------------------------------------------------
+# drift as the dashboard draws it: each hour's own verdict, and episodes from the runs of today
+
+RETRAIN_OUTCOMES = {
+    "SUCCESS": "retrained",
+    "FAILURE": "retrain failed",
+    "CANCELED": "retrain canceled",
+    "STARTED": "retraining",
+    "STARTING": "retraining",
+    "QUEUED": "retrain queued",
+    "NOT_STARTED": "retrain queued",
+}
+
+
+def _tagged_hours(text: str) -> list[pd.Timestamp]:
+    parsed = pd.to_datetime(
+        str(text or "").replace(" ", ",").split(","), format=HOURLY_FORMAT, errors="coerce"
+    )
+    return sorted(h for h in parsed if not pd.isna(h))
+
+
+def episodes_from_runs(retrains: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
+    """Drift episodes for the dashboard: ``started_hour, retrain_run_id, outcome, detail``.
+
+    One per retraining run (``retrain_episodes()``, or bare ``retraining_runs()``), from the
+    episode's first drifted hour, with its promotion outcome when known; plus the drifted hours
+    after the last run's, which no run has answered yet (``verdicts``: ``drift_verdicts()``).
+    """
+    rows = []
+    answered: pd.Timestamp | None = None
+    for run in retrains.to_dict("records") if len(retrains) else []:
+        hours = _tagged_hours(run.get("drifted_partitions", ""))
+        if hours:
+            answered = max(answered or hours[-1], hours[-1])
+        since = _tagged_hours(run.get("episode_since", ""))
+        rows.append(
+            {
+                "started_hour": (since or hours or [pd.NaT])[0],
+                "retrain_run_id": run["run_id"],
+                "outcome": _outcome(run),
+                "detail": run.get("check")
+                or (
+                    f"{len(hours)} drifted hour(s); requested by {run['trigger']}"
+                    if hours
+                    else f"requested by {run['trigger']}"
+                ),
+            }
+        )
+    if len(verdicts) and "drifted" in verdicts.columns:
+        pending = verdicts[verdicts["drifted"].astype(bool)]["partition_hour"]
+        if answered is not None:
+            pending = pending[pending > answered]
+        if len(pending):
+            rows.append(
+                {
+                    "started_hour": pending.min(),
+                    "retrain_run_id": "",
+                    "outcome": "no retraining run yet",
+                    "detail": f"{len(pending)} drifted hour(s) not yet answered by a run",
+                }
+            )
+    return pd.DataFrame(rows, columns=["started_hour", "retrain_run_id", "outcome", "detail"])
+
+
+def _outcome(run: dict[str, Any]) -> str:
+    status = str(run["status"])
+    promoted = run.get("promoted")
+    if status == "SUCCESS" and promoted is True:
+        return f"promoted v{run.get('candidate_version', '')}".rstrip("v")
+    if status == "SUCCESS" and promoted is False:
+        return f"champion v{run.get('serving_version', '')} kept".replace("v ", "")
+    return RETRAIN_OUTCOMES.get(status, status.lower())

@@ -18,7 +18,8 @@ PASS_COLOR, FAIL_COLOR, ACCENT = "#2ca02c", "#d62728", "#1f77b4"
 OURS = ("hybrid",)
 
 
-def _layout(fig: Any, title: str, height: int = 380) -> Any:
+def layout(fig: Any, title: str, height: int = 380) -> Any:
+    """Title, template, height and margins shared by every chart."""
     fig.update_layout(
         title=title, template=TEMPLATE, height=height, margin=dict(l=60, r=20, t=60, b=50)
     )
@@ -30,7 +31,7 @@ def songs_per_genre(frame: pd.DataFrame) -> Any:
 
     fig = px.bar(frame, x="genre", y="songs", text="songs", color_discrete_sequence=[ACCENT])
     fig.update_traces(textposition="outside", cliponaxis=False)
-    return _layout(fig, f"Songs base: {int(frame['songs'].sum()):,} validated songs per genre")
+    return layout(fig, f"Songs base: {int(frame['songs'].sum()):,} validated songs per genre")
 
 
 def tracks_per_partition(frame: pd.DataFrame) -> Any:
@@ -40,7 +41,7 @@ def tracks_per_partition(frame: pd.DataFrame) -> Any:
     fig = px.bar(frame, x="partition_hour", y="tracks", color="source", barmode="stack")
     fig.update_xaxes(title="hourly partition")
     n = frame["partition_hour"].nunique()
-    return _layout(fig, f"New tracks per hourly partition ({n} partitions)")
+    return layout(fig, f"New tracks per hourly partition ({n} partitions)")
 
 
 def quarantine_reasons(frame: pd.DataFrame) -> Any:
@@ -49,7 +50,7 @@ def quarantine_reasons(frame: pd.DataFrame) -> Any:
     fig = px.bar(frame, x="rows", y="reason", color="source", orientation="h")
     fig.update_yaxes(title="", autorange="reversed")
     height = max(260, 60 + 34 * frame["reason"].nunique())
-    return _layout(fig, f"Quarantined rows and why ({int(frame['rows'].sum()):,} rows)", height)
+    return layout(fig, f"Quarantined rows and why ({int(frame['rows'].sum()):,} rows)", height)
 
 
 def check_results(frame: pd.DataFrame) -> Any:
@@ -109,95 +110,7 @@ def check_results(frame: pd.DataFrame) -> Any:
             pad = pd.Timedelta(hours=1)
             fig.update_xaxes(range=[first - pad, last + pad], row=row, col=1)
     failed = int((~frame["passed"]).sum())
-    return _layout(fig, f"Data-quality checks: {len(frame)} evaluations, {failed} failed", height)
-
-
-def drift_heatmap(drift: pd.DataFrame, threshold: float) -> Any:
-    """PSI per feature and partition; cells above the threshold turn red, drifted cells are dotted."""
-    import plotly.graph_objects as go
-
-    psi = drift.pivot_table(index="feature", columns="partition_hour", values="psi", aggfunc="last")
-    zmax = max(2 * threshold, float(psi.max().max()) if psi.size else threshold)
-    mid = threshold / zmax
-    text = None
-    if "drifted" in drift.columns:
-        flags = drift.pivot_table(
-            index="feature", columns="partition_hour", values="drifted", aggfunc="last"
-        )
-        text = flags.reindex_like(psi).map(lambda v: "●" if v is True or v == 1 else "").to_numpy()
-    fig = go.Figure(
-        go.Heatmap(
-            z=psi.to_numpy(),
-            x=list(psi.columns),
-            y=list(psi.index),
-            zmin=0,
-            zmax=zmax,
-            colorscale=[[0, "#f7fbff"], [mid * 0.999, "#c6dbef"], [mid, "#fdae61"], [1, "#b2182b"]],
-            colorbar=dict(
-                title="PSI",
-                tickvals=[0, threshold, zmax],
-                ticktext=["0", f"threshold {threshold:g}", f"{zmax:.2g}"],
-            ),
-            text=text,
-            texttemplate="%{text}" if text is not None else None,
-            hovertemplate="%{y} @ %{x}<br>PSI %{z:.3f}<extra></extra>",
-        )
-    )
-    fig.update_xaxes(title="hourly partition")
-    return _layout(
-        fig, f"Feature drift (PSI) per hourly partition — threshold {threshold:g}, ● = drifted", 420
-    )
-
-
-def drift_timeline(
-    scores: pd.DataFrame, retrains: pd.DataFrame, threshold: float, y_title: str
-) -> Any:
-    """A drift score per partition against its threshold, retraining runs as vertical lines.
-
-    ``scores``: ``partition_hour, score`` and optionally ``drifted`` (drifted partitions in red).
-    """
-    import plotly.graph_objects as go
-
-    drifted = (
-        scores["drifted"].astype(bool)
-        if "drifted" in scores.columns
-        else scores["score"] >= threshold
-    )
-    fig = go.Figure(
-        go.Scatter(
-            x=scores["partition_hour"],
-            y=scores["score"],
-            mode="lines+markers",
-            name=y_title,
-            line=dict(color="#7f7f7f"),
-            marker=dict(size=9, color=[FAIL_COLOR if d else PASS_COLOR for d in drifted]),
-        )
-    )
-    fig.add_hline(
-        y=threshold,
-        line_dash="dash",
-        line_color=FAIL_COLOR,
-        annotation_text=f"threshold {threshold:g}",
-    )
-    top = max(float(scores["score"].max()) if len(scores) else 0.0, threshold) * 1.15
-    for when in retrains.get("start_time", pd.Series(dtype="datetime64[ns]")):
-        fig.add_vline(x=when, line_color=ACCENT, line_width=2)
-    if len(retrains):
-        fig.add_trace(
-            go.Scatter(
-                x=retrains["start_time"],
-                y=[top] * len(retrains),
-                mode="markers",
-                marker=dict(symbol="triangle-down", size=13, color=ACCENT),
-                name=f"retraining run ({len(retrains)})",
-                customdata=retrains[["run_id", "status"]].to_numpy(),
-                hovertemplate="retraining run %{customdata[0]}<br>%{customdata[1]}<extra></extra>",
-            )
-        )
-    fig.update_yaxes(title=y_title, range=[0, top * 1.05])
-    fig.update_xaxes(title="hourly partition (retraining runs at their start time)")
-    n, k = len(retrains), int(drifted.sum())
-    return _layout(fig, f"Drift over time: {k} drifted partition(s), {n} retraining run(s)")
+    return layout(fig, f"Data-quality checks: {len(frame)} evaluations, {failed} failed", height)
 
 
 def classifier_runs(runs: pd.DataFrame, champion_run_id: str | None) -> Any:
@@ -244,7 +157,7 @@ def classifier_runs(runs: pd.DataFrame, champion_run_id: str | None) -> Any:
     low, high = float(scores.min().min()), float(scores.max().max())
     fig.update_yaxes(title="test-split score", range=[max(0.0, low - 0.05), min(1.0, high + 0.03)])
     fig.update_xaxes(title="MLflow run (oldest to newest)", dtick=1)
-    return _layout(fig, f"Genre classifier across {len(runs)} MLflow runs (★ = champion)")
+    return layout(fig, f"Genre classifier across {len(runs)} MLflow runs (★ = champion)")
 
 
 def confusion_matrix(matrix: pd.DataFrame, title: str = "Champion's confusion matrix") -> Any:
@@ -260,7 +173,7 @@ def confusion_matrix(matrix: pd.DataFrame, title: str = "Champion's confusion ma
     fig.update_xaxes(title="predicted genre")
     fig.update_yaxes(title="true genre")
     fig.update_coloraxes(colorbar_title="share of row")
-    return _layout(fig, f"{title} (test split; colour = share of the true genre)", 480)
+    return layout(fig, f"{title} (test split; colour = share of the true genre)", 480)
 
 
 def cluster_quality(latest: pd.DataFrame) -> Any:
@@ -282,7 +195,7 @@ def cluster_quality(latest: pd.DataFrame) -> Any:
             row=1,
             col=i,
         )
-    return _layout(fig, f"Cluster quality per genre ({len(latest)} genres, latest run each)", 400)
+    return layout(fig, f"Cluster quality per genre ({len(latest)} genres, latest run each)", 400)
 
 
 # recommendation_eval logs ``<slice>.<strategy>.<metric>`` (slice: all, cold_start, ...).
@@ -354,7 +267,7 @@ def eval_runs(long: pd.DataFrame, metrics: Sequence[str] = ("ndcg", "r_precision
             )
     n_runs = long["run_id"].nunique()
     fig.update_xaxes(title="evaluation run (oldest to newest)", dtick=1)
-    return _layout(
+    return layout(
         fig, f"Recommendation quality over {n_runs} evaluation run(s) — dashed = baselines", 400
     )
 
@@ -400,4 +313,4 @@ def cosine_trend(
     )
     fig.update_yaxes(title="cosine similarity", range=[0, 1.05])
     fig.update_xaxes(title=x_title, dtick=1)
-    return _layout(fig, "Cosine similarity trend (the old system's signal) with its rolling mean")
+    return layout(fig, "Cosine similarity trend (the old system's signal) with its rolling mean")

@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from playlist_assets.dashboard import NOTEBOOK_PATH
-from playlist_assets.dashboard.kernel import KERNEL_NAME, kernel_env
+from playlist_assets.lib.notebook_kernel import KERNEL_NAME, kernel_env
 
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
+TEMPLATES_DIR = NOTEBOOK_PATH.with_name("jupyter") / "nbconvert" / "templates"
+OFFLINE_TEMPLATE = "offline"
 NOTEBOOK_NAME, HTML_NAME, FAILED_NAME = (
     "dashboard.ipynb",
     "dashboard.html",
@@ -68,11 +70,16 @@ def _summary(nb: Any) -> tuple[int, list[str]]:
 
 
 def to_html(nb: Any) -> str:
-    """The executed notebook as a standalone page, without the code cells."""
+    """The executed notebook as a standalone page, without the code cells, that opens offline
+    (the ``offline`` template: nothing fetched from a CDN)."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(
-        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+        template_name=OFFLINE_TEMPLATE,
+        extra_template_basedirs=[str(TEMPLATES_DIR)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
     )
     body, _ = exporter.from_notebook_node(nb)
     return body

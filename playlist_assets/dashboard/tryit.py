@@ -1,14 +1,14 @@
 """The "try it" cell: a playlist reference in, the recommended songs out, as a table.
 
-References are resolved by the ``playlist-assets recommend`` command's own resolver (Spotify
-playlist URL, ``mpd:<pid>``) or read as pasted track ids, and the songs come from the same
-recommender, loaded once per kernel: the page and the CLI always agree.
+References are resolved by the resolver the ``playlist-assets recommend`` command uses
+(lib/playlist_refs.py) with files turned off — a Spotify playlist URL/URI, ``mpd:<pid>`` or pasted
+track ids — and the songs come from the same recommender, loaded once per kernel: the page and the
+CLI always agree.
 """
 
 from __future__ import annotations
 
 import html
-import re
 from functools import lru_cache
 from typing import Any
 
@@ -23,7 +23,6 @@ FORM_CLASS, OUTPUT_CLASS, TABLE_CLASS, ERROR_CLASS = (
     "tryit-table",
     "tryit-error",
 )
-_TOKENS = re.compile(r"[\s,;]+")
 
 
 class TryItError(ValueError):
@@ -34,12 +33,12 @@ class TryItError(ValueError):
 def _recommender(data_home: str) -> Any:
     import duckdb
 
-    from playlist_assets.lib.artifacts import ArtifactMissing
+    from playlist_assets.lib.artifacts import ArtifactError
     from playlist_assets.lib.recommend_load import load_recommender
 
     try:
         return load_recommender(data_home)
-    except ArtifactMissing as exc:
+    except ArtifactError as exc:
         raise TryItError(str(exc)) from exc
     except duckdb.Error as exc:
         raise TryItError(
@@ -56,23 +55,22 @@ def strategies() -> tuple[str, ...]:
 def resolve(reference: str) -> tuple[list[str], list[str | None] | None, str]:
     """Track ids (and artists when known) of a reference, and a label for it.
 
-    Pasted track ids, URIs or track URLs are read here; anything else (a Spotify playlist URL,
-    ``mpd:<pid>``, a file of ids) goes to the CLI's resolver.
+    A Spotify playlist URL/URI, ``mpd:<pid>`` or pasted track ids, never a path: the page is
+    served to a browser, and a typed path must not make the server open one of its files.
     """
-    from playlist_assets.cli import CliError
-    from playlist_assets.cli.recommend import resolve_playlist
-    from playlist_assets.lib.recommend import looks_like_track_id, normalize_track_id
+    from playlist_assets.lib.playlist_refs import PlaylistRefError, resolve_playlist
 
-    reference = reference.strip()
-    if not reference:
+    if not reference.strip():
         raise TryItError("Enter a playlist: a Spotify playlist URL, mpd:<pid> or track ids.")
-    ids = [normalize_track_id(t) for t in _TOKENS.split(reference) if t]
-    if ids and all(looks_like_track_id(i) for i in ids):
-        return ids, None, f"{len(ids)} pasted track(s)"
+    import duckdb
+
     try:
-        return resolve_playlist(reference)
-    except CliError as exc:
+        resolved = resolve_playlist(reference, allow_files=False)
+    except PlaylistRefError as exc:
         raise TryItError(str(exc)) from exc
+    except duckdb.Error as exc:
+        raise TryItError(f"The warehouse is busy ({exc}); try again in a moment.") from exc
+    return resolved.tracks, resolved.artists, resolved.label
 
 
 def recommend_table(

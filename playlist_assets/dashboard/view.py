@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from playlist_assets import settings
-from playlist_assets.dashboard import data
+from playlist_assets.dashboard import data, drift_figures
 from playlist_assets.dashboard import figures as fig
 
 MATERIALIZE_HINT = "dagster asset materialize -m playlist_assets.definitions --select"
@@ -50,26 +50,23 @@ def empty_state(what: str, assets: list[str], partitioned: bool = False) -> Note
 def configure(
     data_home: str | None = None, mlflow_uri: str | None = None, report: bool = False
 ) -> None:
-    """Point the readers at a data folder / MLflow server and choose how figures are displayed.
+    """Point the readers at a data folder / MLflow server and start a new render.
 
-    ``report`` (the executed notebook and its HTML) goes through Plotly's notebook renderer, which
-    embeds plotly.js once so the HTML opens offline; the live page sends the bare Plotly MIME
-    bundle that Voila's JupyterLab renderer draws (and skips importing Plotly's renderer stack).
+    Figures are plotly's offline HTML in both the executed report and the live Voila page:
+    plotly.js rides inline with the first figure of a render, so nothing is fetched from a CDN
+    and no Plotly JupyterLab extension is involved. ``report`` also keeps each figure's JSON in
+    the executed notebook (for JupyterLab readers and the figure count).
     """
     if data_home:
         os.environ[settings.DATA_HOME_ENV] = str(Path(data_home).expanduser().resolve())
     if mlflow_uri:
         os.environ[settings.MLFLOW_URI_ENV] = mlflow_uri
-    if report:
-        import plotly.io as pio
-
-        pio.renderers.default = "plotly_mimetype+notebook"
     _state.clear()
     _state["report"] = report
 
 
-# Per render (configure() starts a new one): the display mode, and the MLflow runs three
-# sections use.
+# Per render (configure() starts a new one): the display mode, whether plotly.js was sent yet,
+# and the MLflow runs three sections use.
 _state: dict[str, Any] = {}
 
 
@@ -83,7 +80,8 @@ def warm_up() -> None:
     try:
         import duckdb  # noqa: F401
 
-        fig.songs_per_genre(pd.DataFrame({"genre": ["-"], "songs": [0]})).to_json()
+        # Plotly's figure classes and its offline HTML (plotly.js read once into the page cache).
+        figure_bundle(fig.songs_per_genre(pd.DataFrame({"genre": ["-"], "songs": [0]})), True)
         client = data._mlflow_client()
         if client is not None:
             client.search_experiments(max_results=1)
@@ -96,14 +94,10 @@ def warm_up() -> None:
         import sklearn.pipeline  # noqa: F401
         import sklearn.preprocessing  # noqa: F401
 
-        import playlist_assets.cli.recommend  # noqa: F401
+        import playlist_assets.lib.playlist_refs  # noqa: F401
         import playlist_assets.lib.recommend  # noqa: F401
     except Exception:
         pass
-
-
-# Set by `playlist-assets dashboard`: the file a warmed-up kernel touches to say it is ready.
-READY_FILE_ENV = "PLAYLIST_DASHBOARD_READY_FILE"
 
 
 def wait_for_viewer() -> None:
@@ -112,17 +106,28 @@ def wait_for_viewer() -> None:
         return
     from voila.utils import wait_for_request
 
-    ready = os.environ.get(READY_FILE_ENV)
+    # Set by `playlist-assets dashboard`: the file a warmed-up kernel touches to say it is ready.
+    ready = os.environ.get(settings.DASHBOARD_READY_FILE_ENV)
     if ready:
         with contextlib.suppress(OSError):  # the command that asked may be gone
             Path(ready).touch()
     wait_for_request()
 
 
-def figure_bundle(figure: Any) -> dict[str, Any]:
-    """A figure as the raw MIME bundle JupyterLab's (and Voila's) Plotly renderer draws."""
+def figure_bundle(figure: Any, include_plotlyjs: bool, report: bool = False) -> dict[str, Any]:
+    """A figure as a display bundle: plotly's offline HTML (with plotly.js inline when asked),
+    plus the figure's JSON in a ``report``."""
     title = figure.layout.title.text or "figure"
-    return {PLOTLY_MIME: json.loads(figure.to_json()), "text/plain": f"<Figure: {title}>"}
+    html = figure.to_html(
+        full_html=False,
+        include_plotlyjs=include_plotlyjs,
+        include_mathjax=False,
+        config={"displaylogo": False},
+    )
+    bundle: dict[str, Any] = {"text/html": html, "text/plain": f"<Figure: {title}>"}
+    if report:
+        bundle[PLOTLY_MIME] = json.loads(figure.to_json())
+    return bundle
 
 
 def show(section: Callable[[], list[Any]], strict: bool = False) -> None:
@@ -130,8 +135,10 @@ def show(section: Callable[[], list[Any]], strict: bool = False) -> None:
     from IPython.display import HTML, display
 
     for item in guarded(section, strict=strict):
-        if hasattr(item, "to_plotly_json") and not _state.get("report"):
-            display(figure_bundle(item), raw=True)
+        if hasattr(item, "to_plotly_json"):
+            first = not _state.get("plotlyjs_sent")
+            display(figure_bundle(item, first, bool(_state.get("report"))), raw=True)
+            _state["plotlyjs_sent"] = True
         elif isinstance(item, pd.DataFrame):  # a table reads better without pandas' row numbers
             display(HTML(item.to_html(index=False, border=0, classes="dataframe", na_rep="")))
         else:
@@ -232,14 +239,14 @@ def drift() -> list[Any]:
         return [
             empty_state("drift measurements", ["new_tracks", "feature_drift"], partitioned=True)
         ]
-    verdicts = data.drift_verdicts()
     threshold = data.drift_threshold(table)
+    # Each hour's own verdict, the one the drift sensor read (not a multi-hour run's worst).
+    verdicts = data.drift_verdicts()
+    if len(verdicts) and "thresholds" in verdicts.columns:
+        psi = [t.get("psi") for t in verdicts["thresholds"] if isinstance(t, dict) and t.get("psi")]
+        threshold = float(psi[-1]) if psi else threshold
     if len(verdicts):
-        # The asset's own verdicts: its score is normalised so that 1.0 means drifted.
-        recorded = [
-            t.get("psi") for t in verdicts["thresholds"] if isinstance(t, dict) and t.get("psi")
-        ]
-        threshold = float(recorded[-1]) if recorded else threshold
+        # The asset's score is normalised so that 1.0 means drifted.
         scores = verdicts.rename(columns={"drift_score": "score"})[
             ["partition_hour", "score", "drifted"]
         ]
@@ -249,18 +256,19 @@ def drift() -> list[Any]:
         timeline = (share, DEFAULT_SHARE_THRESHOLD, "share of drifted features")
     retrains = data.retraining_runs()
     out: list[Any] = [
-        fig.drift_heatmap(table, threshold),
-        fig.drift_timeline(timeline[0], retrains, timeline[1], timeline[2]),
+        drift_figures.drift_heatmap(table, threshold, verdicts),
+        drift_figures.drift_timeline(timeline[0], retrains, timeline[1], timeline[2]),
     ]
-    if retrains.empty:
+    episodes = data.episodes_from_runs(data.retrain_episodes(), verdicts)
+    if episodes.empty:
         out.append(
             Note(
-                "No retraining run recorded yet (the drift sensor has not requested one"
-                + (", and `DAGSTER_HOME` is unset)." if data.dagster_instance() is None else ").")
+                "No drift episode and no retraining run recorded yet"
+                + (" (`DAGSTER_HOME` is unset)." if data.dagster_instance() is None else ".")
             )
         )
     else:
-        out.append(retrains.drop(columns=["end_time"]).tail(10))
+        out.append(drift_figures.drift_episodes_table(episodes).head(10))
     return out
 
 

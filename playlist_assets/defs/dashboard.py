@@ -18,9 +18,18 @@ DASHBOARD_DEPS: list[dg.AssetKey] = [
 
 
 # Refresh the report whenever something it shows has changed (a retrain, a new hourly drift
-# measurement), once the run that changed it has finished.
+# measurement), once the run that changed it has finished. "Changed" is judged by time: an input
+# updated after the dashboard's own latest materialization, even when both are first seen on the
+# same tick (a run that built the dashboard, then an hourly partition, within one sensor
+# interval: `since_last_handled` counts the dashboard's update as handling both). One request
+# per input update, so a failed refresh is not retried every tick.
+# (`any_deps_match(newly_updated())`, not `any_deps_updated()`: its and/or drop the update times
+# that `since` compares.)
+INPUT_UPDATED = dg.AutomationCondition.any_deps_match(dg.AutomationCondition.newly_updated())
+STALE = INPUT_UPDATED.since(dg.AutomationCondition.newly_updated())
 REFRESH_AFTER_UPDATES = (
-    dg.AutomationCondition.any_deps_updated().since_last_handled()
+    (INPUT_UPDATED & STALE).since(dg.AutomationCondition.newly_requested())
+    & STALE
     & ~dg.AutomationCondition.any_deps_in_progress()
     & ~dg.AutomationCondition.in_progress()
 ).with_label("refresh after its inputs update")

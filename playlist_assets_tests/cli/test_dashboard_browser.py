@@ -169,6 +169,7 @@ def test_live_dashboard_renders_and_recommends(
         )
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            errors, external = _watch(page, allowed=live_url)
             started = time.monotonic()
             page.goto(live_url, wait_until="domcontentloaded", timeout=120_000)
             page.wait_for_function(
@@ -210,6 +211,15 @@ def test_live_dashboard_renders_and_recommends(
             assert rows.count() >= 10, note.text_content()
             assert "strategy cooccurrence" in note.text_content()
             assert not page.locator(".tryit-error").count()
+            # A path typed into the form is refused without the server opening it.
+            form.locator("textarea").fill("/etc/passwd")
+            button.click()
+            page.locator(".tryit-error").wait_for(timeout=60_000)
+            refusal = page.locator(".tryit-error").text_content()
+            assert "command line only" in refusal and "root:" not in refusal
+            # The live page drew everything with no script error and nothing from outside.
+            assert errors == [], errors
+            assert external == [], external
 
             page.set_viewport_size({"width": 1280, "height": _page_height(page)})
             shot = tmp_path / "dashboard.png"
@@ -220,6 +230,64 @@ def test_live_dashboard_renders_and_recommends(
         finally:
             browser.close()
     print(f"first render (all figures drawn): {first_render:.1f} s")
+
+
+def _watch(page, allowed: str) -> tuple[list[str], list[str]]:
+    """Collect the page's console errors / uncaught exceptions, and requests leaving ``allowed``."""
+    errors: list[str] = []
+    external: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on(
+        "request",
+        lambda r: (
+            None
+            if r.url.startswith((allowed, "ws://127.0.0.1", "data:", "blob:", "file:"))
+            else external.append(r.url)
+        ),
+    )
+    return errors, external
+
+
+def test_static_report_opens_offline(live_env: dict[str, str], tmp_path: Path) -> None:
+    """The `dashboard` asset's HTML: every figure drawn, no script error, no request at all."""
+    from playwright.sync_api import sync_playwright
+
+    out = tmp_path / "report"
+    rendered = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from playlist_assets.dashboard import report; "
+            "print(report.render(Path(sys.argv[1])).html)",
+            str(out),
+        ],
+        env=live_env,
+        capture_output=True,
+        text=True,
+    )
+    assert rendered.returncode == 0, rendered.stderr[-3000:]
+    html = out / "dashboard.html"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            errors, external = _watch(page, allowed=html.as_uri())
+            page.goto(html.as_uri(), wait_until="load", timeout=60_000)
+            page.wait_for_function(
+                "document.querySelectorAll('.js-plotly-plot .main-svg').length >= 8",
+                timeout=60_000,
+            )
+            titles = page.eval_on_selector_all(
+                ".js-plotly-plot .gtitle", "els => els.map(e => e.textContent)"
+            )
+            assert any(t.startswith("Feature drift (PSI)") for t in titles), titles
+            assert errors == [], errors
+            assert external == [], external
+        finally:
+            browser.close()
 
 
 def _page_height(page) -> int:

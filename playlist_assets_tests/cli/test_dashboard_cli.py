@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import sys
 from pathlib import Path
@@ -73,6 +74,10 @@ def test_it_serves_voila_once_the_kernel_is_ready(
     assert "--Voila.ip=127.0.0.1" in argv and f"--port={port}" in argv
     assert "--Voila.port_retries=0" in argv  # never silently serve on another port
     assert "--preheat_kernel=True" in argv
+    # Voila's lab template minus its CDN stylesheets, found first on JUPYTER_PATH.
+    assert "--template=playlist" in argv
+    jupyter_data = Path(voila.env["JUPYTER_PATH"].split(os.pathsep)[0])
+    assert (jupyter_data / "voila" / "templates" / "playlist" / "index.html.j2").exists()
     assert voila.env["PLAYLIST_ASSETS_HOME"] == str(data_home.resolve())
     url = f"http://127.0.0.1:{port}/"
     assert f"Serving the dashboard at {url}" in capsys.readouterr().out
@@ -113,3 +118,61 @@ def test_a_busy_port_is_a_clear_error(data_home: Path) -> None:
 def test_a_port_out_of_range_is_a_clear_error(data_home: Path) -> None:
     with pytest.raises(CliError, match="not a TCP port"):
         cli_dashboard.run(_parse("--port", "70000"))
+
+
+def test_off_loopback_a_token_is_generated_printed_and_required(
+    data_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setattr(cli_dashboard.subprocess, "Popen", FakeVoila)
+    monkeypatch.delenv("PLAYLIST_DASHBOARD_TOKEN", raising=False)
+    monkeypatch.setenv("JUPYTER_TOKEN", "")  # an empty token would mean "no login"
+    FakeVoila.started.clear()
+    port = _free_port()
+
+    assert cli_dashboard.run(_parse("--host", "0.0.0.0", "--port", str(port), "--no-browser")) == 0
+
+    (voila,) = FakeVoila.started
+    token = voila.env["JUPYTER_TOKEN"]
+    assert len(token) >= 24
+    assert "--Voila.auto_token=True" in voila.argv  # Voila asks for $JUPYTER_TOKEN ...
+    assert not [a for a in voila.argv if token in a]  # ... which is not on the command line
+    out = capsys.readouterr().out
+    assert "not a loopback address: the page asks for a token" in out
+    assert f"http://0.0.0.0:{port}/?token={token}" in out
+
+
+def test_a_chosen_token_is_used_and_kept_from_the_kernels(
+    data_home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setattr(cli_dashboard.subprocess, "Popen", FakeVoila)
+    monkeypatch.setenv("PLAYLIST_DASHBOARD_TOKEN", "s3cret-token-of-the-operator")
+    FakeVoila.started.clear()
+    assert (
+        cli_dashboard.run(_parse("--host", "0.0.0.0", "--port", str(_free_port()), "--no-browser"))
+        == 0
+    )
+    (voila,) = FakeVoila.started
+    assert voila.env["JUPYTER_TOKEN"] == "s3cret-token-of-the-operator"
+    assert "PLAYLIST_DASHBOARD_TOKEN" not in voila.env
+    assert "from $PLAYLIST_DASHBOARD_TOKEN" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "::1"])
+def test_loopback_needs_no_token(host: str) -> None:
+    assert cli_dashboard.access_token(host) is None
+
+
+def test_cli_and_dashboard_packages_do_not_import_each_other() -> None:
+    import ast
+
+    package = Path(cli_dashboard.__file__).parents[1]
+    for this, other in (("cli", "dashboard"), ("dashboard", "cli")):
+        for module in (package / this).glob("*.py"):
+            tree = ast.parse(module.read_text())
+            names = [
+                node.module if isinstance(node, ast.ImportFrom) else alias.name
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Import | ast.ImportFrom)
+                for alias in getattr(node, "names", [])
+            ]
+            assert not [n for n in names if n and n.startswith(f"playlist_assets.{other}")], module

@@ -172,3 +172,66 @@ def test_dagster_instance_history() -> None:
         assert len(retrains) == 1
         assert retrains["trigger"].iloc[0] == data.DRIFT_SENSOR_NAME
         assert retrains["status"].iloc[0] == "SUCCESS"
+
+
+def test_each_hour_of_a_backfill_keeps_its_own_verdict() -> None:
+    """A multi-hour feature_drift run records the worst hour on top and every hour's own verdict
+    in its per-hour map: the dashboard shows each hour's, as the sensor reads it."""
+    from playlist_assets.lib.episodes import LEGACY_BY_PARTITION as BY_PARTITION
+
+    hourly = dg.HourlyPartitionsDefinition(start_date="2026-11-01-00:00")
+
+    @dg.asset(partitions_def=hourly, backfill_policy=dg.BackfillPolicy.single_run())
+    def feature_drift(context):
+        per_hour = {
+            key: {
+                "drifted": key.endswith("02:00"),
+                "drift_score": 1.9 if key.endswith("02:00") else 0.3,
+            }
+            for key in context.partition_keys
+        }
+        return dg.MaterializeResult(
+            metadata={"drifted": True, "drift_score": 1.9, BY_PARTITION: per_hour}
+        )
+
+    with dg.instance_for_test() as instance:
+        assert dg.materialize(
+            [feature_drift],
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": "2026-11-01-00:00",
+                "dagster/asset_partition_range_end": "2026-11-01-03:00",
+            },
+        ).success
+        verdicts = data.drift_verdicts(instance)
+        assert list(verdicts["drifted"]) == [False, False, True, False]
+        assert list(verdicts["drift_score"]) == [0.3, 0.3, 1.9, 0.3]
+
+        episodes = data.episodes_from_runs(pd.DataFrame(), verdicts)
+        assert list(episodes["started_hour"]) == [pd.Timestamp("2026-11-01 02:00")]
+        assert episodes["outcome"].iloc[0] == "no retraining run yet"
+
+
+def test_episodes_follow_the_retraining_runs() -> None:
+    retrains = pd.DataFrame(
+        {
+            "run_id": ["r1"],
+            "status": ["SUCCESS"],
+            "start_time": [pd.Timestamp("2026-11-01 05:10")],
+            "trigger": [data.DRIFT_SENSOR_NAME],
+            "drifted_partitions": ["2026-11-01-03:00, 2026-11-01-04:00"],
+        }
+    )
+    verdicts = pd.DataFrame(
+        {
+            "partition_hour": pd.date_range("2026-11-01 03:00", periods=4, freq="h"),
+            "drifted": [True, True, False, True],
+        }
+    )
+    episodes = data.episodes_from_runs(retrains, verdicts)
+    assert list(episodes["retrain_run_id"]) == ["r1", ""]
+    assert list(episodes["started_hour"]) == [
+        pd.Timestamp("2026-11-01 03:00"),
+        pd.Timestamp("2026-11-01 06:00"),
+    ]
+    assert list(episodes["outcome"]) == ["retrained", "no retraining run yet"]

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from playlist_assets.dashboard import figures
+from playlist_assets.dashboard import drift_figures, figures
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def drift() -> pd.DataFrame:
 
 
 def test_drift_heatmap_marks_drifted_cells_and_the_threshold(drift: pd.DataFrame) -> None:
-    fig = figures.drift_heatmap(drift, threshold=0.2)
+    fig = drift_figures.drift_heatmap(drift, threshold=0.2)
     heat = fig.data[0]
     assert np.asarray(heat.z).shape == (2, 3)  # features x partitions
     assert list(heat.y) == ["energy", "tempo"]
@@ -48,12 +48,85 @@ def test_drift_timeline_draws_threshold_and_retraining_runs(drift: pd.DataFrame)
     retrains = pd.DataFrame(
         {"run_id": ["r1"], "status": ["SUCCESS"], "start_time": [pd.Timestamp("2026-11-01 02:30")]}
     )
-    fig = figures.drift_timeline(scores, retrains, threshold=1.0, y_title="drift score")
+    fig = drift_figures.drift_timeline(scores, retrains, threshold=1.0, y_title="drift score")
     shapes = fig.layout.shapes
     assert any(s.type == "line" and s.y0 == 1.0 and s.y1 == 1.0 for s in shapes)  # threshold
-    assert any(s.x0 == pd.Timestamp("2026-11-01 02:30") for s in shapes)  # the retraining run
+    # The retraining run (started 02:30) sits at the hour it answered, on the hours' own axis.
+    assert any(s.type == "line" and s.x0 == "2026-11-01 02:00" for s in shapes)
+    assert list(fig.data[0].x) == ["2026-11-01 00:00", "2026-11-01 01:00", "2026-11-01 02:00"]
     assert fig.data[0].marker.color[-1] == figures.FAIL_COLOR
     assert "1 drifted partition(s), 1 retraining run(s)" in fig.layout.title.text
+
+
+def test_drift_heatmap_puts_materialized_hours_side_by_side_coloured_by_verdict() -> None:
+    # Three materialized hours with a 20-hour gap, one of them drifted per the sensor's verdict.
+    hours = pd.to_datetime(["2026-11-01 00:00", "2026-11-01 01:00", "2026-11-01 21:00"])
+    drift = pd.DataFrame(
+        [
+            {"partition_hour": h, "feature": f, "psi": 0.05, "drifted": False}
+            for h in hours
+            for f in ("energy", "tempo")
+        ]
+    )
+    verdicts = pd.DataFrame(
+        {
+            "partition_hour": hours,
+            "drifted": [False, True, False],
+            "drift_score": [0.2, 1.7, 0.4],
+            "reason": ["", "energy moved", ""],
+        }
+    )
+    fig = drift_figures.drift_heatmap(drift, threshold=0.2, verdicts=verdicts)
+    heat, strip = fig.data
+    labels = ["2026-11-01 00:00", "2026-11-01 01:00", "2026-11-01 21:00"]
+    assert list(heat.x) == labels and list(strip.x) == labels  # one cell per hour, no filler
+    assert fig.layout.xaxis.type == "category" and fig.layout.xaxis2.type == "category"
+    assert list(strip.z[0]) == [0.0, 1.0, 0.0]  # the sensor's verdict of each hour
+    assert [c[0] for c in strip.customdata[0]] == ["ok", "drifted", "ok"]
+    assert "(1 drifted)" in fig.layout.title.text
+
+
+def test_retraining_runs_never_push_the_axis_past_the_last_hour() -> None:
+    scores = pd.DataFrame(
+        {
+            "partition_hour": pd.to_datetime(["2026-11-01 00:00", "2026-11-01 05:00"]),
+            "score": [0.1, 1.5],
+        }
+    )
+    retrains = pd.DataFrame(
+        {
+            "run_id": ["r1", "r0"],
+            "status": ["SUCCESS", "SUCCESS"],
+            # Wall-clock start months after the simulated hours; and one before any hour.
+            "start_time": [pd.Timestamp("2027-03-01 12:00"), pd.Timestamp("2026-10-01")],
+            "drifted_partitions": ["2026-11-01-05:00", ""],
+        }
+    )
+    fig = drift_figures.drift_timeline(scores, retrains, threshold=1.0, y_title="drift score")
+    assert list(fig.layout.xaxis.categoryarray) == ["2026-11-01 00:00", "2026-11-01 05:00"]
+    assert list(fig.data[1].x) == ["2026-11-01 05:00"]  # r1 at the hour it answered; r0 left out
+
+
+def test_drift_episodes_table_lists_newest_first() -> None:
+    episodes = pd.DataFrame(
+        {
+            "started_hour": pd.to_datetime(["2026-11-01 03:00", "2026-11-02 07:00"]),
+            "retrain_run_id": ["run-a", "run-b"],
+            "outcome": ["champion kept", "promoted"],
+            "detail": ["v3 0.96 vs 0.97", "v4 0.98 vs 0.97"],
+        }
+    )
+    table = drift_figures.drift_episodes_table(episodes)
+    assert list(table.columns) == [
+        "episode started (hour)",
+        "retraining run",
+        "outcome",
+        "detail",
+    ]
+    assert list(table["retraining run"]) == ["run-b", "run-a"]
+    assert table["episode started (hour)"].iloc[0] == "2026-11-02 07:00"
+    with pytest.raises(ValueError, match="outcome"):
+        drift_figures.drift_episodes_table(episodes.drop(columns="outcome"))
 
 
 def test_classifier_runs_star_the_champion() -> None:

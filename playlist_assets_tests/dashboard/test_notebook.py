@@ -5,6 +5,7 @@ The fresh-install run is covered by the `dashboard` asset test (playlist_assets_
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -61,5 +62,8 @@ def test_notebook_executes_on_data_with_its_figures(filled_home: Path, tmp_path:
     html = result.html.read_text()
     assert "Plotly.newPlot" in html and "Feature drift (PSI)" in html
     assert "view.show(" not in html  # code cells are left out of the report
+    # Opens offline: plotly.js inline once, nothing (require.js, MathJax, ...) from a CDN.
+    assert not re.findall(r"<(?:script|link)[^>]+(?:src|href)=[\"']?(?:https?:)?//", html)
+    assert html.count("Plotly.newPlot") == len(expected) and html.count("plotly.js v") == 1
     # No Dagster instance, and the stand-in has no track_cooccurrence model for the form.
     assert result.empty_sections == ["check history", "recommender"]

@@ -136,3 +136,34 @@ def test_report_section_shows_an_example_answer(
     note, answer = tryit.section(f"{JAZZ} {ROCK}", report=True)
     assert "playlist-assets dashboard" in note
     assert answer.data.count("</tr>") == 21
+
+
+@pytest.mark.parametrize("as_typed", ["{path}", "~/{name}", "file://{path}"])
+def test_a_path_is_refused_without_opening_it(
+    empty_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, as_typed: str
+) -> None:
+    # A file of valid track ids: were the form to read it, it would resolve.
+    secret = tmp_path / "ids.txt"
+    secret.write_text(f"{JAZZ}\n{ROCK}\n")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    opened: list[str] = []
+    real_open = open
+
+    def spy_open(file, *args, **kwargs):
+        opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", spy_open)
+    monkeypatch.setattr(Path, "is_file", lambda self: opened.append(str(self)) or True)
+    reference = as_typed.format(path=secret, name=secret.name)
+    with pytest.raises(tryit.TryItError) as refused:
+        tryit.resolve(reference)
+    assert "command line only" in str(refused.value)
+    assert JAZZ not in str(refused.value)
+    assert not [p for p in opened if secret.name in p]
+
+
+def test_etc_passwd_is_not_quoted(empty_home: Path) -> None:
+    with pytest.raises(tryit.TryItError) as refused:
+        tryit.resolve("/etc/passwd")
+    assert "root" not in str(refused.value) and "files of ids" in str(refused.value)

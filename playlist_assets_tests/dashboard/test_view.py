@@ -69,9 +69,15 @@ def test_other_failures_raise_only_when_strict() -> None:
         view.guarded(broken, strict=True)
 
 
-def test_live_figures_are_bare_plotly_bundles(filled_home: Path) -> None:
+def test_figures_are_offline_html_with_plotlyjs_once(filled_home: Path) -> None:
+    """No CDN and no Plotly JupyterLab extension: plotly.js rides inline with the first figure."""
     view.configure(report=False)
-    figure = view.songs_base()[0]
-    bundle = view.figure_bundle(figure)
-    assert set(bundle) == {view.PLOTLY_MIME, "text/plain"}
-    assert bundle[view.PLOTLY_MIME]["data"][0]["type"] == "bar"
+    first, second = view.songs_base()[:2]
+    live = view.figure_bundle(first, include_plotlyjs=True)
+    assert set(live) == {"text/html", "text/plain"}  # no plotly MIME: no widget extension
+    assert "Plotly.newPlot" in live["text/html"] and len(live["text/html"]) > 1_000_000
+    later = view.figure_bundle(second, include_plotlyjs=False)["text/html"]
+    assert "Plotly.newPlot" in later and len(later) < 100_000
+    assert "cdn" not in later.lower() and "<script src=" not in live["text/html"]
+    report = view.figure_bundle(first, include_plotlyjs=False, report=True)
+    assert report[view.PLOTLY_MIME]["data"][0]["type"] == "bar"

@@ -58,6 +58,40 @@ def test_dashboard_refreshes_once_after_a_dependency_updates() -> None:
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
 
 
+def test_a_partition_built_after_the_dashboard_within_one_tick_is_not_skipped() -> None:
+    """scripts/materialize_all.sh in a running `dagster dev`: the graph (dashboard included),
+    then an hourly partition, both finished before the sensor's next tick."""
+
+    @dg.asset(name="song_index")
+    def song_index_standin() -> None:
+        return None
+
+    @dg.asset(
+        name="feature_drift", partitions_def=dg.HourlyPartitionsDefinition("2026-11-01-00:00")
+    )
+    def feature_drift_standin() -> None:
+        return None
+
+    assets = [song_index_standin, feature_drift_standin, dashboard_defs.dashboard]
+    dashboard_key = dg.AssetKey("dashboard")
+    with dg.instance_for_test() as instance:
+        tick = dg.evaluate_automation_conditions(defs=assets, instance=instance)
+        # Inputs, then the dashboard built after them (one run): it is current, no refresh.
+        dg.materialize([song_index_standin], instance=instance)
+        instance.report_runless_asset_event(dg.AssetMaterialization(dashboard_key))
+        tick = dg.evaluate_automation_conditions(defs=assets, instance=instance, cursor=tick.cursor)
+        assert tick.get_num_requested(dashboard_key) == 0
+        # The dashboard, then a partition, seen on the same tick: the partition is newer.
+        dg.materialize([song_index_standin], instance=instance)
+        instance.report_runless_asset_event(dg.AssetMaterialization(dashboard_key))
+        dg.materialize([feature_drift_standin], instance=instance, partition_key="2026-11-01-00:00")
+        tick = dg.evaluate_automation_conditions(defs=assets, instance=instance, cursor=tick.cursor)
+        assert tick.get_num_requested(dashboard_key) == 1
+        # Requested once; a refresh that fails (no new materialization) is not retried each tick.
+        tick = dg.evaluate_automation_conditions(defs=assets, instance=instance, cursor=tick.cursor)
+        assert tick.total_requested == 0
+
+
 def test_dashboard_materializes_on_a_fresh_install(
     data_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

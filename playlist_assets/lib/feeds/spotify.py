@@ -326,6 +326,30 @@ class SpotifyFeedClient:
                     found[str(feature["id"])] = feature
         return found
 
+    def playlist_tracks(self, playlist_id: str) -> list[tuple[str, str | None]]:
+        """``(track id, lead artist)`` of a playlist's tracks in order, following ``next`` pages.
+
+        Episodes and removed tracks (no id) are skipped.
+        """
+        # spotipy logs each failed call itself; callers report one line instead.
+        logging.getLogger("spotipy").setLevel(logging.CRITICAL)
+        page: Any = self.call(
+            "playlist items",
+            self._sp.playlist_items,
+            playlist_id,
+            fields="items(track(id,type,artists(name))),next",
+            additional_types=("track",),
+        )
+        found: list[tuple[str, str | None]] = []
+        while page:
+            for item in page.get("items") or []:
+                track = (item or {}).get("track") or {}
+                if track.get("id") and track.get("type", "track") == "track":
+                    names = [a.get("name") for a in track.get("artists") or []]
+                    found.append((str(track["id"]), names[0] if names else None))
+            page = self.call("playlist items", self._sp.next, page) if page.get("next") else None
+        return found
+
     def _audio_features_call(self, track_ids: list[str]) -> list[Any] | None:
         try:
             return self._sp.audio_features(track_ids)

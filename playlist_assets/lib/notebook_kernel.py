@@ -1,4 +1,4 @@
-"""Which Jupyter kernel runs the notebook: always this interpreter, where playlist_assets lives.
+"""Which Jupyter kernel runs the dashboard notebook (papermill and Voila): always this interpreter.
 
 The ``python3`` kernelspec normally resolves to the running interpreter (ipykernel ships it in the
 environment, and jupyter_client swaps a bare ``python`` for ``sys.executable``). A user-level

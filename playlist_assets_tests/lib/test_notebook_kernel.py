@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 
-from playlist_assets.dashboard import kernel
+from playlist_assets.lib import notebook_kernel as kernel
 
 
 def test_native_kernel_runs_this_interpreter(
