@@ -1,44 +1,61 @@
-"""Instance storage for the embedded default: every Dagster event stored once, in one file.
+"""The Dagster instance of the embedded default: every event stored once, in one file.
 
 Dagster's default SQLite event log writes each event twice (an index database plus one database
-file per run); over a year of hourly runs that is gigabytes and thousands of files. The
-consolidated storage keeps one database. This subclass only supplies its folder from
-``$DAGSTER_HOME`` so ``dagster.yaml`` needs no absolute path.
+file per run); over a year of hourly runs that is gigabytes and thousands of files. This instance
+class (``instance_class`` in ``dagster.yaml``) changes only the default event log storage to
+Dagster's consolidated SQLite storage in ``<instance folder>/history/events``; runs, schedules
+and everything set explicitly in ``dagster.yaml`` stay as Dagster makes them. Being a default, it
+follows whichever folder the instance is opened from (``$DAGSTER_HOME`` or
+``DagsterInstance.from_config(dir)``).
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
-from dagster import Field, StringSource
-from dagster._core.storage.event_log import ConsolidatedSqliteEventLogStorage
+import yaml
+from dagster import DagsterInstance
+from dagster._core.instance.ref import InstanceRef
 from dagster._serdes import ConfigurableClassData
 
-from playlist_assets.settings import DAGSTER_HOME_ENV
-
-EVENTS_SUBDIR = Path("history") / "events"
+EVENTS_SUBDIR = os.path.join("history", "events")
 
 
-class HomeEventLogStorage(ConsolidatedSqliteEventLogStorage):
-    """``ConsolidatedSqliteEventLogStorage`` in ``$DAGSTER_HOME/history/events`` by default."""
+class ProjectInstance(DagsterInstance):
+    """A ``DagsterInstance`` whose default event log is consolidated SQLite."""
 
     @classmethod
-    def config_type(cls) -> dict[str, Any]:
-        return {"base_dir": Field(StringSource, is_required=False)}
+    def config_schema(cls) -> dict[str, Any]:
+        return {}
 
-    @classmethod
-    def from_config_value(
-        cls, inst_data: ConfigurableClassData | None, config_value: dict[str, Any]
-    ) -> HomeEventLogStorage:
-        home = os.environ.get(DAGSTER_HOME_ENV)
-        # Without DAGSTER_HOME the instance is a throw-away one: keep its events out of the cwd.
-        base_dir = config_value.get("base_dir") or str(
-            Path(home).expanduser().resolve() / EVENTS_SUBDIR
-            if home
-            else tempfile.mkdtemp(prefix="dagster_events_")
+    @staticmethod
+    def config_defaults(base_dir: str) -> dict[str, Any]:
+        defaults = dict(InstanceRef.config_defaults(base_dir))
+        events = ConfigurableClassData(
+            "dagster._core.storage.event_log",
+            "ConsolidatedSqliteEventLogStorage",
+            yaml.dump({"base_dir": os.path.join(base_dir, EVENTS_SUBDIR)}),
         )
-        Path(base_dir).mkdir(parents=True, exist_ok=True)
-        return cls(base_dir=base_dir, inst_data=inst_data)
+        parts = {
+            "run_storage": defaults["run_storage"],
+            "event_log_storage": events,
+            "schedule_storage": defaults["schedule_storage"],
+        }
+        defaults["event_log_storage"] = events
+        # What Dagster builds when dagster.yaml names each storage: one composite of the three.
+        defaults["storage"] = ConfigurableClassData(
+            "dagster._core.storage.legacy_storage",
+            "CompositeStorage",
+            yaml.dump(
+                {
+                    key: {
+                        "module_name": data.module_name,
+                        "class_name": data.class_name,
+                        "config_yaml": data.config_yaml,
+                    }
+                    for key, data in parts.items()
+                }
+            ),
+        )
+        return defaults

@@ -347,16 +347,13 @@ PARTITIONED = dg.AssetSelection.assets("new_tracks", "feature_drift")
 
 def project_defs() -> dg.Definitions:
     """The code location as `dagster dev` loads it, built after the test set its data folder."""
-    import importlib
-
     from playlist_assets import definitions
 
-    families = [importlib.import_module(m).defs for m in definitions.FAMILY_MODULES]
     baseline = dg.define_asset_job(
         "e2e_baseline", selection=retraining_job.selection.upstream() - PARTITIONED
     )
     return dg.Definitions.merge(
-        *families,
+        definitions.load_defs_folder(),
         dg.Definitions(resources=definitions.build_resources(), jobs=[baseline]),
     )
 
