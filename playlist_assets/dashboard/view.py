@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from playlist_assets import settings
-from playlist_assets.dashboard import data, drift_figures
+from playlist_assets.dashboard import data, drift_figures, instance_data
 from playlist_assets.dashboard import figures as fig
 
 MATERIALIZE_HINT = "dagster asset materialize -m playlist_assets.definitions --select"
@@ -85,7 +85,7 @@ def warm_up() -> None:
         client = data._mlflow_client()
         if client is not None:
             client.search_experiments(max_results=1)
-        data.dagster_instance()
+        instance_data.dagster_instance()
         # The "try it" form: the recommender and the scikit-learn classes its models unpickle to
         # (the models themselves are read on the first submit, so they are current).
         import sklearn.compose  # noqa: F401
@@ -167,7 +167,9 @@ def overview() -> list[Any]:
     """Where the data comes from and what has been materialized so far."""
     tables = data.table_columns()
     runs = _mlflow_runs()
-    instance = "set" if os.environ.get("DAGSTER_HOME") else "unset (no check or run history)"
+    instance = (
+        "set" if os.environ.get(settings.DAGSTER_HOME_ENV) else "unset (no check or run history)"
+    )
     lines = [
         f"- data folder: `{settings.data_home()}`",
         f"- warehouse tables: {', '.join(f'`{t}`' for t in sorted(tables)) or '_none_'}",
@@ -213,7 +215,7 @@ def songs_base() -> list[Any]:
 
 
 def data_quality() -> list[Any]:
-    if data.dagster_instance() is None:
+    if instance_data.dagster_instance() is None:
         return [
             Note(
                 "_No check history yet._ `DAGSTER_HOME` is not set, so there is no persistent Dagster "
@@ -221,7 +223,7 @@ def data_quality() -> list[Any]:
                 "`raw_spotify_tracks` and a `new_tracks` partition; their checks appear here."
             )
         ]
-    checks = data.check_history()
+    checks = instance_data.check_history()
     if checks.empty:
         return [empty_state("asset check results", ["raw_spotify_tracks", "new_tracks"])]
     latest = (
@@ -241,7 +243,7 @@ def drift() -> list[Any]:
         ]
     threshold = data.drift_threshold(table)
     # Each hour's own verdict, the one the drift sensor read (not a multi-hour run's worst).
-    verdicts = data.drift_verdicts()
+    verdicts = instance_data.drift_verdicts()
     if len(verdicts) and "thresholds" in verdicts.columns:
         psi = [t.get("psi") for t in verdicts["thresholds"] if isinstance(t, dict) and t.get("psi")]
         threshold = float(psi[-1]) if psi else threshold
@@ -254,17 +256,21 @@ def drift() -> list[Any]:
     else:
         share = table.groupby("partition_hour")["drifted"].mean().rename("score").reset_index()
         timeline = (share, DEFAULT_SHARE_THRESHOLD, "share of drifted features")
-    retrains = data.retraining_runs()
+    retrains = instance_data.retraining_runs()
     out: list[Any] = [
         drift_figures.drift_heatmap(table, threshold, verdicts),
         drift_figures.drift_timeline(timeline[0], retrains, timeline[1], timeline[2]),
     ]
-    episodes = data.episodes_from_runs(data.retrain_episodes(), verdicts)
+    episodes = instance_data.episodes_from_runs(instance_data.retrain_episodes(), verdicts)
     if episodes.empty:
         out.append(
             Note(
                 "No drift episode and no retraining run recorded yet"
-                + (" (`DAGSTER_HOME` is unset)." if data.dagster_instance() is None else ".")
+                + (
+                    " (`DAGSTER_HOME` is unset)."
+                    if instance_data.dagster_instance() is None
+                    else "."
+                )
             )
         )
     else:

@@ -10,7 +10,7 @@ import dagster as dg
 import pandas as pd
 import pytest
 
-from playlist_assets.dashboard import data
+from playlist_assets.dashboard import data, instance_data
 
 
 def test_fresh_install_reads_as_empty_and_creates_nothing(empty_home: Path) -> None:
@@ -22,9 +22,9 @@ def test_fresh_install_reads_as_empty_and_creates_nothing(empty_home: Path) -> N
         data.feature_drift,
         data.recommendation_eval,
         data.mlflow_runs,
-        data.check_history,
-        data.drift_verdicts,
-        data.retraining_runs,
+        instance_data.check_history,
+        instance_data.drift_verdicts,
+        instance_data.retraining_runs,
     ]
     for load in loaders:
         assert load().empty, load.__name__
@@ -158,17 +158,17 @@ def _instance_history(instance: dg.DagsterInstance) -> None:
 def test_dagster_instance_history() -> None:
     with dg.instance_for_test() as instance:
         _instance_history(instance)
-        checks = data.check_history(instance)
+        checks = instance_data.check_history(instance)
         assert list(checks["check"].unique()) == ["schema_ok"]
         by_partition = dict(zip(checks["partition"], checks["passed"], strict=True))
         assert by_partition == {"2026-11-01-00:00": True, "2026-11-01-01:00": False}
 
-        verdicts = data.drift_verdicts(instance)
+        verdicts = instance_data.drift_verdicts(instance)
         assert list(verdicts["drifted"]) == [False, True]
         assert list(verdicts["drift_score"]) == [0.2, 1.7]
         assert verdicts["thresholds"].iloc[-1] == {"psi": 0.25}
 
-        retrains = data.retraining_runs(instance)
+        retrains = instance_data.retraining_runs(instance)
         assert len(retrains) == 1
         assert retrains["trigger"].iloc[0] == data.DRIFT_SENSOR_NAME
         assert retrains["status"].iloc[0] == "SUCCESS"
@@ -203,11 +203,11 @@ def test_each_hour_of_a_backfill_keeps_its_own_verdict() -> None:
                 "dagster/asset_partition_range_end": "2026-11-01-03:00",
             },
         ).success
-        verdicts = data.drift_verdicts(instance)
+        verdicts = instance_data.drift_verdicts(instance)
         assert list(verdicts["drifted"]) == [False, False, True, False]
         assert list(verdicts["drift_score"]) == [0.3, 0.3, 1.9, 0.3]
 
-        episodes = data.episodes_from_runs(pd.DataFrame(), verdicts)
+        episodes = instance_data.episodes_from_runs(pd.DataFrame(), verdicts)
         assert list(episodes["started_hour"]) == [pd.Timestamp("2026-11-01 02:00")]
         assert episodes["outcome"].iloc[0] == "no retraining run yet"
 
@@ -228,7 +228,7 @@ def test_episodes_follow_the_retraining_runs() -> None:
             "drifted": [True, True, False, True],
         }
     )
-    episodes = data.episodes_from_runs(retrains, verdicts)
+    episodes = instance_data.episodes_from_runs(retrains, verdicts)
     assert list(episodes["retrain_run_id"]) == ["r1", ""]
     assert list(episodes["started_hour"]) == [
         pd.Timestamp("2026-11-01 03:00"),

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from playlist_assets.dashboard import data
+from playlist_assets.dashboard import instance_data
 
 
 def test_a_backfilled_run_shows_each_hours_own_verdict() -> None:
@@ -28,7 +28,7 @@ def test_a_backfilled_run_shows_each_hours_own_verdict() -> None:
                 metadata={"drifted": True, "drift_score": 1.2, "trigger": False},
             )
         )
-        verdicts = data.drift_verdicts(instance)
+        verdicts = instance_data.drift_verdicts(instance)
         assert list(verdicts["drifted"]) == [False, True, False, True]
         assert list(verdicts["drift_score"]) == [0.2, 1.7, 0.4, 1.2]
         assert list(verdicts["trigger"]) == [False, True, False, False]
@@ -36,4 +36,4 @@ def test_a_backfilled_run_shows_each_hours_own_verdict() -> None:
 
 def test_retrain_episodes_lists_runs_with_their_outcome() -> None:
     with dg.instance_for_test() as instance:
-        assert data.retrain_episodes(instance).empty
+        assert instance_data.retrain_episodes(instance).empty

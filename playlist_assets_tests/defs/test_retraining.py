@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from playlist_assets.dashboard import data
+from playlist_assets.dashboard import instance_data
 from playlist_assets.defs.monitoring import feature_drift
 from playlist_assets.defs.partitions import hour_window, hourly_partitions
 from playlist_assets.defs.resources import build_resources
@@ -199,7 +199,7 @@ def test_persistent_shift_retrains_once_and_a_larger_shift_once_more(data_home: 
         assert evaluation.passed is True and "ended at" in evaluation.description
 
         # The dashboard's episode list: both retrains, their outcome and the check verdict.
-        episodes = data.retrain_episodes(instance)
+        episodes = instance_data.retrain_episodes(instance)
         assert list(episodes["episode_since"]) == [key_of(2), key_of(2)]
         assert list(episodes["promoted"]) == [False, False]
         assert list(episodes["check_passed"]) == [False, False]
