@@ -5,13 +5,11 @@ promotes it (its typed rows and quarantine) only when it passes, so a rejected f
 visible here with its check result while retrains keep reading the last accepted catalogue.
 """
 
-import os
-from pathlib import Path
-
 import dagster as dg
 from pydantic import Field
 
 from playlist_assets import settings
+from playlist_assets.defs.inputs import resolve_input
 from playlist_assets.lib.schema import KAGGLE_COLUMNS
 from playlist_assets.lib.tracks_io import TracksFileError, read_tracks_csv
 
@@ -24,16 +22,6 @@ class CatalogueConfig(dg.Config):
             "else the generated sample under the data folder."
         ),
     )
-
-
-def resolve_catalogue_path(configured: str | None = None) -> Path:
-    """Config beats the environment; with neither, the deterministic sample is written on first use."""
-    chosen = configured or os.environ.get(settings.TRACKS_CSV_ENV)
-    if chosen:
-        return Path(chosen).expanduser()
-    from playlist_assets.lib.sample_data import ensure_sample
-
-    return ensure_sample(settings.sample_dir()).tracks_csv
 
 
 @dg.asset(
@@ -49,7 +37,7 @@ def raw_spotify_tracks(context: dg.AssetExecutionContext, config: CatalogueConfi
     Nothing is fixed here: the blocking Great Expectations check on this asset decides whether
     it replaces the catalogue downstream reads, and quarantines its bad rows.
     """
-    path = resolve_catalogue_path(config.path)
+    path = resolve_input(config.path, settings.TRACKS_CSV_ENV, "tracks_csv")
     try:
         frame = read_tracks_csv(path)
     except TracksFileError as exc:

@@ -13,7 +13,7 @@ import dagster as dg
 import pandas as pd
 
 from playlist_assets.defs.partitions import hour_window, hourly_partitions
-from playlist_assets.defs.training import GENRES, cluster_model_key, genre_output_name
+from playlist_assets.defs.training import GENRES, SERVING_MODEL_INS
 from playlist_assets.lib.models import ClassifierBundle, ClusterModel
 from playlist_assets.lib.schema import AUDIO_FEATURES
 
@@ -50,10 +50,7 @@ def hour_tracks(new_tracks: pd.DataFrame) -> pd.DataFrame:
     automation_condition=FRESHNESS_CONDITION,
     ins={
         "new_tracks": dg.AssetIn(),
-        "genre_classifier": dg.AssetIn(),
-        **{
-            f"clusters_{genre_output_name(g)}": dg.AssetIn(key=cluster_model_key(g)) for g in GENRES
-        },
+        **SERVING_MODEL_INS,
     },
 )
 def fresh_songs(

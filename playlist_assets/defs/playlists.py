@@ -10,8 +10,6 @@
   cold songs stripped from the training playlists (``recommend_eval``).
 """
 
-import os
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -19,18 +17,15 @@ import pandas as pd
 from pydantic import Field
 
 from playlist_assets import settings
+from playlist_assets.defs.inputs import resolve_input
 from playlist_assets.defs.resources import MlflowTracker
-from playlist_assets.defs.training import GENRES, cluster_model_key, genre_output_name
+from playlist_assets.defs.training import SERVING_MODEL_INS
 from playlist_assets.lib.cooccurrence import SPLIT_SALT, TrackCooccurrence, split_playlists
 from playlist_assets.lib.models import ClassifierBundle, ClusterModel
 from playlist_assets.lib.recommend_names import EVAL_STRATEGIES
 
 GROUP = "recommendation"
 OWNERS = ["team:ml-engineering"]
-MODEL_INS = {
-    "genre_classifier": dg.AssetIn(),
-    **{f"clusters_{genre_output_name(g)}": dg.AssetIn(key=cluster_model_key(g)) for g in GENRES},
-}
 
 
 class PlaylistsConfig(dg.Config):
@@ -41,16 +36,6 @@ class PlaylistsConfig(dg.Config):
             "else the generated sample under the data folder."
         ),
     )
-
-
-def resolve_playlists_path(configured: str | None = None) -> Path:
-    """Config beats the environment; with neither, the deterministic sample is written on first use."""
-    chosen = configured or os.environ.get(settings.MPD_PATH_ENV)
-    if chosen:
-        return Path(chosen).expanduser()
-    from playlist_assets.lib.sample_data import ensure_sample
-
-    return ensure_sample(settings.sample_dir()).playlists_json
 
 
 @dg.asset(
@@ -65,7 +50,7 @@ def playlists(context: dg.AssetExecutionContext, config: PlaylistsConfig) -> dg.
     (pid, name, pos, track_uri, track_id, artist_name, track_name)."""
     from playlist_assets.lib.playlists_io import PlaylistFileError, read_playlists
 
-    path = resolve_playlists_path(config.path)
+    path = resolve_input(config.path, settings.MPD_PATH_ENV, "playlists_json")
     try:
         frame = read_playlists(path)
     except PlaylistFileError as exc:
@@ -153,7 +138,7 @@ def log_mlflow_run(
     owners=OWNERS,
     pool="duckdb",
     io_manager_key="model_io_manager",
-    ins={"playlists": dg.AssetIn(), "song_index": dg.AssetIn(), **MODEL_INS},
+    ins={"playlists": dg.AssetIn(), "song_index": dg.AssetIn(), **SERVING_MODEL_INS},
 )
 def track_cooccurrence(
     context: dg.AssetExecutionContext,
@@ -235,7 +220,7 @@ def _markdown(table: pd.DataFrame) -> str:
         "playlists": dg.AssetIn(),
         "song_index": dg.AssetIn(),
         "track_cooccurrence": dg.AssetIn(),
-        **MODEL_INS,
+        **SERVING_MODEL_INS,
     },
 )
 def recommendation_eval(

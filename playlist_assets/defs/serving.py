@@ -3,7 +3,7 @@
 import dagster as dg
 import pandas as pd
 
-from playlist_assets.defs.training import GENRES, cluster_model_key, genre_output_name
+from playlist_assets.defs.training import SERVING_MODEL_INS
 from playlist_assets.lib.models import ClassifierBundle, ClusterModel
 from playlist_assets.lib.recommend_index import build_song_index
 
@@ -15,10 +15,7 @@ from playlist_assets.lib.recommend_index import build_song_index
     pool="duckdb",
     ins={
         "validated_songs": dg.AssetIn(),
-        "genre_classifier": dg.AssetIn(),
-        **{
-            f"clusters_{genre_output_name(g)}": dg.AssetIn(key=cluster_model_key(g)) for g in GENRES
-        },
+        **SERVING_MODEL_INS,
     },
 )
 def song_index(

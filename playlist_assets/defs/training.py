@@ -28,6 +28,13 @@ def cluster_model_key(genre: str) -> dg.AssetKey:
     return dg.AssetKey(["genre_cluster_models", genre])
 
 
+# What serving reads to score songs: the champion classifier and every genre's cluster model.
+SERVING_MODEL_INS: dict[str, dg.AssetIn] = {
+    "genre_classifier": dg.AssetIn(),
+    **{f"clusters_{genre_output_name(g)}": dg.AssetIn(key=cluster_model_key(g)) for g in GENRES},
+}
+
+
 # ---------------------------------------------------------------------------------------------
 # split
 

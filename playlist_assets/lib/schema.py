@@ -2,30 +2,6 @@
 
 from __future__ import annotations
 
-# The columns of the Kaggle file, in file order (the unnamed index column is dropped).
-KAGGLE_COLUMNS: tuple[str, ...] = (
-    "track_id",
-    "artists",
-    "album_name",
-    "track_name",
-    "popularity",
-    "duration_ms",
-    "explicit",
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-    "time_signature",
-    "track_genre",
-)
-
 # Audio features the models see and drift is measured on.
 AUDIO_FEATURES: tuple[str, ...] = (
     "danceability",
@@ -40,6 +16,19 @@ AUDIO_FEATURES: tuple[str, ...] = (
     "valence",
     "tempo",
     "time_signature",
+)
+
+# The columns of the Kaggle file, in file order (the unnamed index column is dropped).
+KAGGLE_COLUMNS: tuple[str, ...] = (
+    "track_id",
+    "artists",
+    "album_name",
+    "track_name",
+    "popularity",
+    "duration_ms",
+    "explicit",
+    *AUDIO_FEATURES,
+    "track_genre",
 )
 
 # Continuous features used for clustering and audio similarity (key/mode/time_signature
