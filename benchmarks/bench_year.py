@@ -34,6 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 VENV_BIN = Path(sys.executable).parent
 MODULE = "playlist_assets.definitions"
 FEED_KEYS = ("new_tracks", "feature_drift")
+PARTITIONED_KEYS = (*FEED_KEYS, "fresh_songs")
 FULL_SIZES = (24, 168, 720, 2160, 8760)
 QUICK_SIZES = (24, 168)
 
@@ -186,7 +187,7 @@ def main() -> None:
             "-m",
             MODULE,
             "--select",
-            "not key:new_tracks and not key:feature_drift",
+            " and ".join(f"not key:{k}" for k in PARTITIONED_KEYS),
         ],
         env,
         logs / "graph.log",
