@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The production profile on one machine: bash scripts/serve.sh start | stop | status
+# The production profile on one machine: bash scripts/serve.sh start | stop | status | restart SERVICE
 #
 #   postgres          Debian's PostgreSQL, data dir under the data folder (initdb on first start),
 #                     or an existing server: DATABASE_URL=postgresql://user:password@host:port/db
@@ -135,7 +135,13 @@ start_local_postgres() {
     local pwfile
     pwfile=$(mktemp)
     local_pg_password >"$pwfile"
-    if [ "$(id -u)" = 0 ]; then chown postgres "$PG_DATA" "$pwfile"; fi
+    if [ "$(id -u)" = 0 ]; then
+      chown postgres "$PG_DATA" "$pwfile"
+      runuser -u postgres -- test -x "$PG_DATA" || {
+        rm -f "$pwfile"
+        die "postgres: the postgres user cannot reach $PG_DATA: make the folders above it traversable (chmod o+x) or set PLAYLIST_ASSETS_HOME elsewhere"
+      }
+    fi
     as_postgres "$PG_BIN/initdb" -D "$PG_DATA" -U "$PG_USER" --pwfile="$pwfile" \
       --auth-host=scram-sha-256 --auth-local=scram-sha-256 -E UTF8 --locale=C.UTF-8 \
       >"$LOG_DIR/initdb.log" 2>&1 || {
@@ -151,9 +157,7 @@ start_local_postgres() {
     -o "-c listen_addresses=$HOST -p $POSTGRES_PORT -k $PG_SOCKET_DIR" start >/dev/null 9>&- ||
     die "postgres: did not start on $HOST:$POSTGRES_PORT (POSTGRES_PORT), see $LOG_DIR/postgres.log"
   head -1 "$PG_DATA/postmaster.pid" >"$RUN_DIR/postgres.pid"
-  local password
-  password=$("$PY" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.stdin.read().strip(), safe=""))' <<<"$(local_pg_password)")
-  export DATABASE_URL="postgresql+psycopg2://$PG_USER:$password@$HOST:$POSTGRES_PORT/dagster"
+  local_database_url
   # The two databases, created once (the role's own "postgres" db is the maintenance one).
   local db
   for db in dagster mlflow; do
@@ -162,6 +166,12 @@ start_local_postgres() {
       PGPASSWORD=$(local_pg_password) "$PG_BIN/createdb" -h "$HOST" -p "$POSTGRES_PORT" \
         -U "$PG_USER" "$db"
   done
+}
+
+local_database_url() {
+  local password
+  password=$("$PY" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.stdin.read().strip(), safe=""))' <<<"$(local_pg_password)")
+  export DATABASE_URL="postgresql+psycopg2://$PG_USER:$password@$HOST:$POSTGRES_PORT/dagster"
 }
 
 # MLflow's backend: MLFLOW_BACKEND_STORE_URI, else database "mlflow" on the Dagster server.
@@ -206,6 +216,55 @@ sys.exit(0 if all(s["healthy"] for s in statuses if s["required"]) else 1)
 PY
 }
 
+# The environment every service process gets (DATABASE_URL must already be set).
+service_env() {
+  export MLFLOW_BACKEND_STORE_URI
+  MLFLOW_BACKEND_STORE_URI=$(mlflow_backend_uri)
+  export MLFLOW_ARTIFACTS_DESTINATION=${MLFLOW_ARTIFACTS_DESTINATION:-$SERVICE_DIR/mlflow_artifacts}
+  # Runs launched by the code server log to the MLflow server, not to a file.
+  export MLFLOW_TRACKING_URI=http://$HOST:$MLFLOW_PORT
+}
+
+launch_service() {
+  case $1 in
+  mlflow) launch mlflow "${BIN}mlflow" server --host "$HOST" --port "$MLFLOW_PORT" --workers 1 --serve-artifacts ;;
+  code-server) launch code-server "${BIN}dagster" code-server start -h "$HOST" -p "$CODE_SERVER_PORT" \
+    -m playlist_assets.definitions --location-name playlist_assets ;;
+  webserver) launch webserver "${BIN}dagster-webserver" -h "$HOST" -p "$DAGSTER_PORT" -w "$WORKSPACE" ;;
+  daemon) launch daemon "${BIN}dagster-daemon" run -w "$WORKSPACE" ;;
+  *) die "no such service: $1 (one of: code-server mlflow webserver daemon)" ;;
+  esac
+}
+
+wait_service() {
+  case $1 in
+  mlflow) wait_for mlflow "answering on /health" http_ok "http://$HOST:$MLFLOW_PORT/health" ;;
+  code-server) wait_for code-server "serving gRPC" "${BIN}dagster" api grpc-health-check -h "$HOST" -p "$CODE_SERVER_PORT" ;;
+  webserver) wait_for webserver "answering on /server_info" http_ok "http://$HOST:$DAGSTER_PORT/server_info" ;;
+  daemon) wait_for daemon "healthy (heartbeats)" daemon_healthy ;;
+  esac
+}
+
+# Restart one service of a running profile (e.g. the daemon after a crash or a config change).
+restart() {
+  local service=${1:-}
+  [ -n "$service" ] && [ "$service" != postgres ] || die "usage: scripts/serve.sh restart code-server|mlflow|webserver|daemon"
+  mkdir -p "$RUN_DIR"
+  exec 9>"$RUN_DIR/serve.lock"
+  flock -w 60 9 || die "another serve.sh start or stop is in progress ($RUN_DIR/serve.lock)"
+  if [ -z "${DATABASE_URL:-}" ]; then
+    [ -n "$(pid_of postgres)" ] || die "postgres: not running; use 'scripts/serve.sh start'"
+    local_database_url
+  else
+    DATABASE_URL=$(sed -E 's#^postgres(ql)?://#postgresql+psycopg2://#' <<<"$DATABASE_URL")
+  fi
+  service_env
+  stop_one "$service"
+  launch_service "$service"
+  wait_service "$service"
+  echo "$service restarted (pid $(pid_of "$service"))"
+}
+
 start() {
   mkdir -p "$RUN_DIR" "$LOG_DIR" "$DAGSTER_HOME"
   exec 9>"$RUN_DIR/serve.lock"
@@ -231,32 +290,20 @@ start() {
     start_local_postgres
     check_postgres postgres "the local server ($PG_PASSWORD_FILE or PLAYLIST_PG_PASSWORD)" "$DATABASE_URL"
   fi
-  export MLFLOW_BACKEND_STORE_URI
-  MLFLOW_BACKEND_STORE_URI=$(mlflow_backend_uri)
+  service_env
   check_postgres mlflow MLFLOW_BACKEND_STORE_URI "$MLFLOW_BACKEND_STORE_URI"
-  export MLFLOW_ARTIFACTS_DESTINATION=${MLFLOW_ARTIFACTS_DESTINATION:-$SERVICE_DIR/mlflow_artifacts}
   case $MLFLOW_ARTIFACTS_DESTINATION in *://*) ;; *) mkdir -p "$MLFLOW_ARTIFACTS_DESTINATION" ;; esac
-
   cp deploy/dagster.postgres.yaml "$DAGSTER_HOME/dagster.yaml"
-  cat >"$WORKSPACE" <<EOF
-load_from:
-  - grpc_server:
-      host: $HOST
-      port: $CODE_SERVER_PORT
-      location_name: playlist_assets
-EOF
-  # Runs launched by the code server log to the MLflow server, not to a file.
-  export MLFLOW_TRACKING_URI=http://$HOST:$MLFLOW_PORT
-
-  launch mlflow "${BIN}mlflow" server --host "$HOST" --port "$MLFLOW_PORT" --workers 1 --serve-artifacts
-  launch code-server "${BIN}dagster" code-server start -h "$HOST" -p "$CODE_SERVER_PORT" \
-    -m playlist_assets.definitions --location-name playlist_assets
-  wait_for mlflow "answering on /health" http_ok "http://$HOST:$MLFLOW_PORT/health"
-  wait_for code-server "serving gRPC" "${BIN}dagster" api grpc-health-check -h "$HOST" -p "$CODE_SERVER_PORT"
-  launch webserver "${BIN}dagster-webserver" -h "$HOST" -p "$DAGSTER_PORT" -w "$WORKSPACE"
-  launch daemon "${BIN}dagster-daemon" run -w "$WORKSPACE"
-  wait_for webserver "answering on /server_info" http_ok "http://$HOST:$DAGSTER_PORT/server_info"
-  wait_for daemon "healthy (heartbeats)" daemon_healthy
+  printf 'load_from:\n  - grpc_server:\n      host: %s\n      port: %s\n      location_name: playlist_assets\n' \
+    "$HOST" "$CODE_SERVER_PORT" >"$WORKSPACE"
+  launch_service mlflow
+  launch_service code-server
+  wait_service mlflow
+  wait_service code-server
+  launch_service webserver
+  launch_service daemon
+  wait_service webserver
+  wait_service daemon
   status
   trap - EXIT
   echo "started in $((SECONDS - t0)) s: UI http://$HOST:$DAGSTER_PORT  MLflow http://$HOST:$MLFLOW_PORT  logs $LOG_DIR"
@@ -323,5 +370,6 @@ case ${1:-} in
 start) start ;;
 stop) stop ;;
 status) status ;;
-*) die "usage: scripts/serve.sh start | stop | status" ;;
+restart) restart "${2:-}" ;;
+*) die "usage: scripts/serve.sh start | stop | status | restart SERVICE" ;;
 esac
