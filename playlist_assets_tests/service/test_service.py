@@ -111,7 +111,8 @@ def test_service_profile_end_to_end(service: dict) -> None:
     assert {p.name: p.read_text() for p in (data / "service" / "run").glob("*.pid")} == pids
 
     # A Postgres that refuses the password: one line naming the service and the setting.
-    other = {**env, settings.DATA_HOME_ENV: str(data.parent / "other"), "DAGSTER_PORT": "0"}
+    other = {**env, settings.DATA_HOME_ENV: str(data.parent / "other")}
+    other.update(dict.fromkeys(("DAGSTER_PORT", "CODE_SERVER_PORT", "MLFLOW_PORT"), "0"))
     other["DATABASE_URL"] = (
         f"postgresql://playlist:wrong@127.0.0.1:{ports['POSTGRES_PORT']}/dagster"
     )

@@ -1,0 +1,133 @@
+"""The service profile vs ``dagster dev`` + SQLite on the same work, driven through GraphQL.
+
+Work: the whole unpartitioned graph in one run, then a 48-hour backfill of ``hourly_feed_job``
+(one run per partition, at most 4 at once; both instances allow 4). Each shape starts in a fresh
+data folder; the script prints start time, graph time and backfill time per shape.
+
+    .venv/bin/python benchmarks/bench_service.py [--hours 48] [--only sqlite|postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "playlist_assets_tests" / "service"))
+
+import graphql_driver as gql  # noqa: E402
+
+from playlist_assets.defs.partitions import hourly_partitions  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(port: int, proc: subprocess.Popen | None, timeout: float = 900) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("dagster dev exited during start")
+        try:
+            if gql.healthy(gql.connect(port))[0]:
+                return
+        except Exception:
+            pass
+        time.sleep(2)
+    raise TimeoutError("not healthy")
+
+
+def _work(port: int, hours: int) -> dict[str, float]:
+    client = gql.connect(port)
+    times = {}
+    t0 = time.monotonic()
+    run_id = gql.materialize(client, gql.unpartitioned_assets(client))
+    assert gql.wait_run(client, run_id, timeout=3600) == "SUCCESS"
+    times["unpartitioned graph"] = time.monotonic() - t0
+    partitions = hourly_partitions.get_partition_keys()[:hours]
+    t0 = time.monotonic()
+    backfill = gql.launch_job_backfill(client, "hourly_feed_job", partitions)
+    runs = gql.wait_backfill(client, backfill, runs=hours, timeout=7200)
+    times[f"{hours}-hour backfill (4 runs at once)"] = time.monotonic() - t0
+    assert gql.runs_by_status(runs) == {"SUCCESS": hours}, gql.runs_by_status(runs)
+    return times
+
+
+def sqlite_shape(root: Path, hours: int) -> dict[str, float]:
+    data = root / "sqlite"
+    home = data / "dagster_home"
+    home.mkdir(parents=True)
+    shutil.copy(REPO / "dagster.yaml", home / "dagster.yaml")
+    port = _free_port()
+    env = {**os.environ, "PLAYLIST_ASSETS_HOME": str(data), "DAGSTER_HOME": str(home)}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    cmd = [str(REPO / ".venv/bin/dagster"), "dev", "-m", "playlist_assets.definitions"]
+    t0 = time.monotonic()
+    proc = subprocess.Popen(
+        [*cmd, "-h", "127.0.0.1", "-p", str(port)],
+        env=env,
+        cwd=data,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        _wait_healthy(port, proc)
+        times = {"start": time.monotonic() - t0, **_work(port, hours)}
+    finally:
+        os.killpg(proc.pid, 15)
+        proc.wait(timeout=120)
+    return times
+
+
+def postgres_shape(root: Path, hours: int) -> dict[str, float]:
+    data = root / "postgres"
+    data.mkdir()
+    ports = {k: str(_free_port()) for k in ("DAGSTER_PORT", "CODE_SERVER_PORT", "MLFLOW_PORT")}
+    ports["POSTGRES_PORT"] = str(_free_port())
+    env = {**os.environ, "PLAYLIST_ASSETS_HOME": str(data), **ports}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    serve = ["bash", str(REPO / "scripts" / "serve.sh")]
+    t0 = time.monotonic()
+    subprocess.run([*serve, "start"], env=env, check=True, stdout=subprocess.DEVNULL)
+    try:
+        times = {"start": time.monotonic() - t0, **_work(int(ports["DAGSTER_PORT"]), hours)}
+    finally:
+        subprocess.run([*serve, "stop"], env=env, check=True, stdout=subprocess.DEVNULL)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hours", type=int, default=48)
+    parser.add_argument("--only", choices=["sqlite", "postgres"])
+    args = parser.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="bench-service-"))
+    root.chmod(0o755)  # the postgres user reaches its data dir under here
+    results = {}
+    try:
+        if args.only in (None, "sqlite"):
+            results["dagster dev + SQLite"] = sqlite_shape(root, args.hours)
+        if args.only in (None, "postgres"):
+            results["serve.sh (Postgres, 3 processes)"] = postgres_shape(root, args.hours)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    steps = list(next(iter(results.values())))
+    print("| step | " + " | ".join(results) + " |")
+    print("| --- |" + " ---: |" * len(results))
+    for step in steps:
+        print(f"| {step} | " + " | ".join(f"{r[step]:.1f} s" for r in results.values()) + " |")
+
+
+if __name__ == "__main__":
+    main()
