@@ -118,6 +118,31 @@ def materialize(client: DagsterGraphQLClient, keys: list[list[str]]) -> str:
     )
 
 
+def materialize_partition(client: DagsterGraphQLClient, job: str, partition: str) -> str:
+    """Queue one run of a partitioned job for one partition, as its schedule does."""
+    return client.submit_job_execution(
+        job,
+        repository_location_name=LOCATION,
+        repository_name=REPOSITORY,
+        tags={"dagster/partition": partition},
+    )
+
+
+def runs_of(client: DagsterGraphQLClient, run_ids: list[str]) -> list[dict]:
+    return query(client, RUNS, {"filter": {"runIds": run_ids}})["runsOrError"]["results"]
+
+
+def wait_runs(client: DagsterGraphQLClient, run_ids: list[str], timeout: float) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = runs_of(client, run_ids)
+        if len(runs) == len(run_ids) and all(r["status"] in FINISHED for r in runs):
+            return runs
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"runs not finished after {timeout:.0f} s: {runs_by_status(runs)}")
+        time.sleep(3)
+
+
 def wait_run(client: DagsterGraphQLClient, run_id: str, timeout: float) -> str:
     deadline = time.monotonic() + timeout
     while True:

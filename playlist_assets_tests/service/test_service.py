@@ -32,7 +32,9 @@ pytestmark = pytest.mark.service
 
 REPO = Path(__file__).resolve().parents[2]
 SERVE = ["bash", str(REPO / "scripts" / "serve.sh")]
-HOURS = 48
+# The brief asks 48; SERVICE_TEST_HOURS shortens a local run on a busy machine.
+HOURS = int(os.environ.get("SERVICE_TEST_HOURS", "48"))
+FEED_JOB = "hourly_feed_job"
 RUNS_AT_ONCE = 4
 SENSOR = "drift_retraining_sensor"
 REGISTERED_MODEL = "playlist_genre_classifier"
@@ -131,18 +133,26 @@ def test_service_profile_end_to_end(service: dict) -> None:
     assert gql.wait_run(client, run_id, timeout=1800) == "SUCCESS"
     timings["unpartitioned graph"] = time.monotonic() - t0
 
-    # 48 hours of the feed, one run per partition, at most 4 at once; the daemon dies half-way.
-    partitions = hourly_partitions.get_partition_keys()[:HOURS]
+    # 48 hours of the feed twice over (different hours): a backfill as the UI launches it (runs
+    # chunked by the assets' backfill policy), and 48 one-hour runs queued at once, as the hourly
+    # schedule catches up, at most 4 running. The daemon dies half-way through the queue.
+    keys = hourly_partitions.get_partition_keys()[: 2 * HOURS]
+    backfilled, queued = keys[:HOURS], keys[HOURS:]
     t0 = time.monotonic()
-    backfill = gql.launch_job_backfill(client, "hourly_feed_job", partitions)
+    backfill = gql.launch_job_backfill(client, FEED_JOB, backfilled)
+    backfill_runs = gql.wait_backfill(client, backfill, runs=1, timeout=1800)
+    timings[f"{HOURS}-hour backfill ({len(backfill_runs)} run(s))"] = time.monotonic() - t0
+    assert gql.runs_by_status(backfill_runs) == {"SUCCESS": len(backfill_runs)}
+
+    t0 = time.monotonic()
+    run_ids = [gql.materialize_partition(client, FEED_JOB, key) for key in queued]
     most_at_once = 0
     while True:
-        runs = gql.backfill_runs(client, backfill)
-        counts = gql.runs_by_status(runs)
+        counts = gql.runs_by_status(gql.runs_of(client, run_ids))
         most_at_once = max(most_at_once, counts["STARTED"] + counts["STARTING"])
         if counts["SUCCESS"] >= HOURS // 2:
             break
-        assert time.monotonic() - t0 < 1800, f"backfill stalled: {counts}"
+        assert time.monotonic() - t0 < 3600, f"queue stalled: {counts}"
         time.sleep(2)
     cursor_before = gql.sensor(client, SENSOR).cursor
     daemon_pid = int((data / "service" / "run" / "daemon.pid").read_text())
@@ -150,14 +160,17 @@ def test_service_profile_end_to_end(service: dict) -> None:
     killed_at = time.time()
     restarted = _serve(env, "restart", "daemon", timeout=600)
     assert restarted.returncode == 0, restarted.stderr
-    runs = gql.wait_backfill(client, backfill, runs=HOURS, timeout=2400)
-    timings[f"{HOURS}-hour backfill, {RUNS_AT_ONCE} at once"] = time.monotonic() - t0
+    runs = gql.wait_runs(client, run_ids, timeout=3600)
+    timings[f"{HOURS} one-hour runs, {RUNS_AT_ONCE} at once"] = time.monotonic() - t0
 
     assert gql.runs_by_status(runs) == {"SUCCESS": HOURS}, gql.runs_by_status(runs)
-    assert most_at_once <= RUNS_AT_ONCE
+    # The queue never starts more than the limit. (It often starts fewer: a run whose steps
+    # all wait for the single "duckdb" pool slot stays queued instead of idling in a process.)
+    assert most_at_once <= RUNS_AT_ONCE, most_at_once
+    timings["most runs in progress at once"] = most_at_once
     for asset in ("new_tracks", "feature_drift"):
         per_partition = gql.materializations_per_partition(client, asset)
-        assert {p: per_partition[p] for p in partitions} == dict.fromkeys(partitions, 1), asset
+        assert {p: per_partition[p] for p in keys} == dict.fromkeys(keys, 1), asset
 
     # No step met the DuckDB lock, not even one a retry hid.
     assert not _event_log_mentions(env, LOCK_ERROR)
@@ -183,7 +196,7 @@ def test_service_profile_end_to_end(service: dict) -> None:
     assert champion.version
     assert any((data / "service" / "mlflow_artifacts").rglob("*")), "no artifact on the server"
 
-    print("\n".join(f"service timing: {k}: {v:.1f} s" for k, v in timings.items()))
+    print("\n".join(f"service: {k}: {v:.1f}" for k, v in timings.items()))
 
 
 def _event_log_mentions(env: dict[str, str], text: str) -> int:
