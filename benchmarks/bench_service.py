@@ -77,7 +77,7 @@ def sqlite_shape(root: Path, hours: int) -> dict[str, float]:
     port = _free_port()
     env = {**os.environ, "PLAYLIST_ASSETS_HOME": str(data), "DAGSTER_HOME": str(home)}
     env.pop("MLFLOW_TRACKING_URI", None)
-    cmd = [str(REPO / ".venv/bin/dagster"), "dev", "-m", "playlist_assets.definitions"]
+    cmd = [str(REPO / ".venv/bin/dagster"), "dev", "-w", str(REPO / "workspace.yaml")]
     t0 = time.monotonic()
     proc = subprocess.Popen(
         [*cmd, "-h", "127.0.0.1", "-p", str(port)],

@@ -16,11 +16,11 @@ if [ ${#need[@]} -gt 0 ]; then
   echo "== service: apt-get install ${need[*]}"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
-# Debian starts a cluster on 5432 when it installs postgresql; the profile runs its own.
 export GX_ANALYTICS_ENABLED=false
 
 echo "== service: production profile end to end (pytest -m service)"
-.venv/bin/python -m pytest -q -m service -s -p no:cacheprovider playlist_assets_tests/service/test_service.py
+SERVICE_TEST_HOURS=${SERVICE_TEST_HOURS:-48} .venv/bin/python -m pytest -q -m service -s -p no:cacheprovider \
+  playlist_assets_tests/service/test_service.py
 echo "== service: container image"
 bash scripts/test_image.sh
 echo "== service: all checks passed in $((SECONDS - t0)) s"
