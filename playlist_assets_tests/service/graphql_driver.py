@@ -143,6 +143,16 @@ def wait_runs(client: DagsterGraphQLClient, run_ids: list[str], timeout: float) 
         time.sleep(3)
 
 
+def wait_idle(client: DagsterGraphQLClient, timeout: float) -> None:
+    """Until no run of the instance is queued or in progress (sensor-requested ones included)."""
+    active = ["QUEUED", "NOT_STARTED", "STARTING", "STARTED", "CANCELING"]
+    deadline = time.monotonic() + timeout
+    while query(client, RUNS, {"filter": {"statuses": active}})["runsOrError"]["results"]:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"runs still active after {timeout:.0f} s")
+        time.sleep(3)
+
+
 def wait_run(client: DagsterGraphQLClient, run_id: str, timeout: float) -> str:
     deadline = time.monotonic() + timeout
     while True:

@@ -186,6 +186,8 @@ def test_service_profile_end_to_end(service: dict) -> None:
     assert after_id is not None and after_id >= before_id, (cursor_before, after)
 
     # MLflow: runs FINISHED on the server, the champion alias set there, artifacts it serves.
+    # (A retrain the drift sensor requested may still be queued or running: let it finish.)
+    gql.wait_idle(client, timeout=1800)
     from mlflow import MlflowClient
 
     ml = MlflowClient(tracking_uri=f"http://127.0.0.1:{ports['MLFLOW_PORT']}")
