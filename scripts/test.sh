@@ -13,3 +13,4 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 PLAYLIST_ASSETS_HOME="$scratch/data" DAGSTER_HOME="$scratch/dagster_home" bash scripts/materialize_all.sh
 echo "== headless materialization of the whole graph succeeded"
+bash scripts/test_service.sh
