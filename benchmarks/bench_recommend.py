@@ -290,21 +290,10 @@ def single_cli(home: Path, playlists: pd.DataFrame, pid: int) -> float:
 
 def todays_module():
     """``lib/recommend.py`` of BASELINE_COMMIT, imported under another name."""
-    import importlib.util
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from old_build import module_at
 
-    source = subprocess.run(
-        ["git", "-C", str(ROOT), "show", f"{BASELINE_COMMIT}:playlist_assets/lib/recommend.py"],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    path = Path(tempfile.mkdtemp()) / "todays_recommend.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("todays_recommend", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["todays_recommend"] = module
-    spec.loader.exec_module(module)
-    return module
+    return module_at(BASELINE_COMMIT, "playlist_assets/lib/recommend.py", "todays_recommend")
 
 
 def cold_rows(table: pd.DataFrame, label: str | None = None) -> list[str]:

@@ -15,32 +15,19 @@ Usage: PYTHONPATH=. .venv/bin/python benchmarks/bench_retrain_episodes.py [--hou
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BEFORE_COMMIT = "f1401b6"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from old_build import BEFORE_COMMIT, module_at  # noqa: E402
 
 
 def _old_sensor_module():
-    source = subprocess.run(
-        ["git", "show", f"{BEFORE_COMMIT}:playlist_assets/defs/monitoring.py"],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    path = Path(tempfile.mkdtemp()) / "monitoring_before.py"
-    path.write_text(source)
-    spec = importlib.util.spec_from_file_location("monitoring_before", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return module_at(BEFORE_COMMIT, "playlist_assets/defs/monitoring.py", "monitoring_before")
 
 
 class _Clock:
