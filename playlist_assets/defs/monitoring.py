@@ -7,11 +7,6 @@ import pandas as pd
 from pydantic import Field
 
 from playlist_assets.defs.partitions import hour_window, hourly_partitions, split_by_partition
-from playlist_assets.defs.retraining import (
-    DriftRetrainPolicy,
-    drift_retraining_sensor,
-    retraining_job,
-)
 from playlist_assets.lib import episodes
 from playlist_assets.lib.drift import DEFAULT_BINS, DriftThresholds
 from playlist_assets.lib.episodes import HourDrift, HourJudge
@@ -155,9 +150,4 @@ def feature_drift(
     )
 
 
-defs = dg.Definitions(
-    assets=[feature_drift],
-    sensors=[drift_retraining_sensor],
-    jobs=[retraining_job],
-    resources={"drift_retrain_policy": DriftRetrainPolicy()},
-)
+defs = dg.Definitions(assets=[feature_drift])

@@ -332,3 +332,10 @@ def drift_retraining_sensor(
     state.pending = []
     state.last_request_at = time.time()
     return dg.SensorResult(run_requests=[request], cursor=state.dump(), asset_events=events)
+
+
+defs = dg.Definitions(
+    sensors=[drift_retraining_sensor],
+    jobs=[retraining_job],
+    resources={"drift_retrain_policy": DriftRetrainPolicy()},
+)
