@@ -16,7 +16,6 @@ Per-hour metadata is numbers and a short verdict; tables (the per-hour verdicts 
 the rows) are in the warehouse. Each run writes Data Docs under the data folder.
 """
 
-import warnings
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -291,17 +290,13 @@ def new_tracks_great_expectations(
     )
 
 
-# Partitioned asset checks are a preview feature in dagster 1.13: the warning says so at every
-# code-location load, which is noise for users of this project.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", dg.PreviewWarning)
-    new_tracks_great_expectations = dg.asset_check(
-        asset=NEW_TRACKS_KEY,
-        name=CHECK_NAME,
-        blocking=True,
-        pool="duckdb",
-        partitions_def=hourly_partitions,
-    )(new_tracks_great_expectations)
+new_tracks_great_expectations = dg.asset_check(
+    asset=NEW_TRACKS_KEY,
+    name=CHECK_NAME,
+    blocking=True,
+    pool="duckdb",
+    partitions_def=hourly_partitions,
+)(new_tracks_great_expectations)
 
 
 defs = dg.Definitions(

@@ -5,7 +5,6 @@ One partition holds the tracks that arrived in one hour, stored in ``main.new_tr
 re-materializing an hour replaces it and never duplicates it.
 """
 
-import warnings
 from datetime import datetime
 
 import dagster as dg
@@ -81,21 +80,17 @@ def new_tracks(
     return dg.Output(frame, metadata=_metadata(feed, frame, rejected, batches, hours))
 
 
-# backfill_policy is a beta parameter in dagster 1.13: its warning at every code-location load
-# is noise for users of this project.
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", dg.BetaWarning)
-    new_tracks = dg.asset(
-        partitions_def=hourly_partitions,
-        group_name="ingestion",
-        kinds={"duckdb", "pandas"},
-        owners=["team:data-engineering"],
-        tags={"layer": "raw"},
-        pool="duckdb",
-        metadata={"partition_expr": "partition_hour"},
-        retry_policy=FEED_RETRY_POLICY,
-        backfill_policy=FEED_BACKFILL_POLICY,
-    )(new_tracks)
+new_tracks = dg.asset(
+    partitions_def=hourly_partitions,
+    group_name="ingestion",
+    kinds={"duckdb", "pandas"},
+    owners=["team:data-engineering"],
+    tags={"layer": "raw"},
+    pool="duckdb",
+    metadata={"partition_expr": "partition_hour"},
+    retry_policy=FEED_RETRY_POLICY,
+    backfill_policy=FEED_BACKFILL_POLICY,
+)(new_tracks)
 
 
 def _empty_rejects_table() -> pd.DataFrame:
