@@ -180,8 +180,12 @@ def track_cooccurrence(
         raise dg.Failure(description=f"track_cooccurrence: {exc}") from exc
     params = {**config.model_dump(), "weights_source": tuned.note}
     run_id = log_mlflow_run(mlflow, context, "track_cooccurrence", params, tuned.mlflow_metrics())
-    cooc, blends = tuned.cooccurrence, tuned.blends
-    metadata = {
+    return dg.Output(tuned.cooccurrence, metadata=_cooccurrence_metadata(tuned, song_index, run_id))
+
+
+def _cooccurrence_metadata(tuned: Any, song_index: pd.DataFrame, run_id: str) -> dict[str, Any]:
+    blends = tuned.blends
+    return {
         **tuned.counts(),
         "catalogue_songs": len(song_index),
         "weights_source": tuned.note,
@@ -189,10 +193,11 @@ def track_cooccurrence(
         "blend_weights": _rounded(blends["warm"]),
         "cold_start_weights": _rounded(blends["cold"]),
         "cold_song_weights": _rounded(blends["cold_song"]),
-        "top_pairs": dg.MetadataValue.md(cooc.pairs(limit=10).to_markdown(index=False)),
+        "top_pairs": dg.MetadataValue.md(
+            tuned.cooccurrence.pairs(limit=10).to_markdown(index=False)
+        ),
         "mlflow_run_id": run_id,
     }
-    return dg.Output(cooc, metadata=metadata)
 
 
 class EvalConfig(dg.Config):
@@ -251,29 +256,32 @@ def recommendation_eval(
         )
     except ValueError as exc:
         raise dg.Failure(description=f"recommendation_eval: {exc}") from exc
-    table = result.table
+    report = {"recommendation_eval.md": _markdown(result.table)}
+    params = _eval_params(config, track_cooccurrence)
     run_id = log_mlflow_run(
-        mlflow,
-        context,
-        "recommendation_eval",
-        {
-            "k": config.k,
-            "strategies": ",".join(config.strategies),
-            "holdout_playlists": len(track_cooccurrence.split.get("holdout_pids", [])),
-            "weights_source": track_cooccurrence.tuning.get("note", ""),
-        },
-        result.mlflow_metrics(),
-        {"recommendation_eval.md": _markdown(table)},
+        mlflow, context, "recommendation_eval", params, result.mlflow_metrics(), report
     )
-    metadata = {
-        "dagster/row_count": len(table),
-        **result.headline(),
+    return dg.Output(result.table, metadata=_eval_metadata(result, config.k, run_id))
+
+
+def _eval_params(config: EvalConfig, cooccurrence: TrackCooccurrence) -> dict[str, Any]:
+    return {
         "k": config.k,
-        "table": dg.MetadataValue.md(_markdown(table)),
+        "strategies": ",".join(config.strategies),
+        "holdout_playlists": len(cooccurrence.split.get("holdout_pids", [])),
+        "weights_source": cooccurrence.tuning.get("note", ""),
+    }
+
+
+def _eval_metadata(result: Any, k: int, run_id: str) -> dict[str, Any]:
+    return {
+        "dagster/row_count": len(result.table),
+        **result.headline(),
+        "k": k,
+        "table": dg.MetadataValue.md(_markdown(result.table)),
         "blend_weights": dg.MetadataValue.json(result.blend_weights),
         "mlflow_run_id": run_id,
     }
-    return dg.Output(table, metadata=metadata)
 
 
 defs = dg.Definitions(assets=[playlists, track_cooccurrence, recommendation_eval])
