@@ -10,6 +10,8 @@ timeout is cut to what is left of the budget, so the hour ends within ``RetryBud
 Only a rate limit (``SpotifyRateLimited``) is worth Dagster's ``RetryPolicy`` retrying later;
 anything else that outlasts the budget (``SpotifyUnavailable``: an unreachable address, a
 server that keeps failing or hanging) would fail the same way again, so it is final.
+The budget, the retry loop and the client share this module (just over 400 lines) on purpose:
+each of them is only correct together with the others.
 
 Spotify answers 403 (or 404) on ``audio-features`` for applications created after
 November 2024; that ends the hour with ``AudioFeaturesRestricted``, never a retry.
