@@ -12,7 +12,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from playlist_assets.defs.feed_resources import FeedResource
-from playlist_assets.defs.partitions import hourly_partitions, partition_hours
+from playlist_assets.defs.partitions import BACKFILL_POLICY, hourly_partitions, partition_hours
 from playlist_assets.lib.feeds.normalize import FEED_COLUMNS, FeedBatch
 from playlist_assets.lib.quality import store
 from playlist_assets.lib.quality.quarantine import QUARANTINE_COLUMNS, empty_rejects, stamped
@@ -33,9 +33,6 @@ _LISTED = 5
 FEED_RETRY_POLICY = dg.RetryPolicy(
     max_retries=3, delay=20, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
 )
-# A backfill runs up to a week of hours per run: run start-up (seconds) dwarfs an hour's work
-# (milliseconds for replay), and the DuckDB pool serializes the writes of parallel runs anyway.
-FEED_BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=168)
 
 
 def with_partition_hour(batch: FeedBatch, hour: datetime) -> pd.DataFrame:
@@ -89,7 +86,7 @@ new_tracks = dg.asset(
     pool="duckdb",
     metadata={"partition_expr": "partition_hour"},
     retry_policy=FEED_RETRY_POLICY,
-    backfill_policy=FEED_BACKFILL_POLICY,
+    backfill_policy=BACKFILL_POLICY,
 )(new_tracks)
 
 

@@ -6,7 +6,12 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from playlist_assets.defs.partitions import hour_window, hourly_partitions, split_by_partition
+from playlist_assets.defs.partitions import (
+    BACKFILL_POLICY,
+    hour_window,
+    hourly_partitions,
+    split_by_partition,
+)
 from playlist_assets.lib import episodes
 from playlist_assets.lib.drift import DEFAULT_BINS, DriftThresholds
 from playlist_assets.lib.episodes import HourDrift, HourJudge
@@ -67,8 +72,7 @@ class FeatureDriftConfig(dg.Config):
         )
 
 
-# Same chunking as new_tracks, so a backfill of hourly_feed_job runs both in the same runs.
-DRIFT_BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=168)
+_LISTED = 5  # drifted hours named in a range run's log line
 
 
 def hour_metadata(hour: HourDrift, bundle: ClassifierBundle) -> dict[str, object]:
@@ -94,6 +98,21 @@ def hour_metadata(hour: HourDrift, bundle: ClassifierBundle) -> dict[str, object
     }
 
 
+def run_summary(judged: list[tuple[str, HourDrift]]) -> str:
+    """One log line per run: an hour's reason, or a range run's counts (one event, not one per
+    hour: a year's backfill would store thousands)."""
+    if len(judged) == 1:
+        key, hour = judged[0]
+        return f"partition {key}: {hour.report.reason}; trigger={hour.trigger}"
+    drifted = [key for key, hour in judged if hour.report.drifted]
+    triggers = sum(hour.trigger for _, hour in judged)
+    listed = f" ({', '.join(drifted[:_LISTED])}{', ...' if len(drifted) > _LISTED else ''})"
+    return (
+        f"{len(judged)} hours judged: {len(drifted)} drifted{listed if drifted else ''}, "
+        f"{triggers} beyond the last retrain's acknowledged shift"
+    )
+
+
 def _feature_table(hour: HourDrift, key: str, threshold: float, version: str) -> pd.DataFrame:
     table = hour.report.features.copy()
     start = hour_window(key)[0]
@@ -110,7 +129,7 @@ def _feature_table(hour: HourDrift, key: str, threshold: float, version: str) ->
     metadata={"partition_expr": "partition_hour"},
     kinds={"pandas", "duckdb"},
     pool="duckdb",
-    backfill_policy=DRIFT_BACKFILL_POLICY,
+    backfill_policy=BACKFILL_POLICY,
 )
 def feature_drift(
     context: dg.AssetExecutionContext,
@@ -131,11 +150,11 @@ def feature_drift(
     judge = HourJudge.build(bundle, config.features, thresholds, config.n_bins)
     version = bundle.version or "unregistered"
     tables = []
-    for key, rows in split_by_partition(new_tracks, list(context.partition_keys)):
-        hour = judge.judge(rows)
-        context.log.info(f"partition {key}: {hour.report.reason}; trigger={hour.trigger}")
+    judged = judge.judge_hours(split_by_partition(new_tracks, list(context.partition_keys)))
+    for key, hour in judged:
         context.add_asset_metadata(hour_metadata(hour, bundle), partition_key=key)
         tables.append(_feature_table(hour, key, thresholds.psi, version))
+    context.log.info(run_summary(judged))
     return dg.Output(
         pd.concat(tables, ignore_index=True),
         metadata={

@@ -16,6 +16,11 @@ from playlist_assets import settings
 # backfill history (PLAYLIST_PARTITIONS_START); the default keeps existing keys valid.
 hourly_partitions = dg.HourlyPartitionsDefinition(start_date=settings.partitions_start())
 
+# A backfill runs up to 30 days of hours per run (new_tracks and feature_drift share it, so both
+# go in the same runs): run start-up and model loading take seconds, an hour's work tens of
+# milliseconds, and the DuckDB pool serializes the writes of parallel runs anyway.
+BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=720)
+
 
 def naive_utc(moment: datetime) -> datetime:
     """``moment`` as a naive UTC datetime, the form ``partition_hour`` is stored in."""
@@ -48,7 +53,14 @@ def rows_of_hour(frame: pd.DataFrame, key: str) -> pd.DataFrame:
 
 
 def split_by_partition(frame: pd.DataFrame, keys: Sequence[str]) -> list[tuple[str, pd.DataFrame]]:
-    """One frame per partition key of a run; a one-key run keeps the whole frame."""
+    """One frame per partition key of a run, in key order; a one-key run keeps the whole frame.
+
+    Rows are grouped by hour once: a year's backfill runs hundreds of hours per run.
+    """
     if len(keys) == 1:
         return [(keys[0], frame)]
-    return [(key, rows_of_hour(frame, key)) for key in keys]
+    if frame.empty or "partition_hour" not in frame.columns:
+        return [(key, frame.iloc[0:0]) for key in keys]
+    hours = pd.to_datetime(frame["partition_hour"]).dt.floor("h")
+    groups = {hour_key(hour): rows for hour, rows in frame.groupby(hours, sort=False)}
+    return [(key, groups.get(key, frame.iloc[0:0])) for key in keys]

@@ -9,10 +9,11 @@ further shift does.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from playlist_assets.lib.drift import (
@@ -20,7 +21,8 @@ from playlist_assets.lib.drift import (
     DriftReport,
     DriftThresholds,
     measure_drift,
-    predict_genres,
+    predict_rows,
+    predicted_only,
     prepare_reference,
 )
 from playlist_assets.lib.models import ClassifierBundle
@@ -192,7 +194,22 @@ class HourJudge:
         return cls(bundle, thresholds, champion, acknowledged)
 
     def judge(self, rows: pd.DataFrame) -> HourDrift:
-        predicted = predict_genres(self.bundle, rows)
+        """One hour's verdict."""
+        return self.judge_hours([("", rows)])[0][1]
+
+    def judge_hours(self, parts: Sequence[tuple[str, pd.DataFrame]]) -> list[tuple[str, HourDrift]]:
+        """Each (key, rows) of a run judged on its own; the champion predicts all the rows in
+        one call (called per hour, its overhead was most of a year's backfill)."""
+        frames = [rows for _, rows in parts]
+        labels = predict_rows(self.bundle, pd.concat(frames)) if frames else None
+        judged, offset = [], 0
+        for key, rows in parts:
+            hour_labels = None if labels is None else labels[offset : offset + len(rows)]
+            offset += len(rows)
+            judged.append((key, self._judge(rows, predicted_only(hour_labels))))
+        return judged
+
+    def _judge(self, rows: pd.DataFrame, predicted: np.ndarray | None) -> HourDrift:
         report = measure_drift(self.champion, rows, predicted=predicted, thresholds=self.thresholds)
         ack = None
         if self.acknowledged is not None:

@@ -25,6 +25,7 @@ from playlist_assets.defs.feed_resources import (
     SpotifyFeed,
     build_feed_resource,
 )
+from playlist_assets.defs.monitoring import feature_drift
 from playlist_assets.defs.partitions import hourly_partitions
 from playlist_assets.lib.sample_data import generate_tracks
 
@@ -306,7 +307,12 @@ def test_the_hourly_job_runs_the_feed_then_drift_on_a_running_schedule() -> None
     assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
     assert schedule.cron_schedule == "5 * * * *"
     asset = defs.resolve_assets_def("new_tracks")
-    assert asset.backfill_policy == dg.BackfillPolicy.multi_run(max_partitions_per_run=168)
+    # Both in the same backfill runs, many hours per run (a run per hour would take a year's
+    # backfill hours).
+    policy = asset.backfill_policy
+    assert feature_drift.backfill_policy == policy
+    assert policy.policy_type.value == "MULTI_RUN"
+    assert policy.max_partitions_per_run >= 168
     assert asset.op.pool == "duckdb"
     assert asset.op.retry_policy.max_retries == 3
     assert asset.metadata_by_key[dg.AssetKey("new_tracks")]["partition_expr"] == "partition_hour"
