@@ -447,3 +447,30 @@ def test_importing_the_quality_code_does_not_import_great_expectations():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_data_docs_keep_the_newest_page_and_do_not_pile_up_empty_folders(tmp_path):
+    import os
+
+    frame = clean_tracks()
+    docs = tmp_path / "data_docs"
+    pages = []
+    for run in ("run-1", "run-2", "run-3"):
+        judgment = judge(
+            frame,
+            CATALOGUE_SUITE,
+            whole_frame(frame, "catalogue", "test.csv"),
+            data_docs_dir=docs,
+            batch_name="catalogue",
+            run_name=run,
+        )
+        pages.append(judgment.outcome.docs_path)
+        for folder in (p for p in docs.rglob("*") if p.is_dir()):
+            os.utime(folder, (0, 0))  # as if the run were an hour ago
+    assert pages[-1] is not None and pages[-1].is_file()
+    # A run empties the previous run's folders (their page goes) and removes the older empty
+    # ones: they never pile up.
+    folders = {p.name for p in (docs / "validations").rglob("*") if p.is_dir()}
+    assert "run-3" in folders and "run-1" not in folders
+    empty = [p for p in (docs / "validations").rglob("*") if p.is_dir() and not any(p.iterdir())]
+    assert len(empty) <= 1

@@ -7,6 +7,7 @@ row-level result format and the Data Docs rendering must agree on the same expec
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -364,6 +365,7 @@ def run_suites(
     if data_docs_dir is not None and pending:
         keys = context.validation_results_store.list_keys()
         context.build_data_docs(site_names=[DOCS_SITE_NAME], resource_identifiers=keys)
+        prune_empty_folders(data_docs_dir / "validations")
         for key in keys:
             url = context.get_docs_sites_urls(resource_identifier=key, site_name=DOCS_SITE_NAME)
             if url and url[0].get("site_url"):
@@ -384,6 +386,21 @@ def run_suites(
             )
         )
     return outcomes
+
+
+def prune_empty_folders(root: Path, *, older_than_s: float = 600) -> None:
+    """Remove the empty folders under ``root``: the site drops earlier runs' pages but keeps their
+    two folders, which an hourly run would pile up at 17,520 a year. Folders younger than
+    ``older_than_s`` are left to a run that may still be writing into them (so the folders a run
+    has just emptied go with the next run)."""
+    if not root.is_dir():
+        return
+    cutoff = time.time() - older_than_s
+    # Ages read before anything is removed: removing a child makes its parent look new.
+    old = [p for p in root.rglob("*") if p.is_dir() and p.stat().st_mtime < cutoff]
+    for folder in sorted(old, key=lambda p: -len(p.parts)):
+        with contextlib.suppress(OSError):  # not empty, or already gone
+            folder.rmdir()
 
 
 def run_suite(
