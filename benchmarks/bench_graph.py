@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from playlist_assets.settings import UNPARTITIONED_SELECTION
+
 ROOT = Path(__file__).resolve().parents[1]
 REAL_TRACKS = ROOT.parent / "shared" / "data" / "spotify_tracks" / "dataset.csv.gz"
 STEP = re.compile(
@@ -52,7 +54,7 @@ def main() -> int:
         "-m",
         "playlist_assets.definitions",
         "--select",
-        "not key:new_tracks and not key:feature_drift and not key:fresh_songs",
+        UNPARTITIONED_SELECTION,
     ]
     started = time.perf_counter()
     done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True)

@@ -32,6 +32,12 @@ SPOTIFY_API_URL_ENV = "SPOTIFY_API_URL"
 SPOTIFY_TOKEN_URL_ENV = "SPOTIFY_TOKEN_URL"
 
 DEFAULT_PARTITIONS_START = "2026-11-01-00:00"
+# The hourly assets carry this tag: `--select 'not tag:cadence=hourly'` is the whole unpartitioned
+# graph (`--select '*'` is refused once partitioned assets exist), and a new hourly asset joins
+# the hourly runs by carrying it.
+HOURLY_TAGS = {"cadence": "hourly"}
+HOURLY_SELECTION = "tag:cadence=hourly"
+UNPARTITIONED_SELECTION = f"not {HOURLY_SELECTION}"
 
 DEFAULT_GENRES: tuple[str, ...] = (
     "alternative",

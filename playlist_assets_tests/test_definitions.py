@@ -8,7 +8,7 @@ import sys
 import dagster as dg
 
 from playlist_assets.definitions import defs
-from playlist_assets.settings import DEFAULT_GENRES
+from playlist_assets.settings import DEFAULT_GENRES, HOURLY_SELECTION, UNPARTITIONED_SELECTION
 
 CONTRACT_KEYS = {
     "raw_spotify_tracks",
@@ -50,3 +50,13 @@ def test_code_location_does_not_import_heavy_libraries() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_hourly_selection_is_exactly_the_partitioned_assets() -> None:
+    # The scripts and the dashboard select the whole graph as "not tag:cadence=hourly".
+    graph = defs.resolve_asset_graph()
+    partitioned = {key for key in graph.materializable_asset_keys if graph.get(key).is_partitioned}
+    hourly = dg.AssetSelection.from_string(HOURLY_SELECTION).resolve(graph)
+    rest = dg.AssetSelection.from_string(UNPARTITIONED_SELECTION).resolve(graph)
+    assert hourly == partitioned and {dg.AssetKey("new_tracks")} <= hourly
+    assert not rest & partitioned and rest | hourly == graph.materializable_asset_keys

@@ -13,8 +13,8 @@ mkdir -p "$DAGSTER_HOME"
 PARTITION=${PARTITION:-2026-11-01-00:00}
 DAGSTER=.venv/bin/dagster
 echo "== materialize: unpartitioned graph (data: $PLAYLIST_ASSETS_HOME, DAGSTER_HOME: $DAGSTER_HOME)"
-$DAGSTER asset materialize -m playlist_assets.definitions --select 'not key:new_tracks and not key:feature_drift and not key:fresh_songs and not key:dashboard'
+$DAGSTER asset materialize -m playlist_assets.definitions --select 'not tag:cadence=hourly and not key:dashboard'
 echo "== materialize: hourly partition $PARTITION"
-$DAGSTER asset materialize -m playlist_assets.definitions --select 'key:new_tracks or key:feature_drift or key:fresh_songs' --partition "$PARTITION"
+$DAGSTER asset materialize -m playlist_assets.definitions --select 'tag:cadence=hourly' --partition "$PARTITION"
 echo "== materialize: dashboard"
 $DAGSTER asset materialize -m playlist_assets.definitions --select 'key:dashboard'

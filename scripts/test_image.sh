@@ -159,10 +159,10 @@ podman healthcheck run "$NAME" >/dev/null || { echo "image: its HEALTHCHECK fail
 
 say "materializing the graph inside the container"
 podman exec "$NAME" dagster asset materialize -m playlist_assets.definitions \
-  --select 'not key:new_tracks and not key:feature_drift and not key:fresh_songs' >"$work/materialize.log" 2>&1 ||
+  --select 'not tag:cadence=hourly' >"$work/materialize.log" 2>&1 ||
   { tail -30 "$work/materialize.log" >&2; exit 1; }
 podman exec "$NAME" dagster asset materialize -m playlist_assets.definitions \
-  --select 'key:new_tracks or key:feature_drift or key:fresh_songs' --partition 2026-11-01-00:00 >>"$work/materialize.log" 2>&1 ||
+  --select 'tag:cadence=hourly' --partition 2026-11-01-00:00 >>"$work/materialize.log" 2>&1 ||
   { tail -30 "$work/materialize.log" >&2; exit 1; }
 grep -q RUN_SUCCESS "$work/materialize.log" || { echo "image: no successful run" >&2; exit 1; }
 

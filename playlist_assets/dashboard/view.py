@@ -20,8 +20,7 @@ from playlist_assets.dashboard import data, drift_figures, instance_data
 from playlist_assets.dashboard import figures as fig
 
 MATERIALIZE_HINT = "dagster asset materialize -m playlist_assets.definitions --select"
-# Every unpartitioned asset (`--select '*'` is refused once partitioned assets exist).
-WHOLE_GRAPH = "not key:new_tracks and not key:feature_drift and not key:fresh_songs"
+WHOLE_GRAPH = settings.UNPARTITIONED_SELECTION
 DEFAULT_SHARE_THRESHOLD = 0.25
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 

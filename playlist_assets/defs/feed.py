@@ -11,6 +11,7 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
+from playlist_assets import settings
 from playlist_assets.defs.feed_resources import FeedResource
 from playlist_assets.defs.partitions import BACKFILL_POLICY, hourly_partitions, partition_hours
 from playlist_assets.lib.feeds.normalize import FEED_COLUMNS, FeedBatch
@@ -82,7 +83,7 @@ new_tracks = dg.asset(
     group_name="ingestion",
     kinds={"duckdb", "pandas"},
     owners=["team:data-engineering"],
-    tags={"layer": "raw"},
+    tags={"layer": "raw", **settings.HOURLY_TAGS},
     pool="duckdb",
     metadata={"partition_expr": "partition_hour"},
     retry_policy=FEED_RETRY_POLICY,

@@ -12,6 +12,7 @@ blocking quality checks passed) every 30 seconds.
 import dagster as dg
 import pandas as pd
 
+from playlist_assets import settings
 from playlist_assets.defs.partitions import hour_window, hourly_partitions
 from playlist_assets.defs.training import GENRES, SERVING_MODEL_INS
 from playlist_assets.lib.models import ClassifierBundle, ClusterModel
@@ -42,6 +43,7 @@ def hour_tracks(new_tracks: pd.DataFrame) -> pd.DataFrame:
 
 @dg.asset(
     partitions_def=hourly_partitions,
+    tags=settings.HOURLY_TAGS,
     group_name="recommendation",
     kinds={"duckdb", "pandas"},
     owners=["team:ml-engineering"],

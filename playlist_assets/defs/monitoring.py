@@ -6,6 +6,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from playlist_assets import settings
 from playlist_assets.defs.partitions import (
     BACKFILL_POLICY,
     hour_window,
@@ -125,6 +126,7 @@ def _feature_table(hour: HourDrift, key: str, threshold: float, version: str) ->
 @dg.asset(
     group_name="monitoring",
     partitions_def=hourly_partitions,
+    tags=settings.HOURLY_TAGS,
     deps=["train_songs"],
     metadata={"partition_expr": "partition_hour"},
     kinds={"pandas", "duckdb"},
