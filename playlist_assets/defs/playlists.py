@@ -22,7 +22,7 @@ from playlist_assets.defs.resources import MlflowTracker
 from playlist_assets.defs.training import SERVING_MODEL_INS
 from playlist_assets.lib.cooccurrence import SPLIT_SALT, TrackCooccurrence, split_playlists
 from playlist_assets.lib.models import ClassifierBundle, ClusterModel
-from playlist_assets.lib.recommend_names import EVAL_STRATEGIES
+from playlist_assets.lib.recommend_names import DEFAULT_MAX_EVAL_SONGS, EVAL_STRATEGIES
 
 GROUP = "recommendation"
 OWNERS = ["team:ml-engineering"]
@@ -77,6 +77,15 @@ def playlists(context: dg.AssetExecutionContext, config: PlaylistsConfig) -> dg.
     return dg.Output(frame, metadata=metadata)
 
 
+def _max_eval_songs() -> Any:
+    return Field(
+        default=DEFAULT_MAX_EVAL_SONGS,
+        description="Songs ranked when tuning and evaluating: every playlist song plus a stable "
+        "sample of the rest, so a growing base does not slow every retrain (0 = the whole base; "
+        "serving always ranks the whole base).",
+    )
+
+
 class CooccurrenceConfig(dg.Config):
     holdout_fraction: float = Field(
         default=0.2,
@@ -102,6 +111,7 @@ class CooccurrenceConfig(dg.Config):
             "(the cold-song blend is chosen on it, recommendation_eval scores it)."
         ),
     )
+    max_eval_songs: int = _max_eval_songs()
 
 
 def _cluster_models(models: dict[str, ClusterModel]) -> dict[str, ClusterModel]:
@@ -175,6 +185,7 @@ def track_cooccurrence(
             split_config=config.model_dump(
                 include={"salt", "holdout_fraction", "validation_fraction"}
             ),
+            max_songs=config.max_eval_songs,
         )
     except ValueError as exc:
         raise dg.Failure(description=f"track_cooccurrence: {exc}") from exc
@@ -205,6 +216,7 @@ class EvalConfig(dg.Config):
     strategies: list[str] = Field(
         default=list(EVAL_STRATEGIES), description="Strategies scored side by side."
     )
+    max_eval_songs: int = _max_eval_songs()
 
 
 def _markdown(table: pd.DataFrame) -> str:
@@ -253,6 +265,7 @@ def recommendation_eval(
             _cluster_models(cluster_models),
             config.strategies,
             k=config.k,
+            max_songs=config.max_eval_songs,
         )
     except ValueError as exc:
         raise dg.Failure(description=f"recommendation_eval: {exc}") from exc
@@ -267,6 +280,7 @@ def recommendation_eval(
 def _eval_params(config: EvalConfig, cooccurrence: TrackCooccurrence) -> dict[str, Any]:
     return {
         "k": config.k,
+        "max_eval_songs": config.max_eval_songs,
         "strategies": ",".join(config.strategies),
         "holdout_playlists": len(cooccurrence.split.get("holdout_pids", [])),
         "weights_source": cooccurrence.tuning.get("note", ""),

@@ -30,6 +30,7 @@ from playlist_assets.lib.recommend_features import blend_kwargs
 from playlist_assets.lib.recommend_names import (
     COLD_SONG_METRICS,
     COLD_SONG_STRATEGIES,
+    DEFAULT_MAX_EVAL_SONGS,
     EVAL_STRATEGIES,
     METRICS,
     RECALL_KS,
@@ -39,6 +40,7 @@ from playlist_assets.lib.recommend_names import (
     SLICE_SIMULATED_COLD_START,
     STRATEGIES,
 )
+from playlist_assets.lib.split import evaluation_pool
 
 TABLE_COLUMNS: tuple[str, ...] = (
     "slice",
@@ -221,8 +223,10 @@ def evaluate_holdout(
     strategies: Sequence[str] = EVAL_STRATEGIES,
     *,
     k: int = 500,
+    max_songs: int = DEFAULT_MAX_EVAL_SONGS,
 ) -> EvalResult:
-    """Every slice of the evaluation on the held-out playlists ``cooccurrence`` recorded.
+    """Every slice of the evaluation on the held-out playlists ``cooccurrence`` recorded, ranking
+    among at most ``max_songs`` songs of the base (``evaluation_pool``).
 
     Raises ValueError when a held-out playlist was learned from or a strategy is unknown.
     """
@@ -235,6 +239,7 @@ def evaluate_holdout(
     leaked = set(holdout.tolist()) & set(training.tolist())
     if leaked:
         raise ValueError(f"{len(leaked)} held-out playlists were learned from")
+    song_index = evaluation_pool(song_index, playlists, max_songs)
     recommender = Recommender(song_index, cooccurrence, classifier, cluster_models)
     min_tracks = int(split.get("min_catalogue_tracks", 5))
     cases = continuation_cases(playlists, holdout, recommender.ids, min_catalogue_tracks=min_tracks)

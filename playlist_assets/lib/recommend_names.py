@@ -31,3 +31,7 @@ SLICE_COLD_SONGS = "cold_songs"  # songs stripped from the training playlists, t
 
 # A song that landed in the feed within this many hours is flagged ``new`` in recommendations.
 NEW_SONG_HOURS = 24
+
+# Songs a retrain's tuning and evaluation rank among (lib.split.evaluation_pool): every song of a
+# playlist plus a stable sample of the rest. Serving ranks the whole base.
+DEFAULT_MAX_EVAL_SONGS = 10_000

@@ -32,6 +32,8 @@ from playlist_assets.lib.recommend_features import (
     DEFAULT_COLD_WEIGHTS,
     DEFAULT_WEIGHTS,
 )
+from playlist_assets.lib.recommend_names import DEFAULT_MAX_EVAL_SONGS
+from playlist_assets.lib.split import evaluation_pool
 
 
 @dataclass
@@ -110,8 +112,10 @@ def tune_cooccurrence(
     min_catalogue_tracks: int = 5,
     strip_fraction: float = 0.2,
     split_config: dict[str, Any] | None = None,
+    max_songs: int = DEFAULT_MAX_EVAL_SONGS,
 ) -> TunedCooccurrence:
-    """Co-occurrence over the training playlists and the blends chosen on the validation part."""
+    """Co-occurrence over the training playlists (every song of the base) and the blends chosen
+    on the validation part, ranking among at most ``max_songs`` songs (``evaluation_pool``)."""
     catalogue = song_index["track_id"].astype(str).to_numpy()
     training = split.index[split != HOLDOUT]
     if training.empty:
@@ -129,6 +133,7 @@ def tune_cooccurrence(
             min_catalogue_tracks=min_catalogue_tracks,
         )
     if cases and len(fit_part):
+        song_index = evaluation_pool(song_index, playlists, max_songs)
         fold = Recommender(  # warm and cold-start weights chosen as before: cold songs last
             song_index,
             learn_cooccurrence(playlists, fit_part, catalogue),
