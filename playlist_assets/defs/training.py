@@ -12,7 +12,7 @@ from playlist_assets.defs.partitions import hour_window
 from playlist_assets.defs.resources import LoggedRun, MlflowTracker, link, model_url
 from playlist_assets.lib.episodes import ACKNOWLEDGE_SINCE_TAG, EPISODE_SINCE_TAG, retrain_check
 from playlist_assets.lib.models import ClassifierBundle, ClusterModel
-from playlist_assets.lib.split import DEFAULT_MAX_TRAIN_ROWS
+from playlist_assets.lib.split import DEFAULT_MAX_TEST_ROWS, DEFAULT_MAX_TRAIN_ROWS, capped_sample
 
 GENRES: tuple[str, ...] = settings.configured_genres()
 TRAINING_KINDS = {"scikit-learn", "mlflow"}
@@ -102,6 +102,11 @@ class ClassifierConfig(dg.Config):
         description="Training rows at most: a stratified sample by genre, chosen by a hash of the "
         "track id so it stays stable as the songs base grows (0 = no cap).",
     )
+    max_test_rows: int = Field(
+        default=DEFAULT_MAX_TEST_ROWS,
+        description="Test rows candidate and champion are scored on at most: the same kind of "
+        "stable, stratified sample of test_songs, the same for both models (0 = no cap).",
+    )
     acknowledge_hours: int = Field(
         default=24,
         description="Feed hours a retrain acknowledges at most (from the drift episode's first "
@@ -177,6 +182,7 @@ def genre_classifier(
     from playlist_assets.lib.classifier_run import compare_with_champion, train_candidate
 
     params = {**clf_defaults(), **_as_params(config.params)}
+    test_songs = capped_sample(test_songs, config.max_test_rows, salt="test-sample")
     candidate = train_candidate(train_songs, test_songs, params, config.max_train_rows)
     champion = registry.load_champion(
         mlflow.mlflow(), mlflow.client(), mlflow.registered_model_name
@@ -321,7 +327,6 @@ def genre_cluster_models(
 ):
     """One GaussianMixture per genre; each genre is its own asset and can be materialized alone."""
     from playlist_assets.lib.models import fit_cluster_model
-    from playlist_assets.lib.split import capped_sample
 
     by_genre = dict(tuple(capped_sample(train_songs, config.max_train_rows).groupby("track_genre")))
     for genre in GENRES:

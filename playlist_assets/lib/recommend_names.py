@@ -33,5 +33,6 @@ SLICE_COLD_SONGS = "cold_songs"  # songs stripped from the training playlists, t
 NEW_SONG_HOURS = 24
 
 # Songs a retrain's tuning and evaluation rank among (lib.split.evaluation_pool): every song of a
-# playlist plus a stable sample of the rest. Serving ranks the whole base.
+# playlist plus a stable sample of the rest. Serving ranks the whole base. Above the real
+# catalogue's 6,285 songs in the ten genres, so its evaluation ranks every song as before.
 DEFAULT_MAX_EVAL_SONGS = 10_000

@@ -16,8 +16,11 @@ import pandas as pd
 
 DEFAULT_SALT = "playlist-assets"
 # Training rows at most (classifier and cluster models): fits in seconds and well under 2 GB
-# whatever the size of the songs base.
-DEFAULT_MAX_TRAIN_ROWS = 60_000
+# whatever the size of the songs base. After a year of fresh songs (283,000 training rows) a
+# classifier on 20,000 of them scored macro-F1 0.9731 against 0.9735 on 60,000.
+DEFAULT_MAX_TRAIN_ROWS = 20_000
+# Test rows both models are scored on: scoring 70,000 rows twice was a fifth of a retrain at a year.
+DEFAULT_MAX_TEST_ROWS = 20_000
 
 # 53 bits: the largest integer range a float64 represents exactly, so the unit-interval
 # position of each id is exact and identical on every platform.
