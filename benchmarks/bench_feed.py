@@ -35,6 +35,9 @@ import dagster as dg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))  # the daemon loads this file as a code location
+
+from backfills import submit_asset_backfill, wait_for_backfill  # noqa: E402
 
 from playlist_assets.defs.feed import new_tracks  # noqa: E402
 from playlist_assets.defs.partitions import hourly_partitions  # noqa: E402
@@ -180,40 +183,6 @@ def _wait_daemon_ready(instance: dg.DagsterInstance, timeout: float) -> None:
     raise TimeoutError(f"dagster-daemon did not start within {timeout:.0f} s")
 
 
-def _submit_asset_backfill(instance: dg.DagsterInstance, keys: list[str]) -> str:
-    from dagster._core.execution.backfill import PartitionBackfill
-    from dagster._core.utils import make_new_backfill_id
-
-    backfill = PartitionBackfill.from_asset_partitions(
-        backfill_id=make_new_backfill_id(),
-        asset_graph=defs.resolve_asset_graph(),
-        partition_names=keys,
-        asset_selection=[dg.AssetKey("new_tracks")],
-        backfill_timestamp=time.time(),
-        tags={},
-        dynamic_partitions_store=instance,
-        all_partitions=False,
-        title="bench_feed",
-        description=None,
-        run_config=None,
-    )
-    instance.add_backfill(backfill)
-    return backfill.backfill_id
-
-
-def _wait_backfill(instance: dg.DagsterInstance, backfill_id: str, timeout: float) -> str:
-    from dagster._core.execution.backfill import BulkActionStatus
-
-    running = {BulkActionStatus.REQUESTED, BulkActionStatus.CANCELING, BulkActionStatus.FAILING}
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        status = instance.get_backfill(backfill_id).status
-        if status not in running:
-            return status.value
-        time.sleep(0.5)
-    raise TimeoutError(f"backfill {backfill_id} did not finish within {timeout:.0f} s")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=int, default=168)
@@ -295,8 +264,8 @@ def main() -> None:
             dg.PartitionKeyRange(FIRST_HOUR, _key_after(FIRST_HOUR, args.hours - 1))
         )
         started, submitted_at = time.perf_counter(), time.time()
-        backfill_id = _submit_asset_backfill(instance, keys)
-        status = _wait_backfill(instance, backfill_id, timeout=900)
+        backfill_id = submit_asset_backfill(instance, defs, keys, ["new_tracks"], "bench_feed")
+        status = wait_for_backfill(instance, backfill_id, timeout_s=900)
         ours = time.perf_counter() - started
         our_runs = instance.get_runs(filters=_runs_filter({"dagster/backfill": backfill_id}))
         total, distinct, _ = _table_digest(data)

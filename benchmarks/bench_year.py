@@ -32,6 +32,8 @@ import warnings
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from backfills import submit_asset_backfill, wait_for_backfill
+
 from playlist_assets.settings import UNPARTITIONED_SELECTION
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,67 +73,27 @@ def hour_keys(start: datetime, first: int, last: int) -> list[str]:
     return [(start + timedelta(hours=h)).strftime("%Y-%m-%d-%H:%M") for h in range(first, last)]
 
 
-def submit_backfill(partition_keys: list[str]) -> str:
-    """An asset backfill of the feed for ``partition_keys``; the daemon runs it."""
+def wait_until_done(backfill_id: str, timeout_s: float) -> None:
+    """Until the daemon has run the backfill; every one of its runs must have succeeded."""
     import dagster as dg
-    from dagster._core.execution.backfill import PartitionBackfill
-    from dagster._core.utils import make_new_backfill_id
-
-    from playlist_assets.definitions import defs
 
     instance = dg.DagsterInstance.get()
-    backfill = PartitionBackfill.from_asset_partitions(
-        backfill_id=make_new_backfill_id(),
-        asset_graph=defs.resolve_asset_graph(),
-        partition_names=partition_keys,
-        asset_selection=[dg.AssetKey(k) for k in FEED_KEYS],
-        backfill_timestamp=time.time(),
-        tags={},
-        dynamic_partitions_store=instance,
-        all_partitions=False,
-        title="bench_year",
-        description=None,
-        run_config=None,
-    )
-    instance.add_backfill(backfill)
-    return backfill.backfill_id
-
-
-def wait_for_backfill(backfill_id: str, timeout_s: float) -> None:
-    import dagster as dg
-    from dagster._core.execution.backfill import BulkActionStatus
-
-    instance = dg.DagsterInstance.get()
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        backfill = instance.get_backfill(backfill_id)
-        status = backfill.status
-        if status in (BulkActionStatus.COMPLETED, BulkActionStatus.COMPLETED_SUCCESS):
-            runs = instance.get_run_records(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
-            failed = [r for r in runs if r.dagster_run.status != dg.DagsterRunStatus.SUCCESS]
-            if failed:
-                raise SystemExit(f"backfill {backfill_id}: {len(failed)} runs did not succeed")
-            return
-        if status not in (BulkActionStatus.REQUESTED,):
-            raise SystemExit(f"backfill {backfill_id} ended {status}")
-        time.sleep(2)
-    raise SystemExit(f"backfill {backfill_id} not done after {timeout_s:.0f} s")
+    status = wait_for_backfill(instance, backfill_id, timeout_s)
+    runs = instance.get_run_records(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+    failed = [r for r in runs if r.dagster_run.status != dg.DagsterRunStatus.SUCCESS]
+    if status not in ("COMPLETED", "COMPLETED_SUCCESS") or failed:
+        raise SystemExit(f"backfill {backfill_id} ended {status}; {len(failed)} runs failed")
 
 
 def wait_until_idle(timeout_s: float = 600) -> None:
     """Wait for the daemon's own runs (a sensor's retrain, the dashboard refresh) to end, so they
     do not share the machine with what is measured next."""
     import dagster as dg
+    from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES
 
     instance = dg.DagsterInstance.get()
-    active = [
-        dg.DagsterRunStatus.QUEUED,
-        dg.DagsterRunStatus.NOT_STARTED,
-        dg.DagsterRunStatus.STARTING,
-        dg.DagsterRunStatus.STARTED,
-    ]
     deadline = time.monotonic() + timeout_s
-    while instance.get_runs(filters=dg.RunsFilter(statuses=active), limit=1):
+    while instance.get_runs(filters=dg.RunsFilter(statuses=NOT_FINISHED_STATUSES), limit=1):
         if time.monotonic() > deadline:
             raise SystemExit(f"runs still active after {timeout_s:.0f} s")
         time.sleep(2)
@@ -219,22 +181,18 @@ def main() -> None:
         "GX_ANALYTICS_ENABLED": "false",
     }
     os.environ.update(env)
+    import dagster as dg  # after the environment: the partitions' start is read at import
+
+    from playlist_assets.definitions import defs
+
     dagster = str(VENV_BIN / "dagster")
     print(f"scratch: {scratch}; partitions start {env['PLAYLIST_PARTITIONS_START']}", flush=True)
 
-    base = timed(
-        [
-            dagster,
-            "asset",
-            "materialize",
-            "-m",
-            MODULE,
-            "--select",
-            UNPARTITIONED_SELECTION,
-        ],
-        env,
-        logs / "graph.log",
-    )
+    def materialize(select: str, log: str, *extra: str) -> dict[str, float]:
+        command = [dagster, "asset", "materialize", "-m", MODULE, "--select", select, *extra]
+        return timed(command, env, logs / log)
+
+    base = materialize(UNPARTITIONED_SELECTION, "graph.log")
     print(f"whole unpartitioned graph: {base['wall_s']:.1f} s", flush=True)
 
     daemon_log = (logs / "daemon.log").open("w")
@@ -250,28 +208,25 @@ def main() -> None:
     try:
         for size in sizes:
             started = time.perf_counter()
-            backfill_id = submit_backfill(hour_keys(start, done, size))
-            wait_for_backfill(backfill_id, args.timeout)
+            backfill_id = submit_asset_backfill(
+                dg.DagsterInstance.get(),
+                defs,
+                hour_keys(start, done, size),
+                FEED_KEYS,
+                "bench_year",
+            )
+            wait_until_done(backfill_id, args.timeout)
             backfill_s = time.perf_counter() - started
             done = size
             # A deployment's first ticks read the backlog (max_events_per_tick each); the hourly
             # one reads from its cursor: one new hour.
             catch_up_s, catch_up_ticks, cursor = catch_up()
             wait_until_idle()
-            tick = timed(
-                [
-                    dagster,
-                    "asset",
-                    "materialize",
-                    "-m",
-                    MODULE,
-                    "--select",
-                    " or ".join(f"key:{k}" for k in FEED_KEYS),
-                    "--partition",
-                    hour_keys(start, size, size + 1)[0],
-                ],
-                env,
-                logs / f"tick_{size}.log",
+            tick = materialize(
+                " or ".join(f"key:{k}" for k in FEED_KEYS),
+                f"tick_{size}.log",
+                "--partition",
+                hour_keys(start, size, size + 1)[0],
             )
             sensor_s, _ = sensor_tick(cursor)
             wait_until_idle()
