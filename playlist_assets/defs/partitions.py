@@ -43,15 +43,6 @@ def hour_key(hour: datetime | pd.Timestamp) -> str:
     return pd.Timestamp(hour).strftime(hourly_partitions.fmt)
 
 
-def rows_of_hour(frame: pd.DataFrame, key: str) -> pd.DataFrame:
-    """The rows of ``frame`` whose ``partition_hour`` falls in the partition ``key``."""
-    if frame.empty or "partition_hour" not in frame.columns:
-        return frame.iloc[0:0]
-    start, end = hour_window(key)
-    hours = pd.to_datetime(frame["partition_hour"])
-    return frame.loc[(hours >= start) & (hours < end)]
-
-
 def split_by_partition(frame: pd.DataFrame, keys: Sequence[str]) -> list[tuple[str, pd.DataFrame]]:
     """One frame per partition key of a run, in key order; a one-key run keeps the whole frame.
 

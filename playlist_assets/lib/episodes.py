@@ -193,10 +193,6 @@ class HourJudge:
             )
         return cls(bundle, thresholds, champion, acknowledged)
 
-    def judge(self, rows: pd.DataFrame) -> HourDrift:
-        """One hour's verdict."""
-        return self.judge_hours([("", rows)])[0][1]
-
     def judge_hours(self, parts: Sequence[tuple[str, pd.DataFrame]]) -> list[tuple[str, HourDrift]]:
         """Each (key, rows) of a run judged on its own; the champion predicts all the rows in
         one call (called per hour, its overhead was most of a year's backfill)."""
