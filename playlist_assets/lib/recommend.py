@@ -490,12 +490,13 @@ class Recommender:
         cold_song_weights: np.ndarray | None = None,
         cold_song_offset: float | None = None,
         cold_song_head: int | None = None,
+        features: np.ndarray | None = None,
     ) -> np.ndarray:
         """The blend in (0, 1): songs some training playlist holds by ``weights``, the others
         (cold songs) by the cold-song blend shifted by the offset; the best ``cold_song_head``
         songs with co-occurrence evidence get +1 (the head of the list stays what the playlists
         say). A playlist without evidence: ``weights`` alone."""
-        warm, cold = self.hybrid_logits(seeds, weights, cold_song_weights)
+        warm, cold = self.hybrid_logits(seeds, weights, cold_song_weights, features)
         if not len(seeds.items):
             return sigmoid(warm)
         offset = self.cold_song_offset if cold_song_offset is None else cold_song_offset
@@ -503,8 +504,11 @@ class Recommender:
         merged = sigmoid(np.where(self.frequency > 0, warm, cold + offset))
         return head_first(merged, self.evidence(seeds), seeds, head)
 
-    def score(self, strategy: str, seeds: Seeds) -> tuple[np.ndarray, str | None]:
-        """Higher is better; ties fall to popularity then catalogue order."""
+    def score(
+        self, strategy: str, seeds: Seeds, cluster_choice: tuple[str, int] | None = None
+    ) -> tuple[np.ndarray, str | None]:
+        """Higher is better; ties fall to popularity then catalogue order. ``cluster_choice``:
+        the playlist's (genre, cluster) from ``cluster_choices``, when already known."""
         if strategy == "popular":
             return self.popularity.copy(), None
         if strategy == "frequent":
@@ -517,7 +521,7 @@ class Recommender:
                 return np.zeros(self.n), note
             return np.asarray(self._counts[seeds.items].sum(axis=0)).ravel().astype(float), None
         if strategy == "cluster":
-            return self._old_cluster_score(seeds)
+            return self._old_cluster_score(seeds, cluster_choice)
         if strategy == "hybrid":
             if len(seeds.items):
                 return self.hybrid_score(seeds, self.weights), None
@@ -525,19 +529,39 @@ class Recommender:
             return self.hybrid_score(seeds, self.cold_weights), note
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
 
-    def _old_cluster_score(self, seeds: Seeds) -> tuple[np.ndarray, str | None]:
+    def _need_cluster_models(self) -> None:
         if self.classifier is None or not self.cluster_models:
             raise ValueError("the cluster strategy needs the genre classifier and cluster models")
+
+    def cluster_choices(self, many: Sequence[Seeds]) -> list[tuple[str, int] | None]:
+        """The old system's (genre, cluster) of each playlist: the classifier's genre of its
+        summary, then that genre's cluster of it (None: no song in the base). One classifier call
+        and one call per genre for all of them: a call per playlist was most of an evaluation."""
+        self._need_cluster_models()
+        out: list[tuple[str, int] | None] = [None] * len(many)
+        given = [i for i, seeds in enumerate(many) if len(seeds.songs)]
+        if not given:
+            return out
+        summaries = pd.concat([self.summary(many[i]) for i in given], ignore_index=True)
+        with _one_thread():
+            genres = np.asarray(self.classifier.predict(summaries)).astype(str)
+            for genre in dict.fromkeys(genres):
+                model = self.cluster_models.get(genre)
+                if model is None:
+                    raise ValueError(f"no cluster model for the predicted genre {genre!r}")
+                rows = np.flatnonzero(genres == genre)
+                for row, cluster in zip(rows, model.predict(summaries.iloc[rows]), strict=True):
+                    out[given[row]] = (genre, int(cluster))
+        return out
+
+    def _old_cluster_score(
+        self, seeds: Seeds, choice: tuple[str, int] | None = None
+    ) -> tuple[np.ndarray, str | None]:
+        self._need_cluster_models()
         if not len(seeds.songs):
             note = "cluster: no playlist track in the songs base, popularity order"
             return self.popularity / 100.0, note
-        summary = self.summary(seeds)
-        with _one_thread():
-            genre = str(self.classifier.predict(summary)[0])
-            model = self.cluster_models.get(genre)
-            if model is None:
-                raise ValueError(f"no cluster model for the predicted genre {genre!r}")
-            cluster = int(model.predict(summary)[0])
+        genre, cluster = choice if choice is not None else self.cluster_choices([seeds])[0]
         # The old code took np.setdiff1d(cluster ids, playlist ids)[:20]: ascending track ids.
         by_id = 1.0 - self._id_rank / self.n  # in (0, 1], decreasing with the track id
         in_genre = self.songs["track_genre"].astype(str).to_numpy() == genre

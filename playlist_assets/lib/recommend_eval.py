@@ -64,18 +64,20 @@ def evaluate(
 
     ``hide_cooccurrence`` simulates cold start: the seeds are withheld from the co-occurrence data.
     """
+    every = [
+        recommender.seeds(
+            case.seeds,
+            case.seed_artists if use_artists else None,
+            use_items=not hide_cooccurrence,
+        )
+        for case in cases
+    ]
+    choices = recommender.cluster_choices(every) if "cluster" in strategies else [None] * len(cases)
     rows = []
-    for case in cases:
-        artists = case.seed_artists if use_artists else None
+    for case, seeds, choice in zip(cases, every, choices, strict=True):
         for strategy in strategies:
-            if hide_cooccurrence:
-                seeds = recommender.seeds(case.seeds, artists, use_items=False)
-                score, _ = recommender.score(strategy, seeds)
-                chosen = recommender.select(score, seeds, k)
-            else:
-                chosen, _, seeds, _ = recommender.rank(
-                    case.seeds, k, strategy, artists=artists, allow_unknown=True
-                )
+            score, _ = recommender.score(strategy, seeds, cluster_choice=choice)
+            chosen = recommender.select(score, seeds, k)
             ids = recommender.ids[chosen].tolist()
             row = {"pid": case.pid, "strategy": strategy, "cold_start": not len(seeds.items)}
             row.update(score_list(ids, case.targets))

@@ -418,6 +418,19 @@ def test_cluster_strategy_is_the_old_rule(world):
     assert (longer.recommendations["track_genre"] == genre).all()
 
 
+def test_cluster_choices_of_many_playlists_are_each_playlists_own(world):
+    """The evaluation asks for every playlist's (genre, cluster) at once: the same as asking one
+    by one, in order, and None for a playlist with no song in the base."""
+    rec: Recommender = world["recommender"]
+    many = [rec.seeds(case.seeds) for case in world["cases"][:12]] + [rec.seeds(["Z" * 22])]
+    batched = rec.cluster_choices(many)
+    assert batched[-1] is None
+    assert batched[:-1] == [rec.cluster_choices([seeds])[0] for seeds in many[:-1]]
+    assert len({choice[0] for choice in batched[:-1]}) > 1  # several genres in one call
+    genre, cluster = batched[0]
+    assert rec.score("cluster", many[0])[1] == f"cluster: genre {genre}, cluster {cluster}"
+
+
 def test_old_similarity_is_a_cosine(world):
     rec: Recommender = world["recommender"]
     case = world["cases"][0]
