@@ -18,7 +18,7 @@ from playlist_assets.lib.cooccurrence import (
     Case,
 )
 from playlist_assets.lib.rec_metrics import ndcg, r_precision, recall_at
-from playlist_assets.lib.recommend import Recommender, head_first
+from playlist_assets.lib.recommend import Recommender, Seeds, head_first
 from playlist_assets.lib.recommend_features import (
     COOC_FEATURES,
     DEFAULT_COLD_SONG_HEAD,
@@ -39,6 +39,61 @@ WARM_TOLERANCE = 0.003
 Folds = Sequence[tuple[Recommender, Sequence[Case]]]
 
 
+def _examples(
+    recommender: Recommender,
+    seeds: Seeds,
+    features: np.ndarray,
+    targets: Sequence[str],
+    *,
+    cold: bool,
+    cold_songs: bool,
+    negatives: int,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One case's training rows for the blend: every positive, ``negatives`` sampled negatives."""
+    label = np.zeros(recommender.n, dtype=bool)
+    label[recommender.positions(targets)] = True
+    if cold:
+        pool = np.ones(recommender.n, dtype=bool)
+    elif cold_songs:
+        pool = recommender.frequency == 0
+    else:
+        pool = recommender.evidence(seeds).copy()
+    pool[seeds.songs] = False
+    positive = np.flatnonzero(pool & label)
+    negative = np.flatnonzero(pool & ~label)
+    if len(negative) > negatives:
+        negative = rng.choice(negative, negatives, replace=False)
+    rows = np.concatenate([positive, negative])
+    return features[rows], label[rows]
+
+
+def _fit(
+    xs: Sequence[np.ndarray], ys: Sequence[np.ndarray], used: list[int], regularization: float
+) -> dict[str, float] | None:
+    """The logistic regression of the examples, as blend weights on the raw features."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    if not xs:
+        return None
+    x, y = np.vstack(xs)[:, used], np.concatenate(ys)
+    if y.sum() < 10 or (~y).sum() < 10:
+        return None
+    scaler = StandardScaler().fit(x)
+    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
+    model = LogisticRegression(C=regularization, max_iter=5000).fit((x - scaler.mean_) / scale, y)
+    coef = model.coef_[0] / scale
+    weights = {"bias": float(model.intercept_[0] - (coef * scaler.mean_).sum())}
+    weights.update({FEATURES[i]: float(c) for i, c in zip(used, coef, strict=True)})
+    return weights
+
+
+def _used_features(blind: bool) -> list[int]:
+    """Feature columns a blend learns from (blind: without co-occurrence evidence)."""
+    return [i for i, f in enumerate(FEATURES) if not (blind and f in COOC_FEATURES)]
+
+
 def fit_blend_weights(
     folds: Iterable[tuple[Recommender, Sequence[Case]]],
     *,
@@ -56,12 +111,7 @@ def fit_blend_weights(
     ``folds`` pairs a recommender whose co-occurrence was learned WITHOUT the cases' playlists
     with those cases. None with fewer than MIN_FIT_CASES cases or too few examples to fit.
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.preprocessing import StandardScaler
-
     rng = np.random.default_rng(seed)
-    blind = cold or cold_songs
-    used = [i for i, f in enumerate(FEATURES) if not (blind and f in COOC_FEATURES)]
     xs, ys = [], []
     folds = [(r, list(c)) for r, c in folds]
     if sum(len(c) for _, c in folds) < MIN_FIT_CASES:
@@ -71,35 +121,19 @@ def fit_blend_weights(
             seeds = recommender.seeds(case.seeds, case.seed_artists, use_items=not cold)
             if not cold and not len(seeds.items):
                 continue
-            features = recommender.features(seeds)
-            label = np.zeros(recommender.n, dtype=bool)
-            label[recommender.positions(case.targets)] = True
-            if cold:
-                pool = np.ones(recommender.n, dtype=bool)
-            elif cold_songs:
-                pool = recommender.frequency == 0
-            else:
-                pool = recommender.evidence(seeds).copy()
-            pool[seeds.songs] = False
-            positive = np.flatnonzero(pool & label)
-            negative = np.flatnonzero(pool & ~label)
-            if len(negative) > negatives:
-                negative = rng.choice(negative, negatives, replace=False)
-            rows = np.concatenate([positive, negative])
-            xs.append(features[rows][:, used])
-            ys.append(label[rows])
-    if not xs:
-        return None
-    x, y = np.vstack(xs), np.concatenate(ys)
-    if y.sum() < 10 or (~y).sum() < 10:
-        return None
-    scaler = StandardScaler().fit(x)
-    scale = np.where(scaler.scale_ > 0, scaler.scale_, 1.0)
-    model = LogisticRegression(C=regularization, max_iter=5000).fit((x - scaler.mean_) / scale, y)
-    coef = model.coef_[0] / scale
-    weights = {"bias": float(model.intercept_[0] - (coef * scaler.mean_).sum())}
-    weights.update({FEATURES[i]: float(c) for i, c in zip(used, coef, strict=True)})
-    return weights
+            x, y = _examples(
+                recommender,
+                seeds,
+                recommender.features(seeds),
+                case.targets,
+                cold=cold,
+                cold_songs=cold_songs,
+                negatives=negatives,
+                rng=rng,
+            )
+            xs.append(x)
+            ys.append(y)
+    return _fit(xs, ys, _used_features(cold or cold_songs), regularization)
 
 
 # Simple alternatives the fitted blend must beat on validation playlists to be used.
@@ -117,51 +151,94 @@ class BlendChoice:
     cases: int
 
 
-def validation_ndcg(
-    folds: Folds, weights: dict[str, float], *, cold: bool = False, k: int = 500
+def _case_ndcg(
+    recommender: Recommender,
+    case: Case,
+    seeds: Seeds,
+    vector: np.ndarray,
+    features: np.ndarray,
+    k: int,
 ) -> float:
-    """Mean NDCG of the hybrid with ``weights`` over the cases (``cold``: co-occurrence hidden)."""
-    vector = weight_vector(weights)
-    scores = []
-    for recommender, cases in folds:
-        for case in cases:
-            seeds = recommender.seeds(case.seeds, case.seed_artists, use_items=not cold)
-            if not cold and not len(seeds.items):
-                continue
-            chosen = recommender.select(recommender.hybrid_score(seeds, vector), seeds, k)
-            scores.append(ndcg(recommender.ids[chosen].tolist(), case.targets))
-    return float(np.mean(scores)) if scores else float("nan")
+    """NDCG of the hybrid ranking one case with the blend ``vector``, as served."""
+    score = recommender.hybrid_score(seeds, vector, features=features)
+    return ndcg(recommender.ids[recommender.select(score, seeds, k)].tolist(), case.targets)
+
+
+def _mean(values: Sequence[float]) -> float:
+    return float(np.mean(values)) if len(values) else float("nan")
 
 
 def choose_blend_weights(
-    folds: Folds, *, cold: bool = False, include_defaults: bool = True
+    folds: Folds, *, cold: bool = False, include_defaults: bool = True, k: int = 500
 ) -> BlendChoice:
     """Fit the blend on validation playlists and keep it only if it ranks better than the
     defaults and a one-signal baseline there. The fitted blend is judged out of sample (fitted
     on half of the cases, scored on the other half, both ways); the others on every case.
     ``include_defaults=False`` leaves the code defaults out (they were fitted on the real
-    extract's training playlists: leave them out when those may be held out)."""
+    extract's training playlists: leave them out when those may be held out).
+
+    Each case's features are built twice, not once per candidate and fit: the first pass scores
+    the fixed candidates and draws the fitting examples, the second scores each half's fit on
+    the other half."""
     folds = [(r, list(c)) for r, c in folds]
     n_cases = sum(len(c) for _, c in folds)
-    halves = [[(r, c[i::2]) for r, c in folds] for i in (0, 1)]
     fallback = DEFAULT_COLD_WEIGHTS if cold else DEFAULT_WEIGHTS
     candidates = {"default": fallback} if include_defaults else {}
     candidates.update(_BASELINE_COLD_WEIGHTS if cold else _BASELINE_WEIGHTS)
-    scores = {name: validation_ndcg(folds, w, cold=cold) for name, w in candidates.items()}
-    fitted_halves = [fit_blend_weights(h, cold=cold) for h in halves]
-    if all(w is not None for w in fitted_halves):
-        crossed = [
-            validation_ndcg(halves[1 - i], w, cold=cold) for i, w in enumerate(fitted_halves)
-        ]
-        if not any(np.isnan(crossed)):
-            scores["fitted"] = float(np.mean(crossed))
+    vectors = {name: weight_vector(w) for name, w in candidates.items()}
+    per_case: dict[str, list[float]] = {name: [] for name in candidates}
+    examples: list[list[tuple[np.ndarray, np.ndarray]]] = [[], []]  # per half
+    usable: list[tuple[Recommender, Case, Seeds, int]] = []
+    rng = np.random.default_rng(0)
+    for recommender, cases in folds:
+        for i, case in enumerate(cases):
+            seeds = recommender.seeds(case.seeds, case.seed_artists, use_items=not cold)
+            if not cold and not len(seeds.items):
+                continue
+            x = recommender.features(seeds)
+            for name, vector in vectors.items():
+                per_case[name].append(_case_ndcg(recommender, case, seeds, vector, x, k))
+            examples[i % 2].append(
+                _examples(
+                    recommender,
+                    seeds,
+                    x,
+                    case.targets,
+                    cold=cold,
+                    cold_songs=False,
+                    negatives=50,
+                    rng=rng,
+                )
+            )
+            usable.append((recommender, case, seeds, i % 2))
+    scores = {name: _mean(values) for name, values in per_case.items()}
+    used = _used_features(cold)
+    half_cases = [sum(len(c[i::2]) for _, c in folds) for i in (0, 1)]
+    halves = [
+        _fit([x for x, _ in examples[i]], [y for _, y in examples[i]], used, 1.0)
+        if half_cases[i] >= MIN_FIT_CASES
+        else None
+        for i in (0, 1)
+    ]
+    if all(h is not None for h in halves):
+        crossed: list[list[float]] = [[], []]  # by the half that was fitted
+        vectors_of = [weight_vector(h or {}) for h in halves]
+        for recommender, case, seeds, half in usable:
+            x = recommender.features(seeds)
+            other = 1 - half
+            crossed[other].append(_case_ndcg(recommender, case, seeds, vectors_of[other], x, k))
+        means = [_mean(c) for c in crossed]
+        if not any(np.isnan(means)):
+            scores["fitted"] = float(np.mean(means))
     ranked = sorted(
         (name for name in scores if not np.isnan(scores[name])),
         key=lambda name: (-scores[name], name != "fitted"),
     )
     best = ranked[0] if ranked else "default"
     if best == "fitted":
-        weights = fit_blend_weights(folds, cold=cold) or dict(fallback)
+        everything = examples[0] + examples[1]
+        fitted = _fit([x for x, _ in everything], [y for _, y in everything], used, 1.0)
+        weights = fitted or dict(fallback)
     else:
         weights = dict(candidates.get(best, fallback))
     return BlendChoice(weights=weights, source=best, validation_ndcg=scores, cases=n_cases)
@@ -182,18 +259,15 @@ class ColdSongChoice:
     curve: dict[tuple[int, float], tuple[float, ...]] = field(default_factory=dict)
 
 
-def calibrated(
-    weights: dict[str, float], scores: np.ndarray, labels: np.ndarray, seed: int = 0
-) -> dict[str, float]:
-    """``weights`` scaled so that ``sigmoid(blend)`` is the share of held-back songs among songs
-    scored so (Platt scaling on every positive and a re-weighted sample of negatives). The
-    warm and cold-song blends are fitted on subsampled negatives from pools of very different
-    sizes; calibrated, their scores compare, and the offset only has to correct what is left."""
+def platt(scores: np.ndarray, labels: np.ndarray, seed: int = 0) -> tuple[float, float]:
+    """(a, b) such that ``sigmoid(a * score + b)`` is the share of held-back songs among songs
+    scored so (Platt scaling on every positive and a re-weighted sample of negatives); (1, 0)
+    when there are too few of either or the fit does not increase with the score."""
     from sklearn.linear_model import LogisticRegression
 
     positive, negative = np.flatnonzero(labels), np.flatnonzero(~labels)
     if len(positive) < 5 or len(negative) < 5:
-        return dict(weights)
+        return 1.0, 0.0
     sample = np.random.default_rng(seed).choice(negative, min(len(negative), 50_000), replace=False)
     rows = np.concatenate([positive, sample])
     weight = np.concatenate(
@@ -203,8 +277,13 @@ def calibrated(
         scores[rows].reshape(-1, 1), labels[rows], sample_weight=weight
     )
     a, b = float(model.coef_[0, 0]), float(model.intercept_[0])
-    if a <= 0:
-        return dict(weights)
+    return (a, b) if a > 0 else (1.0, 0.0)
+
+
+def calibrated(weights: dict[str, float], a: float, b: float) -> dict[str, float]:
+    """``weights`` whose blend is ``a * blend + b`` (``platt``'s scaling). The warm and cold-song
+    blends are fitted on subsampled negatives from pools of very different sizes; calibrated,
+    their scores compare, and the offset only has to correct what is left."""
     out = {name: a * value for name, value in weights.items()}
     out["bias"] = out.get("bias", 0.0) + b
     return out
@@ -246,7 +325,7 @@ def choose_cold_song_blend(
         targets = recommender.positions(case.targets)
         label[targets] = True
         label[seeds.songs] = False
-        scored.append((seeds, warm, cold, seen, label, targets))
+        scored.append((seeds, warm, cold, recommender.evidence(seeds), label, targets))
     if not scored:
         return ColdSongChoice(
             dict(warm_weights),
@@ -258,22 +337,17 @@ def choose_cold_song_blend(
         )
 
     def pooled(column: int, evidence: bool) -> tuple[np.ndarray, np.ndarray]:
-        keep = [s[3] == evidence for s in scored]
         return (
-            np.concatenate([s[column][m] for s, m in zip(scored, keep, strict=True)]),
-            np.concatenate([s[4][m] for s, m in zip(scored, keep, strict=True)]),
+            np.concatenate([s[column][seen == evidence] for s in scored]),
+            np.concatenate([s[4][seen == evidence] for s in scored]),
         )
 
-    warm_cal = calibrated(warm_weights, *pooled(1, True))
-    cold_cal = calibrated(fitted, *pooled(2, False))
-    warm_vector, cold_vector = weight_vector(warm_cal), weight_vector(cold_cal)
+    (warm_a, warm_b), (cold_a, cold_b) = platt(*pooled(1, True)), platt(*pooled(2, False))
     grid = [(0, -1e3)] + [(h, o) for h in COLD_SONG_HEADS for o in COLD_SONG_OFFSETS]
     rows: dict[tuple[int, float], list[tuple[float, ...]]] = {g: [] for g in grid}
     nan = float("nan")
-    for seeds, _, _, _, _, targets in scored:
-        evidence = recommender.evidence(seeds)
-        x = recommender.features(seeds)
-        warm, cold = warm_vector[0] + x @ warm_vector[1:], cold_vector[0] + x @ cold_vector[1:]
+    for seeds, warm, cold, evidence, _, targets in scored:
+        warm, cold = warm_a * warm + warm_b, cold_a * cold + cold_b  # the calibrated blends
         warm_targets = recommender.ids[targets[seen[targets]]].tolist()
         cold_targets = recommender.ids[targets[~seen[targets]]].tolist()
         for head, offset in grid:
@@ -299,4 +373,6 @@ def choose_cold_song_blend(
     head, offset = (
         max(allowed, key=lambda g: (curve[g][2] + curve[g][3], -g[0], g[1])) if allowed else grid[0]
     )
+    warm_cal = calibrated(warm_weights, warm_a, warm_b)
+    cold_cal = calibrated(fitted, cold_a, cold_b)
     return ColdSongChoice(warm_cal, cold_cal, offset, head, "fitted", len(scored), curve)
