@@ -10,10 +10,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from playlist_assets.lib import classifier as clf
-from playlist_assets.lib.drift import prediction_mix
 from playlist_assets.lib.models import ClassifierBundle
 from playlist_assets.lib.registry import CHAMPION, Champion, PromotionDecision, decide
 from playlist_assets.lib.schema import AUDIO_FEATURES
@@ -22,6 +22,20 @@ from playlist_assets.lib.split import capped_sample, split_fingerprint
 
 def _scalars(metrics: dict[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
+
+
+def predicted_mix(metrics: dict[str, Any]) -> dict[str, float]:
+    """Share of each genre a model predicted on the test split, from its confusion matrix's
+    columns (as ``drift.prediction_mix`` of its predictions; no second pass over the split)."""
+    matrix = metrics["confusion_matrix"]
+    counts = np.asarray(matrix["matrix"], dtype=np.int64).reshape(-1, len(matrix["labels"]))
+    predicted = counts.sum(axis=0)
+    total = int(predicted.sum())
+    return {
+        str(label): int(n) / total
+        for label, n in sorted(zip(matrix["labels"], predicted, strict=True))
+        if n > 0
+    }
 
 
 @dataclass
@@ -144,7 +158,7 @@ class Comparison:
             model=model,
             feature_columns=list(clf.FEATURE_COLUMNS),
             reference=reference,
-            reference_prediction_mix=prediction_mix(model.predict(self.test)),
+            reference_prediction_mix=predicted_mix(metrics),
             metrics=_scalars(metrics),
             run_id=run_id,
             registered_model=registered_model,

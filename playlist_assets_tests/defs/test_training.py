@@ -12,6 +12,7 @@ from playlist_assets.defs.resources import build_resources
 from playlist_assets.defs.serving import song_index
 from playlist_assets.defs.training import genre_classifier, genre_cluster_models, song_split
 from playlist_assets.lib.artifacts import load_classifier, load_cluster_models
+from playlist_assets.lib.drift import prediction_mix
 from playlist_assets.lib.sample_data import generate_tracks
 from playlist_assets.lib.schema import TYPED_DTYPES
 from playlist_assets.settings import DEFAULT_GENRES
@@ -90,6 +91,10 @@ def test_training_graph_end_to_end(data_home: Path, songs: pd.DataFrame) -> None
     assert bundle.version == "1" and len(bundle.reference) == len(
         result.output_for_node("song_split", "train_songs")
     )
+    test = result.output_for_node("song_split", "test_songs")
+    assert bundle.reference_prediction_mix == pytest.approx(
+        prediction_mix(bundle.model.predict(test)), abs=1e-12
+    )
     assert set(load_cluster_models(data_home / "models")) == set(DEFAULT_GENRES)
 
 
@@ -120,7 +125,12 @@ def test_worse_model_is_not_promoted(data_home: Path, songs: pd.DataFrame) -> No
         str(client.get_model_version_by_alias("playlist_genre_classifier", "challenger").version)
         == "2"
     )
-    assert load_classifier(data_home / "models").version == "1"
+    bundle = load_classifier(data_home / "models")
+    assert bundle.version == "1"  # the champion's own predictions on today's split
+    test = result.output_for_node("song_split", "test_songs")
+    assert bundle.reference_prediction_mix == pytest.approx(
+        prediction_mix(bundle.model.predict(test)), abs=1e-12
+    )
 
 
 def test_one_genre_cluster_model_materializes_alone(data_home: Path, songs: pd.DataFrame) -> None:
