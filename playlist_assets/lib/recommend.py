@@ -112,6 +112,23 @@ def song_identity(names: Iterable[object], artists: Iterable[object]) -> np.ndar
     return codes
 
 
+def _most_frequent(values: pd.Series, key: pd.Series, groups: int) -> np.ndarray:
+    """Per group of ``key`` (0..groups-1), the most frequent value (ties: the smallest; a group
+    of missing values only: missing)."""
+    counts = (
+        pd.DataFrame({"group": key, "value": values})
+        .dropna()
+        .value_counts(sort=False)
+        .rename("n")
+        .reset_index()
+        .sort_values(["group", "n", "value"], ascending=[True, False, True], kind="stable")
+        .drop_duplicates("group")
+    )
+    out = np.full(groups, None, dtype=object)
+    out[counts["group"].to_numpy()] = counts["value"].to_numpy(dtype=object)
+    return out
+
+
 def _one_thread():
     """scikit-learn predictions on one OpenMP thread: spinning threads starve on a busy 2-core box."""
     from threadpoolctl import threadpool_limits
@@ -195,6 +212,7 @@ class Recommender:
         self._order = np.arange(self.n)
         self._id_rank = np.argsort(np.argsort(self.ids.astype(str), kind="stable"), kind="stable")
         self._identity = song_identity(songs["track_name"].fillna(""), songs["artists"].fillna(""))
+        self._identities = int(self._identity.max()) + 1
         self.cluster = songs["cluster"].fillna(-1).to_numpy(dtype=int)
         landed = pd.to_datetime(
             songs["landed_at"] if "landed_at" in songs.columns else pd.Series([pd.NaT] * self.n)
@@ -379,23 +397,28 @@ class Recommender:
         )
 
     def summary(self, seeds: Seeds) -> pd.DataFrame:
-        """The old system's playlist summary as a one-row songs table: the mean of the audio
-        features; integer-coded categories, flags and text take their most frequent value."""
-        rows = self.songs.iloc[seeds.songs]
+        """The old system's playlist summary as a one-row songs table (``summaries``)."""
+        return self.summaries([seeds])
+
+    def summaries(self, many: Sequence[Seeds]) -> pd.DataFrame:
+        """The old system's summary of each playlist, one row each in order, as a songs table: the
+        mean of the audio features; integer-coded categories, flags and text take their most
+        frequent value (ties: the smallest). Every playlist must hold a song of the base."""
+        rows = self.songs.iloc[np.concatenate([s.songs for s in many])].reset_index(drop=True)
+        key = pd.Series(np.repeat(np.arange(len(many)), [len(s.songs) for s in many]))
         summary = {}
         for column in rows.columns:
             values = rows[column]
             if (
                 column in _CATEGORICAL
                 or not pd.api.types.is_numeric_dtype(values)
-                or (pd.api.types.is_bool_dtype(values))
+                or pd.api.types.is_bool_dtype(values)
             ):
-                mode = values.mode(dropna=True)
-                summary[column] = [mode.iloc[0] if len(mode) else values.iloc[0]]
+                summary[column] = _most_frequent(values, key, len(many))
             elif pd.api.types.is_integer_dtype(values):
-                summary[column] = [round(float(values.mean()))]
+                summary[column] = values.groupby(key).mean().round().to_numpy()
             else:
-                summary[column] = [float(values.mean())]
+                summary[column] = values.groupby(key).mean().to_numpy(dtype=float)
         return pd.DataFrame(summary).astype(rows.dtypes.to_dict())
 
     def features(self, seeds: Seeds) -> np.ndarray:
@@ -542,7 +565,7 @@ class Recommender:
         given = [i for i, seeds in enumerate(many) if len(seeds.songs)]
         if not given:
             return out
-        summaries = pd.concat([self.summary(many[i]) for i in given], ignore_index=True)
+        summaries = self.summaries([many[i] for i in given])
         with _one_thread():
             genres = np.asarray(self.classifier.predict(summaries)).astype(str)
             for genre in dict.fromkeys(genres):
@@ -571,10 +594,10 @@ class Recommender:
     def select(self, score: np.ndarray, seeds: Seeds, k: int) -> np.ndarray:
         """Top-k song positions: deterministic order, no seed, one id per song identity."""
         score = np.asarray(score, dtype=float).copy()
-        blocked = np.isin(self._identity, self._identity[seeds.songs]) if len(seeds.songs) else None
-        if blocked is not None:
-            score[blocked] = -np.inf
-        if len(seeds.songs):
+        if len(seeds.songs):  # the seeds and every song that is one of them
+            seed_identity = np.zeros(self._identities, dtype=bool)
+            seed_identity[self._identity[seeds.songs]] = True
+            score[seed_identity[self._identity]] = -np.inf
             score[seeds.songs] = -np.inf
         available = int(np.isfinite(score).sum())
         want = min(k, available)

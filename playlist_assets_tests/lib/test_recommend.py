@@ -405,6 +405,11 @@ def test_cluster_strategy_is_the_old_rule(world):
     case = world["cases"][0]
     seeds = rec.seeds(case.seeds)
     summary = rec.summary(seeds)
+    rows = rec.songs.iloc[seeds.songs]  # the old summary: means, and most frequent categories
+    assert summary["danceability"].iloc[0] == pytest.approx(rows["danceability"].mean())
+    assert summary["duration_ms"].iloc[0] == round(rows["duration_ms"].mean())
+    for column in ("key", "track_genre", "artists"):
+        assert summary[column].iloc[0] == rows[column].mode().iloc[0]
     genre = str(world["bundle"].predict(summary)[0])
     cluster = int(world["clusters"][genre].predict(summary)[0])
     index = world["index"]
