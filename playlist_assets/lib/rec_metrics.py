@@ -14,6 +14,7 @@ of recommended tracks, positions counted from 1.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -63,6 +64,16 @@ def r_precision(
     return matched / len(relevant)
 
 
+@functools.lru_cache(maxsize=8)
+def _discount(n: int) -> np.ndarray:
+    """The challenge's discount of positions 1..n: 1, then 1/log2(position)."""
+    positions = np.arange(1, n + 1, dtype=float)
+    discount = np.ones_like(positions)
+    discount[1:] = 1.0 / np.log2(positions[1:])
+    discount.flags.writeable = False
+    return discount
+
+
 def ndcg(recommended: Sequence[str], relevant: Iterable[str]) -> float:
     """Normalized discounted cumulative gain over the whole list, challenge discounting."""
     relevant = set(relevant)
@@ -70,9 +81,7 @@ def ndcg(recommended: Sequence[str], relevant: Iterable[str]) -> float:
     n_found = int(rel.sum())
     if n_found == 0:
         return 0.0
-    positions = np.arange(1, len(rel) + 1, dtype=float)
-    discount = np.ones_like(positions)
-    discount[1:] = 1.0 / np.log2(positions[1:])
+    discount = _discount(len(rel))
     dcg = float(discount[rel].sum())
     idcg = float(discount[:n_found].sum())
     return dcg / idcg

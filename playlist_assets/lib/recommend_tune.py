@@ -143,7 +143,10 @@ def tune_cooccurrence(
         )
         choices["warm"] = choose_blend_weights([(fold, cases)])
         choices["cold"] = choose_blend_weights([(fold, cases)], cold=True)
-        stripped, _ = strip_songs(playlists, catalogue, strip_fraction)
+        # The pool holds every song of the playlists: the same rows are stripped as over the
+        # whole base, without hashing every song of it.
+        pool_ids = song_index["track_id"].astype(str).to_numpy()
+        stripped, _ = strip_songs(playlists, pool_ids, strip_fraction)
         if stripped["pid"].isin(set(fit_part)).any():
             cold_fold = Recommender(
                 song_index,
