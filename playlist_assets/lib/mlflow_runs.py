@@ -77,6 +77,10 @@ def end_orphaned_mlflow_runs(
     if db is not None and not db.exists():
         return EndedRuns()
     check_sqlite_store(tracking_uri)
+    if db is not None:
+        open_runs = _open_runs_in_sqlite(db)
+        if open_runs is not None and not any(is_over(d) for _, d in open_runs):
+            return EndedRuns()
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     from mlflow import MlflowClient
     from mlflow.entities import ViewType
@@ -100,6 +104,24 @@ def end_orphaned_mlflow_runs(
                 client.set_terminated(run.info.run_id, status="KILLED")
             ended.append((run.info.run_id, dagster_run))
     return EndedRuns(ended)
+
+
+def _open_runs_in_sqlite(db: Path) -> list[tuple[str, str]] | None:
+    """(MLflow run, Dagster run) of every RUNNING run of a SQLite store, read without importing
+    MLflow: every run start sweeps for orphans, and importing MLflow and opening its store took
+    2.7 s of each hourly run. None when the store does not have the expected tables."""
+    import sqlite3
+    from contextlib import closing
+
+    query = (
+        "SELECT r.run_uuid, t.value FROM runs r JOIN tags t ON t.run_uuid = r.run_uuid "
+        "WHERE r.status = 'RUNNING' AND t.key = ?"
+    )
+    try:
+        with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as con:
+            return [(str(a), str(b)) for a, b in con.execute(query, (DAGSTER_RUN_TAG,))]
+    except sqlite3.Error:
+        return None
 
 
 def _first_line(exc: BaseException) -> str:

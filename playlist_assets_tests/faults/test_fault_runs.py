@@ -290,3 +290,31 @@ def _uid_of(user: str) -> int | None:
         return pwd.getpwnam(user).pw_uid
     except KeyError:
         return None
+
+
+def test_the_sweep_reads_a_store_without_orphans_without_importing_mlflow(tmp_path: Path) -> None:
+    """Every run start sweeps for MLflow runs a dead run left open. With none (the usual case)
+    the SQLite store is read directly: an hourly run does not pay for importing MLflow."""
+    from mlflow import MlflowClient
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = MlflowClient(tracking_uri=uri)
+    experiment = client.create_experiment("playlist_assets")
+    live = client.create_run(experiment, tags={"dagster.run_id": "live-run"})
+    done = client.create_run(experiment, tags={"dagster.run_id": "over-run"})
+    client.set_terminated(done.info.run_id)
+
+    def sweep(over: str) -> str:
+        code = (
+            "import sys\n"
+            "from playlist_assets.lib.mlflow_runs import end_orphaned_mlflow_runs\n"
+            f"ended = end_orphaned_mlflow_runs({uri!r}, lambda run: run == {over!r}).runs\n"
+            "print(ended, 'mlflow' in sys.modules)\n"
+        )
+        return subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    assert sweep("over-run") == "[] False"  # the only run over is already finished
+    assert sweep("live-run") == f"[('{live.info.run_id}', 'live-run')] True"
+    assert client.get_run(live.info.run_id).info.status == "KILLED"
