@@ -139,7 +139,7 @@ def fit_models(catalogue: pd.DataFrame):
         genre: fit_cluster_model(songs, genre, 3)
         for genre, songs in train.groupby("track_genre", sort=True)
     }
-    return bundle, clusters, build_song_index(catalogue, bundle, clusters)
+    return bundle, clusters, build_song_index(catalogue, clusters)
 
 
 def fmt(value: float, digits: int = 4) -> str:

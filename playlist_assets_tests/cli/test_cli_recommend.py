@@ -48,7 +48,7 @@ def materialized(tmp_path_factory) -> dict:
         metrics={},
     )
     clusters = {g: fit_cluster_model(s, g, 3) for g, s in tracks.groupby("track_genre")}
-    index = build_song_index(tracks, bundle, clusters)
+    index = build_song_index(tracks, clusters)
     split = split_playlists(playlists["pid"].unique())
     cooc = learn_cooccurrence(playlists, split.index[split != HOLDOUT], index["track_id"])
     models = home / "models"

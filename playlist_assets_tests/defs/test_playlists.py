@@ -42,7 +42,7 @@ def stand_ins() -> list:
         metrics={},
     )
     clusters = {g: fit_cluster_model(s, g, 3) for g, s in songs.groupby("track_genre")}
-    index = build_song_index(songs, bundle, clusters)
+    index = build_song_index(songs, clusters)
 
     @dg.asset(name="song_index")
     def song_index() -> pd.DataFrame:

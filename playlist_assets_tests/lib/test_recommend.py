@@ -326,7 +326,7 @@ def world(tmp_path_factory):
         metrics={},
     )
     clusters = {g: fit_cluster_model(s, g, 3) for g, s in tracks.groupby("track_genre")}
-    index = build_song_index(tracks, bundle, clusters)
+    index = build_song_index(tracks, clusters)
     split = split_playlists(playlists["pid"].unique())
     catalogue = index["track_id"].to_numpy()
     cooc = learn_cooccurrence(playlists, split.index[split != HOLDOUT], catalogue)

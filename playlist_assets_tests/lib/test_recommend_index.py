@@ -1,19 +1,25 @@
-"""The song index: an unchanged champion re-scores only new or changed songs."""
+"""The song index places every song in a cluster of its own genre; fresh tracks also get the
+champion's genre."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from playlist_assets.lib.recommend_index import build_song_index
+from playlist_assets.lib.models import fit_cluster_model
+from playlist_assets.lib.recommend_index import (
+    FRESH_COLUMNS,
+    build_song_index,
+    score_fresh_tracks,
+)
 from playlist_assets.lib.sample_data import generate_tracks
+from playlist_assets.lib.schema import CONTINUOUS_FEATURES
 
 
-class CountingClassifier:
+class EnergyClassifier:
     """Predicts genre from energy; counts the rows it was asked about."""
 
     classes = ["pop", "rock"]
-    feature_columns = ["energy", "valence", "artists"]
 
     def __init__(self) -> None:
         self.rows = 0
@@ -24,22 +30,44 @@ class CountingClassifier:
         return np.column_stack([1 - p, p])
 
 
-def test_an_unchanged_champion_predicts_only_new_and_changed_songs() -> None:
-    songs = generate_tracks(20, ["pop", "rock"], seed=3).drop_duplicates("track_id")
-    songs = songs.reset_index(drop=True)
-    first = build_song_index(songs, CountingClassifier(), {})
+def _songs() -> pd.DataFrame:
+    songs = generate_tracks(60, ["pop", "rock"], seed=3).drop_duplicates("track_id")
+    return songs.reset_index(drop=True)
 
-    grown = pd.concat([songs, generate_tracks(5, ["pop"], seed=9)], ignore_index=True)
-    grown = grown.drop_duplicates("track_id").reset_index(drop=True)
-    grown.loc[0, "energy"] = 1.0 - float(grown.loc[0, "energy"])  # a re-delivered, changed song
-    clf = CountingClassifier()
-    again = build_song_index(grown, clf, {}, reuse=first)
 
-    new = len(grown) - len(songs)
-    assert clf.rows == new + 1 == again.attrs["genres_predicted"]
-    full = build_song_index(grown, CountingClassifier(), {})
-    pd.testing.assert_frame_equal(again, full)
-    # Without a usable earlier index everything is predicted.
-    assert build_song_index(grown, CountingClassifier(), {}, reuse=None).attrs[
-        "genres_predicted"
-    ] == len(grown)
+def test_every_complete_song_is_in_a_cluster_of_its_own_genre() -> None:
+    songs = _songs()
+    songs.loc[0, "tempo"] = np.nan  # a song without every audio feature
+    models = {
+        g: fit_cluster_model(s.dropna(subset=list(CONTINUOUS_FEATURES)), g, 3)
+        for g, s in songs.groupby("track_genre")
+    }
+    index = build_song_index(songs, models)
+
+    assert list(index["track_id"]) == list(songs["track_id"])
+    assert index.loc[0, "cluster"] == -1 and np.isnan(index.loc[0, "cluster_confidence"])
+    for genre, rows in index.iloc[1:].groupby("track_genre"):
+        expected = models[genre].predict(rows)
+        assert (rows["cluster"].to_numpy() == expected).all()
+        assert rows["cluster_confidence"].between(0, 1).all()
+    # A genre without a cluster model leaves its songs unclustered.
+    assert (
+        build_song_index(songs, {"pop": models["pop"]}).query("track_genre == 'rock'")["cluster"]
+        == -1
+    ).all()
+
+
+def test_fresh_tracks_get_the_champions_genre_and_a_cluster() -> None:
+    songs = _songs()
+    models = {g: fit_cluster_model(s, g, 2) for g, s in songs.groupby("track_genre")}
+    hour = pd.concat([songs.head(8), generate_tracks(3, ["jazz"], seed=1)], ignore_index=True)
+    classifier = EnergyClassifier()
+    fresh = score_fresh_tracks(
+        hour, classifier, models, pd.Timestamp("2026-11-01"), ["pop", "rock"]
+    )
+
+    assert list(fresh.columns) == FRESH_COLUMNS
+    assert len(fresh) == 8 and classifier.rows == 8  # out-of-scope genres are not scored
+    energy = hour.head(8)["energy"].to_numpy()
+    assert list(fresh["predicted_genre"]) == ["rock" if e > 0.5 else "pop" for e in energy]
+    assert (fresh["cluster"] >= 0).all()
