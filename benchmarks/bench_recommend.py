@@ -396,7 +396,7 @@ def main() -> None:
     print(f"today's hybrid\n{warm_today.round(4).to_string(index=False)}")
 
     cold_weights = blend_kwargs(blends)
-    cold = cold_song_slice(playlists, training, holdout, song_index, bundle, clusters, cold_weights)
+    cold = cold_song_slice(playlists, training, holdout, recommender, cold_weights)
     cold_table = summarize(evaluate_cold_songs(cold, COLD_SONG_STRATEGIES), COLD_SONG_METRICS)
     todays_cold = today.Recommender(
         song_index,

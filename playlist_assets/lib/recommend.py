@@ -26,6 +26,7 @@ set-up and the feature computation share the aligned arrays), hence the module's
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -281,6 +282,37 @@ class Recommender:
         album = album.fillna("").astype(str).map(lambda s: " ".join(s.casefold().split()))
         self._album, _ = pd.factorize(album.where(album != "", None), use_na_sentinel=True)
 
+        self._blend(
+            cooccurrence,
+            weights=weights,
+            cold_weights=cold_weights,
+            cold_song_weights=cold_song_weights,
+            cold_song_offset=cold_song_offset,
+            cold_song_head=cold_song_head,
+        )
+
+    def with_cooccurrence(
+        self, cooccurrence: TrackCooccurrence | None, **blend: Any
+    ) -> Recommender:
+        """The same songs and models with other co-occurrence data (and blend, as ``__init__``
+        takes it): tuning and evaluation learn several, and the songs side (posteriors,
+        clusters, identities, artists) is most of building a recommender."""
+        other = copy.copy(self)
+        other._blend(cooccurrence, **blend)
+        return other
+
+    def _blend(
+        self,
+        cooccurrence: TrackCooccurrence | None,
+        *,
+        weights: dict[str, float] | None = None,
+        cold_weights: dict[str, float] | None = None,
+        cold_song_weights: dict[str, float] | None = None,
+        cold_song_offset: float | None = None,
+        cold_song_head: int | None = None,
+    ) -> None:
+        """Attach ``cooccurrence`` and set the blends: given ones, else learned ones, else the
+        defaults."""
         self.cooccurrence = cooccurrence
         self._attach(cooccurrence)
         learned = cooccurrence.tuning if cooccurrence else {}

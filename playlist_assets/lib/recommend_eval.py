@@ -110,22 +110,21 @@ def cold_song_slice(
     playlists: pd.DataFrame,
     training_pids: Sequence[int],
     holdout_pids: Sequence[int],
-    song_index: pd.DataFrame,
-    classifier: Any,
-    cluster_models: dict[str, Any],
+    recommender: Recommender,
     weights: dict[str, Any],
     *,
     fraction: float = 0.2,
     min_catalogue_tracks: int = 5,
 ) -> ColdSongSlice:
     """Strip a share of the catalogue songs from the TRAINING playlists, learn co-occurrence on
-    what is left, and keep the held-out cases whose second half holds stripped songs (targets:
-    those songs). The held-out playlists themselves are left whole (their rows are the input)."""
-    catalogue = song_index["track_id"].astype(str).to_numpy()
+    what is left (``recommender``'s songs and models, blend ``weights``), and keep the held-out
+    cases whose second half holds stripped songs (targets: those songs). The held-out playlists
+    themselves are left whole (their rows are the input)."""
+    catalogue = recommender.ids
     training = playlists[playlists["pid"].isin(set(training_pids))]
     kept, stripped = strip_songs(training, catalogue, fraction)
     cooc = learn_cooccurrence(kept, training_pids, catalogue)
-    recommender = Recommender(song_index, cooc, classifier, cluster_models, **weights)
+    stripped_recommender = recommender.with_cooccurrence(cooc, **weights)
     cases = []
     for case in continuation_cases(
         playlists, holdout_pids, catalogue, min_catalogue_tracks=min_catalogue_tracks
@@ -133,7 +132,7 @@ def cold_song_slice(
         targets = [t for t in case.targets if t in stripped]
         if targets:
             cases.append(Case(case.pid, case.seeds, targets, case.seed_artists))
-    return ColdSongSlice(recommender, cases, stripped)
+    return ColdSongSlice(stripped_recommender, cases, stripped)
 
 
 def evaluate_cold_songs(
@@ -259,9 +258,7 @@ def evaluate_holdout(
         playlists,
         training,
         holdout,
-        song_index,
-        classifier,
-        cluster_models,
+        recommender,
         blend_kwargs(weights),
         fraction=float(split.get("strip_fraction", 0.2)),
         min_catalogue_tracks=min_tracks,

@@ -148,12 +148,7 @@ def tune_cooccurrence(
         pool_ids = song_index["track_id"].astype(str).to_numpy()
         stripped, _ = strip_songs(playlists, pool_ids, strip_fraction)
         if stripped["pid"].isin(set(fit_part)).any():
-            cold_fold = Recommender(
-                song_index,
-                learn_cooccurrence(stripped, fit_part, catalogue),
-                classifier,
-                cluster_models,
-            )
+            cold_fold = fold.with_cooccurrence(learn_cooccurrence(stripped, fit_part, catalogue))
             choices["cold_song"] = choose_cold_song_blend(cold_fold, cases, choices["warm"].weights)
         cooc.weights, cooc.cold_weights = choices["warm"].weights, choices["cold"].weights
     if "cold_song" in choices:

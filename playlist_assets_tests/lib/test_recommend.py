@@ -436,6 +436,27 @@ def test_cluster_choices_of_many_playlists_are_each_playlists_own(world):
     assert rec.score("cluster", many[0])[1] == f"cluster: genre {genre}, cluster {cluster}"
 
 
+def test_a_recommender_with_other_cooccurrence_ranks_as_one_built_with_it(world):
+    rec: Recommender = world["recommender"]
+    other = rec.with_cooccurrence(world["fit_recommender"].cooccurrence, cold_song_head=5)
+    built = Recommender(
+        world["index"],
+        world["fit_recommender"].cooccurrence,
+        world["bundle"],
+        world["clusters"],
+        cold_song_head=5,
+    )
+    for case in world["cases"][:10]:
+        for strategy in ("hybrid", "cooccurrence"):
+            assert (
+                other.recommend(case.seeds, k=30, strategy=strategy).track_ids
+                == built.recommend(case.seeds, k=30, strategy=strategy).track_ids
+            )
+    # the original keeps its own co-occurrence and blend
+    assert rec.cooccurrence is world["cooc"] and rec.cold_song_head != 5
+    assert (rec.frequency != other.frequency).any()
+
+
 def test_old_similarity_is_a_cosine(world):
     rec: Recommender = world["recommender"]
     case = world["cases"][0]

@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from playlist_assets.lib.cooccurrence import strip_songs
+from playlist_assets.lib.recommend import Recommender
 from playlist_assets.lib.recommend_eval import cold_song_slice, evaluate_cold_songs, summarize
 from playlist_assets.lib.recommend_names import COLD_SONG_METRICS, COLD_SONG_STRATEGIES
 from playlist_assets.lib.schema import AUDIO_FEATURES
@@ -49,7 +50,7 @@ TRAINING, HOLDOUT = list(range(30)), list(range(30, 40))
 
 def cold_table(lists: pd.DataFrame, songs: pd.DataFrame) -> pd.DataFrame:
     cold = cold_song_slice(
-        lists, TRAINING, HOLDOUT, songs, None, {}, {}, fraction=0.4, min_catalogue_tracks=3
+        lists, TRAINING, HOLDOUT, Recommender(songs), {}, fraction=0.4, min_catalogue_tracks=3
     )
     return summarize(evaluate_cold_songs(cold, COLD_SONG_STRATEGIES), COLD_SONG_METRICS)
 
@@ -69,7 +70,7 @@ def test_strip_songs_is_a_stable_share_of_the_catalogue():
 def test_the_cold_slice_cannot_see_the_stripped_songs_playlist_rows():
     lists, songs = playlists(), catalogue()
     cold = cold_song_slice(
-        lists, TRAINING, HOLDOUT, songs, None, {}, {}, fraction=0.4, min_catalogue_tracks=3
+        lists, TRAINING, HOLDOUT, Recommender(songs), {}, fraction=0.4, min_catalogue_tracks=3
     )
     cooc = cold.recommender.cooccurrence
     assert cold.cases, "the slice needs held-out playlists that hold stripped songs"
