@@ -54,6 +54,10 @@ from playlist_assets.lib.recommend_features import (
 from playlist_assets.lib.recommend_names import DEFAULT_STRATEGY, NEW_SONG_HOURS, STRATEGIES
 from playlist_assets.lib.schema import CONTINUOUS_FEATURES, TRACK_URI_PREFIX
 
+# Up to this many songs, every song's posteriors are computed when the recommender is built (the
+# tuning and evaluation pool: 10,000); above, when a song first seeds a playlist (predicting all
+# of a year's 353,405 songs made loading the recommender take ~25 s).
+EAGER_POSTERIOR_SONGS = 50_000
 OLD_LIST_LENGTH = 20  # the old system returned at most 20 songs; its cosine score used them
 
 # Integer-coded categories of the songs table (summarised by their most frequent value).
@@ -241,30 +245,20 @@ class Recommender:
         self.cluster_models = dict(cluster_models or {})
         if classifier is not None:
             self.genres = list(classifier.classes)
-            with _one_thread():
-                self._song_posteriors = np.asarray(classifier.predict_proba(songs), dtype=float)
         else:
             self.genres = sorted(songs["track_genre"].astype(str).unique())
-            self._song_posteriors = None
         self.genre = pd.Index(self.genres).get_indexer(songs["track_genre"].astype(str))
-        if self._song_posteriors is None:
-            self._song_posteriors = np.zeros((self.n, len(self.genres)))
+        # Per song: the classifier's genre posterior and its posterior under every genre's
+        # cluster model. Features read them for a playlist's own songs only, so a large base
+        # computes a song's the first time it seeds a playlist (``_posteriors``).
+        self._song_posteriors = np.zeros((self.n, len(self.genres)))
+        self._cluster_posteriors: dict[int, np.ndarray] = {}
+        self._has_posteriors = np.zeros(self.n, dtype=bool)
+        if classifier is None:
             known = self.genre >= 0
             self._song_posteriors[np.flatnonzero(known), self.genre[known]] = 1.0
-        # Every song's posterior under every genre's cluster model: a playlist's cluster
-        # posterior in a genre is then the mean over its songs (no model call per request).
-        self._cluster_posteriors: dict[int, np.ndarray] = {}
-        with _one_thread():
-            complete = songs.loc[self.has_audio]
-            for genre, model in self.cluster_models.items():
-                if genre in self.genres and len(complete):
-                    posterior = np.asarray(model.predict_proba(complete), dtype=float)
-                    full = np.zeros((self.n, posterior.shape[1]))
-                    full[self.has_audio] = posterior
-                    self._cluster_posteriors[self.genres.index(genre)] = full
-        self._max_components = max(
-            (p.shape[1] for p in self._cluster_posteriors.values()), default=1
-        )
+        if self.n <= EAGER_POSTERIOR_SONGS:
+            self._posteriors(np.arange(self.n))
 
         artist_lists = [
             [normalize_artist(a) for a in str(s).split(";") if str(a).strip()]
@@ -290,6 +284,33 @@ class Recommender:
             cold_song_offset=cold_song_offset,
             cold_song_head=cold_song_head,
         )
+
+    def _posteriors(self, positions: np.ndarray) -> None:
+        """Compute the classifier and cluster posteriors of the songs at ``positions`` that lack
+        them (songs without audio features get no cluster posterior)."""
+        todo = positions[~self._has_posteriors[positions]]
+        if not len(todo):
+            return
+        with _one_thread():
+            if self.classifier is not None:
+                rows = self.songs.iloc[todo]
+                self._song_posteriors[todo] = np.asarray(
+                    self.classifier.predict_proba(rows), dtype=float
+                )
+            heard = todo[self.has_audio[todo]]
+            for genre, model in self.cluster_models.items():
+                if genre not in self.genres or not len(heard):
+                    continue
+                posterior = np.asarray(model.predict_proba(self.songs.iloc[heard]), dtype=float)
+                g = self.genres.index(genre)
+                if g not in self._cluster_posteriors:
+                    self._cluster_posteriors[g] = np.zeros((self.n, posterior.shape[1]))
+                self._cluster_posteriors[g][heard] = posterior
+        self._has_posteriors[todo] = True
+
+    @property
+    def _max_components(self) -> int:
+        return max((p.shape[1] for p in self._cluster_posteriors.values()), default=1)
 
     def with_cooccurrence(
         self, cooccurrence: TrackCooccurrence | None, **blend: Any
@@ -498,6 +519,7 @@ class Recommender:
             norm = np.linalg.norm(centre)
             if norm > 0:
                 out[:, col["audio"]] = 0.5 * (self._zn @ (centre / norm)) + 0.5
+            self._posteriors(seeds.songs)
             known = self.genre >= 0
             seed_genres = self.genre[seeds.songs]
             share = np.bincount(seed_genres[seed_genres >= 0], minlength=len(self.genres))

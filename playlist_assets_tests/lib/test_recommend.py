@@ -457,6 +457,35 @@ def test_a_recommender_with_other_cooccurrence_ranks_as_one_built_with_it(world)
     assert (rec.frequency != other.frequency).any()
 
 
+def test_a_large_base_predicts_a_songs_posteriors_only_when_it_seeds_a_playlist(world, monkeypatch):
+    """A year of fresh songs made building the recommender predict 353,405 songs; above
+    EAGER_POSTERIOR_SONGS it predicts a playlist's own songs when asked, with the same ranking."""
+    import playlist_assets.lib.recommend as recommend
+
+    bundle, asked = world["bundle"], []
+
+    class Counting:
+        classes = bundle.classes
+
+        def predict_proba(self, songs):
+            asked.append(len(songs))
+            return bundle.predict_proba(songs)
+
+        def predict(self, songs):
+            return bundle.predict(songs)
+
+    monkeypatch.setattr(recommend, "EAGER_POSTERIOR_SONGS", 0)
+    lazy = Recommender(world["index"], world["cooc"], Counting(), world["clusters"])
+    assert asked == []
+    for case in world["cases"][:8]:
+        for strategy in ("hybrid", "cluster"):
+            assert (
+                lazy.recommend(case.seeds, k=30, strategy=strategy).track_ids
+                == world["recommender"].recommend(case.seeds, k=30, strategy=strategy).track_ids
+            )
+    assert 0 < sum(asked) < lazy.n
+
+
 def test_old_similarity_is_a_cosine(world):
     rec: Recommender = world["recommender"]
     case = world["cases"][0]
