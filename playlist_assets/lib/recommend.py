@@ -56,7 +56,7 @@ from playlist_assets.lib.schema import CONTINUOUS_FEATURES, TRACK_URI_PREFIX
 
 # Up to this many songs, every song's posteriors are computed when the recommender is built (the
 # tuning and evaluation pool: 10,000); above, when a song first seeds a playlist (predicting all
-# of a year's 353,405 songs made loading the recommender take ~25 s).
+# of a year's 353,405 songs made loading the recommender take 30 s).
 EAGER_POSTERIOR_SONGS = 50_000
 OLD_LIST_LENGTH = 20  # the old system returned at most 20 songs; its cosine score used them
 
