@@ -1,7 +1,7 @@
 """Genre classifier: ours against the old GradientBoostingClassifier on the real Kaggle file.
 
 Restricts the file to the ten default genres, de-duplicates by track_id (first occurrence wins),
-splits with ``playlist_assets.lib.split.is_test``, fits on the train side and scores on the test
+splits with ``playlist_assets.lib.classifier.split.is_test``, fits on the train side and scores on the test
 side. Fit time is the median of ``--repeat`` fits (the old model: one) with OpenMP limited to
 ``--threads`` as in production; peak memory = Python-tracked allocations (tracemalloc, numpy
 buffers included) during one separate, untimed fit.
@@ -27,9 +27,9 @@ from sklearn.ensemble import GradientBoostingClassifier, HistGradientBoostingCla
 from sklearn.pipeline import Pipeline
 from threadpoolctl import threadpool_limits
 
-from playlist_assets.lib.classifier import build_classifier, evaluate
+from playlist_assets.lib.classifier.pipeline import build_classifier, evaluate
+from playlist_assets.lib.classifier.split import is_test
 from playlist_assets.lib.schema import AUDIO_FEATURES, KAGGLE_COLUMNS, TYPED_DTYPES
-from playlist_assets.lib.split import is_test
 from playlist_assets.settings import DEFAULT_GENRES
 
 DEFAULT_CSV = (

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from playlist_assets.lib.drift import (
+from playlist_assets.lib.drift.measure import (
     DriftThresholds,
     classifier_drift,
     measure_drift,
@@ -134,9 +134,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7)
     args = parser.parse_args()
 
-    from playlist_assets.lib import classifier as clf
+    from playlist_assets.lib.classifier import pipeline as clf
+    from playlist_assets.lib.classifier.split import is_test
     from playlist_assets.lib.feeds.normalize import normalize_tracks
-    from playlist_assets.lib.split import is_test
     from playlist_assets.lib.tracks_io import read_tracks_csv
 
     catalogue = normalize_tracks(read_tracks_csv(args.tracks), str(args.tracks)).tracks
@@ -151,7 +151,7 @@ def main() -> None:
 
     with threadpool_limits(limits=1):  # setup only: OpenMP threads crawl on a busy machine
         model = clf.build_classifier().fit(train, train["track_genre"])
-    from playlist_assets.lib.models import ClassifierBundle
+    from playlist_assets.lib.classifier.models import ClassifierBundle
 
     def bundle_for(reference: pd.DataFrame) -> ClassifierBundle:
         return ClassifierBundle(

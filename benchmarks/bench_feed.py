@@ -203,7 +203,7 @@ def main() -> None:
     os.environ.update(DAGSTER_HOME=str(home), PLAYLIST_ASSETS_HOME=str(data))
     # The sample is written once up front (first use would otherwise pay for it).
     from playlist_assets import settings
-    from playlist_assets.lib.sample_data import ensure_sample
+    from playlist_assets.lib.sample_data.generate import ensure_sample
 
     ensure_sample(settings.sample_dir())
     target = ["-f", str(Path(__file__).resolve()), "-a", "defs"]

@@ -63,7 +63,7 @@ print(f"{elapsed:.1f}\\t{retries}\\t{' '.join(text.split())[:300]}")
 def replay_costs(hours: int) -> list[tuple[str, str, str]]:
     from playlist_assets.lib.feeds.fresh import fresh_hour
     from playlist_assets.lib.feeds.replay import load_pool, replay_hour
-    from playlist_assets.lib.sample_data import write_sample
+    from playlist_assets.lib.sample_data.generate import write_sample
     from playlist_assets.settings import DEFAULT_GENRES
 
     rows = []

@@ -11,7 +11,7 @@ part is scored as ``recommendation_eval`` does: first half given, the catalogue 
 second half to find, k = 500, playlists with at least 5 distinct catalogue songs (warm slice);
 and the cold slice: 20% of the catalogue songs stripped from the training playlists' rows,
 co-occurrence learned again, the stripped songs of each held-out second half to find.
-"Today's hybrid" is ``lib/recommend.py`` of BASELINE_COMMIT (read from git), given the same
+"Today's hybrid" is ``lib/recommend/recommender.py`` of BASELINE_COMMIT (read from git), given the same
 weights, so both sides of every ratio come from one run.
 
 Freshness: one hour's tracks (catalogue songs taken out of song_index) scored as ``fresh_songs``
@@ -53,7 +53,8 @@ import pandas as pd  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from playlist_assets.lib.cooccurrence import (  # noqa: E402
+from playlist_assets.lib.recommend.blend import fit_blend_weights  # noqa: E402
+from playlist_assets.lib.recommend.cooccurrence import (  # noqa: E402
     HOLDOUT,
     TRAIN,
     VALIDATION,
@@ -61,23 +62,22 @@ from playlist_assets.lib.cooccurrence import (  # noqa: E402
     learn_cooccurrence,
     split_playlists,
 )
-from playlist_assets.lib.playlists_io import read_playlists  # noqa: E402
-from playlist_assets.lib.recommend import Recommender  # noqa: E402
-from playlist_assets.lib.recommend_blend import fit_blend_weights  # noqa: E402
-from playlist_assets.lib.recommend_eval import (  # noqa: E402
+from playlist_assets.lib.recommend.evaluation import (  # noqa: E402
     ColdSongSlice,
     cold_song_slice,
     evaluate,
     evaluate_cold_songs,
     summarize,
 )
-from playlist_assets.lib.recommend_features import blend_kwargs  # noqa: E402
-from playlist_assets.lib.recommend_names import (  # noqa: E402
+from playlist_assets.lib.recommend.features import blend_kwargs  # noqa: E402
+from playlist_assets.lib.recommend.names import (  # noqa: E402
     COLD_SONG_METRICS,
     COLD_SONG_STRATEGIES,
     EVAL_STRATEGIES,
 )
-from playlist_assets.lib.recommend_tune import tune_cooccurrence  # noqa: E402
+from playlist_assets.lib.recommend.playlists_io import read_playlists  # noqa: E402
+from playlist_assets.lib.recommend.recommender import Recommender  # noqa: E402
+from playlist_assets.lib.recommend.tune import tune_cooccurrence  # noqa: E402
 
 STRATEGIES = EVAL_STRATEGIES
 BASELINE_COMMIT = "f1401b6"  # main before issue 13: the hybrid ranks every song with evidence first
@@ -110,7 +110,7 @@ def peak_mb() -> float:
 
 
 def load_catalogue() -> pd.DataFrame:
-    from playlist_assets.lib.quality.songs_base import to_typed
+    from playlist_assets.lib.quality.judge import to_typed
     from playlist_assets.settings import DEFAULT_GENRES
 
     raw = pd.read_csv(TRACKS, index_col=0)
@@ -121,10 +121,10 @@ def load_catalogue() -> pd.DataFrame:
 
 def fit_models(catalogue: pd.DataFrame):
     """What genre_classifier, genre_cluster_models and song_index produce, fitted here."""
-    from playlist_assets.lib import classifier as clf
-    from playlist_assets.lib.models import ClassifierBundle, fit_cluster_model
-    from playlist_assets.lib.recommend_index import build_song_index
-    from playlist_assets.lib.split import is_test
+    from playlist_assets.lib.classifier import pipeline as clf
+    from playlist_assets.lib.classifier.models import ClassifierBundle, fit_cluster_model
+    from playlist_assets.lib.classifier.split import is_test
+    from playlist_assets.lib.recommend.index import build_song_index
 
     train = catalogue[~is_test(catalogue["track_id"]).to_numpy()]
     model = clf.fit_classifier(train, **clf.DEFAULT_PARAMS)
@@ -289,11 +289,13 @@ def single_cli(home: Path, playlists: pd.DataFrame, pid: int) -> float:
 
 
 def todays_module():
-    """``lib/recommend.py`` of BASELINE_COMMIT, imported under another name."""
+    """``lib/recommend/recommender.py`` of BASELINE_COMMIT, imported under another name."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from old_build import module_at
 
-    return module_at(BASELINE_COMMIT, "playlist_assets/lib/recommend.py", "todays_recommend")
+    return module_at(
+        BASELINE_COMMIT, "playlist_assets/lib/recommend/recommender.py", "todays_recommend"
+    )
 
 
 def cold_rows(table: pd.DataFrame, label: str | None = None) -> list[str]:
@@ -315,8 +317,8 @@ def freshness(home: Path, song_index, bundle, clusters, cooc, fresh_ids, case) -
     """An hour's tracks scored as fresh_songs does, stored, and the recommender loaded again."""
     import duckdb
 
-    from playlist_assets.lib.recommend_index import score_fresh_tracks
-    from playlist_assets.lib.recommend_load import load_recommender
+    from playlist_assets.lib.recommend.index import score_fresh_tracks
+    from playlist_assets.lib.recommend.load import load_recommender
     from playlist_assets.settings import DEFAULT_GENRES
 
     is_fresh = song_index["track_id"].isin(fresh_ids)
@@ -490,7 +492,7 @@ def main() -> None:
         )
         home = Path(tmp) / "home"
         materialize_folder(home, song_index, bundle, clusters, cooc)
-        from playlist_assets.lib.recommend_load import load_recommender
+        from playlist_assets.lib.recommend.load import load_recommender
 
         started = time.perf_counter()
         load_recommender(home)
@@ -544,7 +546,7 @@ def main() -> None:
 
     cv_text = ""
     if args.cv_defaults:
-        from playlist_assets.lib.split import hash_unit
+        from playlist_assets.lib.classifier.split import hash_unit
 
         unit = pd.Series(hash_unit(pd.Series(training.astype(str)), "fold"), index=training)
         folds = []
@@ -594,7 +596,7 @@ def main() -> None:
         f"`split_playlists` (salt `playlist-holdout`): {int((split == HOLDOUT).sum())} held out, "
         f"{int((split == VALIDATION).sum())} validation, {int((split == TRAIN).sum())} train. "
         f"Blends chosen by `tune_cooccurrence` as `track_cooccurrence` does ({tuned.note}). "
-        f'"Today\'s hybrid" is `lib/recommend.py` at `{BASELINE_COMMIT}` with the same warm and '
+        f'"Today\'s hybrid" is `lib/recommend/recommender.py` at `{BASELINE_COMMIT}` with the same warm and '
         "cold-start weights: every song with co-occurrence evidence first.",
         "",
         "## Goals (ratios from this one run)",

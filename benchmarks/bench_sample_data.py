@@ -14,7 +14,7 @@ popularity baseline on held-out playlists.
     .venv/bin/python benchmarks/bench_sample_data.py [--tracks PATH] [--derive]
 
 ``--derive`` prints the per-genre parameter table (the ``profiles`` of
-`playlist_assets/lib/data/sample_generator.json`) from the real file.
+`playlist_assets/lib/sample_data/sample_generator.json`) from the real file.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from playlist_assets import settings
-from playlist_assets.lib import sample_data as sd
+from playlist_assets.lib.sample_data import generate as sd
 from playlist_assets.lib.schema import AUDIO_FEATURES, CONTINUOUS_FEATURES
 from playlist_assets.settings import DEFAULT_GENRES
 
@@ -60,7 +60,7 @@ NUMERIC = (
 
 
 def derive(real: pd.DataFrame) -> None:
-    """Print the ``profiles`` entries of lib/data/sample_generator.json, measured on ``real``."""
+    """Print the ``profiles`` entries of lib/sample_data/sample_generator.json, measured on ``real``."""
 
     def logit(x: pd.Series) -> pd.Series:
         x = x.clip(1e-3, 1 - 1e-3)

@@ -16,7 +16,7 @@ BEFORE_COMMIT = "f1401b6"
 
 
 def module_at(commit: str, path: str, name: str) -> ModuleType:
-    """``path`` (e.g. ``playlist_assets/lib/recommend.py``) at ``commit``, imported as ``name``."""
+    """``path`` (e.g. ``playlist_assets/lib/recommend/recommender.py``) at ``commit``, imported as ``name``."""
     source = subprocess.run(
         ["git", "-C", str(ROOT), "show", f"{commit}:{path}"],
         check=True,

@@ -121,7 +121,7 @@ def _replay(args: argparse.Namespace, hour: datetime, key: str):
         if args.pool:
             pool_path = Path(args.pool)
         else:
-            from playlist_assets.lib.sample_data import ensure_sample
+            from playlist_assets.lib.sample_data.generate import ensure_sample
 
             pool_path = ensure_sample(settings.sample_dir()).replay_csv
         pool = load_pool(pool_path, settings.configured_genres())

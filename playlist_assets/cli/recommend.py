@@ -21,7 +21,7 @@ from typing import Any
 
 from playlist_assets import settings
 from playlist_assets.cli import CliError
-from playlist_assets.lib.recommend_names import STRATEGIES as STRATEGY_CHOICES
+from playlist_assets.lib.recommend.names import STRATEGIES as STRATEGY_CHOICES
 from playlist_assets.lib.schema import TRACK_URI_PREFIX
 
 
@@ -96,8 +96,8 @@ def run(args: argparse.Namespace) -> int:
 
 def resolve_playlist(ref: str) -> tuple[list[str], list[str | None] | None, str]:
     """Track ids (and artists when known) of a reference, and how to name it; files allowed."""
-    from playlist_assets.lib.playlist_refs import PlaylistRefError
-    from playlist_assets.lib.playlist_refs import resolve_playlist as resolve
+    from playlist_assets.lib.recommend.playlist_refs import PlaylistRefError
+    from playlist_assets.lib.recommend.playlist_refs import resolve_playlist as resolve
 
     try:
         resolved = _waiting_for_warehouse(lambda: resolve(ref, allow_files=True))
@@ -110,8 +110,8 @@ def resolve_playlist(ref: str) -> tuple[list[str], list[str | None] | None, str]
 
 
 def _load() -> Any:
-    from playlist_assets.lib.artifacts import ArtifactError
-    from playlist_assets.lib.recommend_load import load_recommender
+    from playlist_assets.lib.classifier.artifacts import ArtifactError
+    from playlist_assets.lib.recommend.load import load_recommender
 
     try:
         return _waiting_for_warehouse(load_recommender)
@@ -199,7 +199,7 @@ def _write(output: str | None, text: str) -> None:
 
 
 def _batch(args: argparse.Namespace) -> int:
-    from playlist_assets.lib.playlists_io import PlaylistFileError, iter_playlists
+    from playlist_assets.lib.recommend.playlists_io import PlaylistFileError, iter_playlists
 
     started = time.perf_counter()
     path = Path(args.input).expanduser()

@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from playlist_assets.lib import sample_data
+    from playlist_assets.lib.sample_data import generate as sample_data
 
     for flag, value, least in (
         ("--per-genre", args.per_genre, 1),

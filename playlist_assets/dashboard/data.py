@@ -208,7 +208,7 @@ def recommendation_eval(path: Path | None = None) -> pd.DataFrame:
 def cold_song_eval(path: Path | None = None) -> pd.DataFrame:
     """The cold slice of the latest evaluation: how well each strategy brings back songs no
     training playlist held (``strategy, playlists, recall_at_100, recall_at_500, ...``)."""
-    from playlist_assets.lib.recommend_names import COLD_SONG_METRICS, SLICE_COLD_SONGS
+    from playlist_assets.lib.recommend.names import COLD_SONG_METRICS, SLICE_COLD_SONGS
 
     table = recommendation_eval(path)
     wanted = ["strategy", "playlists", *COLD_SONG_METRICS]

@@ -78,7 +78,7 @@ def check_history(instance: Any | None = None, limit: int = 5000) -> pd.DataFram
 
 
 def drift_verdicts(instance: Any | None = None, limit: int = 5000) -> pd.DataFrame:
-    """Each hour's own verdict, as ``drift_retraining_sensor`` reads it (``lib.episodes``).
+    """Each hour's own verdict, as ``drift_retraining_sensor`` reads it (``lib.drift.episodes``).
 
     ``partition_hour, drift_score, drifted, trigger, acknowledged_run, share_drifted, reason,
     thresholds, timestamp`` (latest materialization per partition); empty without a Dagster
@@ -90,7 +90,7 @@ def drift_verdicts(instance: Any | None = None, limit: int = 5000) -> pd.DataFra
         return pd.DataFrame()
     import dagster as dg
 
-    from playlist_assets.lib.episodes import drift_verdict
+    from playlist_assets.lib.drift.episodes import drift_verdict
 
     result = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=dg.AssetKey(DRIFT_ASSET)), limit=limit

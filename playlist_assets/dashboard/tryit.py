@@ -1,7 +1,7 @@
 """The "try it" cell: a playlist reference in, the recommended songs out, as a table.
 
 References are resolved by the resolver the ``playlist-assets recommend`` command uses
-(lib/playlist_refs.py) with files turned off — a Spotify playlist URL/URI, ``mpd:<pid>`` or pasted
+(lib/recommend/playlist_refs.py) with files turned off — a Spotify playlist URL/URI, ``mpd:<pid>`` or pasted
 track ids — and the songs come from the same recommender, loaded once per kernel: the page and the
 CLI always agree.
 """
@@ -33,8 +33,8 @@ class TryItError(ValueError):
 def _recommender(data_home: str) -> Any:
     import duckdb
 
-    from playlist_assets.lib.artifacts import ArtifactError
-    from playlist_assets.lib.recommend_load import load_recommender
+    from playlist_assets.lib.classifier.artifacts import ArtifactError
+    from playlist_assets.lib.recommend.load import load_recommender
 
     try:
         return load_recommender(data_home)
@@ -47,7 +47,7 @@ def _recommender(data_home: str) -> Any:
 
 
 def strategies() -> tuple[str, ...]:
-    from playlist_assets.lib.recommend_names import DEFAULT_STRATEGY, STRATEGIES
+    from playlist_assets.lib.recommend.names import DEFAULT_STRATEGY, STRATEGIES
 
     return (DEFAULT_STRATEGY, *[s for s in STRATEGIES if s != DEFAULT_STRATEGY])
 
@@ -58,7 +58,7 @@ def resolve(reference: str) -> tuple[list[str], list[str | None] | None, str]:
     A Spotify playlist URL/URI, ``mpd:<pid>`` or pasted track ids, never a path: the page is
     served to a browser, and a typed path must not make the server open one of its files.
     """
-    from playlist_assets.lib.playlist_refs import PlaylistRefError, resolve_playlist
+    from playlist_assets.lib.recommend.playlist_refs import PlaylistRefError, resolve_playlist
 
     if not reference.strip():
         raise TryItError("Enter a playlist: a Spotify playlist URL, mpd:<pid> or track ids.")

@@ -93,8 +93,8 @@ def warm_up() -> None:
         import sklearn.pipeline  # noqa: F401
         import sklearn.preprocessing  # noqa: F401
 
-        import playlist_assets.lib.playlist_refs  # noqa: F401
-        import playlist_assets.lib.recommend  # noqa: F401
+        import playlist_assets.lib.recommend.playlist_refs  # noqa: F401
+        import playlist_assets.lib.recommend.recommender  # noqa: F401
     except Exception:
         pass
 

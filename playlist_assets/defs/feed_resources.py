@@ -91,7 +91,7 @@ class ReplayFeed(FeedResource):
     def resolved_pool_path(self) -> str:
         if self.replay_pool_path:
             return self.replay_pool_path
-        from playlist_assets.lib.sample_data import ensure_sample
+        from playlist_assets.lib.sample_data.generate import ensure_sample
 
         return str(ensure_sample(settings.sample_dir()).replay_csv)
 

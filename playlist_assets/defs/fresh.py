@@ -15,7 +15,7 @@ import pandas as pd
 from playlist_assets import settings
 from playlist_assets.defs.partitions import hour_window, hourly_partitions
 from playlist_assets.defs.training import GENRES, SERVING_MODEL_INS
-from playlist_assets.lib.models import ClassifierBundle, ClusterModel
+from playlist_assets.lib.classifier.models import ClassifierBundle, ClusterModel
 from playlist_assets.lib.schema import AUDIO_FEATURES
 
 FRESHNESS_CONDITION = (
@@ -29,7 +29,7 @@ def hour_tracks(new_tracks: pd.DataFrame) -> pd.DataFrame:
     The one read of an hour's rows for fresh songs: re-point it when the quality gate stores each
     hour's typed accepted rows.
     """
-    from playlist_assets.lib.quality.songs_base import to_typed
+    from playlist_assets.lib.quality.judge import to_typed
 
     rows = new_tracks.dropna(subset=["track_id"])
     audio = list(AUDIO_FEATURES)
@@ -64,7 +64,7 @@ def fresh_songs(
     """The hour's new tracks (configured genres) with the serving champion's genre and cluster,
     read by the recommender from the hour they land; ``missing_features`` names what a track
     lacked (the live Spotify feed has no audio features for new apps)."""
-    from playlist_assets.lib.recommend_index import score_fresh_tracks
+    from playlist_assets.lib.recommend.index import score_fresh_tracks
 
     if len(context.partition_keys) != 1:
         raise dg.Failure(description="fresh_songs scores one hour per run")

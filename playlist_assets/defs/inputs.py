@@ -12,6 +12,6 @@ def resolve_input(configured: str | None, env_name: str, sample_file: str) -> Pa
     chosen = configured or os.environ.get(env_name)
     if chosen:
         return Path(chosen).expanduser()
-    from playlist_assets.lib.sample_data import ensure_sample
+    from playlist_assets.lib.sample_data.generate import ensure_sample
 
     return Path(getattr(ensure_sample(settings.sample_dir()), sample_file))

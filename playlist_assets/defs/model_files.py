@@ -2,7 +2,7 @@
 
 Dagster's ``FilesystemIOManager`` writes the pickle in place, so a run killed mid-write left a
 truncated model that serving then failed on with an ``EOFError``. This one keeps the same file
-layout (``<base_dir>/<asset key path>``, what ``lib/artifacts.py`` reads) but writes through a
+layout (``<base_dir>/<asset key path>``, what ``lib/classifier/artifacts.py`` reads) but writes through a
 temporary file and a rename, and names the file and asset when one cannot be read.
 """
 
@@ -14,7 +14,7 @@ import dagster as dg
 from pydantic import Field
 from upath import UPath
 
-from playlist_assets.lib.artifacts import load_artifact, write_pickle_atomic
+from playlist_assets.lib.classifier.artifacts import load_artifact, write_pickle_atomic
 
 
 class _AtomicPickles(dg.UPathIOManager):

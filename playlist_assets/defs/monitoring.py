@@ -13,10 +13,10 @@ from playlist_assets.defs.partitions import (
     hourly_partitions,
     split_by_partition,
 )
-from playlist_assets.lib import episodes
-from playlist_assets.lib.drift import DEFAULT_BINS, DriftThresholds
-from playlist_assets.lib.episodes import HourDrift, HourJudge
-from playlist_assets.lib.models import ClassifierBundle
+from playlist_assets.lib.classifier.models import ClassifierBundle
+from playlist_assets.lib.drift import episodes
+from playlist_assets.lib.drift.episodes import HourDrift, HourJudge
+from playlist_assets.lib.drift.measure import DEFAULT_BINS, DriftThresholds
 from playlist_assets.lib.schema import AUDIO_FEATURES
 
 _DEFAULTS = DriftThresholds()

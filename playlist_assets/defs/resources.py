@@ -298,3 +298,13 @@ def build_resources() -> dict[str, Any]:
         "mlflow": MlflowTracker(),
         "feed": build_feed_resource(),
     }
+
+
+def mlflow_run_tags(context: dg.AssetExecutionContext, asset: str) -> dict[str, str]:
+    """MLflow tags linking a model's run to its asset, its Dagster run (run recovery ends runs a
+    dead Dagster run left open by this tag) and, for retrains, the drift behind it."""
+    tags = {"dagster.run_id": context.run_id, "dagster.asset": asset}
+    for key, value in context.run.tags.items():
+        if key.startswith("playlist_assets/") or key == "dagster/sensor_name":
+            tags[key.replace("/", ".")] = value
+    return tags

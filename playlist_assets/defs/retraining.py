@@ -1,6 +1,6 @@
 """Retraining: ``retraining_job`` and the drift sensor that requests it once per drift episode.
 
-The sensor reads each hour's feature_drift verdict (``lib.episodes.drift_verdict``). An hour
+The sensor reads each hour's feature_drift verdict (``lib.drift.episodes.drift_verdict``). An hour
 that drifted from the champion *and* moved beyond the last retrain's acknowledged reference
 triggers one request; hours judged against the same acknowledgment afterwards belong to the
 episode already sent. When the retrain finishes, the next hours are judged against what it saw:
@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, fields
 import dagster as dg
 from pydantic import Field
 
-from playlist_assets.lib.episodes import (
+from playlist_assets.lib.drift.episodes import (
     ACKNOWLEDGE_SINCE_TAG,
     EPISODE_SINCE_TAG,
     DriftVerdict,

@@ -4,8 +4,8 @@ import dagster as dg
 import pandas as pd
 
 from playlist_assets.defs.training import SERVING_MODEL_INS
-from playlist_assets.lib.models import ClassifierBundle, ClusterModel
-from playlist_assets.lib.recommend_index import build_song_index
+from playlist_assets.lib.classifier.models import ClassifierBundle, ClusterModel
+from playlist_assets.lib.recommend.index import build_song_index
 
 # Songs the champion's label agreement is measured on (predicting all of a year's 350,000 songs
 # took 9 s of every retrain that promoted a new champion).

@@ -9,10 +9,24 @@ from pydantic import Field
 
 from playlist_assets import settings
 from playlist_assets.defs.partitions import hour_window
-from playlist_assets.defs.resources import LoggedRun, MlflowTracker, link, model_url
-from playlist_assets.lib.episodes import ACKNOWLEDGE_SINCE_TAG, EPISODE_SINCE_TAG, retrain_check
-from playlist_assets.lib.models import ClassifierBundle, ClusterModel
-from playlist_assets.lib.split import DEFAULT_MAX_TEST_ROWS, DEFAULT_MAX_TRAIN_ROWS, capped_sample
+from playlist_assets.defs.resources import (
+    LoggedRun,
+    MlflowTracker,
+    link,
+    mlflow_run_tags,
+    model_url,
+)
+from playlist_assets.lib.classifier.models import ClassifierBundle, ClusterModel
+from playlist_assets.lib.classifier.split import (
+    DEFAULT_MAX_TEST_ROWS,
+    DEFAULT_MAX_TRAIN_ROWS,
+    capped_sample,
+)
+from playlist_assets.lib.drift.episodes import (
+    ACKNOWLEDGE_SINCE_TAG,
+    EPISODE_SINCE_TAG,
+    retrain_check,
+)
 
 GENRES: tuple[str, ...] = settings.configured_genres()
 TRAINING_KINDS = {"scikit-learn", "mlflow"}
@@ -65,7 +79,7 @@ class SplitConfig(dg.Config):
 )
 def song_split(config: SplitConfig, validated_songs: pd.DataFrame):
     """Split by a hash of track_id, so the same track lands on the same side on every retrain."""
-    from playlist_assets.lib.split import is_test
+    from playlist_assets.lib.classifier.split import is_test
 
     test_mask = is_test(validated_songs["track_id"], test_fraction=config.test_fraction)
     train, test = validated_songs[~test_mask], validated_songs[test_mask]
@@ -125,15 +139,6 @@ CLASSIFIER_CHECK = dg.AssetCheckSpec(
 )
 
 
-def _run_tags(context: dg.AssetExecutionContext) -> dict[str, str]:
-    """MLflow tags linking a training run to its Dagster run and, for retrains, the drift behind it."""
-    tags = {"dagster.run_id": context.run_id}
-    for key, value in context.run.tags.items():
-        if key.startswith("playlist_assets/") or key == "dagster/sensor_name":
-            tags[key.replace("/", ".")] = value
-    return tags
-
-
 def _as_params(raw: dict[str, float]) -> dict[str, Any]:
     return {
         k: int(v) if float(v).is_integer() and k != "learning_rate" else v for k, v in raw.items()
@@ -144,7 +149,7 @@ def _acknowledged(
     warehouse: DuckDBResource, bundle: ClassifierBundle, since: str | None, hours: int
 ) -> ClassifierBundle:
     """Attach the feed rows this retrain saw (its acknowledged reference) to the serving bundle."""
-    from playlist_assets.lib.episodes import MIN_ACKNOWLEDGED_ROWS, read_acknowledged
+    from playlist_assets.lib.drift.episodes import MIN_ACKNOWLEDGED_ROWS, read_acknowledged
 
     start = hour_window(since)[0] if since and since != "unpartitioned" else None
     with warehouse.get_connection() as con:
@@ -178,8 +183,8 @@ def genre_classifier(
     promotion metric; otherwise it gets the ``challenger`` alias and the champion keeps serving.
     The page leads with what serves, then the candidate, then the decision.
     """
-    from playlist_assets.lib import registry
-    from playlist_assets.lib.classifier_run import compare_with_champion, train_candidate
+    from playlist_assets.lib.classifier import registry
+    from playlist_assets.lib.classifier.run import compare_with_champion, train_candidate
 
     params = {**clf_defaults(), **_as_params(config.params)}
     test_songs = capped_sample(test_songs, config.max_test_rows, salt="test-sample")
@@ -190,7 +195,7 @@ def genre_classifier(
     comparison = compare_with_champion(candidate, champion, test_songs, config.promotion_metric)
     logged = mlflow.log_run(
         "genre_classifier",
-        tags={**_run_tags(context), **comparison.mlflow_tags()},
+        tags={**mlflow_run_tags(context, "genre_classifier"), **comparison.mlflow_tags()},
         params=candidate.mlflow_params(),
         metrics=comparison.mlflow_metrics(),
         artifacts=candidate.artifacts(),
@@ -235,13 +240,13 @@ def _check_result(
 
 
 def clf_defaults() -> dict[str, Any]:
-    from playlist_assets.lib.classifier import DEFAULT_PARAMS
+    from playlist_assets.lib.classifier.pipeline import DEFAULT_PARAMS
 
     return dict(DEFAULT_PARAMS)
 
 
 def _prediction_mix(model: Any, songs: pd.DataFrame) -> dict[str, float]:
-    from playlist_assets.lib.drift import prediction_mix
+    from playlist_assets.lib.drift.measure import prediction_mix
 
     return prediction_mix(model.predict(songs))
 
@@ -326,7 +331,7 @@ def genre_cluster_models(
     train_songs: pd.DataFrame,
 ):
     """One GaussianMixture per genre; each genre is its own asset and can be materialized alone."""
-    from playlist_assets.lib.models import fit_cluster_model
+    from playlist_assets.lib.classifier.models import fit_cluster_model
 
     by_genre = dict(tuple(capped_sample(train_songs, config.max_train_rows).groupby("track_genre")))
     for genre in GENRES:
@@ -344,7 +349,7 @@ def genre_cluster_models(
         )
         logged = mlflow.log_run(
             f"genre_cluster_models/{genre}",
-            tags={**_run_tags(context), "dagster.asset": f"genre_cluster_models/{genre}"},
+            tags=mlflow_run_tags(context, f"genre_cluster_models/{genre}"),
             params={"genre": genre, "n_components": model.n_components, "n_songs": len(songs)},
             metrics=model.metrics,
             model=model.pipeline(),

@@ -24,12 +24,20 @@ def run_cli(monkeypatch: pytest.MonkeyPatch):
 def materialized(tmp_path_factory) -> dict:
     """A data folder as a Dagster run leaves it: song_index and playlists in DuckDB, pickles."""
     from playlist_assets.defs.serving import build_song_index
-    from playlist_assets.lib import classifier as clf
-    from playlist_assets.lib.cooccurrence import HOLDOUT, learn_cooccurrence, split_playlists
-    from playlist_assets.lib.models import ClassifierBundle, fit_cluster_model
-    from playlist_assets.lib.playlists_io import read_playlists
-    from playlist_assets.lib.quality.songs_base import to_typed
-    from playlist_assets.lib.sample_data import generate_playlists, generate_tracks, mpd_json
+    from playlist_assets.lib.classifier import pipeline as clf
+    from playlist_assets.lib.classifier.models import ClassifierBundle, fit_cluster_model
+    from playlist_assets.lib.quality.judge import to_typed
+    from playlist_assets.lib.recommend.cooccurrence import (
+        HOLDOUT,
+        learn_cooccurrence,
+        split_playlists,
+    )
+    from playlist_assets.lib.recommend.playlists_io import read_playlists
+    from playlist_assets.lib.sample_data.generate import (
+        generate_playlists,
+        generate_tracks,
+        mpd_json,
+    )
     from playlist_assets.settings import DEFAULT_GENRES
 
     home = tmp_path_factory.mktemp("home")

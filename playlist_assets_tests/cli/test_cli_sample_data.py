@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from playlist_assets import cli
-from playlist_assets.lib import sample_data as sd
+from playlist_assets.lib.sample_data import generate as sd
 
 SMALL = ["--per-genre", "40", "--replay-per-genre", "10", "--playlists", "30", "--seed", "3"]
 

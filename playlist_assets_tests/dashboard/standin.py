@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from playlist_assets.lib.sample_data import generate_playlists, generate_tracks
+from playlist_assets.lib.sample_data.generate import generate_playlists, generate_tracks
 from playlist_assets.lib.schema import AUDIO_FEATURES
 
 GENRES = ("jazz", "rock", "pop")

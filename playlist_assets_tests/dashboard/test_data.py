@@ -177,7 +177,7 @@ def test_dagster_instance_history() -> None:
 def test_each_hour_of_a_backfill_keeps_its_own_verdict() -> None:
     """A multi-hour feature_drift run records the worst hour on top and every hour's own verdict
     in its per-hour map: the dashboard shows each hour's, as the sensor reads it."""
-    from playlist_assets.lib.episodes import LEGACY_BY_PARTITION as BY_PARTITION
+    from playlist_assets.lib.drift.episodes import LEGACY_BY_PARTITION as BY_PARTITION
 
     hourly = dg.HourlyPartitionsDefinition(start_date="2026-11-01-00:00")
 

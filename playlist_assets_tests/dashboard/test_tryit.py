@@ -23,7 +23,7 @@ class FakeResult:
 
 
 class FakeRecommender:
-    """Stands in for lib.recommend.Recommender (its own tests cover the ranking)."""
+    """Stands in for lib.recommend.recommender.Recommender (its own tests cover the ranking)."""
 
     def __init__(self) -> None:
         self.calls: list[tuple] = []

@@ -9,7 +9,7 @@ import pytest
 
 from playlist_assets.defs.catalogue import raw_spotify_tracks
 from playlist_assets.defs.resources import build_resources
-from playlist_assets.lib.sample_data import generate_tracks
+from playlist_assets.lib.sample_data.generate import generate_tracks
 from playlist_assets.settings import DEFAULT_GENRES
 
 

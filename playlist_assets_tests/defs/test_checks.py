@@ -22,7 +22,7 @@ from playlist_assets.defs.checks import (
 )
 from playlist_assets.defs.partitions import hourly_partitions
 from playlist_assets.defs.songs import songs_base
-from playlist_assets.lib.sample_data import generate_tracks
+from playlist_assets.lib.sample_data.generate import generate_tracks
 from playlist_assets.lib.schema import KAGGLE_COLUMNS
 from playlist_assets.settings import DEFAULT_GENRES
 

@@ -27,7 +27,7 @@ from playlist_assets.defs.feed_resources import (
 )
 from playlist_assets.defs.monitoring import feature_drift
 from playlist_assets.defs.partitions import hourly_partitions
-from playlist_assets.lib.sample_data import generate_tracks
+from playlist_assets.lib.sample_data.generate import generate_tracks
 
 HOUR_KEY = "2026-11-25-13:00"
 NEXT_KEY = "2026-11-25-14:00"

@@ -16,8 +16,8 @@ from playlist_assets.defs.retraining import (
     drift_retraining_sensor,
     retraining_job,
 )
-from playlist_assets.lib.drift import prediction_mix
-from playlist_assets.lib.models import ClassifierBundle
+from playlist_assets.lib.classifier.models import ClassifierBundle
+from playlist_assets.lib.drift.measure import prediction_mix
 from playlist_assets.lib.schema import AUDIO_FEATURES
 
 # Stand-in feed: which hours of the test day carry drift or too few tracks.
@@ -363,7 +363,7 @@ def test_drifted_hour_retrains_and_records_the_champion_decision(data_home: Path
     from mlflow import MlflowClient
 
     from playlist_assets import settings
-    from playlist_assets.lib.artifacts import load_classifier
+    from playlist_assets.lib.classifier.artifacts import load_classifier
 
     defs = project_defs()
     hour = "2026-11-20-10:00"

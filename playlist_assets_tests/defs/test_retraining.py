@@ -20,7 +20,7 @@ from playlist_assets.defs.retraining import (
     drift_retraining_sensor,
 )
 from playlist_assets.defs.training import genre_classifier, song_split
-from playlist_assets.lib.sample_data import generate_tracks
+from playlist_assets.lib.sample_data.generate import generate_tracks
 from playlist_assets.lib.schema import TYPED_DTYPES
 from playlist_assets.settings import DEFAULT_GENRES
 
@@ -227,8 +227,8 @@ def test_a_winning_candidate_is_promoted_and_the_shift_settles(data_home: Path) 
 
 @pytest.mark.slow
 def test_champion_is_rescored_on_todays_split(data_home: Path) -> None:
-    from playlist_assets.lib.artifacts import load_classifier
-    from playlist_assets.lib.classifier import evaluate
+    from playlist_assets.lib.classifier.artifacts import load_classifier
+    from playlist_assets.lib.classifier.pipeline import evaluate
     from playlist_assets.settings import models_dir
 
     SHIFT.clear()

@@ -12,7 +12,7 @@ from dagster_duckdb_pandas import DuckDBPandasIOManager
 
 from playlist_assets.defs.checks import raw_spotify_tracks_great_expectations
 from playlist_assets.defs.songs import songs_base
-from playlist_assets.lib.sample_data import generate_tracks
+from playlist_assets.lib.sample_data.generate import generate_tracks
 from playlist_assets.lib.schema import TYPED_DTYPES
 from playlist_assets.settings import DEFAULT_GENRES
 

@@ -11,9 +11,9 @@ import pytest
 from playlist_assets.defs.resources import build_resources
 from playlist_assets.defs.serving import song_index
 from playlist_assets.defs.training import genre_classifier, genre_cluster_models, song_split
-from playlist_assets.lib.artifacts import load_classifier, load_cluster_models
-from playlist_assets.lib.drift import prediction_mix
-from playlist_assets.lib.sample_data import generate_tracks
+from playlist_assets.lib.classifier.artifacts import load_classifier, load_cluster_models
+from playlist_assets.lib.drift.measure import prediction_mix
+from playlist_assets.lib.sample_data.generate import generate_tracks
 from playlist_assets.lib.schema import TYPED_DTYPES
 from playlist_assets.settings import DEFAULT_GENRES
 

@@ -52,7 +52,7 @@ def test_truncated_model_names_the_file_and_the_asset(served_home: Path, capsys)
 
 def test_model_files_are_replaced_atomically(tmp_path: Path) -> None:
     """A write that dies half-way leaves the previous model whole, and no stray file."""
-    from playlist_assets.lib.artifacts import load_artifact, write_pickle_atomic
+    from playlist_assets.lib.classifier.artifacts import load_artifact, write_pickle_atomic
 
     class Unpicklable:
         def __reduce__(self):
@@ -145,7 +145,7 @@ def test_playlist_holding_every_song_gets_a_message(
 def test_track_uri_without_an_id_is_rejected_with_playlist_and_position(
     served_home: Path, capsys
 ) -> None:
-    from playlist_assets.lib.playlists_io import PlaylistFileError, read_playlists
+    from playlist_assets.lib.recommend.playlists_io import PlaylistFileError, read_playlists
 
     bad = served_home / "bad.json"
     tracks = [

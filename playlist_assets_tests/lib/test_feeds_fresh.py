@@ -15,7 +15,7 @@ from playlist_assets.lib.feeds.replay import (
     load_pool,
     replay_hour,
 )
-from playlist_assets.lib.sample_data import SAMPLE_GENRES, generate_tracks, write_sample
+from playlist_assets.lib.sample_data.generate import SAMPLE_GENRES, generate_tracks, write_sample
 from playlist_assets.settings import DEFAULT_GENRES
 
 START = datetime(2026, 11, 25)

@@ -30,7 +30,7 @@ from playlist_assets.lib.quality import (
     store,
     whole_frame,
 )
-from playlist_assets.lib.sample_data import generate_tracks
+from playlist_assets.lib.sample_data.generate import generate_tracks
 from playlist_assets.lib.schema import KAGGLE_COLUMNS, TYPED_DTYPES
 from playlist_assets.settings import DEFAULT_GENRES
 

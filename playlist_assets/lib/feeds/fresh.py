@@ -22,14 +22,14 @@ import pandas as pd
 
 from playlist_assets.lib.feeds.normalize import FEED_COLUMNS, FEED_DTYPES, FeedBatch, empty_tracks
 from playlist_assets.lib.feeds.replay import REPLAY_SOURCE, DriftSpec, ReplayError, apply_drift
-from playlist_assets.lib.sample_data_names import (
+from playlist_assets.lib.sample_data.names import (
     ArtistPool,
     artist_pool,
     random_album,
     random_artist,
 )
-from playlist_assets.lib.sample_data_profiles import PROFILES, rng_for
-from playlist_assets.lib.sample_data_tracks import generate_tracks, genre_block
+from playlist_assets.lib.sample_data.profiles import PROFILES, rng_for
+from playlist_assets.lib.sample_data.tracks import generate_tracks, genre_block
 from playlist_assets.lib.schema import KAGGLE_COLUMNS
 
 # The default sample's seed and artists per genre (300 tracks // 5): the catalogue's scene.

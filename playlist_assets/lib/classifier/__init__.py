@@ -1,0 +1,1 @@
+"""The genre classifier and cluster models: training, registry, split, model files."""

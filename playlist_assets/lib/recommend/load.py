@@ -1,0 +1,85 @@
+"""Loading the recommender of the current materialization (CLI, dashboard, benchmarks).
+
+The songs it ranks are ``song_index`` plus every ``fresh_songs`` hour not yet in it: a track
+the feed brought is recommendable once its hour's partition has run, and joins ``song_index``
+itself at the next retrain.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from playlist_assets.lib.recommend.recommender import Recommender
+
+SONG_INDEX_TABLE = "main.song_index"
+FRESH_SONGS_TABLE = "main.fresh_songs"
+
+
+def read_songs(warehouse: Path) -> pd.DataFrame:
+    """``song_index`` and, after it, the fresh songs it does not hold yet (newest landing wins)."""
+    import duckdb
+
+    from playlist_assets.lib.classifier.artifacts import ArtifactMissing
+
+    if not warehouse.exists():
+        raise ArtifactMissing(f"no warehouse at {warehouse}: materialize song_index first")
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            songs = con.execute(f"SELECT * FROM {SONG_INDEX_TABLE}").df()
+            tables = {
+                row[0]
+                for row in con.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+                ).fetchall()
+            }
+            if "fresh_songs" not in tables:
+                return songs
+            fresh = con.execute(
+                f"SELECT * FROM {FRESH_SONGS_TABLE} WHERE track_id NOT IN "
+                f"(SELECT track_id FROM {SONG_INDEX_TABLE}) "
+                "QUALIFY row_number() OVER (PARTITION BY track_id ORDER BY landed_at DESC) = 1 "
+                "ORDER BY landed_at, track_id"
+            ).df()
+    except duckdb.CatalogException as exc:
+        raise ArtifactMissing(
+            f"asset song_index not found in {warehouse}: materialize it first"
+        ) from exc
+    if fresh.empty:
+        return songs
+    return pd.concat([songs, fresh[[c for c in fresh.columns if c != "missing_features"]]])
+
+
+def load_recommender(
+    data_home: str | Path | None = None, *, now: pd.Timestamp | None = None
+) -> Recommender:
+    """The recommender of the current materialization: ``song_index`` (+ fresh songs) from the
+    DuckDB warehouse (opened read-only), ``track_cooccurrence`` and the models from the models
+    folder. ``now`` decides which songs count as new (default: the current time)."""
+    from playlist_assets import settings
+    from playlist_assets.lib.classifier.artifacts import (
+        ArtifactMissing,
+        load_artifact,
+        load_classifier,
+        load_cluster_models,
+    )
+
+    if data_home is None:
+        warehouse, models = settings.warehouse_path(), settings.models_dir()
+    else:
+        warehouse, models = Path(data_home) / "warehouse.duckdb", Path(data_home) / "models"
+    songs = read_songs(warehouse)
+    cooc_path = models / "track_cooccurrence"
+    if not cooc_path.exists():
+        raise ArtifactMissing(
+            f"asset track_cooccurrence not found at {cooc_path}: materialize it first"
+        )
+    cooccurrence = load_artifact(cooc_path, "track_cooccurrence")
+    return Recommender(
+        songs,
+        cooccurrence,
+        load_classifier(models),
+        load_cluster_models(models),
+        now=now,
+    )

@@ -1,0 +1,1 @@
+"""The deterministic sample generator: catalogue, replay pool and playlists."""
