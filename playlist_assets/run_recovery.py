@@ -24,10 +24,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from playlist_assets.lib.constants import HOST_TAG
+
 if TYPE_CHECKING:
     from dagster import DagsterInstance
 
-HOST_TAG = "playlist_assets/host"
 # A process created this long after its run's start is another process that got the same pid.
 _START_SLACK_S = 2.0
 

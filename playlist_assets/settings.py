@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from playlist_assets.lib.constants import DataFolder
+
 DATA_HOME_ENV = "PLAYLIST_ASSETS_HOME"
 TRACKS_CSV_ENV = "PLAYLIST_TRACKS_CSV"
 MPD_PATH_ENV = "PLAYLIST_MPD_PATH"
@@ -58,20 +60,25 @@ def data_home() -> Path:
     return Path(os.environ.get(DATA_HOME_ENV) or ".data").expanduser().resolve()
 
 
+def data_folder() -> DataFolder:
+    """The data folder's layout (``lib.constants.DataFolder``) at :func:`data_home`."""
+    return DataFolder.at(data_home())
+
+
 def warehouse_path() -> Path:
-    return data_home() / "warehouse.duckdb"
+    return data_folder().warehouse
 
 
 def models_dir() -> Path:
-    return data_home() / "models"
+    return data_folder().models
 
 
 def mlflow_dir() -> Path:
-    return data_home() / "mlflow"
+    return data_folder().mlflow
 
 
 def default_mlflow_uri() -> str:
-    return f"sqlite:///{mlflow_dir() / 'mlflow.db'}"
+    return f"sqlite:///{data_folder().mlflow_db}"
 
 
 def mlflow_tracking_uri() -> str:
@@ -96,25 +103,25 @@ def mlflow_ui_url() -> str | None:
 
 
 def mlflow_artifacts_dir() -> Path:
-    return mlflow_dir() / "artifacts"
+    return data_folder().mlflow_artifacts
 
 
 def dagster_home() -> Path:
     """``$DAGSTER_HOME``, else ``dagster_home/`` in the data folder (where the scripts put it)."""
     raw = os.environ.get(DAGSTER_HOME_ENV)
-    return Path(raw).expanduser().resolve() if raw else data_home() / "dagster_home"
+    return Path(raw).expanduser().resolve() if raw else data_folder().dagster_home
 
 
 def sample_dir() -> Path:
-    return data_home() / "sample"
+    return data_folder().sample
 
 
 def reports_dir() -> Path:
-    return data_home() / "reports"
+    return data_folder().reports
 
 
 def landing_dir() -> Path:
-    return data_home() / "landing"
+    return data_folder().landing
 
 
 def configured_genres() -> tuple[str, ...]:

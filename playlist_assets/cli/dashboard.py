@@ -137,7 +137,7 @@ def voila_env(
     """
     from playlist_assets.lib.notebook_kernel import kernel_env
 
-    env = kernel_env(settings.data_home() / "jupyter")
+    env = kernel_env(settings.data_folder().jupyter)
     env[settings.DATA_HOME_ENV] = str(settings.data_home())
     env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
     # The dashboard's Jupyter data folder (its Voila template) comes first on JUPYTER_PATH.

@@ -76,8 +76,8 @@ def parse_hour(text: str) -> datetime:
 def run(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from playlist_assets.lib.constants import PARTITION_KEY_FORMAT
     from playlist_assets.lib.feeds.landing import hour_folder_name, read_landing_hour
-    from playlist_assets.lib.feeds.replay import PARTITION_KEY_FORMAT
 
     hour = parse_hour(args.hour)
     if args.kind == "landing":

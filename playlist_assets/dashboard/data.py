@@ -19,15 +19,16 @@ from typing import Any
 import pandas as pd
 
 from playlist_assets import settings
+from playlist_assets.lib import constants
 
-DRIFT_SENSOR_NAME = "drift_retraining_sensor"
+DRIFT_SENSOR_NAME = constants.DRIFT_SENSOR
 CHAMPION_ALIAS = "champion"
 CLASSIFIER_ASSET = "genre_classifier"
 CLUSTER_ASSET_PREFIX = "genre_cluster_models/"
 EVAL_ASSET = "recommendation_eval"
 DRIFT_ASSET = "feature_drift"
-RETRAINING_JOB = "retraining_job"
-HOURLY_FORMAT = "%Y-%m-%d-%H:%M"
+RETRAINING_JOB = constants.RETRAINING_JOB
+HOURLY_FORMAT = constants.PARTITION_KEY_FORMAT
 PARTITION_COLUMNS = ("partition_hour", "partition_key", "partition")
 _LOCK_MARKERS = ("could not set lock", "conflicting lock", "lock on file")
 

@@ -18,6 +18,14 @@ from playlist_assets.dashboard.data import (
     HOURLY_FORMAT,
     RETRAINING_JOB,
 )
+from playlist_assets.lib.constants import (
+    ACKNOWLEDGE_SINCE_TAG,
+    DRIFTED_PARTITIONS_TAG,
+    EPISODE_SINCE_TAG,
+    REASON_TAG,
+    RETRAIN_CHECK_NAME,
+    TRIGGER_TAG,
+)
 
 
 def dagster_instance() -> Any | None:
@@ -124,9 +132,6 @@ def drift_verdicts(instance: Any | None = None, limit: int = 5000) -> pd.DataFra
     return frame.sort_values("partition_hour").reset_index(drop=True)
 
 
-RETRAIN_CHECK = "retrain_settles_drift"
-
-
 def retrain_episodes(instance: Any | None = None, limit: int = 200) -> pd.DataFrame:
     """Drift episodes, their retraining runs and outcomes: one row per retraining run.
 
@@ -150,7 +155,7 @@ def retrain_episodes(instance: Any | None = None, limit: int = 200) -> pd.DataFr
             outcome[record.run_id] = {k: getattr(v, "value", v) for k, v in meta.items()}
     checks = check_history(instance)
     if not checks.empty:
-        checks = checks[checks["check"] == RETRAIN_CHECK].set_index("run_id")
+        checks = checks[checks["check"] == RETRAIN_CHECK_NAME].set_index("run_id")
     rows = []
     for run in runs.itertuples(index=False):
         tags = _run_tags(instance, run.run_id)
@@ -164,11 +169,9 @@ def retrain_episodes(instance: Any | None = None, limit: int = 200) -> pd.DataFr
                 "status": run.status,
                 "start_time": run.start_time,
                 "trigger": run.trigger,
-                "reason": tags.get(
-                    "playlist_assets/reason", "manual" if run.trigger == "manual" else ""
-                ),
-                "episode_since": tags.get("playlist_assets/episode_since", ""),
-                "acknowledge_since": tags.get("playlist_assets/acknowledge_since", ""),
+                "reason": tags.get(REASON_TAG, "manual" if run.trigger == "manual" else ""),
+                "episode_since": tags.get(EPISODE_SINCE_TAG, ""),
+                "acknowledge_since": tags.get(ACKNOWLEDGE_SINCE_TAG, ""),
                 "drifted_partitions": run.drifted_partitions,
                 "promoted": meta.get("promoted"),
                 "decision": meta.get("decision", ""),
@@ -222,10 +225,8 @@ def retraining_runs(
                 "status": r.dagster_run.status.value,
                 "start_time": pd.to_datetime(started, unit="s"),
                 "end_time": pd.to_datetime(r.end_time, unit="s") if r.end_time else pd.NaT,
-                "trigger": tags.get("dagster/sensor_name")
-                or tags.get("playlist_assets/trigger")
-                or "manual",
-                "drifted_partitions": tags.get("playlist_assets/drifted_partitions", ""),
+                "trigger": tags.get("dagster/sensor_name") or tags.get(TRIGGER_TAG) or "manual",
+                "drifted_partitions": tags.get(DRIFTED_PARTITIONS_TAG, ""),
             }
         )
     frame = pd.DataFrame(rows)

@@ -11,10 +11,13 @@ import dagster as dg
 import pandas as pd
 
 from playlist_assets import settings
+from playlist_assets.lib.constants import PARTITION_KEY_FORMAT
 
 # One partition = the tracks that arrived in that hour. The start is configuration so a user can
 # backfill history (PLAYLIST_PARTITIONS_START); the default keeps existing keys valid.
-hourly_partitions = dg.HourlyPartitionsDefinition(start_date=settings.partitions_start())
+hourly_partitions = dg.HourlyPartitionsDefinition(
+    start_date=settings.partitions_start(), fmt=PARTITION_KEY_FORMAT
+)
 
 # A backfill runs up to 30 days of hours per run (new_tracks and feature_drift share it, so both
 # go in the same runs): run start-up and model loading take seconds, an hour's work tens of
@@ -40,7 +43,7 @@ def partition_hours(keys: Sequence[str]) -> list[tuple[str, datetime, datetime]]
 
 def hour_key(hour: datetime | pd.Timestamp) -> str:
     """The partition key of a stored ``partition_hour``."""
-    return pd.Timestamp(hour).strftime(hourly_partitions.fmt)
+    return pd.Timestamp(hour).strftime(PARTITION_KEY_FORMAT)
 
 
 def split_by_partition(frame: pd.DataFrame, keys: Sequence[str]) -> list[tuple[str, pd.DataFrame]]:

@@ -17,15 +17,24 @@ from dataclasses import asdict, dataclass, field, fields
 import dagster as dg
 from pydantic import Field
 
-from playlist_assets.lib.drift.episodes import (
+from playlist_assets.lib.constants import (
     ACKNOWLEDGE_SINCE_TAG,
+    DRIFT_EVENT_IDS_TAG,
+    DRIFT_SENSOR,
+    DRIFTED_COUNT_TAG,
+    DRIFTED_PARTITIONS_TAG,
     EPISODE_SINCE_TAG,
-    DriftVerdict,
-    drift_verdict,
+    MAX_DRIFT_SCORE_TAG,
+    PURPOSE_TAG,
+    REASON_TAG,
+    RETRAIN_CHECK_NAME,
+    RETRAINING_JOB,
+    TRIGGER_TAG,
 )
+from playlist_assets.lib.drift.episodes import DriftVerdict, drift_verdict
 
 FEATURE_DRIFT_KEY = dg.AssetKey("feature_drift")
-CLASSIFIER_CHECK_KEY = dg.AssetCheckKey(dg.AssetKey("genre_classifier"), "retrain_settles_drift")
+CLASSIFIER_CHECK_KEY = dg.AssetCheckKey(dg.AssetKey("genre_classifier"), RETRAIN_CHECK_NAME)
 
 # What a retrain re-materializes (the contract of the drift issue). Keys that a deployment does
 # not define (recommendation_eval is optional) are ignored by the string selection syntax,
@@ -43,11 +52,8 @@ RETRAIN_ASSET_KEYS: tuple[str, ...] = (
 )
 RETRAIN_KEY_PREFIXES: tuple[str, ...] = ("genre_cluster_models",)
 
-TAG_PREFIX = "playlist_assets"
-
-
 retraining_job = dg.define_asset_job(
-    "retraining_job",
+    RETRAINING_JOB,
     selection=(
         dg.AssetSelection.from_string(" or ".join(f'key:"{k}"' for k in RETRAIN_ASSET_KEYS))
         | dg.AssetSelection.key_prefixes(*[[p] for p in RETRAIN_KEY_PREFIXES])
@@ -55,7 +61,7 @@ retraining_job = dg.define_asset_job(
     description="Rebuild the songs base, the splits, the classifier (champion/challenger), every "
     "genre's cluster model, the serving index and the evaluation. Requested by "
     "drift_retraining_sensor once per drift episode; launch it by hand at any time.",
-    tags={f"{TAG_PREFIX}/purpose": "retraining"},
+    tags={PURPOSE_TAG: "retraining"},
 )
 
 
@@ -279,12 +285,12 @@ def _request(state: _SensorState) -> dg.RunRequest:
         job_name=retraining_job.name,
         run_key=f"feature_drift:{first}-{last}:{len(events)}",
         tags={
-            f"{TAG_PREFIX}/trigger": "drift_retraining_sensor",
-            f"{TAG_PREFIX}/reason": events[0]["why"],
-            f"{TAG_PREFIX}/drifted_partitions": shown,
-            f"{TAG_PREFIX}/drifted_count": str(len(events)),
-            f"{TAG_PREFIX}/drift_event_ids": f"{first}-{last}",
-            f"{TAG_PREFIX}/max_drift_score": f"{max(e['score'] for e in events):.3f}",
+            TRIGGER_TAG: DRIFT_SENSOR,
+            REASON_TAG: events[0]["why"],
+            DRIFTED_PARTITIONS_TAG: shown,
+            DRIFTED_COUNT_TAG: str(len(events)),
+            DRIFT_EVENT_IDS_TAG: f"{first}-{last}",
+            MAX_DRIFT_SCORE_TAG: f"{max(e['score'] for e in events):.3f}",
             ACKNOWLEDGE_SINCE_TAG: partitions[0],
             **({EPISODE_SINCE_TAG: state.episode_since} if state.episode_since else {}),
         },
@@ -292,6 +298,7 @@ def _request(state: _SensorState) -> dg.RunRequest:
 
 
 @dg.sensor(
+    name=DRIFT_SENSOR,
     job=retraining_job,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.RUNNING,
@@ -327,7 +334,7 @@ def drift_retraining_sensor(
         return dg.SensorResult(skip_reason=hold, cursor=state.dump(), asset_events=events)
 
     request = _request(state)
-    context.log.info(f"requesting retraining: {request.tags[f'{TAG_PREFIX}/drifted_partitions']}")
+    context.log.info(f"requesting retraining: {request.tags[DRIFTED_PARTITIONS_TAG]}")
     state.requested_for, state.requested_key = state.pending[-1]["ack"], request.run_key
     state.pending = []
     state.last_request_at = time.time()

@@ -22,11 +22,9 @@ from playlist_assets.lib.classifier.split import (
     DEFAULT_MAX_TRAIN_ROWS,
     capped_sample,
 )
-from playlist_assets.lib.drift.episodes import (
-    ACKNOWLEDGE_SINCE_TAG,
-    EPISODE_SINCE_TAG,
-    retrain_check,
-)
+from playlist_assets.lib.constants import ACKNOWLEDGE_SINCE_TAG, EPISODE_SINCE_TAG
+from playlist_assets.lib.constants import RETRAIN_CHECK_NAME as CHECK_NAME
+from playlist_assets.lib.drift.episodes import retrain_check
 
 GENRES: tuple[str, ...] = settings.configured_genres()
 TRAINING_KINDS = {"scikit-learn", "mlflow"}
@@ -128,7 +126,6 @@ class ClassifierConfig(dg.Config):
     )
 
 
-CHECK_NAME = "retrain_settles_drift"
 CLASSIFIER_CHECK = dg.AssetCheckSpec(
     CHECK_NAME,
     asset="genre_classifier",

@@ -10,8 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
-# Files and folders under the data folder that runs write to, beside the folder itself.
-WRITTEN_PATHS: tuple[str, ...] = ("warehouse.duckdb", "models", "mlflow", "mlflow/mlflow.db")
+from playlist_assets.lib.constants import DataFolder
 
 
 def unwritable_reason(folder: Path) -> str | None:
@@ -23,8 +22,7 @@ def unwritable_reason(folder: Path) -> str | None:
             pass
     except OSError as exc:
         return f"data folder {folder} is not writable ({exc.strerror})"
-    for name in WRITTEN_PATHS:
-        path = folder / name
+    for path in DataFolder.at(folder).written():
         if path.exists() and not os.access(path, os.W_OK | (os.X_OK if path.is_dir() else 0)):
             return f"{path} in the data folder is not writable (permission denied)"
     return None

@@ -31,45 +31,32 @@ KAGGLE_COLUMNS: tuple[str, ...] = (
     "track_genre",
 )
 
+# Integer-coded audio features; the rest are continuous.
+CATEGORICAL_FEATURES: tuple[str, ...] = ("key", "mode", "time_signature")
 # Continuous features used for clustering and audio similarity (key/mode/time_signature
 # are categorical and would dominate distances after standardization).
-CONTINUOUS_FEATURES: tuple[str, ...] = (
-    "danceability",
-    "energy",
-    "loudness",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
+CONTINUOUS_FEATURES: tuple[str, ...] = tuple(
+    f for f in AUDIO_FEATURES if f not in CATEGORICAL_FEATURES
+)
+# Continuous features measured on [0, 1] (all but loudness in dB and tempo in BPM).
+UNIT_INTERVAL_FEATURES: tuple[str, ...] = tuple(
+    f for f in CONTINUOUS_FEATURES if f not in ("loudness", "tempo")
 )
 
 # Columns the songs base keeps beyond the audio features.
 TEXT_COLUMNS: tuple[str, ...] = ("track_id", "artists", "album_name", "track_name", "track_genre")
+INTEGER_COLUMNS: tuple[str, ...] = ("popularity", "duration_ms", *CATEGORICAL_FEATURES)
 
-# pandas dtypes of a typed (validated) songs table.
-TYPED_DTYPES: dict[str, str] = {
-    "track_id": "string",
-    "artists": "string",
-    "album_name": "string",
-    "track_name": "string",
-    "popularity": "int64",
-    "duration_ms": "int64",
-    "explicit": "bool",
-    "danceability": "float64",
-    "energy": "float64",
-    "key": "int64",
-    "loudness": "float64",
-    "mode": "int64",
-    "speechiness": "float64",
-    "acousticness": "float64",
-    "instrumentalness": "float64",
-    "liveness": "float64",
-    "valence": "float64",
-    "tempo": "float64",
-    "time_signature": "int64",
-    "track_genre": "string",
-}
+
+def _typed_dtype(column: str) -> str:
+    if column in TEXT_COLUMNS:
+        return "string"
+    if column == "explicit":
+        return "bool"
+    return "int64" if column in INTEGER_COLUMNS else "float64"
+
+
+# pandas dtypes of a typed (validated) songs table, in Kaggle column order.
+TYPED_DTYPES: dict[str, str] = {column: _typed_dtype(column) for column in KAGGLE_COLUMNS}
 
 TRACK_URI_PREFIX = "spotify:track:"

@@ -38,11 +38,6 @@ REASON = "reason"
 # Per-hour verdicts of a multi-hour run written by older builds (one map on every event).
 LEGACY_BY_PARTITION = "by_partition"
 
-# Run tag the sensor puts on a retrain: the partition key of the episode's first drifted hour.
-EPISODE_SINCE_TAG = "playlist_assets/episode_since"
-# ... and the first hour of the shift the request is about: the retrain acknowledges from there.
-ACKNOWLEDGE_SINCE_TAG = "playlist_assets/acknowledge_since"
-
 # Fewer acknowledged rows than this make no usable reference: judge against the champion's.
 MIN_ACKNOWLEDGED_ROWS = 20
 

@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from playlist_assets.lib.constants import PARTITION_KEY_FORMAT
 from playlist_assets.lib.feeds.normalize import FeedBatch, normalize_tracks
-from playlist_assets.lib.schema import AUDIO_FEATURES
+from playlist_assets.lib.schema import AUDIO_FEATURES, UNIT_INTERVAL_FEATURES
 from playlist_assets.lib.tracks_io import read_tracks_csv
 
 REPLAY_SOURCE = "replay"
@@ -27,23 +28,15 @@ REPLAY_SOURCE = "replay"
 # Valid ranges (inclusive) that drifted values are clipped to; they sit inside the quality
 # gate's bounds so injected drift never turns into quarantined rows.
 FEATURE_RANGES: dict[str, tuple[float, float]] = {
-    "danceability": (0.0, 1.0),
-    "energy": (0.0, 1.0),
+    **dict.fromkeys(UNIT_INTERVAL_FEATURES, (0.0, 1.0)),
     "key": (0, 11),
     "loudness": (-60.0, 5.0),
     "mode": (0, 1),
-    "speechiness": (0.0, 1.0),
-    "acousticness": (0.0, 1.0),
-    "instrumentalness": (0.0, 1.0),
-    "liveness": (0.0, 1.0),
-    "valence": (0.0, 1.0),
     "tempo": (1.0, 249.0),
     "time_signature": (0, 7),
     "popularity": (0, 100),
 }
 DRIFTABLE: tuple[str, ...] = (*AUDIO_FEATURES, "popularity")
-
-PARTITION_KEY_FORMAT = "%Y-%m-%d-%H:%M"
 
 
 class ReplayError(ValueError):

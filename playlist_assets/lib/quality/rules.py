@@ -21,7 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from playlist_assets.lib.schema import AUDIO_FEATURES, KAGGLE_COLUMNS
+from playlist_assets.lib.constants import TRACK_ID_PATTERN
+from playlist_assets.lib.schema import AUDIO_FEATURES, KAGGLE_COLUMNS, UNIT_INTERVAL_FEATURES
 
 Level = Literal["schema", "row", "duplicate"]
 Kind = Literal[
@@ -43,19 +44,9 @@ MIN_CATALOGUE_ROWS = 100
 # One hour of the feed may bring a single track.
 MIN_BATCH_ROWS = 1
 
-TRACK_ID_PATTERN = r"^[0-9A-Za-z]{22}$"
 # Lower-case slugs like the Kaggle genres: "rock", "hip-hop", "r-n-b", "j-pop".
 GENRE_PATTERN = r"^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$"
 
-UNIT_INTERVAL_FEATURES: tuple[str, ...] = (
-    "danceability",
-    "energy",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-)
 NUMERIC_COLUMNS: tuple[str, ...] = ("popularity", "duration_ms", *AUDIO_FEATURES)
 STRING_COLUMNS: tuple[str, ...] = ("track_id", "track_genre")
 BOOLEAN_COLUMNS: tuple[str, ...] = ("explicit",)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from playlist_assets.lib.constants import DataFolder
 from playlist_assets.lib.recommend.recommender import Recommender
 
 SONG_INDEX_TABLE = "main.song_index"
@@ -65,10 +66,8 @@ def load_recommender(
         load_cluster_models,
     )
 
-    if data_home is None:
-        warehouse, models = settings.warehouse_path(), settings.models_dir()
-    else:
-        warehouse, models = Path(data_home) / "warehouse.duckdb", Path(data_home) / "models"
+    folder = settings.data_folder() if data_home is None else DataFolder.at(Path(data_home))
+    warehouse, models = folder.warehouse, folder.models
     songs = read_songs(warehouse)
     cooc_path = models / "track_cooccurrence"
     if not cooc_path.exists():

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from playlist_assets.lib.constants import TRACK_ID_CHARS, TRACK_ID_PATTERN
 from playlist_assets.lib.recommend.cooccurrence import TrackCooccurrence, normalize_artist
 from playlist_assets.lib.recommend.features import (
     COLUMN,
@@ -62,8 +63,8 @@ OLD_LIST_LENGTH = 20  # the old system returned at most 20 songs; its cosine sco
 
 # Integer-coded categories of the songs table (summarised by their most frequent value).
 _CATEGORICAL = frozenset({"key", "mode", "time_signature", "explicit", "cluster"})
-_TRACK_ID = re.compile(r"^[0-9A-Za-z]{22}$")
-_TRACK_URL = re.compile(r"open\.spotify\.com/(?:intl-[a-z]+/)?track/([0-9A-Za-z]{22})")
+_TRACK_ID = re.compile(TRACK_ID_PATTERN)
+_TRACK_URL = re.compile(rf"open\.spotify\.com/(?:intl-[a-z]+/)?track/({TRACK_ID_CHARS})")
 
 REQUIRED_SONG_COLUMNS: tuple[str, ...] = (
     "track_id",
