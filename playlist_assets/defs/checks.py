@@ -17,8 +17,6 @@ the rows) are in the warehouse. Each run writes Data Docs under the data folder.
 """
 
 from collections.abc import Sequence
-from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -27,29 +25,11 @@ from dagster_duckdb import DuckDBResource
 
 from playlist_assets import settings
 from playlist_assets.defs.partitions import hour_key, hourly_partitions, naive_utc
-from playlist_assets.lib.quality import (
-    CATALOGUE_SUITE,
-    NEW_TRACKS_SUITE,
-    Judgment,
-    SuiteOutcome,
-    hour_parts,
-    judge,
-    store,
-    whole_frame,
-)
-from playlist_assets.lib.quality.quarantine import now_utc
+from playlist_assets.lib.constants import DUCKDB_POOL, QUALITY_CHECK_NAME
+from playlist_assets.lib.quality import Judgment, SuiteOutcome, gate, store
 
-CHECK_NAME = "great_expectations"
 CATALOGUE_KEY = dg.AssetKey("raw_spotify_tracks")
 NEW_TRACKS_KEY = dg.AssetKey("new_tracks")
-CATALOGUE_TABLE = "raw_spotify_tracks"
-NEW_TRACKS_TABLE = "new_tracks"
-_LISTED = 5  # failed hours named in a range run's description and metadata
-
-
-def data_docs_dir() -> Path:
-    """Where the Data Docs site lives (one site for every suite and batch)."""
-    return settings.reports_dir() / "data_docs"
 
 
 def latest_source_path(instance: dg.DagsterInstance, key: dg.AssetKey) -> str | None:
@@ -60,83 +40,6 @@ def latest_source_path(instance: dg.DagsterInstance, key: dg.AssetKey) -> str | 
         return None
     value = materialization.metadata.get("source_path")
     return None if value is None else str(getattr(value, "value", value))
-
-
-def read_table(
-    warehouse: DuckDBResource, table: str, *, hours: tuple[datetime, datetime] | None = None
-) -> pd.DataFrame | None:
-    """A warehouse table as stored (``None`` when it does not exist), optionally one time window.
-
-    Checks read the table themselves instead of through the I/O manager, which never creates
-    a table for an empty frame: a header-only file must fail with "empty batch", not with a
-    missing-table error.
-    """
-    with warehouse.get_connection() as conn:
-        if not store.table_exists(conn, f"main.{table}"):
-            return None
-        if hours is None:
-            return conn.execute(f"select * from main.{table}").fetch_df()
-        start, end = (naive_utc(h) for h in hours)
-        return conn.execute(
-            f"select * from main.{table} where partition_hour >= ? and partition_hour < ?",
-            [start, end],
-        ).fetch_df()
-
-
-def judge_catalogue(
-    warehouse: DuckDBResource, source: str, *, run_name: str | None = None
-) -> Judgment:
-    """Judge the stored ``raw_spotify_tracks`` and keep the verdict (promote it if accepted)."""
-    with warehouse.get_connection() as conn:
-        content = store.fingerprint(conn, f"main.{CATALOGUE_TABLE}")
-    frame = read_table(warehouse, CATALOGUE_TABLE)
-    frame = frame if frame is not None else pd.DataFrame()
-    judgment = judge(
-        frame,
-        CATALOGUE_SUITE,
-        whole_frame(frame, store.CATALOGUE_LABEL, source),
-        data_docs_dir=data_docs_dir(),
-        batch_name="raw_spotify_tracks",
-        run_name=run_name,
-    )
-    with warehouse.get_connection() as conn:
-        store.store_catalogue(conn, judgment, content, now_utc())
-    return judgment
-
-
-def judge_hours(
-    warehouse: DuckDBResource, frame: pd.DataFrame, label: str, *, run_name: str | None = None
-) -> Judgment:
-    """Judge the hours of ``frame`` (one validation for all of them) and keep each verdict."""
-    judgment = judge(
-        frame,
-        NEW_TRACKS_SUITE,
-        hour_parts(frame, hour_key),
-        data_docs_dir=data_docs_dir(),
-        batch_name=f"new_tracks_{_slug(label)}",
-        run_name=run_name,
-    )
-    with warehouse.get_connection() as conn:
-        store.store_hours(conn, judgment, now_utc())
-    return judgment
-
-
-def _tolerated_text(judgment: Judgment) -> str:
-    counts: dict[str, int] = {}
-    for verdict in judgment.verdicts:
-        for rule, n in verdict.tolerated:
-            counts[rule] = counts.get(rule, 0) + n
-    if not counts:
-        return ""
-    listed = ", ".join(f"{rule} {n}" for rule, n in sorted(counts.items()))
-    return f" Rows left to validated_songs' quarantine or de-duplication: {listed}."
-
-
-def _passed_text(outcome: SuiteOutcome, judgment: Judgment) -> str:
-    return (
-        f"all {len(outcome.expectations)} expectations passed on {outcome.row_count} rows."
-        + _tolerated_text(judgment)
-    )
 
 
 def _docs_metadata(outcome: SuiteOutcome) -> dict[str, Any]:
@@ -163,27 +66,26 @@ def _base_metadata(judgment: Judgment) -> dict[str, Any]:
     }
 
 
-def _violations(judgment: Judgment) -> str:
-    lines = [f"- {rule}: {n} row(s)" for v in judgment.verdicts for rule, n in v.tolerated]
-    return "\n".join(lines) or "none"
-
-
 def catalogue_check_result(
     warehouse: DuckDBResource, source: str, *, run_name: str | None = None
 ) -> dg.AssetCheckResult:
     """Judge the catalogue (storing the verdict) and turn it into a check result."""
-    judgment = judge_catalogue(warehouse, source, run_name=run_name)
-    outcome = judgment.outcome
+    judgment = gate.judge_catalogue(
+        warehouse.get_connection,
+        source,
+        data_docs_dir=settings.data_folder().data_docs,
+        run_name=run_name,
+    )
     metadata = {
         "source_path": dg.MetadataValue.path(source),
         **_base_metadata(judgment),
         # The catalogue is judged once per file, not every hour: its full table is affordable.
-        "expectations": dg.MetadataValue.md(outcome.markdown()),
-        "row_rule_violations": dg.MetadataValue.md(_violations(judgment)),
+        "expectations": dg.MetadataValue.md(judgment.outcome.markdown()),
+        "row_rule_violations": dg.MetadataValue.md(gate.violations_markdown(judgment)),
     }
     (verdict,) = judgment.verdicts
     if verdict.accepted:
-        description = f"{source}: {_passed_text(outcome, judgment)}"
+        description = f"{source}: {gate.passed_text(judgment)}"
         return dg.AssetCheckResult(passed=True, description=description, metadata=metadata)
     metadata["problems"] = dg.MetadataValue.md("\n".join(f"- {p}" for p in verdict.problems))
     metadata["in_use"] = "the last accepted catalogue (not replaced by this file)"
@@ -209,9 +111,7 @@ def new_tracks_check_result(
     same way alone or in a range, and a 24-hour run costs one validation instead of 24. The
     per-hour verdicts are rows of ``main.quality_verdicts``.
     """
-    label = partition_keys[0]
-    if len(partition_keys) > 1:
-        label = f"{partition_keys[0]}..{partition_keys[-1]}"
+    label = gate.range_label(partition_keys)
     if frame.empty:
         return dg.AssetCheckResult(
             passed=False,
@@ -219,7 +119,14 @@ def new_tracks_check_result(
             description=f"new_tracks {label}: empty batch, no tracks arrived (nothing to validate).",
             metadata={"rows": 0, "partitions_empty": len(partition_keys)},
         )
-    judgment = judge_hours(warehouse, frame, label, run_name=run_name)
+    judgment = gate.judge_hours(
+        warehouse.get_connection,
+        frame,
+        label,
+        hour_key,
+        data_docs_dir=settings.data_folder().data_docs,
+        run_name=run_name,
+    )
     metadata = _base_metadata(judgment)
     metadata["partition"] = label
     failed = judgment.failed
@@ -230,40 +137,23 @@ def new_tracks_check_result(
         metadata["per_hour_verdicts"] = f"{store.VERDICTS_TABLE} (batch, accepted, problems)"
         metadata["expectations_scope"] = "the whole range as one batch; the gate is per hour"
     if not failed:
-        if len(partition_keys) == 1:
-            description = f"new_tracks {label}: {_passed_text(judgment.outcome, judgment)}"
-        else:
-            description = (
-                f"new_tracks {label}: all {len(judgment.verdicts)} hours with tracks passed "
-                f"({judgment.outcome.row_count} rows, "
-                f"{len(partition_keys) - len(judgment.verdicts)} empty hour(s))."
-            )
+        description = gate.hours_passed_text(judgment, partition_keys)
         return dg.AssetCheckResult(passed=True, description=description, metadata=metadata)
-    shown = failed[:_LISTED]
-    more = f" | and {len(failed) - _LISTED} more hour(s)" if len(failed) > _LISTED else ""
-    metadata["problems"] = dg.MetadataValue.md(
-        "\n".join(f"- {v.label}: {p}" for v in shown for p in v.problems)
-    )
-    description = "Blocked: " + " | ".join(
-        f"new_tracks partition {v.label}: " + "; ".join(v.problems) for v in shown
-    )
+    description, problems = gate.hours_blocked_text(judgment)
+    metadata["problems"] = dg.MetadataValue.md(problems)
     return dg.AssetCheckResult(
         passed=False,
         severity=dg.AssetCheckSeverity.ERROR,
-        description=description + more,
+        description=description,
         metadata=metadata,
     )
 
 
-def _slug(label: str) -> str:
-    return label.replace(":", "").replace("..", "_to_").replace(" ", "_")
-
-
 @dg.asset_check(
     asset=CATALOGUE_KEY,
-    name=CHECK_NAME,
+    name=QUALITY_CHECK_NAME,
     blocking=True,
-    pool="duckdb",
+    pool=DUCKDB_POOL,
     description="Great Expectations suite 'raw_spotify_tracks': columns, types, id shape, "
     "feature ranges, genre names, row count. Blocks everything downstream on failure; only a "
     "catalogue that passes replaces the one validated_songs reads.",
@@ -275,28 +165,26 @@ def raw_spotify_tracks_great_expectations(
     return catalogue_check_result(warehouse, source, run_name=context.run.run_id)
 
 
+@dg.asset_check(
+    asset=NEW_TRACKS_KEY,
+    name=QUALITY_CHECK_NAME,
+    blocking=True,
+    pool=DUCKDB_POOL,
+    partitions_def=hourly_partitions,
+)
 def new_tracks_great_expectations(
     context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource
 ) -> dg.AssetCheckResult:
     """Great Expectations suite 'new_tracks' on each hourly partition (same rules as the
     catalogue). A failed hour is blocked and left out of validated_songs."""
     window = context.partition_time_window
-    frame = read_table(warehouse, NEW_TRACKS_TABLE, hours=(window.start, window.end))
+    start, end = naive_utc(window.start), naive_utc(window.end)
     return new_tracks_check_result(
         warehouse,
-        frame if frame is not None else pd.DataFrame(),
+        gate.read_hours(warehouse.get_connection, start, end),
         list(context.partition_keys),
         run_name=context.run.run_id,
     )
-
-
-new_tracks_great_expectations = dg.asset_check(
-    asset=NEW_TRACKS_KEY,
-    name=CHECK_NAME,
-    blocking=True,
-    pool="duckdb",
-    partitions_def=hourly_partitions,
-)(new_tracks_great_expectations)
 
 
 defs = dg.Definitions(

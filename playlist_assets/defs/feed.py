@@ -14,16 +14,12 @@ from dagster_duckdb import DuckDBResource
 from playlist_assets import settings
 from playlist_assets.defs.feed_resources import FeedResource
 from playlist_assets.defs.partitions import BACKFILL_POLICY, hourly_partitions, partition_hours
-from playlist_assets.lib.feeds.normalize import FEED_COLUMNS, FeedBatch
-from playlist_assets.lib.quality import store
-from playlist_assets.lib.quality.quarantine import QUARANTINE_COLUMNS, empty_rejects, stamped
-from playlist_assets.lib.schema import KAGGLE_COLUMNS
+from playlist_assets.lib.constants import DUCKDB_POOL
+from playlist_assets.lib.feeds.hours import hours_rows
+from playlist_assets.lib.feeds.normalize import FeedBatch
+from playlist_assets.lib.quality.feed_tables import store_feed_hours
+from playlist_assets.lib.quality.store import FEED_REJECTS_TABLE as REJECTS_TABLE
 
-# Table columns, in the order DuckDB stores them (inserts are positional).
-NEW_TRACKS_COLUMNS: tuple[str, ...] = (*KAGGLE_COLUMNS, "partition_hour", "source")
-REJECTS_TABLE = store.FEED_REJECTS_TABLE
-# The quality gate's quarantined_tracks columns, plus the hour the rows belong to.
-REJECTS_TABLE_COLUMNS: tuple[str, ...] = (*QUARANTINE_COLUMNS, "partition_hour")
 # Per-hour metadata stays small (it is stored with every event): a glimpse, not the table.
 _PREVIEW_ROWS = 3
 _LISTED = 5
@@ -36,12 +32,17 @@ FEED_RETRY_POLICY = dg.RetryPolicy(
 )
 
 
-def with_partition_hour(batch: FeedBatch, hour: datetime) -> pd.DataFrame:
-    frame = batch.tracks.loc[:, list(FEED_COLUMNS)].copy()
-    frame["partition_hour"] = pd.Series([hour] * len(frame), dtype="datetime64[us]")
-    return frame.loc[:, list(NEW_TRACKS_COLUMNS)]
-
-
+@dg.asset(
+    partitions_def=hourly_partitions,
+    group_name="ingestion",
+    kinds={"duckdb", "pandas"},
+    owners=["team:data-engineering"],
+    tags={"layer": "raw", **settings.HOURLY_TAGS},
+    pool=DUCKDB_POOL,
+    metadata={"partition_expr": "partition_hour"},
+    retry_policy=FEED_RETRY_POLICY,
+    backfill_policy=BACKFILL_POLICY,
+)
 def new_tracks(
     context: dg.AssetExecutionContext, feed: FeedResource, warehouse: DuckDBResource
 ) -> dg.Output[pd.DataFrame]:
@@ -53,80 +54,23 @@ def new_tracks(
     go to ``main.new_tracks_rejects`` with the reason instead; the blocking quality checks
     judge the rest before ``validated_songs`` takes them in.
     """
-    frames: list[pd.DataFrame] = []
-    rejects: list[pd.DataFrame] = []
-    batches: list[FeedBatch] = []
     hours = partition_hours(context.partition_keys)
+    batches: list[tuple[datetime, FeedBatch]] = []
     for key, start, _end in hours:
         batch = feed.fetch(key, start, context.log)
-        batches.append(batch)
-        frames.append(with_partition_hour(batch, start))
-        if len(batch.rejects):
-            rejected = batch.rejects.copy()
-            rejected["partition_hour"] = pd.Series([start] * len(rejected), dtype="datetime64[us]")
-            rejects.append(rejected)
+        batches.append((start, batch))
         for note in batch.notes:
             context.log.info(f"{key}: {note}")
-    frame = pd.concat(frames, ignore_index=True)
-    rejected = pd.concat(rejects, ignore_index=True) if rejects else _empty_rejects_table()
-    _store_rejects_and_schema(warehouse, frame, rejected, hours[0][1], hours[-1][2])
+    frame, rejected = hours_rows(batches)
+    with warehouse.get_connection() as conn:
+        store_feed_hours(conn, frame, rejected, hours[0][1], hours[-1][2])
     if len(rejected):
         context.log.warning(
             f"{len(rejected)} row(s) kept aside in {REJECTS_TABLE}: "
             + "; ".join(sorted(set(rejected["reason"].astype(str)))[:5])
         )
-    return dg.Output(frame, metadata=_metadata(feed, frame, rejected, batches, hours))
-
-
-new_tracks = dg.asset(
-    partitions_def=hourly_partitions,
-    group_name="ingestion",
-    kinds={"duckdb", "pandas"},
-    owners=["team:data-engineering"],
-    tags={"layer": "raw", **settings.HOURLY_TAGS},
-    pool="duckdb",
-    metadata={"partition_expr": "partition_hour"},
-    retry_policy=FEED_RETRY_POLICY,
-    backfill_policy=BACKFILL_POLICY,
-)(new_tracks)
-
-
-def _empty_rejects_table() -> pd.DataFrame:
-    frame = empty_rejects()
-    frame["partition_hour"] = pd.Series(dtype="datetime64[us]")
-    return frame
-
-
-def _store_rejects_and_schema(
-    warehouse: DuckDBResource,
-    frame: pd.DataFrame,
-    rejected: pd.DataFrame,
-    start: datetime,
-    end: datetime,
-) -> None:
-    """Keep the hours' rejects (replacing earlier ones) and make sure ``new_tracks`` exists.
-
-    The hours' earlier quality verdicts are forgotten too: their data is being replaced, and the
-    blocking check (or ``validated_songs``) judges the new data. dagster-duckdb skips writing an
-    empty frame, so an empty first hour would leave downstream SQL without a table; the empty
-    frame creates it with the same column types instead.
-    """
-    rows = stamped(rejected).loc[:, list(REJECTS_TABLE_COLUMNS)]
-    with warehouse.get_connection() as conn:
-        conn.register("hour_tracks", frame.iloc[0:0])
-        conn.register("hour_rejects", rows)
-        conn.execute("create schema if not exists main")
-        conn.execute("create table if not exists main.new_tracks as select * from hour_tracks")
-        conn.execute(
-            f"create table if not exists {REJECTS_TABLE} as select * from hour_rejects limit 0"
-        )
-        conn.execute(
-            f"delete from {REJECTS_TABLE} where partition_hour >= ? and partition_hour < ?",
-            [start, end],
-        )
-        if len(rows):
-            conn.execute(f"insert into {REJECTS_TABLE} select * from hour_rejects")
-        store.clear_hours(conn, start, end)
+    metadata = _metadata(feed, frame, rejected, [b for _, b in batches], hours)
+    return dg.Output(frame, metadata=metadata)
 
 
 def _metadata(

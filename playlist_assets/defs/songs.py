@@ -17,16 +17,10 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from playlist_assets import settings
-from playlist_assets.defs.checks import (
-    CATALOGUE_KEY,
-    CATALOGUE_TABLE,
-    NEW_TRACKS_TABLE,
-    judge_catalogue,
-    judge_hours,
-    latest_source_path,
-)
+from playlist_assets.defs.checks import CATALOGUE_KEY, latest_source_path
 from playlist_assets.defs.partitions import hour_key
-from playlist_assets.lib.quality import QUARANTINE_SQL_TYPES, SongsBase, store
+from playlist_assets.lib.constants import DUCKDB_POOL
+from playlist_assets.lib.quality import SongsBase, gate, store
 from playlist_assets.lib.schema import TYPED_DTYPES
 
 _PREVIEW_ROWS = 10
@@ -91,20 +85,17 @@ def judge_what_is_unjudged(
     context: dg.AssetExecutionContext, warehouse: DuckDBResource, source: str
 ) -> None:
     """Judge (once) a catalogue or hours that reached the warehouse without their check."""
-    with warehouse.get_connection() as conn:
-        if not store.table_exists(conn, f"main.{CATALOGUE_TABLE}"):
-            raise dg.Failure(
-                description="main.raw_spotify_tracks does not exist: materialize "
-                f"raw_spotify_tracks first (source {source})",
-                allow_retries=False,
-            )
-        content = store.fingerprint(conn, f"main.{CATALOGUE_TABLE}")
-        state = store.catalogue_state(conn)
-        hours = store.unjudged_hours(conn, f"main.{NEW_TRACKS_TABLE}")
-    if state.judged_content != content:
-        judge_catalogue(warehouse, source, run_name=context.run.run_id)
-        with warehouse.get_connection() as conn:
-            state = store.catalogue_state(conn)
+    try:
+        caught = gate.catch_up(
+            warehouse.get_connection,
+            source,
+            hour_key,
+            data_docs_dir=settings.data_folder().data_docs,
+            run_name=context.run.run_id,
+        )
+    except gate.CatalogueMissing as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+    state = caught.catalogue
     if not state.has_accepted:
         raise dg.Failure(
             description=f"raw_spotify_tracks ({source}) fails the catalogue suite: "
@@ -117,44 +108,39 @@ def judge_what_is_unjudged(
             f"raw_spotify_tracks ({state.source}) was rejected ({state.problems}); using the "
             f"last accepted catalogue ({state.accepted_source})"
         )
-    if hours:
-        with warehouse.get_connection() as conn:
-            frame = conn.execute(
-                f"select t.* from main.{NEW_TRACKS_TABLE} t where partition_hour in "
-                "(select unnest(?::TIMESTAMP[])) order by partition_hour",
-                [[h.to_pydatetime() for h in hours]],
-            ).fetch_df()
-        label = f"{hour_key(hours[0])}..{hour_key(hours[-1])}"
-        judgment = judge_hours(warehouse, frame, label, run_name=context.run.run_id)
-        context.log.info(f"judged {len(hours)} hour(s) that had no stored verdict")
-        for verdict in judgment.failed[:_LOGGED]:
+    if caught.hours_judgment is not None:
+        context.log.info(f"judged {len(caught.hours)} hour(s) that had no stored verdict")
+        for verdict in caught.hours_judgment.failed[:_LOGGED]:
             context.log.warning(
                 f"new_tracks partition {verdict.label} left out: {'; '.join(verdict.problems)}"
             )
 
 
+_SONGS_OUT = {
+    "group_name": "songs",
+    "kinds": {"duckdb", "pandas"},
+    "owners": ["team:data-engineering"],
+}
+
+
 @dg.multi_asset(
     outs={
         "validated_songs": dg.AssetOut(
-            group_name="songs",
-            kinds={"duckdb", "pandas"},
-            owners=["team:data-engineering"],
+            **_SONGS_OUT,
             tags={"layer": "clean"},
             description="The clean songs base: the last accepted catalogue + every accepted "
             "new_tracks hour, typed, restricted to the configured genres, one row per track_id "
             "(newest wins).",
         ),
         "quarantined_tracks": dg.AssetOut(
-            group_name="songs",
-            kinds={"duckdb", "pandas"},
-            owners=["team:data-engineering"],
+            **_SONGS_OUT,
             tags={"layer": "quality"},
             description="Rows kept out of validated_songs, with their source, row number, "
             "the rule(s) they broke and the original row as JSON.",
         ),
     },
     deps=[CATALOGUE_KEY, "new_tracks"],
-    pool="duckdb",
+    pool=DUCKDB_POOL,
 )
 def songs_base(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> Iterator[dg.Output]:
     """Combine the stored judgments of the catalogue and the fed hours."""
@@ -164,14 +150,8 @@ def songs_base(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> 
     with warehouse.get_connection() as conn:
         base = store.combine(conn, list(genres))
         quarantined = store.quarantined(conn)
-        # The I/O manager creates no table for an empty frame; an empty quarantine is a table too.
-        columns = ", ".join(f"{name} {sql}" for name, sql in QUARANTINE_SQL_TYPES.items())
-        conn.execute(f"create table if not exists main.quarantined_tracks ({columns})")
-        feed_rejects = (
-            conn.execute(f"select count(*) from {store.FEED_REJECTS_TABLE}").fetchone()[0]
-            if store.table_exists(conn, store.FEED_REJECTS_TABLE)
-            else None
-        )
+        store.ensure_quarantined_table(conn)
+        feed_rejects = store.feed_rejects_count(conn)
     if base.validated_rows == 0:
         raise dg.Failure(
             description=f"no valid songs in the configured genres ({', '.join(genres)}): "

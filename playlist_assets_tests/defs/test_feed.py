@@ -12,12 +12,7 @@ from fake_spotify import FakeSpotify  # noqa: E402
 
 from playlist_assets import settings
 from playlist_assets.defs import feed as feed_module
-from playlist_assets.defs.feed import (
-    NEW_TRACKS_COLUMNS,
-    REJECTS_TABLE,
-    hourly_feed_job,
-    new_tracks,
-)
+from playlist_assets.defs.feed import REJECTS_TABLE, hourly_feed_job, new_tracks
 from playlist_assets.defs.feed_resources import (
     FeedResource,
     LandingFeed,
@@ -27,6 +22,7 @@ from playlist_assets.defs.feed_resources import (
 )
 from playlist_assets.defs.monitoring import feature_drift
 from playlist_assets.defs.partitions import hourly_partitions
+from playlist_assets.lib.feeds.hours import NEW_TRACKS_COLUMNS
 from playlist_assets.lib.sample_data.generate import generate_tracks
 
 HOUR_KEY = "2026-11-25-13:00"

@@ -242,7 +242,7 @@ def test_playlists_sharing_no_song_with_the_catalogue_are_reported_not_failed(
 
 def fresh_rows(index: pd.DataFrame, seeds: list[str]) -> tuple[pd.DataFrame, str]:
     """Two new tracks by the playlist's main artist, in its genre and mood; one without audio."""
-    from playlist_assets.defs.feed import NEW_TRACKS_COLUMNS
+    from playlist_assets.lib.feeds.hours import NEW_TRACKS_COLUMNS
     from playlist_assets.lib.schema import AUDIO_FEATURES, KAGGLE_COLUMNS
 
     mine = index[index["track_id"].isin(seeds)]

@@ -6,6 +6,8 @@
 - ``judge``: one validation of a batch -> a verdict per part (catalogue or hour), quarantine
   rows from Great Expectations' unexpected row positions, typed accepted rows.
 - ``store``: judgments kept in the warehouse, and the songs base combined from them in SQL.
+- ``gate``: read a batch from the warehouse, judge it, store the verdict, and the check texts.
+- ``feed_tables``: the feed's rejects table (and an empty ``new_tracks`` to start from).
 - ``quarantine``: the one reject row schema and builder.
 """
 

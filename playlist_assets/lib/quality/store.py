@@ -26,11 +26,16 @@ from playlist_assets.lib.quality.judge import Judgment, to_typed
 from playlist_assets.lib.quality.quarantine import QUARANTINE_COLUMNS, QUARANTINE_SQL_TYPES, stamped
 from playlist_assets.lib.schema import TYPED_DTYPES
 
+# What the checks judge: the staged catalogue and the feed's hours, as their assets store them.
+CATALOGUE_TABLE = "main.raw_spotify_tracks"
+NEW_TRACKS_TABLE = "main.new_tracks"
 VERDICTS_TABLE = "main.quality_verdicts"
 ACCEPTED_TABLE = "main.accepted_tracks"
 QUARANTINE_TABLE = "main.quality_quarantine"
 # Rows a feed could not even type; written by new_tracks, same columns plus the hour.
 FEED_REJECTS_TABLE = "main.new_tracks_rejects"
+# What validated_songs' sibling asset stores: every row kept out, judged or untypeable.
+QUARANTINED_TRACKS_TABLE = "main.quarantined_tracks"
 CATALOGUE_LABEL = "catalogue"
 
 _SQL = {"string": "VARCHAR", "int64": "BIGINT", "bool": "BOOLEAN", "float64": "DOUBLE"}
@@ -73,6 +78,39 @@ def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
         [schema, name],
     ).fetchone()
     return bool(row and row[0])
+
+
+def read_table(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    *,
+    hours: tuple[datetime, datetime] | None = None,
+) -> pd.DataFrame | None:
+    """A warehouse table as stored (``None`` when it does not exist), optionally the rows of the
+    hours in [start, end) (naive UTC).
+
+    Checks read the table themselves instead of through the I/O manager, which never creates
+    a table for an empty frame: a header-only file must fail with "empty batch", not with a
+    missing-table error.
+    """
+    if not table_exists(conn, table):
+        return None
+    if hours is None:
+        return conn.execute(f"select * from {table}").fetch_df()
+    return conn.execute(
+        f"select * from {table} where partition_hour >= ? and partition_hour < ?", list(hours)
+    ).fetch_df()
+
+
+def rows_of_hours(
+    conn: duckdb.DuckDBPyConnection, table: str, hours: list[pd.Timestamp]
+) -> pd.DataFrame:
+    """The rows of ``table`` whose ``partition_hour`` is one of ``hours``, oldest hour first."""
+    return conn.execute(
+        f"select t.* from {table} t where partition_hour in "
+        "(select unnest(?::TIMESTAMP[])) order by partition_hour",
+        [[h.to_pydatetime() for h in hours]],
+    ).fetch_df()
 
 
 def fingerprint(conn: duckdb.DuckDBPyConnection, table: str) -> str | None:
@@ -306,6 +344,19 @@ def combine(
             f"{base.duplicates_removed} + out of scope {base.out_of_scope_rows}"
         )
     return base
+
+
+def ensure_quarantined_table(conn: duckdb.DuckDBPyConnection) -> None:
+    """``quarantined_tracks`` exists even when empty (the I/O manager creates no table for an
+    empty frame; an empty quarantine is a table too)."""
+    conn.execute(_ddl(QUARANTINED_TRACKS_TABLE, QUARANTINE_SQL_TYPES))
+
+
+def feed_rejects_count(conn: duckdb.DuckDBPyConnection) -> int | None:
+    """Rows the feed could not type (``None`` before the feed ever ran)."""
+    if not table_exists(conn, FEED_REJECTS_TABLE):
+        return None
+    return int(_scalar(conn, f"select count(*) from {FEED_REJECTS_TABLE}"))
 
 
 def quarantined(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
