@@ -2,7 +2,7 @@
 
 - ``rules``: the rules themselves (the single source of truth) and the two suites.
 - ``gx_suite``: the rules as Great Expectations 1.x suites, with Data Docs
-  (great_expectations is imported only when a suite runs).
+  (great_expectations is imported only when a suite runs); ``gx_results``: their results.
 - ``judge``: one validation of a batch -> a verdict per part (catalogue or hour), quarantine
   rows from Great Expectations' unexpected row positions, typed accepted rows.
 - ``store``: judgments kept in the warehouse, and the songs base combined from them in SQL.
@@ -11,10 +11,9 @@
 - ``quarantine``: the one reject row schema and builder.
 """
 
+from playlist_assets.lib.quality.gx_results import ExpectationOutcome, SuiteOutcome
 from playlist_assets.lib.quality.gx_suite import (
     ROW_RESULT_FORMAT,
-    ExpectationOutcome,
-    SuiteOutcome,
     build_suite,
     run_suite,
     run_suites,

@@ -1,19 +1,16 @@
 """The rules as Great Expectations 1.x suites, run in an ephemeral context, with Data Docs.
 
 great_expectations is imported inside these functions only: importing it costs seconds, and
-the code location must load fast. The module is just over 400 lines because the suite, its
-row-level result format and the Data Docs rendering must agree on the same expectation ids.
+the code location must load fast. What a validation returns is flattened in ``gx_results``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -22,7 +19,7 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 import pandas as pd
 
-from playlist_assets.lib.quality.quarantine import show_value
+from playlist_assets.lib.quality.gx_results import SuiteOutcome, outcome
 from playlist_assets.lib.quality.rules import Rule, SuiteSpec
 
 # Pandas dtype names Great Expectations accepts per type family (numpy and nullable pandas).
@@ -51,7 +48,6 @@ ROW_RESULT_FORMAT: dict[str, Any] = {
     "partial_unexpected_count": 0,
 }
 DOCS_SITE_NAME = "playlist_assets"
-_SAMPLE_VALUES = 5
 
 
 def import_gx() -> Any:
@@ -128,146 +124,6 @@ def build_suite(spec: SuiteSpec) -> Any:
 def suite_json(spec: SuiteSpec) -> dict[str, Any]:
     """The suite as Great Expectations serializes it (for review or export)."""
     return build_suite(spec).to_json_dict()
-
-
-@dataclass(frozen=True)
-class ExpectationOutcome:
-    """One expectation's result, flattened for metadata and tests."""
-
-    rule: str
-    level: str
-    expectation: str
-    column: str | None
-    success: bool
-    observed: str
-    unexpected_count: int | None
-    element_count: int | None
-    samples: tuple[str, ...]
-    error: str | None = None
-    # Positions (in the validated frame) of the rows breaking a row rule: only with
-    # ``ROW_RESULT_FORMAT``, which is how quarantine rows are found.
-    unexpected_index: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True)
-class SuiteOutcome:
-    suite_name: str
-    success: bool
-    row_count: int
-    expectations: tuple[ExpectationOutcome, ...]
-    docs_path: Path | None
-    seconds: float
-
-    @property
-    def failures(self) -> list[ExpectationOutcome]:
-        return [e for e in self.expectations if not e.success]
-
-    def by_rule(self, name: str) -> ExpectationOutcome:
-        for outcome in self.expectations:
-            if outcome.rule == name:
-                return outcome
-        raise KeyError(name)
-
-    def markdown(self, *, limit: int | None = None) -> str:
-        """Failed expectations first, then those with unexpected rows, then the rest."""
-
-        def order(e: ExpectationOutcome) -> tuple[int, str]:
-            return (0 if not e.success else 1 if e.unexpected_count else 2, e.rule)
-
-        rows = sorted(self.expectations, key=order)
-        shown = rows if limit is None else rows[:limit]
-        lines = [
-            "| | rule | expectation | observed | unexpected | samples |",
-            "| --- | --- | --- | --- | --- | --- |",
-        ]
-        for e in shown:
-            mark = "✅" if e.success else "❌"
-            unexpected = "" if e.unexpected_count is None else str(e.unexpected_count)
-            observed = e.error or e.observed
-            lines.append(
-                f"| {mark} | {_md(e.rule)} | {_md(e.expectation)} | {_md(observed)} "
-                f"| {unexpected} | {_md(', '.join(e.samples))} |"
-            )
-        if limit is not None and len(rows) > limit:
-            lines.append(f"\n{len(rows) - limit} more expectation(s) passed.")
-        return "\n".join(lines)
-
-
-def _md(text: str) -> str:
-    text = text.replace("|", "\\|").replace("\n", " ")
-    return text if len(text) <= 160 else text[:157] + "..."
-
-
-def _observed(result: dict[str, Any]) -> str:
-    if "observed_value" in result:
-        value = result["observed_value"]
-        if isinstance(value, float):
-            return f"{value:.4g}"
-        if isinstance(value, list) and len(value) > 8:
-            return f"{len(value)} columns"
-        return str(value)
-    if "unexpected_count" in result:
-        count = result.get("element_count") or 0
-        pct = result.get("unexpected_percent")
-        pct_text = (
-            "" if pct is None or (isinstance(pct, float) and math.isnan(pct)) else f" ({pct:.2f}%)"
-        )
-        return f"{result['unexpected_count']} of {count} unexpected{pct_text}"
-    return ""
-
-
-def _samples(result: dict[str, Any]) -> tuple[str, ...]:
-    details = result.get("details") or {}
-    mismatched = details.get("mismatched") if isinstance(details, dict) else None
-    if mismatched:
-        parts = []
-        if mismatched.get("missing"):
-            parts.append("missing: " + ", ".join(mismatched["missing"]))
-        if mismatched.get("unexpected"):
-            parts.append("extra (ignored): " + ", ".join(mismatched["unexpected"]))
-        return tuple(parts)
-    values = result.get("partial_unexpected_list") or []
-    shown = []
-    for value in values[:_SAMPLE_VALUES]:
-        if isinstance(value, dict):
-            shown.append("/".join(show_value(v) for v in value.values()))
-        else:
-            shown.append(show_value(value))
-    return tuple(shown)
-
-
-def _error_text(exception_info: Any) -> str | None:
-    infos = exception_info.values() if isinstance(exception_info, dict) else [exception_info]
-    for info in infos:
-        if not isinstance(info, dict):
-            info = getattr(info, "to_json_dict", lambda: {})()
-        if info.get("raised_exception"):
-            message = str(info.get("exception_message") or "raised an exception")
-            return "not evaluated: " + message.splitlines()[0][:140]
-    return None
-
-
-def _outcome(result: Any, columns: set[str]) -> ExpectationOutcome:
-    config = result.expectation_config
-    meta = config.meta or {}
-    raw = dict(result.result or {})
-    column = config.kwargs.get("column")
-    error = _error_text(result.exception_info)
-    if column is not None and column not in columns:
-        error = f"not evaluated: column {column} is missing"
-    return ExpectationOutcome(
-        rule=str(meta.get("rule", config.type)),
-        level=str(meta.get("level", "")),
-        expectation=config.type,
-        column=column,
-        success=bool(result.success),
-        observed=_observed(raw),
-        unexpected_count=raw.get("unexpected_count"),
-        element_count=raw.get("element_count"),
-        samples=_samples(raw),
-        error=error,
-        unexpected_index=tuple(int(i) for i in raw.get("unexpected_index_list") or ()),
-    )
 
 
 def columns_read(spec: SuiteSpec) -> set[str]:
@@ -361,16 +217,7 @@ def run_suites(
         )
         pending.append((batch_name, result, time.perf_counter() - started, frame))
 
-    docs: dict[str, Path] = {}
-    if data_docs_dir is not None and pending:
-        keys = context.validation_results_store.list_keys()
-        context.build_data_docs(site_names=[DOCS_SITE_NAME], resource_identifiers=keys)
-        prune_empty_folders(data_docs_dir / "validations")
-        for key in keys:
-            url = context.get_docs_sites_urls(resource_identifier=key, site_name=DOCS_SITE_NAME)
-            if url and url[0].get("site_url"):
-                docs[str(key.batch_identifier)] = Path(unquote(urlparse(url[0]["site_url"]).path))
-
+    docs = _build_docs(context, data_docs_dir) if data_docs_dir is not None and pending else {}
     outcomes = []
     for batch_name, result, seconds, frame in pending:
         columns = {str(c) for c in frame.columns}
@@ -380,12 +227,25 @@ def run_suites(
                 suite_name=spec.name,
                 success=bool(result.success),
                 row_count=len(frame),
-                expectations=tuple(_outcome(r, columns) for r in result.results),
+                expectations=tuple(outcome(r, columns) for r in result.results),
                 docs_path=docs_path,
                 seconds=seconds,
             )
         )
     return outcomes
+
+
+def _build_docs(context: Any, data_docs_dir: Path) -> dict[str, Path]:
+    """Data Docs pages of the context's validations (and the site index); page per batch id."""
+    docs: dict[str, Path] = {}
+    keys = context.validation_results_store.list_keys()
+    context.build_data_docs(site_names=[DOCS_SITE_NAME], resource_identifiers=keys)
+    prune_empty_folders(data_docs_dir / "validations")
+    for key in keys:
+        url = context.get_docs_sites_urls(resource_identifier=key, site_name=DOCS_SITE_NAME)
+        if url and url[0].get("site_url"):
+            docs[str(key.batch_identifier)] = Path(unquote(urlparse(url[0]["site_url"]).path))
+    return docs
 
 
 def prune_empty_folders(root: Path, *, older_than_s: float = 600) -> None:

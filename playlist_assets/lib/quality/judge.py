@@ -28,12 +28,8 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from playlist_assets.lib.quality.gx_suite import (
-    ROW_RESULT_FORMAT,
-    ExpectationOutcome,
-    SuiteOutcome,
-    run_suite,
-)
+from playlist_assets.lib.quality.gx_results import ExpectationOutcome, SuiteOutcome
+from playlist_assets.lib.quality.gx_suite import ROW_RESULT_FORMAT, run_suite
 from playlist_assets.lib.quality.quarantine import empty_rejects, reject_rows, show_value
 from playlist_assets.lib.quality.rules import FEED_BOOKKEEPING_COLUMNS, Rule, SuiteSpec
 from playlist_assets.lib.schema import KAGGLE_COLUMNS, TYPED_DTYPES

@@ -138,9 +138,20 @@ def _in_set(column: str, values: tuple[int, ...], text: str, *, mostly: float) -
     )
 
 
-def build_rules(min_rows: int, mostly: float = DEFAULT_MOSTLY) -> tuple[Rule, ...]:
-    """The rules for a batch of Kaggle-format tracks, in the order they are reported."""
-    rules: list[Rule] = [
+def _type_rule(column: str, family: TypeFamily, name: str, text: str) -> Rule:
+    return Rule(
+        name=f"{column}_{name}",
+        kind="column_type",
+        level="schema",
+        column=column,
+        type_family=family,
+        description=f"{column} must be {text}",
+    )
+
+
+def _schema_rules(min_rows: int) -> list[Rule]:
+    """Columns, row count and column types: any failure rejects the batch."""
+    return [
         Rule(
             name="required_columns",
             kind="columns_present",
@@ -155,82 +166,62 @@ def build_rules(min_rows: int, mostly: float = DEFAULT_MOSTLY) -> tuple[Rule, ..
             min_value=min_rows,
             description=f"the batch must hold at least {min_rows} row(s)",
         ),
+        *(_type_rule(c, "number", "is_numeric", "a numeric column") for c in NUMERIC_COLUMNS),
+        *(_type_rule(c, "string", "is_text", "a text column") for c in STRING_COLUMNS),
+        _type_rule("explicit", "boolean", "is_boolean", "a True/False column"),
     ]
-    for column in NUMERIC_COLUMNS:
-        rules.append(
-            Rule(
-                name=f"{column}_is_numeric",
-                kind="column_type",
-                level="schema",
-                column=column,
-                type_family="number",
-                description=f"{column} must be a numeric column",
-            )
-        )
-    for column in STRING_COLUMNS:
-        rules.append(
-            Rule(
-                name=f"{column}_is_text",
-                kind="column_type",
-                level="schema",
-                column=column,
-                type_family="string",
-                description=f"{column} must be a text column",
-            )
-        )
-    rules.append(
-        Rule(
-            name="explicit_is_boolean",
-            kind="column_type",
-            level="schema",
-            column="explicit",
-            type_family="boolean",
-            description="explicit must be a True/False column",
-        )
+
+
+def _not_null(column: str, mostly: float) -> Rule:
+    return Rule(
+        name=f"{column}_not_null",
+        kind="not_null",
+        level="row",
+        column=column,
+        mostly=mostly,
+        description=f"{column} must not be missing (NaN/null)",
     )
-    for column in ("track_id", *NUMERIC_COLUMNS, "explicit", "track_genre"):
-        rules.append(
-            Rule(
-                name=f"{column}_not_null",
-                kind="not_null",
-                level="row",
-                column=column,
-                mostly=mostly,
-                description=f"{column} must not be missing (NaN/null)",
-            )
-        )
-    rules.append(
-        Rule(
-            name="track_id_shape",
-            kind="regex",
-            level="row",
-            column="track_id",
-            regex=TRACK_ID_PATTERN,
-            mostly=mostly,
-            description="track_id must be 22 base-62 characters",
-        )
+
+
+def _shape(column: str, pattern: str, text: str, mostly: float) -> Rule:
+    return Rule(
+        name=f"{column}_shape",
+        kind="regex",
+        level="row",
+        column=column,
+        regex=pattern,
+        mostly=mostly,
+        description=f"{column} must be {text}",
     )
-    rules.append(
-        Rule(
-            name="track_genre_shape",
-            kind="regex",
-            level="row",
-            column="track_genre",
-            regex=GENRE_PATTERN,
-            mostly=mostly,
-            description="track_genre must be a genre name like 'rock' or 'hip-hop' "
-            "(lower case, words joined by '-')",
-        )
-    )
-    rules.append(_between("popularity", 0, 100, mostly=mostly))
-    rules.append(_between("duration_ms", 0, None, smin=True, mostly=mostly))
-    rules.extend(_between(c, 0, 1, mostly=mostly) for c in UNIT_INTERVAL_FEATURES)
-    rules.append(_in_set("key", tuple(range(-1, 12)), "an integer in -1..11", mostly=mostly))
-    rules.append(_between("loudness", -60, 5, mostly=mostly))
-    rules.append(_in_set("mode", (0, 1), "0 or 1", mostly=mostly))
-    rules.append(_between("tempo", 0, 250, smin=True, mostly=mostly))
-    rules.append(_in_set("time_signature", tuple(range(8)), "an integer in 0..7", mostly=mostly))
-    rules.append(
+
+
+def _value_rules(mostly: float) -> list[Rule]:
+    """Each value in its valid range or set."""
+    return [
+        _between("popularity", 0, 100, mostly=mostly),
+        _between("duration_ms", 0, None, smin=True, mostly=mostly),
+        *(_between(c, 0, 1, mostly=mostly) for c in UNIT_INTERVAL_FEATURES),
+        _in_set("key", tuple(range(-1, 12)), "an integer in -1..11", mostly=mostly),
+        _between("loudness", -60, 5, mostly=mostly),
+        _in_set("mode", (0, 1), "0 or 1", mostly=mostly),
+        _between("tempo", 0, 250, smin=True, mostly=mostly),
+        _in_set("time_signature", tuple(range(8)), "an integer in 0..7", mostly=mostly),
+    ]
+
+
+def build_rules(min_rows: int, mostly: float = DEFAULT_MOSTLY) -> tuple[Rule, ...]:
+    """The rules for a batch of Kaggle-format tracks, in the order they are reported."""
+    return (
+        *_schema_rules(min_rows),
+        *(_not_null(c, mostly) for c in ("track_id", *NUMERIC_COLUMNS, "explicit", "track_genre")),
+        _shape("track_id", TRACK_ID_PATTERN, "22 base-62 characters", mostly),
+        _shape(
+            "track_genre",
+            GENRE_PATTERN,
+            "a genre name like 'rock' or 'hip-hop' (lower case, words joined by '-')",
+            mostly,
+        ),
+        *_value_rules(mostly),
         Rule(
             name="track_listed_once_per_genre",
             kind="unique_together",
@@ -239,9 +230,8 @@ def build_rules(min_rows: int, mostly: float = DEFAULT_MOSTLY) -> tuple[Rule, ..
             mostly=mostly,
             description="a track must appear at most once per genre in a batch "
             "(the Kaggle data lists a track once for each of its genres)",
-        )
+        ),
     )
-    return tuple(rules)
 
 
 CATALOGUE_SUITE = SuiteSpec(
