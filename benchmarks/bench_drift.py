@@ -27,14 +27,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from playlist_assets.lib.drift.measure import (
-    DriftThresholds,
-    classifier_drift,
-    measure_drift,
+from playlist_assets.lib.drift.champion import classifier_drift, predict_genres
+from playlist_assets.lib.drift.measure import DriftThresholds, measure_drift, prepare_reference
+from playlist_assets.lib.drift.stats import (
     population_stability_index,
-    predict_genres,
     prediction_mix,
-    prepare_reference,
     total_variation,
 )
 from playlist_assets.lib.schema import AUDIO_FEATURES

@@ -17,7 +17,7 @@ from playlist_assets.defs.retraining import (
     retraining_job,
 )
 from playlist_assets.lib.classifier.models import ClassifierBundle
-from playlist_assets.lib.drift.measure import prediction_mix
+from playlist_assets.lib.drift.stats import prediction_mix
 from playlist_assets.lib.schema import AUDIO_FEATURES
 
 # Stand-in feed: which hours of the test day carry drift or too few tracks.

@@ -17,13 +17,12 @@ import numpy as np
 import pandas as pd
 
 from playlist_assets.lib.classifier.models import ClassifierBundle
+from playlist_assets.lib.drift.champion import predict_rows, predicted_only
 from playlist_assets.lib.drift.measure import (
     DriftReference,
     DriftReport,
     DriftThresholds,
     measure_drift,
-    predict_rows,
-    predicted_only,
     prepare_reference,
 )
 

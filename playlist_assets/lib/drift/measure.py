@@ -9,9 +9,7 @@ variation distance. A partition drifts when enough features drifted, when one fe
 far, or when the predicted mix moved; ``drift_score`` is the largest of the three signals
 relative to its threshold, so 1.0 is the line. The reference is prepared once (bins, sorted
 values, shares) so comparing a partition costs milliseconds even against a 114,000-row catalogue.
-
-The module is just over 400 lines because the reference, the two tests, the verdict and its
-reason all read the same bins and thresholds; split, each part would import the others.
+The statistics themselves are in ``stats``; the champion's predictions in ``champion``.
 """
 
 from __future__ import annotations
@@ -22,7 +20,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from playlist_assets.lib.classifier.models import ClassifierBundle
+from playlist_assets.lib.drift.stats import (
+    ks_two_sample,
+    population_stability_index,
+    prediction_mix,
+    total_variation,
+)
 from playlist_assets.lib.schema import AUDIO_FEATURES
 
 DEFAULT_BINS = 10
@@ -161,51 +164,6 @@ def prepare_reference(
     )
 
 
-def ks_two_sample(sorted_reference: np.ndarray, values: np.ndarray) -> tuple[float, float]:
-    """Two-sample KS statistic and p-value of ``values`` against a presorted reference.
-
-    The statistic is ``scipy.stats.ks_2samp``'s, in O(n log m): ks_2samp sorts the reference
-    again on every call and computes an exact p-value (1.6-3 ms for a 9,000-row reference, 24
-    calls an hour: most of a year's backfill). The p-value is Stephens' approximation of the
-    Kolmogorov distribution (Numerical Recipes' ``probks``), within 0.001 of the exact one
-    below p = 0.1, where the drift thresholds lie.
-    """
-    from scipy.special import kolmogorov  # slow import, already paid when a model was unpickled
-
-    m, n = len(sorted_reference), len(values)
-    x = np.sort(values)
-    # The hour's ECDF steps only at its own points and the reference's is monotone, so the
-    # largest gap lies at one of those points: at it, or just before it.
-    gap_at = np.searchsorted(sorted_reference, x, side="right") / m - (
-        np.searchsorted(x, x, side="right") / n
-    )
-    gap_before = np.searchsorted(sorted_reference, x, side="left") / m - (
-        np.searchsorted(x, x, side="left") / n
-    )
-    d = float(max(np.abs(gap_at).max(), np.abs(gap_before).max()))
-    root = np.sqrt(m * n / (m + n))
-    return d, float(kolmogorov((root + 0.12 + 0.11 / root) * d))
-
-
-def population_stability_index(expected: np.ndarray, actual: np.ndarray) -> float:
-    """PSI = sum((actual - expected) * ln(actual / expected)) over bins of strictly positive shares."""
-    expected = np.asarray(expected, dtype=float)
-    actual = np.asarray(actual, dtype=float)
-    return float(np.sum((actual - expected) * np.log(actual / expected)))
-
-
-def prediction_mix(labels: Sequence[object] | np.ndarray) -> dict[str, float]:
-    """Share of each predicted label."""
-    counts = pd.Series(np.asarray(labels, dtype=object)).astype(str).value_counts(normalize=True)
-    return {str(k): float(v) for k, v in counts.sort_index().items()}
-
-
-def total_variation(p: Mapping[str, float], q: Mapping[str, float]) -> float:
-    """Half the L1 distance between two label distributions: 0 = same mix, 1 = disjoint."""
-    labels = set(p) | set(q)
-    return 0.5 * float(sum(abs(p.get(k, 0.0) - q.get(k, 0.0)) for k in labels))
-
-
 @dataclass
 class DriftReport:
     """Per-feature statistics and the partition-level decision."""
@@ -258,6 +216,40 @@ def _feature_frame(rows: list[tuple]) -> pd.DataFrame:
     return pd.DataFrame(typed)
 
 
+def _feature_rows(
+    reference: DriftReference, current: pd.DataFrame, thresholds: DriftThresholds, enough: bool
+) -> list[tuple]:
+    """One ``FEATURE_TABLE_COLUMNS`` row per reference feature."""
+    rows = []
+    for name, ref in reference.features.items():
+        values = _numeric(current[name]) if name in current.columns else np.empty(0)
+        n = len(values)
+        psi = ks_stat = ks_p = float("nan")
+        if n:
+            psi = population_stability_index(ref.shares, _smoothed_shares(ref.counts(values)))
+            ks_stat, ks_p = ks_two_sample(ref.sorted_values, values)
+        drifted = bool(
+            enough
+            and n >= thresholds.min_tracks
+            and psi >= thresholds.psi
+            and ks_p < thresholds.ks_pvalue
+        )
+        current_mean = float(values.mean()) if n else float("nan")
+        rows.append((name, n, psi, ks_stat, ks_p, ref.mean, current_mean, drifted))
+    return rows
+
+
+def _strongest(table: pd.DataFrame, thresholds: DriftThresholds) -> tuple[str | None, float]:
+    """The strongest move (feature, PSI) among features whose KS test says it is not noise."""
+    significant = table[
+        (table["n"] >= thresholds.min_tracks) & (table["ks_pvalue"] < thresholds.ks_pvalue)
+    ]
+    if not len(significant):
+        return None, 0.0
+    strongest = significant.loc[significant["psi"].idxmax()]
+    return str(strongest["feature"]), float(strongest["psi"])
+
+
 def measure_drift(
     reference: DriftReference,
     current: pd.DataFrame,
@@ -273,42 +265,10 @@ def measure_drift(
     thresholds = thresholds or DriftThresholds()
     n_tracks = len(current)
     enough = n_tracks >= thresholds.min_tracks
-    rows = []
-    for name, ref in reference.features.items():
-        values = _numeric(current[name]) if name in current.columns else np.empty(0)
-        n = len(values)
-        psi = ks_stat = ks_p = float("nan")
-        if n:
-            psi = population_stability_index(ref.shares, _smoothed_shares(ref.counts(values)))
-            ks_stat, ks_p = ks_two_sample(ref.sorted_values, values)
-        drifted = bool(
-            enough
-            and n >= thresholds.min_tracks
-            and psi >= thresholds.psi
-            and ks_p < thresholds.ks_pvalue
-        )
-        rows.append(
-            (
-                name,
-                n,
-                psi,
-                ks_stat,
-                ks_p,
-                ref.mean,
-                float(values.mean()) if n else float("nan"),
-                drifted,
-            )
-        )
-    table = _feature_frame(rows)
+    table = _feature_frame(_feature_rows(reference, current, thresholds, enough))
     n_features = len(table)
     share = int(table["drifted"].sum()) / n_features if n_features else 0.0
-    # The strongest move among features whose KS test says it is not noise.
-    significant = table[
-        (table["n"] >= thresholds.min_tracks) & (table["ks_pvalue"] < thresholds.ks_pvalue)
-    ]
-    strongest = significant.loc[significant["psi"].idxmax()] if len(significant) else None
-    strongest_feature = None if strongest is None else str(strongest["feature"])
-    strongest_psi = 0.0 if strongest is None else float(strongest["psi"])
+    strongest_feature, strongest_psi = _strongest(table, thresholds)
 
     mix = prediction_mix(predicted) if predicted is not None and len(predicted) else {}
     shift = (
@@ -369,64 +329,3 @@ def _reason(
     else:
         parts.append(f"predicted-genre mix shift {_cmp(shift, t.prediction_shift)}")
     return f"{'drifted' if drifted else 'no drift'}: " + "; ".join(parts)
-
-
-def predict_rows(bundle: ClassifierBundle, current: pd.DataFrame) -> np.ndarray | None:
-    """The champion's prediction for every row (``None`` where a row could not be predicted),
-    or None when a model feature column is missing. One call serves many hours: the model's
-    per-call overhead (~40 ms) dwarfs the rows of an hour."""
-    columns = list(bundle.feature_columns)
-    if current.empty or any(c not in current.columns for c in columns):
-        return None
-    from threadpoolctl import threadpool_limits
-
-    x = current[columns]
-    labels = np.full(len(x), None, dtype=object)
-    # One thread: the rows are few, and OpenMP threads fighting over busy cores made a 40-row
-    # prediction 30x slower here.
-    with threadpool_limits(limits=1):
-        try:
-            labels[:] = bundle.predict(x)
-        except ValueError:
-            # A model without native missing-value support: predict the complete rows only.
-            complete = x.notna().all(axis=1).to_numpy()
-            if complete.any():
-                labels[complete] = bundle.predict(x[complete])
-    return labels
-
-
-def predicted_only(labels: np.ndarray | None) -> np.ndarray | None:
-    """The predicted labels of ``predict_rows`` without the rows it could not predict."""
-    if labels is None:
-        return None
-    kept = labels[np.array([label is not None for label in labels], dtype=bool)]
-    return kept if len(kept) else None
-
-
-def predict_genres(bundle: ClassifierBundle, current: pd.DataFrame) -> np.ndarray | None:
-    """The champion's predictions on the partition rows that have every model feature, or None
-    when a model feature column is missing from the partition."""
-    return predicted_only(predict_rows(bundle, current))
-
-
-def classifier_drift(
-    bundle: ClassifierBundle,
-    current: pd.DataFrame,
-    *,
-    thresholds: DriftThresholds | None = None,
-    features: Sequence[str] = AUDIO_FEATURES,
-    n_bins: int = DEFAULT_BINS,
-    reference: DriftReference | None = None,
-) -> DriftReport:
-    """Drift of ``current`` against the champion's own training reference and prediction mix.
-
-    Pass a ``reference`` prepared from the same bundle to skip re-preparing it.
-    """
-    if reference is None:
-        usable = [f for f in features if f in bundle.reference.columns]
-        reference = prepare_reference(
-            bundle.reference, usable, prediction_mix=bundle.reference_prediction_mix, n_bins=n_bins
-        )
-    return measure_drift(
-        reference, current, predicted=predict_genres(bundle, current), thresholds=thresholds
-    )

@@ -6,13 +6,11 @@ import pytest
 from drift_data import inject_drift, make_tracks  # noqa: E402
 
 from playlist_assets.lib.classifier.models import ClassifierBundle
-from playlist_assets.lib.drift.measure import (
-    DriftThresholds,
-    classifier_drift,
-    measure_drift,
+from playlist_assets.lib.drift.champion import classifier_drift
+from playlist_assets.lib.drift.measure import DriftThresholds, measure_drift, prepare_reference
+from playlist_assets.lib.drift.stats import (
     population_stability_index,
     prediction_mix,
-    prepare_reference,
     total_variation,
 )
 from playlist_assets.lib.schema import AUDIO_FEATURES
@@ -144,7 +142,7 @@ def test_ks_matches_scipy(reference: pd.DataFrame) -> None:
 def test_ks_pvalue_is_close_to_scipy_where_drift_is_decided() -> None:
     from scipy.stats import ks_2samp
 
-    from playlist_assets.lib.drift.measure import ks_two_sample
+    from playlist_assets.lib.drift.stats import ks_two_sample
 
     rng = np.random.default_rng(8)
     reference = np.sort(rng.normal(size=9_000))
