@@ -9,13 +9,10 @@ timeout is cut to what is left of the budget, so the hour ends within ``RetryBud
 
 Only a rate limit (``SpotifyRateLimited``) is worth Dagster's ``RetryPolicy`` retrying later;
 anything else that outlasts the budget (``SpotifyUnavailable``: an unreachable address, a
-server that keeps failing or hanging) would fail the same way again, so it is final.
-The budget, the retry loop and the client share this module (just over 400 lines) on purpose:
-each of them is only correct together with the others.
-
-Spotify answers 403 (or 404) on ``audio-features`` for applications created after
-November 2024; that ends the hour with ``AudioFeaturesRestricted``, never a retry.
-Credentials never reach a log line, an exception message or metadata. What one hour asks
+server that keeps failing or hanging) would fail the same way again, so it is final. Which
+failure is which is decided in ``spotify_errors.py``: Spotify answers 403 (or 404) on
+``audio-features`` for applications created after November 2024, which ends the hour with
+``AudioFeaturesRestricted``, never a retry. Credentials never reach a log line, an exception message or metadata. What one hour asks
 for (search per genre, then audio features) is in ``spotify_hour.py``.
 """
 
@@ -27,46 +24,41 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 # ``settings`` is the client's own SpotifySettings below; the project's module keeps its name.
 from playlist_assets import settings as project_settings
+from playlist_assets.lib.feeds.spotify_errors import (
+    AudioFeaturesRestricted,
+    SpotifyAuthError,
+    SpotifyFeedError,
+    SpotifyRateLimited,
+    SpotifyUnavailable,
+    Trouble,
+    classify,
+    retried_errors,
+)
+
+# The errors are part of the client's public face (callers catch them from here).
+__all__ = [
+    "AUDIO_FEATURES_BATCH",
+    "SEARCH_MAX_OFFSET",
+    "SEARCH_PAGE_LIMIT",
+    "AudioFeaturesRestricted",
+    "RetryBudget",
+    "SpotifyAuthError",
+    "SpotifyFeedClient",
+    "SpotifyFeedError",
+    "SpotifyRateLimited",
+    "SpotifySettings",
+    "SpotifyUnavailable",
+]
 
 T = TypeVar("T")
 
 SEARCH_PAGE_LIMIT = 50  # Spotify's maximum page size for search
 SEARCH_MAX_OFFSET = 1000  # Spotify refuses offset + limit beyond this
 AUDIO_FEATURES_BATCH = 100  # Spotify's maximum ids per audio-features call
-
-RESTRICTED_MESSAGE = (
-    "Spotify refused the audio-features endpoint (HTTP {status}): Spotify restricted audio "
-    "features (and recommendations) for applications created after 27 November 2024, so this "
-    "app cannot read them. Track metadata still works, but the models need audio features: use "
-    "the landing feed instead (feed kind 'landing': drop Kaggle-format CSV/Parquet/JSON files "
-    "in <landing_dir>/<YYYY-MM-DDTHH>/) or the replay feed."
-)
-
-
-class SpotifyFeedError(RuntimeError):
-    """The Spotify feed cannot deliver this hour."""
-
-
-class AudioFeaturesRestricted(SpotifyFeedError):
-    """403/404 on audio-features: retrying never helps."""
-
-
-class SpotifyUnavailable(SpotifyFeedError):
-    """Failures outlasted the attempts or the time budget; trying again now would not help."""
-
-
-class SpotifyRateLimited(SpotifyUnavailable):
-    """Spotify asked to come back later than the budget allows: retry the partition later."""
-
-
-class SpotifyAuthError(SpotifyFeedError):
-    """The client credentials were refused or are missing."""
 
 
 @dataclass(frozen=True)
@@ -164,72 +156,30 @@ class SpotifyFeedClient:
 
     def call(self, endpoint: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``fn(*args, **kwargs)`` with capped, budgeted retries; ``endpoint`` names it in errors."""
-        import requests
-        from spotipy.exceptions import SpotifyException
-        from spotipy.oauth2 import SpotifyOauthError
-
+        retried = retried_errors()
         attempt = 0
         while True:
             attempt += 1
             self._cap_timeouts(endpoint, attempt)
-            limited = False  # a rate limit that outlasts the budget is still worth a later retry
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", DeprecationWarning)
                     result = fn(*args, **kwargs)
-                if result is None:
-                    # spotipy turns an undecodable 200 body into None.
-                    problem = f"{endpoint}: malformed JSON in Spotify's answer"
-                else:
-                    return result
-                wait = self._backoff(attempt)
-            except SpotifyException as exc:
-                status = exc.http_status
-                if endpoint == "audio-features" and status in (403, 404):
-                    raise AudioFeaturesRestricted(
-                        RESTRICTED_MESSAGE.format(status=status)
-                    ) from None
-                if status == 401:
-                    raise SpotifyAuthError(
-                        f"{endpoint}: Spotify refused the access token (HTTP 401)"
-                    ) from None
-                if status == 429:
-                    retry_after = _retry_after_seconds(exc.headers)
-                    problem = f"{endpoint}: rate limited (HTTP 429, Retry-After {retry_after:g} s)"
-                    if retry_after > self.budget.max_wait_s:
-                        raise SpotifyRateLimited(
-                            f"{problem}: longer than the {self.budget.max_wait_s:g} s cap; "
-                            "Dagster's retry policy will try the partition again later"
-                        ) from None
-                    wait, limited = retry_after, True
-                elif status >= 500:
-                    problem = f"{endpoint}: Spotify server error (HTTP {status})"
-                    wait = self._backoff(attempt)
-                else:
-                    raise SpotifyFeedError(
-                        f"{endpoint}: Spotify answered HTTP {status}: {_short(exc.msg)}"
-                    ) from None
-            except SpotifyOauthError as exc:
-                raise SpotifyAuthError(
-                    f"Spotify refused the client credentials: {exc.error or 'error'}"
-                    f" ({exc.error_description or 'no description'})"
-                ) from None
-            except requests.exceptions.ConnectTimeout as exc:
-                problem = f"{endpoint}: {_host(exc, self._sp.prefix)} did not accept a connection"
-                wait = self._backoff(attempt)
-            except requests.exceptions.Timeout:
-                timeout = self._sp.requests_timeout[1]
-                problem = f"{endpoint}: no answer within {timeout:g} s"
-                wait = self._backoff(attempt)
-            except requests.exceptions.ConnectionError as exc:
-                problem = (
-                    f"{endpoint}: cannot connect to {_host(exc, self._sp.prefix)} ({_reason(exc)})"
+            except retried as exc:
+                trouble = classify(
+                    endpoint,
+                    exc,
+                    api_url=self._sp.prefix,
+                    read_timeout_s=self._sp.requests_timeout[1],
+                    max_wait_s=self.budget.max_wait_s,
                 )
-                wait = self._backoff(attempt)
-            except ValueError:
-                problem = f"{endpoint}: malformed JSON in Spotify's answer"
-                wait = self._backoff(attempt)
-            self._wait_or_give_up(problem, wait, attempt, limited)
+            else:
+                if result is not None:
+                    return result
+                # spotipy turns an undecodable 200 body into None.
+                trouble = Trouble(f"{endpoint}: malformed JSON in Spotify's answer")
+            wait = trouble.wait if trouble.wait is not None else self._backoff(attempt)
+            self._wait_or_give_up(trouble.problem, wait, attempt, trouble.limited)
 
     def _backoff(self, attempt: int) -> float:
         # Full jitter: a random share of an exponentially growing, capped ceiling.
@@ -365,42 +315,3 @@ def _tracks_page(page: Any) -> dict[str, Any]:
     if not isinstance(tracks, dict) or not isinstance(tracks.get("items"), list):
         raise SpotifyFeedError("search: Spotify's answer has no 'tracks.items' list")
     return tracks
-
-
-def _retry_after_seconds(headers: Any) -> float:
-    """Retry-After as seconds (a number or an HTTP date); 1 s when absent or unreadable."""
-    value = None
-    if headers is not None:
-        value = headers.get("Retry-After") or headers.get("retry-after")
-    if value is None:
-        return 1.0
-    try:
-        return max(0.0, float(value))
-    except (TypeError, ValueError):
-        pass
-    try:
-        when = parsedate_to_datetime(str(value))
-    except (TypeError, ValueError):
-        return 1.0
-    return max(0.0, when.timestamp() - time.time())
-
-
-def _host(exc: Exception, fallback_url: str) -> str:
-    """host:port the failed request went to (the token URL or the API), never a path or query."""
-    request = getattr(exc, "request", None)
-    url = getattr(request, "url", None) or fallback_url
-    return urlsplit(url).netloc or "the Spotify API"
-
-
-def _reason(exc: Exception) -> str:
-    """The innermost cause of a requests connection error, e.g. "Connection refused"."""
-    text = str(exc)
-    for marker in ("] ", "Errno"):
-        if marker in text:
-            text = text.rsplit(marker, 1)[-1]
-    return _short(text.strip(" ')\"("), 80) or type(exc).__name__
-
-
-def _short(text: Any, limit: int = 200) -> str:
-    text = " ".join(str(text or "").split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
