@@ -8,6 +8,7 @@ import sys
 import dagster as dg
 
 from playlist_assets.definitions import defs
+from playlist_assets.defs.retraining import RETRAIN_ASSET_KEYS
 from playlist_assets.settings import DEFAULT_GENRES, HOURLY_SELECTION, UNPARTITIONED_SELECTION
 
 CONTRACT_KEYS = {
@@ -26,11 +27,37 @@ def _keys() -> set[str]:
     return {key.to_user_string() for key in defs.resolve_all_asset_keys()}
 
 
-def test_every_job_resolves() -> None:
-    repo = defs.get_repository_def()
-    for job in repo.get_all_jobs():
-        assert job.name
+CLUSTER_KEYS = {f"genre_cluster_models/{g}" for g in DEFAULT_GENRES}
+# Each job: the assets it materializes and the checks that run with them.
+EXPECTED_JOBS: dict[str, tuple[set[str], set[str]]] = {
+    "hourly_feed_job": ({"new_tracks", "feature_drift"}, {"new_tracks:great_expectations"}),
+    "retraining_job": (
+        {*RETRAIN_ASSET_KEYS, *CLUSTER_KEYS},
+        {"genre_classifier:retrain_settles_drift"},
+    ),
+    "run_retention_job": (set(), set()),
+}
+
+
+def _job_contents(job: dg.JobDefinition) -> tuple[set[str], set[str]]:
+    layer = job.asset_layer
+    assets = {key.to_user_string() for key in layer.selected_asset_keys}
+    checks = {
+        f"{k.asset_key.to_user_string()}:{k.name}" for k in layer.asset_graph.asset_check_keys
+    }
+    return assets, checks
+
+
+def test_every_job_resolves_and_selects_the_assets_and_checks_it_should() -> None:
     dg.Definitions.validate_loadable(defs)
+    repo = defs.get_repository_def()
+    jobs = {job.name: job for job in repo.get_all_jobs() if not job.name.startswith("__")}
+    assert {name: _job_contents(job) for name, job in jobs.items()} == EXPECTED_JOBS
+    assert [node.name for node in jobs["run_retention_job"].graph.nodes] == ["prune_old_runs"]
+    # Every schedule and sensor that targets a job targets one of these.
+    targeted = {s.job_name for s in repo.schedule_defs}
+    targeted |= {t.job_name for s in repo.sensor_defs if s.targets for t in s.targets}
+    assert targeted == set(jobs)
 
 
 def test_design_asset_names_are_present() -> None:
