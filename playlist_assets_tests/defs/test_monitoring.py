@@ -277,10 +277,23 @@ def test_drift_inside_the_minimum_interval_is_folded_into_one_later_request(inst
     assert evaluate(instance, cursor=later.cursor, interval=3600).run_requests == []
 
 
+def _drift_storage_ids(instance: dg.DagsterInstance) -> list[int]:
+    records = instance.fetch_materializations(dg.AssetKey("feature_drift"), limit=100).records
+    return sorted(r.storage_id for r in records)
+
+
 def test_run_key_is_tied_to_the_drift_events(instance) -> None:
     report_drift_event(instance, hour_key(10), drifted=True, score=2.0)
-    # A lost cursor re-reads the same event: same run key, so the daemon launches nothing new.
-    assert evaluate(instance).run_requests[0].run_key == evaluate(instance).run_requests[0].run_key
+    [first] = _drift_storage_ids(instance)
+    [request] = evaluate(instance).run_requests
+    assert request.run_key == f"feature_drift:{first}-{first}:1"
+    assert request.tags["playlist_assets/drift_event_ids"] == f"{first}-{first}"
+    # The key names the events: a lost cursor re-reading the same events asks for the same run
+    # (the daemon does not launch it twice); read with one more event, it is another run.
+    report_drift_event(instance, hour_key(11), drifted=True, score=2.0)
+    _, second = _drift_storage_ids(instance)
+    [again] = evaluate(instance).run_requests
+    assert again.run_key == f"feature_drift:{first}-{second}:2" != request.run_key
 
 
 def test_empty_instance_skips_with_what_was_checked(instance) -> None:
