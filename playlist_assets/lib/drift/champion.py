@@ -27,7 +27,7 @@ from playlist_assets.lib.schema import AUDIO_FEATURES
 def predict_rows(bundle: ClassifierBundle, current: pd.DataFrame) -> np.ndarray | None:
     """The champion's prediction for every row (``None`` where a row could not be predicted),
     or None when a model feature column is missing. One call serves many hours: the model's
-    per-call overhead (~40 ms) dwarfs the rows of an hour."""
+    per-call overhead dwarfs the rows of an hour (benchmarks/README.md, "Hourly feed")."""
     columns = list(bundle.feature_columns)
     if current.empty or any(c not in current.columns for c in columns):
         return None
@@ -35,8 +35,8 @@ def predict_rows(bundle: ClassifierBundle, current: pd.DataFrame) -> np.ndarray 
 
     x = current[columns]
     labels = np.full(len(x), None, dtype=object)
-    # One thread: the rows are few, and OpenMP threads fighting over busy cores made a 40-row
-    # prediction 30x slower here.
+    # One thread: the rows are few, and OpenMP threads fighting over busy cores made a small
+    # prediction many times slower (benchmarks/results/drift.md).
     with threadpool_limits(limits=1):
         try:
             labels[:] = bundle.predict(x)

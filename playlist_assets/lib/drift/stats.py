@@ -12,8 +12,8 @@ def ks_two_sample(sorted_reference: np.ndarray, values: np.ndarray) -> tuple[flo
     """Two-sample KS statistic and p-value of ``values`` against a presorted reference.
 
     The statistic is ``scipy.stats.ks_2samp``'s, in O(n log m): ks_2samp sorts the reference
-    again on every call and computes an exact p-value (1.6-3 ms for a 9,000-row reference, 24
-    calls an hour: most of a year's backfill). The p-value is Stephens' approximation of the
+    again on every call and computes an exact p-value, which made it most of a year's backfill
+    (benchmarks/README.md, "Hourly feed"). The p-value is Stephens' approximation of the
     Kolmogorov distribution (Numerical Recipes' ``probks``), within 0.001 of the exact one
     below p = 0.1, where the drift thresholds lie.
     """

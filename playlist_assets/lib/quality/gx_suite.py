@@ -55,8 +55,8 @@ def import_gx() -> Any:
 
     jsonschema, which Great Expectations imports through altair, also imports the optional
     ``rfc3987_syntax`` package when it is installed (it comes with Jupyter) and builds an IRI
-    grammar at import time: about 1-2 s. Nothing here validates IRIs, so it is skipped when
-    jsonschema is not loaded yet.
+    grammar at import time (its cost: benchmarks/results/quality.md). Nothing here validates
+    IRIs, so it is skipped when jsonschema is not loaded yet.
     """
     os.environ["GX_ANALYTICS_ENABLED"] = "false"
     if "jsonschema" not in sys.modules:
