@@ -10,6 +10,7 @@ from pydantic import Field
 
 from playlist_assets import settings
 from playlist_assets.defs.inputs import resolve_input
+from playlist_assets.lib.constants import DATA_ENGINEERING_OWNERS, DUCKDB_POOL, SOURCE_PATH_KEY
 from playlist_assets.lib.schema import KAGGLE_COLUMNS
 from playlist_assets.lib.tracks_io import TracksFileError, read_tracks_csv
 
@@ -27,8 +28,8 @@ class CatalogueConfig(dg.Config):
 @dg.asset(
     group_name="ingestion",
     kinds={"duckdb", "pandas"},
-    owners=["team:data-engineering"],
-    pool="duckdb",
+    owners=list(DATA_ENGINEERING_OWNERS),
+    pool=DUCKDB_POOL,
     tags={"layer": "raw"},
 )
 def raw_spotify_tracks(context: dg.AssetExecutionContext, config: CatalogueConfig) -> dg.Output:
@@ -41,7 +42,7 @@ def raw_spotify_tracks(context: dg.AssetExecutionContext, config: CatalogueConfi
     try:
         frame = read_tracks_csv(path)
     except TracksFileError as exc:
-        raise dg.Failure(description=str(exc), metadata={"source_path": str(path)}) from exc
+        raise dg.Failure(description=str(exc), metadata={SOURCE_PATH_KEY: str(path)}) from exc
     # Mixed-type text columns become nullable strings so DuckDB can store them verbatim.
     for column in frame.select_dtypes(include="object").columns:
         frame[column] = frame[column].astype("string")
@@ -52,7 +53,7 @@ def raw_spotify_tracks(context: dg.AssetExecutionContext, config: CatalogueConfi
             f"{path} lacks required columns {missing}; the quality check will block"
         )
     metadata: dict[str, object] = {
-        "source_path": dg.MetadataValue.path(str(path)),
+        SOURCE_PATH_KEY: dg.MetadataValue.path(str(path)),
         "dagster/row_count": len(frame),
         "columns": len(frame.columns),
         "missing_columns": ", ".join(missing) or "none",

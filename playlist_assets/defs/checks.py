@@ -25,21 +25,21 @@ from dagster_duckdb import DuckDBResource
 
 from playlist_assets import settings
 from playlist_assets.defs.partitions import hour_key, hourly_partitions, naive_utc
-from playlist_assets.lib.constants import DUCKDB_POOL, QUALITY_CHECK_NAME
+from playlist_assets.lib.constants import DUCKDB_POOL, QUALITY_CHECK_NAME, SOURCE_PATH_KEY
 from playlist_assets.lib.quality import Judgment, SuiteOutcome, gate, store
 
 CATALOGUE_KEY = dg.AssetKey("raw_spotify_tracks")
 NEW_TRACKS_KEY = dg.AssetKey("new_tracks")
 
 
-def latest_source_path(instance: dg.DagsterInstance, key: dg.AssetKey) -> str | None:
-    """``source_path`` from the asset's latest materialization metadata, if it recorded one."""
-    event = instance.get_latest_materialization_event(key)
+def catalogue_source(instance: dg.DagsterInstance) -> str:
+    """The file the latest ``raw_spotify_tracks`` came from (its ``source_path`` metadata), or
+    the asset's name when it recorded none."""
+    event = instance.get_latest_materialization_event(CATALOGUE_KEY)
     materialization = event.asset_materialization if event else None
-    if materialization is None:
-        return None
-    value = materialization.metadata.get("source_path")
-    return None if value is None else str(getattr(value, "value", value))
+    value = materialization.metadata.get(SOURCE_PATH_KEY) if materialization else None
+    text = "" if value is None else str(getattr(value, "value", value))
+    return text or CATALOGUE_KEY.to_user_string()
 
 
 def _docs_metadata(outcome: SuiteOutcome) -> dict[str, Any]:
@@ -77,7 +77,7 @@ def catalogue_check_result(
         run_name=run_name,
     )
     metadata = {
-        "source_path": dg.MetadataValue.path(source),
+        SOURCE_PATH_KEY: dg.MetadataValue.path(source),
         **_base_metadata(judgment),
         # The catalogue is judged once per file, not every hour: its full table is affordable.
         "expectations": dg.MetadataValue.md(judgment.outcome.markdown()),
@@ -161,7 +161,7 @@ def new_tracks_check_result(
 def raw_spotify_tracks_great_expectations(
     context: dg.AssetCheckExecutionContext, warehouse: DuckDBResource
 ) -> dg.AssetCheckResult:
-    source = latest_source_path(context.instance, CATALOGUE_KEY) or "raw_spotify_tracks"
+    source = catalogue_source(context.instance)
     return catalogue_check_result(warehouse, source, run_name=context.run.run_id)
 
 

@@ -14,7 +14,7 @@ from dagster_duckdb import DuckDBResource
 from playlist_assets import settings
 from playlist_assets.defs.feed_resources import FeedResource
 from playlist_assets.defs.partitions import BACKFILL_POLICY, hourly_partitions, partition_hours
-from playlist_assets.lib.constants import DUCKDB_POOL
+from playlist_assets.lib.constants import DATA_ENGINEERING_OWNERS, DUCKDB_POOL
 from playlist_assets.lib.feeds.hours import hours_rows
 from playlist_assets.lib.feeds.normalize import FeedBatch
 from playlist_assets.lib.quality.feed_tables import store_feed_hours
@@ -36,7 +36,7 @@ FEED_RETRY_POLICY = dg.RetryPolicy(
     partitions_def=hourly_partitions,
     group_name="ingestion",
     kinds={"duckdb", "pandas"},
-    owners=["team:data-engineering"],
+    owners=list(DATA_ENGINEERING_OWNERS),
     tags={"layer": "raw", **settings.HOURLY_TAGS},
     pool=DUCKDB_POOL,
     metadata={"partition_expr": "partition_hour"},

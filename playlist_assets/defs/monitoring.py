@@ -14,6 +14,7 @@ from playlist_assets.defs.partitions import (
     split_by_partition,
 )
 from playlist_assets.lib.classifier.models import ClassifierBundle
+from playlist_assets.lib.constants import DUCKDB_POOL
 from playlist_assets.lib.drift import episodes
 from playlist_assets.lib.drift.episodes import HourDrift, HourJudge
 from playlist_assets.lib.drift.measure import DEFAULT_BINS, DriftThresholds
@@ -130,7 +131,7 @@ def _feature_table(hour: HourDrift, key: str, threshold: float, version: str) ->
     deps=["train_songs"],
     metadata={"partition_expr": "partition_hour"},
     kinds={"pandas", "duckdb"},
-    pool="duckdb",
+    pool=DUCKDB_POOL,
     backfill_policy=BACKFILL_POLICY,
 )
 def feature_drift(

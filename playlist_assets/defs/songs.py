@@ -17,9 +17,9 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from playlist_assets import settings
-from playlist_assets.defs.checks import CATALOGUE_KEY, latest_source_path
+from playlist_assets.defs.checks import CATALOGUE_KEY, catalogue_source
 from playlist_assets.defs.partitions import hour_key
-from playlist_assets.lib.constants import DUCKDB_POOL
+from playlist_assets.lib.constants import DATA_ENGINEERING_OWNERS, DUCKDB_POOL, SOURCE_PATH_KEY
 from playlist_assets.lib.quality import SongsBase, gate, store
 from playlist_assets.lib.schema import TYPED_DTYPES
 
@@ -100,7 +100,7 @@ def judge_what_is_unjudged(
         raise dg.Failure(
             description=f"raw_spotify_tracks ({source}) fails the catalogue suite: "
             f"{state.problems}. Fix the file and re-materialize raw_spotify_tracks.",
-            metadata={"source_path": dg.MetadataValue.path(source)},
+            metadata={SOURCE_PATH_KEY: dg.MetadataValue.path(source)},
             allow_retries=False,
         )
     if state.accepted is False:
@@ -119,7 +119,7 @@ def judge_what_is_unjudged(
 _SONGS_OUT = {
     "group_name": "songs",
     "kinds": {"duckdb", "pandas"},
-    "owners": ["team:data-engineering"],
+    "owners": list(DATA_ENGINEERING_OWNERS),
 }
 
 
@@ -144,7 +144,7 @@ _SONGS_OUT = {
 )
 def songs_base(context: dg.AssetExecutionContext, warehouse: DuckDBResource) -> Iterator[dg.Output]:
     """Combine the stored judgments of the catalogue and the fed hours."""
-    source = latest_source_path(context.instance, CATALOGUE_KEY) or "raw_spotify_tracks"
+    source = catalogue_source(context.instance)
     judge_what_is_unjudged(context, warehouse, source)
     genres = settings.configured_genres()
     with warehouse.get_connection() as conn:

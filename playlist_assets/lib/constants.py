@@ -15,6 +15,11 @@ RETRAIN_CHECK_NAME = "retrain_settles_drift"
 # The blocking Great Expectations check on raw_spotify_tracks and on each new_tracks hour.
 QUALITY_CHECK_NAME = "great_expectations"
 
+# Owners of the ingestion and quality assets.
+DATA_ENGINEERING_OWNERS: tuple[str, ...] = ("team:data-engineering",)
+# Metadata key: the file an asset read (the catalogue's check and validated_songs name it).
+SOURCE_PATH_KEY = "source_path"
+
 # The job drift requests, the sensor that requests it, and the pool every DuckDB writer shares
 # (dagster.yaml limits it to one slot).
 RETRAINING_JOB = "retraining_job"

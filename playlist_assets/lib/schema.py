@@ -59,4 +59,8 @@ def _typed_dtype(column: str) -> str:
 # pandas dtypes of a typed (validated) songs table, in Kaggle column order.
 TYPED_DTYPES: dict[str, str] = {column: _typed_dtype(column) for column in KAGGLE_COLUMNS}
 
+# Stored timestamps (partition_hour, judged_at, quarantined_at): naive UTC in microseconds, as
+# DuckDB's TIMESTAMP holds them.
+TIMESTAMP_DTYPE = "datetime64[us]"
+
 TRACK_URI_PREFIX = "spotify:track:"

@@ -12,15 +12,15 @@ from datetime import datetime
 import pandas as pd
 
 from playlist_assets.lib.feeds.normalize import FEED_COLUMNS, FeedBatch
-from playlist_assets.lib.quality.quarantine import empty_rejects
-from playlist_assets.lib.schema import KAGGLE_COLUMNS
+from playlist_assets.lib.quality.quarantine import empty_hour_rejects
+from playlist_assets.lib.schema import KAGGLE_COLUMNS, TIMESTAMP_DTYPE
 
 # new_tracks' columns, in the order DuckDB stores them (inserts are positional).
 NEW_TRACKS_COLUMNS: tuple[str, ...] = (*KAGGLE_COLUMNS, "partition_hour", "source")
 
 
 def _hour_column(n: int, hour: datetime) -> pd.Series:
-    return pd.Series([hour] * n, dtype="datetime64[us]")
+    return pd.Series([hour] * n, dtype=TIMESTAMP_DTYPE)
 
 
 def with_partition_hour(batch: FeedBatch, hour: datetime) -> pd.DataFrame:
@@ -28,13 +28,6 @@ def with_partition_hour(batch: FeedBatch, hour: datetime) -> pd.DataFrame:
     frame = batch.tracks.loc[:, list(FEED_COLUMNS)].copy()
     frame["partition_hour"] = _hour_column(len(frame), hour)
     return frame.loc[:, list(NEW_TRACKS_COLUMNS)]
-
-
-def empty_hour_rejects() -> pd.DataFrame:
-    """Zero reject rows with their hour."""
-    frame = empty_rejects()
-    frame["partition_hour"] = pd.Series(dtype="datetime64[us]")
-    return frame
 
 
 def hours_rows(batches: Sequence[tuple[datetime, FeedBatch]]) -> tuple[pd.DataFrame, pd.DataFrame]:

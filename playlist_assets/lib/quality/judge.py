@@ -30,9 +30,14 @@ from pandas.api import types as ptypes
 
 from playlist_assets.lib.quality.gx_results import ExpectationOutcome, SuiteOutcome
 from playlist_assets.lib.quality.gx_suite import ROW_RESULT_FORMAT, run_suite
-from playlist_assets.lib.quality.quarantine import empty_rejects, reject_rows, show_value
+from playlist_assets.lib.quality.quarantine import (
+    empty_hour_rejects,
+    empty_rejects,
+    reject_rows,
+    show_value,
+)
 from playlist_assets.lib.quality.rules import FEED_BOOKKEEPING_COLUMNS, Rule, SuiteSpec
-from playlist_assets.lib.schema import KAGGLE_COLUMNS, TYPED_DTYPES
+from playlist_assets.lib.schema import KAGGLE_COLUMNS, TIMESTAMP_DTYPE, TYPED_DTYPES
 
 _SAMPLES = 3
 # Columns of the stored typed rows beyond TYPED_DTYPES: which hour (NULL: the catalogue) and
@@ -172,9 +177,7 @@ def judge(
         outcome=outcome,
         verdicts=verdicts,
         accepted=_typed_rows(frame, kept),
-        rejects=_concat(
-            rejects, empty_rejects().assign(partition_hour=pd.Series(dtype="datetime64[us]"))
-        ),
+        rejects=_concat(rejects, empty_hour_rejects()),
         extra_columns=extra_columns(frame),
     )
 
@@ -192,7 +195,7 @@ def _typed_rows(frame: pd.DataFrame, kept: list[tuple[Part, np.ndarray]]) -> pd.
     good = to_typed(frame.iloc[positions]).reset_index(drop=True)
     hours = [pd.NaT if part.hour is None else part.hour for part, keep in kept]
     counts = [int(keep.sum()) for _, keep in kept]
-    hour_of_row = pd.Series(hours, dtype="datetime64[us]").repeat(counts)
+    hour_of_row = pd.Series(hours, dtype=TIMESTAMP_DTYPE).repeat(counts)
     good["partition_hour"] = hour_of_row.reset_index(drop=True)
     good["row_number"] = np.concatenate([np.flatnonzero(keep) + 1 for _, keep in kept])
     return good
@@ -201,7 +204,7 @@ def _typed_rows(frame: pd.DataFrame, kept: list[tuple[Part, np.ndarray]]) -> pd.
 def empty_accepted() -> pd.DataFrame:
     typed = to_typed(pd.DataFrame({c: pd.Series(dtype=d) for c, d in TYPED_DTYPES.items()}))
     return typed.assign(
-        partition_hour=pd.Series(dtype="datetime64[us]"), row_number=pd.Series(dtype="int64")
+        partition_hour=pd.Series(dtype=TIMESTAMP_DTYPE), row_number=pd.Series(dtype="int64")
     )
 
 
@@ -210,7 +213,7 @@ def _concat(frames: list[pd.DataFrame], empty: pd.DataFrame) -> pd.DataFrame:
     if not frames:
         return empty
     out = pd.concat(frames, ignore_index=True)
-    out["partition_hour"] = out["partition_hour"].astype("datetime64[us]")
+    out["partition_hour"] = out["partition_hour"].astype(TIMESTAMP_DTYPE)
     return out
 
 

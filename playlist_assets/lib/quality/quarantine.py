@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from playlist_assets.lib.schema import TIMESTAMP_DTYPE
+
 # The quarantined_tracks table, in column order (inserts are positional).
 QUARANTINE_SQL_TYPES: dict[str, str] = {
     "source": "VARCHAR",
@@ -39,6 +41,11 @@ _REJECT_DTYPES: dict[str, str] = {
 def empty_rejects() -> pd.DataFrame:
     """Zero reject rows with the shared columns and dtypes."""
     return pd.DataFrame({c: pd.Series(dtype=d) for c, d in _REJECT_DTYPES.items()})
+
+
+def empty_hour_rejects() -> pd.DataFrame:
+    """Zero reject rows with the hour they belong to (``partition_hour``)."""
+    return empty_rejects().assign(partition_hour=pd.Series(dtype=TIMESTAMP_DTYPE))
 
 
 def reject_rows(
@@ -71,7 +78,7 @@ def reject_rows(
 def stamped(rejects: pd.DataFrame, at: pd.Timestamp | None = None) -> pd.DataFrame:
     """``rejects`` with ``quarantined_at`` (default: now, naive UTC), in table column order."""
     moment = at if at is not None else now_utc()
-    out = rejects.assign(quarantined_at=pd.Series([moment] * len(rejects), dtype="datetime64[us]"))
+    out = rejects.assign(quarantined_at=pd.Series([moment] * len(rejects), dtype=TIMESTAMP_DTYPE))
     return out.loc[
         :, [*QUARANTINE_COLUMNS, *[c for c in out.columns if c not in QUARANTINE_COLUMNS]]
     ]

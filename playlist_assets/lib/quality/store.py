@@ -24,7 +24,7 @@ import pandas as pd
 
 from playlist_assets.lib.quality.judge import Judgment, to_typed
 from playlist_assets.lib.quality.quarantine import QUARANTINE_COLUMNS, QUARANTINE_SQL_TYPES, stamped
-from playlist_assets.lib.schema import TYPED_DTYPES
+from playlist_assets.lib.schema import TIMESTAMP_DTYPE, TYPED_DTYPES
 
 # What the checks judge: the staged catalogue and the feed's hours, as their assets store them.
 CATALOGUE_TABLE = "main.raw_spotify_tracks"
@@ -126,9 +126,7 @@ def _verdict_rows(judgment: Judgment, judged_at: pd.Timestamp, print_: str | Non
     return pd.DataFrame(
         {
             "batch": [v.label for v in judgment.verdicts],
-            "partition_hour": pd.Series(
-                [v.hour for v in judgment.verdicts], dtype="datetime64[us]"
-            ),
+            "partition_hour": pd.Series([v.hour for v in judgment.verdicts], dtype=TIMESTAMP_DTYPE),
             "source": [v.source for v in judgment.verdicts],
             "accepted": [v.accepted for v in judgment.verdicts],
             "rows": [v.rows for v in judgment.verdicts],
@@ -136,7 +134,7 @@ def _verdict_rows(judgment: Judgment, judged_at: pd.Timestamp, print_: str | Non
             "problems": ["; ".join(v.problems) for v in judgment.verdicts],
             "extra_columns": [extra] * len(judgment.verdicts),
             "fingerprint": [print_] * len(judgment.verdicts),
-            "judged_at": pd.Series([judged_at] * len(judgment.verdicts), dtype="datetime64[us]"),
+            "judged_at": pd.Series([judged_at] * len(judgment.verdicts), dtype=TIMESTAMP_DTYPE),
         }
     )
 
@@ -184,7 +182,7 @@ def store_hours(
     hours = [v.hour for v in judgment.verdicts]
     if not hours:
         return
-    marks = pd.DataFrame({"h": pd.Series(hours, dtype="datetime64[us]")})
+    marks = pd.DataFrame({"h": pd.Series(hours, dtype=TIMESTAMP_DTYPE)})
     conn.register("_quality_hours", marks)
     try:
         for table in (VERDICTS_TABLE, ACCEPTED_TABLE, QUARANTINE_TABLE):
