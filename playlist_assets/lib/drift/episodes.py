@@ -25,6 +25,7 @@ from playlist_assets.lib.drift.measure import (
     measure_drift,
     prepare_reference,
 )
+from playlist_assets.lib.quality.store import NEW_TRACKS_TABLE, table_exists
 
 # feature_drift metadata keys the verdict reads (written by defs/monitoring.py).
 DRIFTED = "drifted"
@@ -124,14 +125,11 @@ def retrain_check(
 
 
 def read_acknowledged(
-    con: Any, episode_since: pd.Timestamp | None, max_hours: int, table: str = "new_tracks"
+    con: Any, episode_since: pd.Timestamp | None, max_hours: int, table: str = NEW_TRACKS_TABLE
 ) -> pd.DataFrame:
     """The feed rows a retrain acknowledges, from the warehouse table of hourly new tracks
     (empty when there is no feed table yet). ``con`` is a DuckDB connection."""
-    found = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]
-    ).fetchone()[0]
-    if not found:
+    if not table_exists(con, table):
         return pd.DataFrame()
     hours = con.execute(f"SELECT DISTINCT partition_hour FROM {table}").df()["partition_hour"]
     window = acknowledged_window(hours, episode_since, max_hours)

@@ -230,28 +230,16 @@ class SpotifyFeedClient:
         """Up to ``count`` track objects for ``query``, following the ``next`` links."""
         limit = max(1, min(SEARCH_PAGE_LIMIT, count))
         offset = max(0, min(offset, SEARCH_MAX_OFFSET - limit))
-        page = self.call(
-            "search",
-            self._sp.search,
-            q=query,
-            type="track",
-            limit=limit,
-            offset=offset,
-            market=self.settings.market,
-        )
+
+        def search(at: int) -> Any:
+            kwargs = {"q": query, "type": "track", "limit": limit, "market": self.settings.market}
+            return self.call("search", self._sp.search, offset=at, **kwargs)
+
+        page = search(offset)
         tracks = _tracks_page(page)
         total = tracks.get("total")
         if not tracks["items"] and offset and isinstance(total, int) and total > 0:
-            # The hour's offset ran past this query's results: wrap around once.
-            page = self.call(
-                "search",
-                self._sp.search,
-                q=query,
-                type="track",
-                limit=limit,
-                offset=offset % total,
-                market=self.settings.market,
-            )
+            page = search(offset % total)  # the hour's offset ran past the results: wrap once
         delivered = 0
         while True:
             tracks = _tracks_page(page)

@@ -19,7 +19,7 @@ Levels:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from playlist_assets.lib.constants import TRACK_ID_PATTERN
 from playlist_assets.lib.schema import AUDIO_FEATURES, KAGGLE_COLUMNS, UNIT_INTERVAL_FEATURES
@@ -103,6 +103,20 @@ def _range_text(rule_min: float | None, rule_max: float | None, smin: bool, smax
     return " and ".join(p for p in (lo, hi) if p)
 
 
+def _column_rule(
+    column: str, suffix: str, kind: Kind, level: Level, must: str, **spec: Any
+) -> Rule:
+    """The rule ``<column>_<suffix>``, described as "<column> must <must>"."""
+    return Rule(
+        name=f"{column}_{suffix}",
+        kind=kind,
+        level=level,
+        column=column,
+        description=f"{column} must {must}",
+        **spec,
+    )
+
+
 def _between(
     column: str,
     lo: float | None,
@@ -112,41 +126,19 @@ def _between(
     smin: bool = False,
     smax: bool = False,
 ) -> Rule:
-    return Rule(
-        name=f"{column}_in_range",
-        kind="between",
-        level="row",
-        column=column,
-        min_value=lo,
-        max_value=hi,
-        strict_min=smin,
-        strict_max=smax,
-        mostly=mostly,
-        description=f"{column} must be {_range_text(lo, hi, smin, smax)}",
-    )
+    bounds = {"min_value": lo, "max_value": hi, "strict_min": smin, "strict_max": smax}
+    must = f"be {_range_text(lo, hi, smin, smax)}"
+    return _column_rule(column, "in_range", "between", "row", must, mostly=mostly, **bounds)
 
 
 def _in_set(column: str, values: tuple[int, ...], text: str, *, mostly: float) -> Rule:
-    return Rule(
-        name=f"{column}_in_set",
-        kind="in_set",
-        level="row",
-        column=column,
-        value_set=values,
-        mostly=mostly,
-        description=f"{column} must be {text}",
+    return _column_rule(
+        column, "in_set", "in_set", "row", f"be {text}", value_set=values, mostly=mostly
     )
 
 
 def _type_rule(column: str, family: TypeFamily, name: str, text: str) -> Rule:
-    return Rule(
-        name=f"{column}_{name}",
-        kind="column_type",
-        level="schema",
-        column=column,
-        type_family=family,
-        description=f"{column} must be {text}",
-    )
+    return _column_rule(column, name, "column_type", "schema", f"be {text}", type_family=family)
 
 
 def _schema_rules(min_rows: int) -> list[Rule]:
@@ -173,26 +165,12 @@ def _schema_rules(min_rows: int) -> list[Rule]:
 
 
 def _not_null(column: str, mostly: float) -> Rule:
-    return Rule(
-        name=f"{column}_not_null",
-        kind="not_null",
-        level="row",
-        column=column,
-        mostly=mostly,
-        description=f"{column} must not be missing (NaN/null)",
-    )
+    must = "not be missing (NaN/null)"
+    return _column_rule(column, "not_null", "not_null", "row", must, mostly=mostly)
 
 
 def _shape(column: str, pattern: str, text: str, mostly: float) -> Rule:
-    return Rule(
-        name=f"{column}_shape",
-        kind="regex",
-        level="row",
-        column=column,
-        regex=pattern,
-        mostly=mostly,
-        description=f"{column} must be {text}",
-    )
+    return _column_rule(column, "shape", "regex", "row", f"be {text}", regex=pattern, mostly=mostly)
 
 
 def _value_rules(mostly: float) -> list[Rule]:
