@@ -58,15 +58,16 @@ def classifier_stand_in(context: dg.AssetExecutionContext) -> dg.MaterializeResu
     )
 
 
+RETRAINING_JOB = dg.Definitions(
+    assets=[classifier_stand_in],
+    jobs=[dg.define_asset_job("retraining_job", selection=[classifier_stand_in])],
+).resolve_job_def("retraining_job")
+
+
 def _retrain(instance: dg.DagsterInstance, tags: dict[str, str]) -> str:
-    defs = dg.Definitions(
-        assets=[classifier_stand_in],
-        jobs=[dg.define_asset_job("retraining_job", selection=[classifier_stand_in])],
-    )
-    result = defs.resolve_job_def("retraining_job").execute_in_process(
+    return RETRAINING_JOB.execute_in_process(
         instance=instance, tags=tags, raise_on_error=False
-    )
-    return result.run_id
+    ).run_id
 
 
 def _sensor_tags(since: str, partitions: str, promoted: str) -> dict[str, str]:
