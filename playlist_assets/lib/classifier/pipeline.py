@@ -8,10 +8,16 @@ data (out-of-fold encodings), so the booster never learns from a song's own labe
 HistGradientBoosting replaces the old GradientBoostingClassifier: binned features (45-108x
 faster to fit here), native missing values and categorical splits. Figures and the tuning
 record: ``benchmarks/results/classifier.md``.
+
+The fitted pipeline is made of stock parts only (scikit-learn estimators, pandas methods called
+by name): pickled, it refers to scikit-learn, pandas and the standard library, never to this
+project, so MLflow tooling (``mlflow models serve``, a serving platform) loads the registered
+model in an environment built from its own requirements (README, "MLflow").
 """
 
 from __future__ import annotations
 
+from operator import methodcaller
 from typing import Any
 
 import numpy as np
@@ -37,7 +43,9 @@ NUMERIC_FEATURES: tuple[str, ...] = (*AUDIO_FEATURES, "popularity", "duration_ms
 # Integer codes split as categories rather than thresholds (key 11 is not "more" than key 0).
 CATEGORICAL_FEATURES: tuple[str, ...] = ("key", "mode", "time_signature", "explicit")
 ARTIST_COLUMN = "artists"
-LEAD_ARTIST = "lead_artist"
+# Kaggle lists a song's artists as "Artist A;Artist B": group 1 is the lead artist, stripped of
+# white space (what ``str.split(";")[0].strip()`` gives).
+LEAD_ARTIST_PATTERN = r"\A\s*([^;]*?)\s*(?:;[\s\S]*)?\Z"
 # Columns the classifier reads from a songs table (Kaggle names); other columns are ignored.
 FEATURE_COLUMNS: tuple[str, ...] = (*NUMERIC_FEATURES, ARTIST_COLUMN)
 
@@ -60,17 +68,42 @@ DEFAULT_PARAMS: dict[str, Any] = {
 
 
 def prepare_features(songs: pd.DataFrame, use_artist: bool = True) -> pd.DataFrame:
-    """The model's input frame: numeric features as float (NA -> NaN) and the lead artist."""
+    """The feature step of pipelines pickled before the pipeline was made of stock parts.
+
+    Kept so that those models (an old champion in the registry, a model file) still load and
+    predict inside the project; new pipelines do this with ``_lead_artist_encoder``.
+    """
     needed = FEATURE_COLUMNS if use_artist else NUMERIC_FEATURES
     missing = [c for c in needed if c not in songs.columns]
     if missing:
         raise ValueError(f"songs table lacks classifier feature column(s): {', '.join(missing)}")
     features = songs.loc[:, list(NUMERIC_FEATURES)].astype("float64")
     if use_artist:
-        # "Artist A;Artist B" -> "Artist A"; unknown or missing artists encode to the prior.
         artists = songs[ARTIST_COLUMN].astype("string").fillna("")
-        features[LEAD_ARTIST] = artists.str.split(";").str[0].str.strip().astype(object)
+        features["lead_artist"] = artists.str.split(";").str[0].str.strip().astype(object)
     return features
+
+
+def _lead_artist_encoder(random_state: int | None) -> Pipeline:
+    """The artists column -> its lead artist ("" when missing) -> out-of-fold target encoding.
+
+    Each step is a pandas method called by name (``operator.methodcaller``), so the fitted
+    pipeline needs no code of this project to load.
+    """
+
+    def by_name(method: str, *args: Any, **kwargs: Any) -> FunctionTransformer:
+        call = methodcaller(method, *args, **kwargs)
+        return FunctionTransformer(call, feature_names_out="one-to-one")
+
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=random_state)
+    return Pipeline(
+        [
+            ("as_string", by_name("astype", "string")),
+            ("missing_as_empty", by_name("fillna", "")),
+            ("lead_artist", by_name("replace", LEAD_ARTIST_PATTERN, r"\1", regex=True)),
+            ("target_encode", TargetEncoder(cv=folds)),
+        ]
+    )
 
 
 class ArtistDropout(TransformerMixin, BaseEstimator):
@@ -80,6 +113,7 @@ class ArtistDropout(TransformerMixin, BaseEstimator):
     Without it, when every training artist recurs, the booster never sees an uninformative
     artist encoding and guesses blindly for a new artist. The encoder itself still learns from
     every song (unlike hiding the artist before encoding, which cost a point of accuracy).
+    ``fit_classifier`` leaves it out of the fitted pipeline: it does nothing at predict time.
     """
 
     def __init__(self, rate: float = 0.3, random_state: int | None = 0) -> None:
@@ -97,9 +131,9 @@ class ArtistDropout(TransformerMixin, BaseEstimator):
             return X
         frequency = pd.Series(np.asarray(y).astype(str)).value_counts(normalize=True).sort_index()
         if len(frequency) == 2:  # binary: one column, the probability of the second label
-            prior = {LEAD_ARTIST: frequency.iloc[1]}
+            prior = {ARTIST_COLUMN: frequency.iloc[1]}
         else:
-            prior = {f"{LEAD_ARTIST}_{label}": p for label, p in frequency.items()}
+            prior = {f"{ARTIST_COLUMN}_{label}": p for label, p in frequency.items()}
         hidden = np.random.default_rng(self.random_state).random(len(X)) < self.rate
         X = X.copy()
         for column, p in prior.items():
@@ -116,22 +150,25 @@ def build_classifier(**params: Any) -> Pipeline:
     p = {**DEFAULT_PARAMS, **params}
     use_artist = bool(p.pop("use_artist"))
     artist_dropout = float(p.pop("artist_dropout"))
-    random_state = p["random_state"]
     encoders: list[tuple[str, Any, list[str]]] = [
         ("numeric", "passthrough", list(NUMERIC_FEATURES))
     ]
     if use_artist:
-        folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=random_state)
-        encoders.append(("artist", TargetEncoder(cv=folds), [LEAD_ARTIST]))
+        encoders.append(("artist", _lead_artist_encoder(p["random_state"]), [ARTIST_COLUMN]))
     encode = ColumnTransformer(encoders, verbose_feature_names_out=False).set_output(
         transform="pandas"
     )
     booster = HistGradientBoostingClassifier(categorical_features=list(CATEGORICAL_FEATURES), **p)
-    features = FunctionTransformer(prepare_features, kw_args={"use_artist": use_artist})
-    steps: list[tuple[str, Any]] = [("features", features), ("encode", encode)]
+    steps: list[tuple[str, Any]] = [("encode", encode)]
     if use_artist and artist_dropout > 0:
-        steps.append(("artist_dropout", ArtistDropout(artist_dropout, random_state)))
+        steps.append(("artist_dropout", ArtistDropout(artist_dropout, p["random_state"])))
     return Pipeline([*steps, ("model", booster)])
+
+
+def serving_pipeline(model: Pipeline) -> Pipeline:
+    """The fitted pipeline without its fit-time-only steps (``ArtistDropout``, an identity at
+    predict time): same predictions, stock scikit-learn parts only."""
+    return Pipeline([(n, step) for n, step in model.steps if not isinstance(step, ArtistDropout)])
 
 
 def fit_classifier(train: pd.DataFrame, threads: int | None = 1, **params: Any) -> Pipeline:
@@ -151,7 +188,7 @@ def fit_classifier(train: pd.DataFrame, threads: int | None = 1, **params: Any) 
     model = build_classifier(**params)
     with threadpool_limits(limits=threads, user_api="openmp"):
         model.fit(train, train[TARGET].astype(str).to_numpy())
-    return model
+    return serving_pipeline(model)
 
 
 def evaluate(model: Any, songs: pd.DataFrame) -> dict[str, Any]:
