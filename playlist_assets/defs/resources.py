@@ -89,7 +89,8 @@ class LoggedRun:
 
 class _DropPickleWarning(logging.Filter):
     """mlflow.sklearn warns on every cloudpickle save; the project chose cloudpickle on purpose
-    (skops refuses the pipeline's own transformers), so the warning is noise on every run."""
+    (skops would add a dependency and an allow-list of types read from the model's own MLmodel,
+    which MLflow notes is no safer), so the warning is noise on every run."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not record.getMessage().startswith("Saving scikit-learn models in the pickle")
@@ -168,9 +169,10 @@ class MlflowTracker(dg.ConfigurableResource):
 
         ``artifacts`` maps a relative path (``evaluation/report.json``) to its content: a
         DataFrame (written as .csv or .parquet by the path's suffix), a dict/list (JSON) or a
-        str. ``model`` is a scikit-learn estimator, logged with a signature inferred from
-        ``input_example``; ``register`` adds it as a new version of ``registered_model_name``
-        (``description`` goes on the version). NaN metrics are skipped.
+        str. ``model`` is a scikit-learn estimator made of stock parts (MLflow tooling loads it
+        without this project: ``lib/mlflow_models``), logged with pinned requirements and a
+        signature inferred from ``input_example``; ``register`` adds it as a new version of
+        ``registered_model_name`` (``description`` goes on the version). NaN metrics are skipped.
         """
         mlflow = self.mlflow()
         with self.start_run(run_name, dict(tags or {})) as run:
@@ -238,9 +240,11 @@ def _log_artifacts(mlflow: Any, artifacts: Mapping[str, Any]) -> None:
 def _log_model(
     mlflow: Any, model: Any, example: pd.DataFrame | np.ndarray | None, registered: str | None
 ) -> str | None:
-    import sklearn
     from mlflow.models import infer_signature
 
+    from playlist_assets.lib.mlflow_models import check_stock_model, model_requirements
+
+    check_stock_model(model)
     signature = None
     if example is not None:
         signature = infer_signature(example, model.predict(example))
@@ -250,10 +254,9 @@ def _log_model(
         signature=signature,
         input_example=example,
         registered_model_name=registered,
-        # skops refuses the pipeline's own transformers; our code is on the loading side too.
         serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE,
-        # Explicit requirements skip MLflow's slow dependency inference.
-        pip_requirements=[f"scikit-learn=={sklearn.__version__}", f"pandas=={pd.__version__}"],
+        # Explicit requirements skip MLflow's slow dependency inference; MLflow adds its own pin.
+        pip_requirements=model_requirements(),
     )
     return str(info.registered_model_version) if info.registered_model_version else None
 
