@@ -199,3 +199,35 @@ def test_defaults_and_features_are_declared():
         "use_artist",
         "artist_dropout",
     }
+
+
+def test_a_pipeline_pickled_before_the_stock_parts_still_predicts(train):
+    # An old champion in the registry or an old model file refers to prepare_features and
+    # ArtistDropout by name: both stay importable, so such a model still loads and predicts.
+    from sklearn.compose import ColumnTransformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import FunctionTransformer, TargetEncoder
+
+    from playlist_assets.lib.classifier.pipeline import (
+        NUMERIC_FEATURES,
+        ArtistDropout,
+        prepare_features,
+    )
+
+    encode = ColumnTransformer(
+        [
+            ("numeric", "passthrough", list(NUMERIC_FEATURES)),
+            ("a", TargetEncoder(), ["lead_artist"]),
+        ]
+    )
+    old = Pipeline(
+        [
+            ("features", FunctionTransformer(prepare_features)),
+            ("encode", encode.set_output(transform="pandas")),
+            ("artist_dropout", ArtistDropout()),
+            ("model", HistGradientBoostingClassifier(max_iter=5)),
+        ]
+    ).fit(train, train["track_genre"].astype(str))
+    restored = pickle.loads(pickle.dumps(old))
+    assert restored.predict(songs(n_per_genre=5, seed=10)).shape == (20,)
