@@ -21,30 +21,18 @@ cd "$(dirname "$0")/.."
 REPO=$PWD
 
 export PLAYLIST_ASSETS_HOME=${PLAYLIST_ASSETS_HOME:-$REPO/.data}
-mkdir -p "$PLAYLIST_ASSETS_HOME"
-PLAYLIST_ASSETS_HOME=$(cd "$PLAYLIST_ASSETS_HOME" && pwd)
-SERVICE_DIR=$PLAYLIST_ASSETS_HOME/service
-RUN_DIR=$SERVICE_DIR/run
-LOG_DIR=$SERVICE_DIR/logs
-PG_DATA=$SERVICE_DIR/postgres
-PG_SOCKET_DIR=$SERVICE_DIR/pgsocket
-PG_PASSWORD_FILE=$SERVICE_DIR/postgres.password
-export DAGSTER_HOME=$SERVICE_DIR/dagster_home
-WORKSPACE=$SERVICE_DIR/workspace.yaml
-
-HOST=${SERVE_HOST:-127.0.0.1}
-DAGSTER_PORT=${DAGSTER_PORT:-3000}
-CODE_SERVER_PORT=${CODE_SERVER_PORT:-4000}
-MLFLOW_PORT=${MLFLOW_PORT:-5000}
-POSTGRES_PORT=${POSTGRES_PORT:-5432}
-PG_USER=playlist
-START_TIMEOUT=${SERVE_START_TIMEOUT:-300}
 
 # The project's venv when run from a checkout, else whatever is on PATH (the container image).
 if [ -x "$REPO/.venv/bin/dagster" ]; then BIN=$REPO/.venv/bin/; else BIN=; fi
-PY=${BIN}python
-[ -n "$BIN" ] || PY=python3
+# Settings, checks and probes live in Python (playlist_assets/lib/service); this script starts,
+# watches and stops processes.
+PA=${BIN}playlist-assets
 PG_BIN=${PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}
+
+# Folders, host, ports and timeout (defaults in lib/service/profile.py); a bad setting stops here.
+layout=$("$PA" service env 2>&1) || { echo "serve.sh: ${layout#*error: }" >&2; exit 1; }
+eval "$layout"
+export PLAYLIST_ASSETS_HOME DAGSTER_HOME
 
 export GX_ANALYTICS_ENABLED=false GIT_PYTHON_REFRESH=quiet OMP_WAIT_POLICY=passive
 export MLFLOW_DISABLE_TELEMETRY=true MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR=false
@@ -69,45 +57,17 @@ running_services() {
   for s in "${SERVICES[@]}"; do [ -z "$(pid_of "$s")" ] || echo "$s"; done
 }
 
-# Fails with one line naming the service and its port setting when something listens there.
-check_port_free() { # service setting port
-  "$PY" - "$HOST" "$3" <<'PY' || die "$1: port $3 on $HOST is already in use (set $2 to another port)"
-import socket, sys
-s = socket.socket()
-try:
-    s.connect((sys.argv[1], int(sys.argv[2])))
-except OSError:
-    sys.exit(0)
-sys.exit(1)
-PY
+# Runs a check of `playlist-assets service`; its one-line failure becomes this script's.
+check() {
+  local out
+  out=$("$PA" service "$@" 2>&1) || die "${out#playlist-assets service: error: }"
 }
 
-# Connects to a Postgres URL; on failure one line naming the service, the setting and the cause.
-check_postgres() { # service setting url
-  URL=$3 "$PY" - "$1" "$2" <<'PY'
-import os, sys
-from urllib.parse import urlsplit
-import psycopg2
-
-service, setting = sys.argv[1], sys.argv[2]
-url = os.environ["URL"].replace("+psycopg2://", "://", 1)  # SQLAlchemy's driver tag, not libpq's
-parts = urlsplit(url)
-where = f"{parts.hostname}:{parts.port or 5432}{parts.path} as {parts.username}"
-try:
-    psycopg2.connect(url, connect_timeout=5).close()
-except psycopg2.OperationalError as exc:
-    text = str(exc)
-    if "password authentication failed" in text:
-        cause = f"password authentication failed for user {parts.username!r}: check the password in {setting}"
-    elif "does not exist" in text:
-        cause = text.strip().splitlines()[-1].split("FATAL:")[-1].strip() + f": create it or fix {setting}"
-    elif "Connection refused" in text or "could not connect" in text or "timeout" in text:
-        cause = f"no server answers: is Postgres down? (check {setting})"
-    else:
-        cause = text.strip().splitlines()[0] + f" (check {setting})"
-    print(f"serve.sh: {service}: cannot connect to Postgres at {where}: {cause}", file=sys.stderr)
-    sys.exit(1)
-PY
+# The stores' environment (DATABASE_URL, MLflow's backend and artifacts, MLFLOW_TRACKING_URI).
+database_env() {
+  local out
+  out=$("$PA" service env --database 2>&1) || die "postgres: ${out#playlist-assets service: error: }"
+  eval "$out"
 }
 
 as_postgres() { # run a Postgres binary as the postgres user when we are root (it refuses root)
@@ -129,9 +89,7 @@ start_local_postgres() {
   if [ ! -f "$PG_DATA/PG_VERSION" ]; then
     echo "== postgres: initdb $PG_DATA"
     mkdir -p "$PG_DATA"
-    if [ -z "${PLAYLIST_PG_PASSWORD:-}" ] && [ ! -f "$PG_PASSWORD_FILE" ]; then
-      (umask 077 && "$PY" -c 'import secrets; print(secrets.token_urlsafe(24))' >"$PG_PASSWORD_FILE")
-    fi
+    [ -n "${PLAYLIST_PG_PASSWORD:-}" ] || check new-secret "$PG_PASSWORD_FILE"
     local pwfile
     pwfile=$(mktemp)
     local_pg_password >"$pwfile"
@@ -157,7 +115,7 @@ start_local_postgres() {
     -o "-c listen_addresses=$HOST -p $POSTGRES_PORT -k $PG_SOCKET_DIR" start >/dev/null 9>&- ||
     die "postgres: did not start on $HOST:$POSTGRES_PORT (POSTGRES_PORT), see $LOG_DIR/postgres.log"
   head -1 "$PG_DATA/postmaster.pid" >"$RUN_DIR/postgres.pid"
-  local_database_url
+  database_env
   # The two databases, created once (the role's own "postgres" db is the maintenance one).
   local db
   for db in dagster mlflow; do
@@ -168,23 +126,6 @@ start_local_postgres() {
   done
 }
 
-local_database_url() {
-  local password
-  password=$("$PY" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.stdin.read().strip(), safe=""))' <<<"$(local_pg_password)")
-  export DATABASE_URL="postgresql+psycopg2://$PG_USER:$password@$HOST:$POSTGRES_PORT/dagster"
-}
-
-# MLflow's backend: MLFLOW_BACKEND_STORE_URI, else database "mlflow" on the Dagster server.
-mlflow_backend_uri() {
-  if [ -n "${MLFLOW_BACKEND_STORE_URI:-}" ]; then
-    echo "$MLFLOW_BACKEND_STORE_URI"
-  else
-    DB_URL=$DATABASE_URL "$PY" -c '
-import os; from urllib.parse import urlsplit, urlunsplit
-p = urlsplit(os.environ["DB_URL"]); print(urlunsplit(p._replace(path="/mlflow")))'
-  fi
-}
-
 launch() { # service logfile command... : its own session, so stop can end its whole group
   local service=$1
   shift
@@ -192,38 +133,6 @@ launch() { # service logfile command... : its own session, so stop can end its w
   echo $! >"$RUN_DIR/$service.pid"
 }
 
-wait_for() { # service description command...
-  local service=$1 what=$2 deadline=$((SECONDS + START_TIMEOUT))
-  shift 2
-  until "$@" >/dev/null 2>&1; do
-    [ -n "$(pid_of "$service")" ] ||
-      die "$service: exited during start, see $LOG_DIR/$service.log: $(tail -3 "$LOG_DIR/$service.log" | tr '\n' ' ')"
-    [ $SECONDS -lt $deadline ] || die "$service: not $what after ${START_TIMEOUT}s, see $LOG_DIR/$service.log"
-    sleep 1
-  done
-}
-
-http_ok() { "$PY" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=5)' "$1"; }
-
-daemon_healthy() { # every daemon of the instance reports a fresh heartbeat
-  "$PY" - "http://$HOST:$DAGSTER_PORT/graphql" <<'PY'
-import json, sys, urllib.request
-query = "{ instance { daemonHealth { allDaemonStatuses { daemonType healthy required } } } }"
-req = urllib.request.Request(sys.argv[1], json.dumps({"query": query}).encode(),
-                             {"Content-Type": "application/json"})
-statuses = json.load(urllib.request.urlopen(req, timeout=10))["data"]["instance"]["daemonHealth"]["allDaemonStatuses"]
-sys.exit(0 if all(s["healthy"] for s in statuses if s["required"]) else 1)
-PY
-}
-
-# The environment every service process gets (DATABASE_URL must already be set).
-service_env() {
-  export MLFLOW_BACKEND_STORE_URI
-  MLFLOW_BACKEND_STORE_URI=$(mlflow_backend_uri)
-  export MLFLOW_ARTIFACTS_DESTINATION=${MLFLOW_ARTIFACTS_DESTINATION:-$SERVICE_DIR/mlflow_artifacts}
-  # Runs launched by the code server log to the MLflow server, not to a file.
-  export MLFLOW_TRACKING_URI=http://$HOST:$MLFLOW_PORT
-}
 
 launch_service() {
   case $1 in
@@ -236,13 +145,9 @@ launch_service() {
   esac
 }
 
+# Until the service is healthy; one line if its process exits or START_TIMEOUT runs out.
 wait_service() {
-  case $1 in
-  mlflow) wait_for mlflow "answering on /health" http_ok "http://$HOST:$MLFLOW_PORT/health" ;;
-  code-server) wait_for code-server "serving gRPC" "${BIN}dagster" api grpc-health-check -h "$HOST" -p "$CODE_SERVER_PORT" ;;
-  webserver) wait_for webserver "answering on /server_info" http_ok "http://$HOST:$DAGSTER_PORT/server_info" ;;
-  daemon) wait_for daemon "healthy (heartbeats)" daemon_healthy ;;
-  esac
+  check wait "$1" --pid "$(cat "$RUN_DIR/$1.pid")" --log "$LOG_DIR/$1.log"
 }
 
 # Restart one service of a running profile (e.g. the daemon after a crash or a config change).
@@ -252,13 +157,9 @@ restart() {
   mkdir -p "$RUN_DIR"
   exec 9>"$RUN_DIR/serve.lock"
   flock -w 60 9 || die "another serve.sh start or stop is in progress ($RUN_DIR/serve.lock)"
-  if [ -z "${DATABASE_URL:-}" ]; then
-    [ -n "$(pid_of postgres)" ] || die "postgres: not running; use 'scripts/serve.sh start'"
-    local_database_url
-  else
-    DATABASE_URL=$(sed -E 's#^postgres(ql)?://#postgresql+psycopg2://#' <<<"$DATABASE_URL")
-  fi
-  service_env
+  [ -n "${DATABASE_URL:-}" ] || [ -n "$(pid_of postgres)" ] ||
+    die "postgres: not running; use 'scripts/serve.sh start'"
+  database_env
   stop_one "$service"
   launch_service "$service"
   wait_service "$service"
@@ -273,25 +174,23 @@ start() {
   up=$(running_services | tr '\n' ' ')
   [ -z "$up" ] || die "already running ($up); nothing started. Use 'scripts/serve.sh status' or 'stop'"
   local t0=$SECONDS
-  check_port_free webserver DAGSTER_PORT "$DAGSTER_PORT"
-  check_port_free code-server CODE_SERVER_PORT "$CODE_SERVER_PORT"
-  check_port_free mlflow MLFLOW_PORT "$MLFLOW_PORT"
+  check check-port webserver
+  check check-port code-server
+  check check-port mlflow
   # A start that fails half-way stops what it started: nothing is left to block the next one.
   trap 'rc=$?; if [ $rc != 0 ]; then stop_all >/dev/null 2>&1; fi; exit $rc' EXIT
 
   if [ -n "${DATABASE_URL:-}" ]; then
-    # SQLAlchemy 2.1 maps postgresql:// to psycopg 3; dagster-postgres needs psycopg2.
-    DATABASE_URL=$(sed -E 's#^postgres(ql)?://#postgresql+psycopg2://#' <<<"$DATABASE_URL")
-    check_postgres postgres DATABASE_URL "$DATABASE_URL"
+    database_env
+    check check-postgres postgres DATABASE_URL
     rm -f "$RUN_DIR/postgres.pid"
     echo "postgres     external server (DATABASE_URL)"
   else
-    check_port_free postgres POSTGRES_PORT "$POSTGRES_PORT"
+    check check-port postgres
     start_local_postgres
-    check_postgres postgres "the local server ($PG_PASSWORD_FILE or PLAYLIST_PG_PASSWORD)" "$DATABASE_URL"
+    check check-postgres postgres "the local server ($PG_PASSWORD_FILE or PLAYLIST_PG_PASSWORD)"
   fi
-  service_env
-  check_postgres mlflow MLFLOW_BACKEND_STORE_URI "$MLFLOW_BACKEND_STORE_URI"
+  check check-postgres mlflow MLFLOW_BACKEND_STORE_URI --url-env MLFLOW_BACKEND_STORE_URI
   case $MLFLOW_ARTIFACTS_DESTINATION in *://*) ;; *) mkdir -p "$MLFLOW_ARTIFACTS_DESTINATION" ;; esac
   cp deploy/dagster.postgres.yaml "$DAGSTER_HOME/dagster.yaml"
   printf 'load_from:\n  - grpc_server:\n      host: %s\n      port: %s\n      location_name: playlist_assets\n' \
@@ -311,6 +210,10 @@ start() {
 
 status() {
   local s pid health any=1
+  # The local server's URL, for its health line (an external one is in DATABASE_URL already).
+  if [ -z "${DATABASE_URL:-}" ] && [ -n "$(pid_of postgres)" ]; then
+    eval "$("$PA" service env --database 2>/dev/null)" || true
+  fi
   for s in "${SERVICES[@]}"; do
     pid=$(pid_of "$s")
     if [ -z "$pid" ]; then
@@ -322,13 +225,7 @@ status() {
       continue
     fi
     any=0
-    case $s in
-    postgres) health=$("$PG_BIN/pg_isready" -q -h "$HOST" -p "$POSTGRES_PORT" && echo "accepting connections on $HOST:$POSTGRES_PORT" || echo "NOT accepting connections") ;;
-    code-server) health=$("${BIN}dagster" api grpc-health-check -h "$HOST" -p "$CODE_SERVER_PORT" >/dev/null 2>&1 && echo "gRPC serving on $HOST:$CODE_SERVER_PORT" || echo "gRPC NOT serving") ;;
-    mlflow) health=$(http_ok "http://$HOST:$MLFLOW_PORT/health" 2>/dev/null && echo "healthy on http://$HOST:$MLFLOW_PORT" || echo "NOT answering /health") ;;
-    webserver) health=$(http_ok "http://$HOST:$DAGSTER_PORT/server_info" 2>/dev/null && echo "healthy on http://$HOST:$DAGSTER_PORT" || echo "NOT answering /server_info") ;;
-    daemon) health=$(daemon_healthy 2>/dev/null && echo "healthy (all daemons heartbeating)" || echo "NOT healthy (stale heartbeats or webserver down)") ;;
-    esac
+    health=$("$PA" service health "$s" 2>&1) || true
     printf '%-12s pid %-7s %s\n' "$s" "$pid" "$health"
   done
   return $any

@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "playlist_assets.cli.recommend",
     "playlist_assets.cli.dashboard",
     "playlist_assets.cli.doctor",
+    "playlist_assets.cli.service",
 )
 
 
