@@ -3,19 +3,25 @@
 #
 #   postgres          Debian's PostgreSQL, data dir under the data folder (initdb on first start),
 #                     or an existing server: DATABASE_URL=postgresql://user:password@host:port/db
+#   door              the login check nginx asks before every request (unix socket, no port)
+#   mlflow            MLflow tracking server with its basic-auth app: backend and user store on
+#                     the same Postgres (databases mlflow, mlflow_auth), artifacts served by it
+#                     (--serve-artifacts) from MLFLOW_ARTIFACTS_DESTINATION (default: a folder
+#                     under the data folder; s3://…)
 #   code-server       dagster code-server for playlist_assets (gRPC)
-#   mlflow            MLflow tracking server: backend on the same Postgres (own database, or
-#                     MLFLOW_BACKEND_STORE_URI), artifacts served by it (--serve-artifacts) from
-#                     MLFLOW_ARTIFACTS_DESTINATION (default: a folder under the data folder; s3://…)
-#   webserver         dagster-webserver, workspace pointing at the code server
+#   webserver         dagster-webserver for operators, workspace pointing at the code server
+#   view              a second dagster-webserver, --read-only, for viewers (under /view/)
 #   daemon            dagster-daemon: schedule, sensor, backfills, the run queue
+#   dashboard         the live Voila dashboard (playlist-assets dashboard, under /dashboard/)
+#   proxy             the door: Debian's nginx, the only listener on SERVE_HOST; logins and roles
+#                     (playlist-assets users add|list|remove), TLS with SERVE_TLS_CERT/KEY
 #
 # Instance: deploy/dagster.postgres.yaml (Postgres storage, QueuedRunCoordinator, "duckdb" pool).
-# State, logs and pids live under $PLAYLIST_ASSETS_HOME/service. Everything binds SERVE_HOST
-# (default 127.0.0.1). Ports: DAGSTER_PORT (3000), CODE_SERVER_PORT (4000), MLFLOW_PORT (5000),
-# POSTGRES_PORT (5432, local server only). Credentials come only from the environment; the local
-# server's password is PLAYLIST_PG_PASSWORD, or one generated at initdb and kept (mode 600) in the
-# data folder beside the database it guards.
+# State, logs and pids live under $PLAYLIST_ASSETS_HOME/service. Only the proxy binds SERVE_HOST
+# (default 127.0.0.1), and only once a user exists; everything else binds 127.0.0.1. Ports and
+# their settings: playlist_assets/lib/service/profile.py. Credentials come only from the
+# environment or files (mode 600) generated beside what they guard: the local Postgres password
+# (PLAYLIST_PG_PASSWORD) and the runs' MLflow account (MLFLOW_TRACKING_USERNAME/PASSWORD).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -38,7 +44,8 @@ export GX_ANALYTICS_ENABLED=false GIT_PYTHON_REFRESH=quiet OMP_WAIT_POLICY=passi
 export MLFLOW_DISABLE_TELEMETRY=true MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR=false
 export PYTHONUNBUFFERED=1
 
-SERVICES=(postgres code-server mlflow webserver daemon)
+SERVICES=(postgres door mlflow code-server webserver view daemon dashboard proxy)
+NGINX=${NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
 
 die() {
   echo "serve.sh: $*" >&2
@@ -112,16 +119,17 @@ start_local_postgres() {
   touch "$LOG_DIR/postgres.log"
   [ "$(id -u)" != 0 ] || chown postgres "$LOG_DIR/postgres.log"
   as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$LOG_DIR/postgres.log" -w -t 60 \
-    -o "-c listen_addresses=$HOST -p $POSTGRES_PORT -k $PG_SOCKET_DIR" start >/dev/null 9>&- ||
-    die "postgres: did not start on $HOST:$POSTGRES_PORT (POSTGRES_PORT), see $LOG_DIR/postgres.log"
+    -o "-c listen_addresses=$BACKEND_HOST -p $POSTGRES_PORT -k $PG_SOCKET_DIR" start >/dev/null 9>&- ||
+    die "postgres: did not start on $BACKEND_HOST:$POSTGRES_PORT (POSTGRES_PORT), see $LOG_DIR/postgres.log"
   head -1 "$PG_DATA/postmaster.pid" >"$RUN_DIR/postgres.pid"
   database_env
-  # The two databases, created once (the role's own "postgres" db is the maintenance one).
+  # The databases, created once (the role's own "postgres" db is the maintenance one): Dagster's,
+  # MLflow's tracking store and MLflow's users.
   local db
-  for db in dagster mlflow; do
-    PGPASSWORD=$(local_pg_password) "$PG_BIN/psql" -h "$HOST" -p "$POSTGRES_PORT" -U "$PG_USER" \
+  for db in dagster mlflow mlflow_auth; do
+    PGPASSWORD=$(local_pg_password) "$PG_BIN/psql" -h "$BACKEND_HOST" -p "$POSTGRES_PORT" -U "$PG_USER" \
       -d postgres -tAc "SELECT 1 FROM pg_database WHERE datname = '$db'" | grep -q 1 ||
-      PGPASSWORD=$(local_pg_password) "$PG_BIN/createdb" -h "$HOST" -p "$POSTGRES_PORT" \
+      PGPASSWORD=$(local_pg_password) "$PG_BIN/createdb" -h "$BACKEND_HOST" -p "$POSTGRES_PORT" \
         -U "$PG_USER" "$db"
   done
 }
@@ -134,14 +142,35 @@ launch() { # service logfile command... : its own session, so stop can end its w
 }
 
 
+# The door: nginx on SERVE_HOST once the profile has a user, else on loopback (and it says so).
+launch_proxy() {
+  [ -x "$NGINX" ] || die "proxy: Debian's nginx is not installed (apt-get install nginx), or set NGINX_BIN"
+  local listen
+  listen=$("$PA" service door-listen) || die "proxy: cannot tell where to listen"
+  echo "$listen" >"$PROXY_LISTEN_FILE"
+  mkdir -p "$NGINX_DIR"
+  check nginx-conf --listen "$listen"
+  "$PA" service nginx-conf --listen "$listen" >"$NGINX_DIR/nginx.conf"
+  "$NGINX" -t -q -c "$NGINX_DIR/nginx.conf" -p "$NGINX_DIR" -e "$LOG_DIR/proxy.log" 2>>"$LOG_DIR/proxy.log" ||
+    die "proxy: nginx refuses its configuration, see $LOG_DIR/proxy.log"
+  launch proxy "$NGINX" -c "$NGINX_DIR/nginx.conf" -p "$NGINX_DIR" -e "$LOG_DIR/proxy.log"
+}
+
 launch_service() {
   case $1 in
-  mlflow) launch mlflow "${BIN}mlflow" server --host "$HOST" --port "$MLFLOW_PORT" --workers 1 --serve-artifacts ;;
-  code-server) launch code-server "${BIN}dagster" code-server start -h "$HOST" -p "$CODE_SERVER_PORT" \
+  door) launch door "$PA" service door ;;
+  mlflow) launch mlflow "${BIN}mlflow" server --host "$BACKEND_HOST" --port "$MLFLOW_PORT" --workers 1 \
+    --serve-artifacts --app-name basic-auth --static-prefix /mlflow ;;
+  code-server) launch code-server "${BIN}dagster" code-server start -h "$BACKEND_HOST" -p "$CODE_SERVER_PORT" \
     -m playlist_assets.definitions --location-name playlist_assets ;;
-  webserver) launch webserver "${BIN}dagster-webserver" -h "$HOST" -p "$DAGSTER_PORT" -w "$WORKSPACE" ;;
+  webserver) launch webserver "${BIN}dagster-webserver" -h "$BACKEND_HOST" -p "$DAGSTER_PORT" -w "$WORKSPACE" ;;
+  view) launch view "${BIN}dagster-webserver" -h "$BACKEND_HOST" -p "$VIEW_PORT" -w "$WORKSPACE" \
+    --read-only --path-prefix /view ;;
   daemon) launch daemon "${BIN}dagster-daemon" run -w "$WORKSPACE" ;;
-  *) die "no such service: $1 (one of: code-server mlflow webserver daemon)" ;;
+  dashboard) launch dashboard "$PA" dashboard --host "$BACKEND_HOST" --port "$DASHBOARD_PORT" \
+    --no-browser --base-url /dashboard/ ;;
+  proxy) launch_proxy ;;
+  *) die "no such service: $1 (one of: ${SERVICES[*]:1})" ;;
   esac
 }
 
@@ -153,7 +182,7 @@ wait_service() {
 # Restart one service of a running profile (e.g. the daemon after a crash or a config change).
 restart() {
   local service=${1:-}
-  [ -n "$service" ] && [ "$service" != postgres ] || die "usage: scripts/serve.sh restart code-server|mlflow|webserver|daemon"
+  [ -n "$service" ] && [ "$service" != postgres ] || die "usage: scripts/serve.sh restart SERVICE (one of: ${SERVICES[*]:1})"
   mkdir -p "$RUN_DIR"
   exec 9>"$RUN_DIR/serve.lock"
   flock -w 60 9 || die "another serve.sh start or stop is in progress ($RUN_DIR/serve.lock)"
@@ -174,12 +203,13 @@ start() {
   up=$(running_services | tr '\n' ' ')
   [ -z "$up" ] || die "already running ($up); nothing started. Use 'scripts/serve.sh status' or 'stop'"
   local t0=$SECONDS
-  check check-port webserver
-  check check-port code-server
-  check check-port mlflow
+  local s
+  for s in proxy webserver view code-server mlflow dashboard; do check check-port "$s"; done
   # A start that fails half-way stops what it started: nothing is left to block the next one.
   trap 'rc=$?; if [ $rc != 0 ]; then stop_all >/dev/null 2>&1; fi; exit $rc' EXIT
 
+  [ -n "${MLFLOW_TRACKING_PASSWORD:-}" ] || check new-secret "$MLFLOW_PASSWORD_FILE"
+  [ -n "${MLFLOW_FLASK_SERVER_SECRET_KEY:-}" ] || check new-secret "$MLFLOW_SECRET_KEY_FILE"
   if [ -n "${DATABASE_URL:-}" ]; then
     database_env
     check check-postgres postgres DATABASE_URL
@@ -191,21 +221,24 @@ start() {
     check check-postgres postgres "the local server ($PG_PASSWORD_FILE or PLAYLIST_PG_PASSWORD)"
   fi
   check check-postgres mlflow MLFLOW_BACKEND_STORE_URI --url-env MLFLOW_BACKEND_STORE_URI
+  check check-postgres mlflow MLFLOW_AUTH_DATABASE_URI --url-env MLFLOW_AUTH_DATABASE_URI
+  check mlflow-auth
   case $MLFLOW_ARTIFACTS_DESTINATION in *://*) ;; *) mkdir -p "$MLFLOW_ARTIFACTS_DESTINATION" ;; esac
   cp deploy/dagster.postgres.yaml "$DAGSTER_HOME/dagster.yaml"
   printf 'load_from:\n  - grpc_server:\n      host: %s\n      port: %s\n      location_name: playlist_assets\n' \
-    "$HOST" "$CODE_SERVER_PORT" >"$WORKSPACE"
-  launch_service mlflow
-  launch_service code-server
-  wait_service mlflow
-  wait_service code-server
-  launch_service webserver
-  launch_service daemon
-  wait_service webserver
-  wait_service daemon
+    "$BACKEND_HOST" "$CODE_SERVER_PORT" >"$WORKSPACE"
+  for s in door mlflow code-server; do launch_service "$s"; done
+  for s in door mlflow code-server; do wait_service "$s"; done
+  for s in webserver view daemon dashboard; do launch_service "$s"; done
+  for s in webserver view daemon dashboard; do wait_service "$s"; done
+  launch_service proxy
+  wait_service proxy
   status
   trap - EXIT
-  echo "started in $((SECONDS - t0)) s: UI http://$HOST:$DAGSTER_PORT  MLflow http://$HOST:$MLFLOW_PORT  logs $LOG_DIR"
+  local scheme=http listen
+  [ -z "${SERVE_TLS_CERT:-}" ] || scheme=https
+  listen=$(cat "$PROXY_LISTEN_FILE")
+  echo "started in $((SECONDS - t0)) s: $scheme://$listen:$PROXY_PORT/ (operators), /view/ (viewers), /mlflow/, /dashboard/; logs $LOG_DIR (logins: $LOG_DIR/audit.log)"
 }
 
 status() {
@@ -260,7 +293,8 @@ stop() {
 stop_all() {
   # Reverse order: nothing launches runs while the code server and the database go away.
   local s
-  for s in daemon webserver code-server mlflow postgres; do stop_one "$s"; done
+  for s in proxy dashboard daemon view webserver code-server mlflow door postgres; do stop_one "$s"; done
+  rm -f "$PROXY_LISTEN_FILE"
 }
 
 case ${1:-} in

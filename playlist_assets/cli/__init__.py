@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "playlist_assets.cli.dashboard",
     "playlist_assets.cli.doctor",
     "playlist_assets.cli.service",
+    "playlist_assets.cli.users",
 )
 
 

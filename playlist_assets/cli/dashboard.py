@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import ipaddress
 import os
 import secrets
 import shutil
@@ -30,6 +29,7 @@ from pathlib import Path
 
 from playlist_assets import settings
 from playlist_assets.cli import CliError
+from playlist_assets.lib.service.profile import is_loopback
 
 DEFAULT_PORT = 8866
 DEFAULT_HOST = "127.0.0.1"
@@ -58,6 +58,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         f"a token: ${settings.DASHBOARD_TOKEN_ENV}, else one is generated and printed",
     )
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser window")
+    parser.add_argument(
+        "--base-url",
+        default="/",
+        help="the path the page is served under (default /); behind the service profile's "
+        "door it is /dashboard/",
+    )
     parser.set_defaults(func=run)
 
 
@@ -69,16 +75,6 @@ def _port_free(host: str, port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is only reachable from this machine (127.0.0.0/8, ::1, localhost)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # a hostname: assume others can reach it
 
 
 def access_token(host: str) -> str | None:
@@ -99,7 +95,9 @@ def notebook_path() -> Path:
     return Path(folders[0]) / "dashboard.ipynb"
 
 
-def voila_command(notebook: Path, host: str, port: int, token: bool = False) -> list[str]:
+def voila_command(
+    notebook: Path, host: str, port: int, token: bool = False, base_url: str = "/"
+) -> list[str]:
     """The Voila command line for ``notebook`` (this interpreter, so the kernel sees the package).
 
     With ``token`` the server asks for the token in ``$JUPYTER_TOKEN`` (see :func:`voila_env`).
@@ -124,6 +122,7 @@ def voila_command(notebook: Path, host: str, port: int, token: bool = False) -> 
         # Start the next ready kernel a little after a page load, not while it is still drawing.
         "--VoilaKernelManager.fill_delay=10",
         f"--Voila.auto_token={token}",
+        f"--Voila.base_url={base_url}",
     ]
 
 
@@ -187,7 +186,8 @@ def run(args: argparse.Namespace) -> int:
         )
     token = access_token(args.host)
     host = f"[{args.host}]" if ":" in args.host else args.host
-    url = f"http://{host}:{args.port}/" + (f"?token={token}" if token else "")
+    base_url = "/" + args.base_url.strip("/") + "/" if args.base_url.strip("/") else "/"
+    url = f"http://{host}:{args.port}{base_url}" + (f"?token={token}" if token else "")
     if token:
         print(
             f"{args.host} is not a loopback address: the page asks for a token "
@@ -202,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
     ready_file = Path(signals) / "kernel-ready"
     print(f"Starting the dashboard of {settings.data_home()} ...", flush=True)
     server = subprocess.Popen(
-        voila_command(notebook, args.host, args.port, token=bool(token)),
+        voila_command(notebook, args.host, args.port, token=bool(token), base_url=base_url),
         env=voila_env(ready_file, token, notebook),
     )
     # A kill of this command stops the server too; Ctrl+C reaches both (same process group).

@@ -6,6 +6,10 @@
     playlist-assets service new-secret FILE        a random secret, mode 600, if FILE is missing
     playlist-assets service wait SERVICE --pid PID --log FILE
     playlist-assets service health SERVICE         its status words; exit 1 when not healthy
+    playlist-assets service door-listen            the address the door may listen on
+    playlist-assets service nginx-conf --listen HOST [--api]   the door's nginx.conf
+    playlist-assets service door                   the door's login check (for nginx), foreground
+    playlist-assets service mlflow-auth            MLflow's auth config + the runs' service account
 
 Settings come from the environment (``SERVE_HOST``, ``DAGSTER_PORT``, ... see
 ``lib/service/profile.py``); failures print one line naming the service and the setting.
@@ -22,7 +26,17 @@ from pathlib import Path
 
 from playlist_assets.cli import CliError
 
-SERVICE_NAMES = ("postgres", "code-server", "mlflow", "webserver", "daemon")
+SERVICE_NAMES = (
+    "postgres",
+    "code-server",
+    "mlflow",
+    "webserver",
+    "view",
+    "daemon",
+    "dashboard",
+    "door",
+    "proxy",
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -71,6 +85,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     health.add_argument("service", choices=SERVICE_NAMES)
     health.set_defaults(func=_health)
 
+    listen = sub.add_parser(
+        "door-listen", help="SERVE_HOST if the door has users, else 127.0.0.1 (and why)"
+    )
+    listen.set_defaults(func=_door_listen)
+
+    conf = sub.add_parser("nginx-conf", help="print the door's nginx.conf")
+    conf.add_argument("--listen", required=True, help="the address nginx listens on")
+    conf.add_argument(
+        "--api", action="store_true", help="route /api/ to the recommendation API (API_PORT)"
+    )
+    conf.set_defaults(func=_nginx_conf)
+
+    door = sub.add_parser("door", help="serve the door's login check on its unix socket")
+    door.set_defaults(func=_door)
+
+    mlflow = sub.add_parser(
+        "mlflow-auth", help="write MLflow's auth config and set the runs' service account"
+    )
+    mlflow.set_defaults(func=_mlflow_auth)
+
 
 def _port_services() -> list[str]:
     from playlist_assets.lib.service.profile import PORTS
@@ -93,14 +127,16 @@ def _print_assignments(values: dict[str, str], export: bool) -> None:
 
 
 def _env(args: argparse.Namespace) -> int:
-    from playlist_assets.lib.service.profile import database_env
+    from playlist_assets.lib.service.profile import database_env, service_account_env
 
     profile = _profile()
     if not args.database:
         _print_assignments(profile.shell_layout(), export=False)
         return 0
     try:
-        _print_assignments(database_env(profile, os.environ), export=True)
+        values = database_env(profile, os.environ)
+        values.update(service_account_env(profile, os.environ))
+        _print_assignments(values, export=True)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     return 0
@@ -175,3 +211,103 @@ def _health(args: argparse.Namespace) -> int:
     healthy = check.probe()
     print(check.healthy if healthy else check.unhealthy)
     return 0 if healthy else 1
+
+
+def _door_listen(args: argparse.Namespace) -> int:
+    from playlist_assets.lib.service import users
+    from playlist_assets.lib.service.profile import BACKEND_HOST, is_loopback
+
+    profile = _profile()
+    if users.load(profile.users_file):
+        print(profile.host)
+        return 0
+    if is_loopback(profile.host):
+        print(profile.host)
+        print(
+            "proxy: no users yet, nobody can pass the door. Create an operator: "
+            "playlist-assets users add NAME --role operator",
+            file=sys.stderr,
+        )
+        return 0
+    print(BACKEND_HOST)
+    print(
+        f"proxy: no users yet, so the door stays on {BACKEND_HOST} instead of {profile.host}. "
+        "Create an operator: playlist-assets users add NAME --role operator; "
+        "then: scripts/serve.sh restart proxy",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _worker_user() -> str | None:
+    """nginx's worker user when started as root (Debian's www-data, else nobody)."""
+    if os.geteuid() != 0:
+        return None
+    import pwd
+
+    for name in ("www-data", "nobody"):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    return None
+
+
+def _nginx_conf(args: argparse.Namespace) -> int:
+    from playlist_assets.lib.service.nginx import DoorConfig, render
+    from playlist_assets.lib.service.profile import TLS_CERT_ENV, TLS_KEY_ENV
+
+    profile = _profile()
+    cert, key = os.environ.get(TLS_CERT_ENV), os.environ.get(TLS_KEY_ENV)
+    if bool(cert) != bool(key):
+        raise CliError(f"TLS needs both {TLS_CERT_ENV} and {TLS_KEY_ENV} (PEM files)")
+    for setting, path in ((TLS_CERT_ENV, cert), (TLS_KEY_ENV, key)):
+        if path and not os.access(path, os.R_OK):
+            raise CliError(f"{setting}={path}: no readable file there")
+    config = DoorConfig(
+        listen_host=args.listen,
+        tls_cert=Path(cert).resolve() if cert else None,
+        tls_key=Path(key).resolve() if key else None,
+        worker_user=_worker_user(),
+        api=args.api,
+    )
+    print(render(profile, config), end="")
+    return 0
+
+
+def _door(args: argparse.Namespace) -> int:
+    from playlist_assets.lib.service.door_app import serve
+
+    profile = _profile()
+    folder = profile.door_socket.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    # Only nginx's workers may reach the check: its folder is ours and their group's.
+    os.chmod(folder, 0o750)
+    worker = _worker_user()
+    if worker:
+        import pwd
+
+        os.chown(folder, -1, pwd.getpwnam(worker).pw_gid)
+    profile.log_dir.mkdir(parents=True, exist_ok=True)
+    serve(profile.door_socket, profile.users_file, profile.audit_log)
+    return 0
+
+
+def _mlflow_auth(args: argparse.Namespace) -> int:
+    from playlist_assets.lib.service import mlflow_auth
+    from playlist_assets.lib.service.profile import service_account_env
+
+    profile = _profile()
+    uri = os.environ.get(mlflow_auth.AUTH_DB_ENV)
+    if not uri:
+        raise CliError(f"{mlflow_auth.AUTH_DB_ENV} is not set")
+    try:
+        account = service_account_env(profile, os.environ)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    mlflow_auth.write_config(profile.mlflow_auth_config, uri)
+    mlflow_auth.set_user(
+        uri, account[mlflow_auth.USERNAME_ENV], account[mlflow_auth.PASSWORD_ENV], is_admin=True
+    )
+    return 0

@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from playlist_assets.lib.service import probes
-from playlist_assets.lib.service.profile import DATABASE_URL_ENV, Profile
+from playlist_assets.lib.service.profile import (
+    DASHBOARD_PREFIX,
+    DATABASE_URL_ENV,
+    MLFLOW_PREFIX,
+    TLS_CERT_ENV,
+    VIEW_PREFIX,
+    Profile,
+)
 
 
 @dataclass(frozen=True)
@@ -32,7 +39,7 @@ def health_check(service: str, profile: Profile, env: Mapping[str, str]) -> Heal
         return HealthCheck(
             service,
             "accepting connections",
-            f"accepting connections on {profile.host}:{port}",
+            f"accepting connections on {host}:{port}",
             "NOT accepting connections",
             lambda: bool(url) and probes.postgres_accepting(url),
         )
@@ -40,12 +47,12 @@ def health_check(service: str, profile: Profile, env: Mapping[str, str]) -> Heal
         return HealthCheck(
             service,
             "serving gRPC",
-            f"gRPC serving on {profile.host}:{port}",
+            f"gRPC serving on {host}:{port}",
             "gRPC NOT serving",
             lambda: probes.grpc_serving(host, port),
         )
     if service == "mlflow":
-        url = profile.url("mlflow")
+        url = profile.url("mlflow", MLFLOW_PREFIX)
         return HealthCheck(
             service,
             "answering on /health",
@@ -70,6 +77,46 @@ def health_check(service: str, profile: Profile, env: Mapping[str, str]) -> Heal
             "healthy (all daemons heartbeating)",
             "NOT healthy (stale heartbeats or webserver down)",
             lambda: probes.unhealthy_daemons(graphql) == [],
+        )
+    if service == "view":
+        url = profile.url("view", VIEW_PREFIX)
+        return HealthCheck(
+            service,
+            "answering on /view/server_info",
+            f"read-only, healthy on {url}",
+            "NOT answering /view/server_info",
+            lambda: probes.http_ok(url + "/server_info"),
+        )
+    if service == "dashboard":
+        url = profile.url("dashboard", DASHBOARD_PREFIX)
+        return HealthCheck(
+            service,
+            "answering HTTP",
+            f"answering on {url}",
+            "NOT answering",
+            lambda: probes.http_answers(url),
+        )
+    if service == "door":
+        sock = profile.door_socket
+        return HealthCheck(
+            service,
+            "answering on its socket",
+            f"checking logins on {sock}",
+            "NOT answering on its socket",
+            lambda: probes.unix_http_ok(sock, "/health"),
+        )
+    if service == "proxy":
+        scheme = "https" if env.get(TLS_CERT_ENV) else "http"
+        listen = profile.proxy_listen()
+        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(listen, listen)
+        host = f"[{host}]" if ":" in host else host
+        url = f"{scheme}://{host}:{profile.ports['proxy']}/"
+        return HealthCheck(
+            service,
+            "answering HTTP",
+            f"the door, on {scheme}://{listen}:{profile.ports['proxy']}",
+            "NOT answering",
+            lambda: probes.http_answers(url),
         )
     raise KeyError(f"no health check for service {service!r}")
 

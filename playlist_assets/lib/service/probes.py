@@ -5,10 +5,13 @@ Used by ``playlist-assets service wait`` (start) and ``service health`` (status 
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
+import ssl
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 DAEMON_HEALTH_QUERY = (
     "{ instance { daemonHealth { allDaemonStatuses { daemonType healthy required } } } }"
@@ -33,6 +36,44 @@ def http_ok(url: str, timeout_s: float = 5.0) -> bool:
             return True
     except (OSError, urllib.error.URLError):
         return False
+
+
+def http_answers(url: str, timeout_s: float = 5.0) -> bool:
+    """Whether a server answers HTTP at ``url`` at all (a 401 or 404 counts: it is up).
+
+    TLS is not verified: this asks our own server on this machine whether it is up.
+    """
+    context = ssl._create_unverified_context() if url.startswith("https:") else None
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s, context=context):
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except (OSError, urllib.error.URLError):
+        return False
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: Path, timeout_s: float) -> None:
+        super().__init__("localhost", timeout=timeout_s)
+        self._path = str(path)
+
+    def connect(self) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self._path)
+
+
+def unix_http_ok(socket_path: Path, path: str, timeout_s: float = 5.0) -> bool:
+    """Whether the HTTP server on a unix socket answers ``GET path`` with 200."""
+    connection = _UnixConnection(socket_path, timeout_s)
+    try:
+        connection.request("GET", path)
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
 
 
 def grpc_serving(host: str, port: int, timeout_s: float = 5.0) -> bool:

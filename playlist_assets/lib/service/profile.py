@@ -2,6 +2,9 @@
 
 ``scripts/serve.sh`` reads these through ``playlist-assets service env`` (shell assignments), so a
 port's default or a folder's name is written once, here.
+
+Only the door (nginx) listens on ``SERVE_HOST``; every other part binds 127.0.0.1 and is reached
+through the door's routes (``ROUTES``) or not at all (gRPC, Postgres, the door's own check).
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from pathlib import Path
 from playlist_assets import settings
 
 HOST_ENV = "SERVE_HOST"
+TLS_CERT_ENV = "SERVE_TLS_CERT"
+TLS_KEY_ENV = "SERVE_TLS_KEY"
 START_TIMEOUT_ENV = "SERVE_START_TIMEOUT"
 PG_PASSWORD_ENV = "PLAYLIST_PG_PASSWORD"
 DATABASE_URL_ENV = "DATABASE_URL"
@@ -22,11 +27,14 @@ MLFLOW_BACKEND_ENV = "MLFLOW_BACKEND_STORE_URI"
 MLFLOW_ARTIFACTS_ENV = "MLFLOW_ARTIFACTS_DESTINATION"
 
 DEFAULT_HOST = "127.0.0.1"
+# Where every part but the door listens, whatever SERVE_HOST says.
+BACKEND_HOST = "127.0.0.1"
 DEFAULT_START_TIMEOUT_S = 300
 PG_USER = "playlist"
 # The two databases of the local server: Dagster's storage and MLflow's tracking store.
 DAGSTER_DB = "dagster"
 MLFLOW_DB = "mlflow"
+MLFLOW_AUTH_DB = "mlflow_auth"  # MLflow's users and permissions, beside its tracking store
 
 
 @dataclass(frozen=True)
@@ -37,13 +45,40 @@ class Port:
     default: int
 
 
-# Service name -> its port. The webserver, code server, MLflow and Postgres listen on these.
+# Service name -> its TCP port. All but the proxy's are on BACKEND_HOST.
 PORTS: dict[str, Port] = {
-    "webserver": Port("DAGSTER_PORT", 3000),
+    "proxy": Port("PROXY_PORT", 8080),  # the door: nginx, on SERVE_HOST
+    "webserver": Port("DAGSTER_PORT", 3000),  # the operators' Dagster webserver
+    "view": Port("VIEW_PORT", 3001),  # the read-only Dagster webserver (--read-only)
     "code-server": Port("CODE_SERVER_PORT", 4000),
     "mlflow": Port("MLFLOW_PORT", 5000),
+    "dashboard": Port("DASHBOARD_PORT", 8866),
     "postgres": Port("POSTGRES_PORT", 5432),
+    "api": Port("API_PORT", 8000),  # the recommendation API, once it is part of the profile
 }
+
+
+@dataclass(frozen=True)
+class Route:
+    """A path of the door: which service answers it and which route policy guards it."""
+
+    prefix: str
+    service: str
+    policy: str | None  # a route of lib/service/door.ROUTE_ROLES; None: the service checks itself
+
+
+# The door's paths, most specific first. The prefixes are also the services' own base paths
+# (dagster-webserver --path-prefix, mlflow --static-prefix, Voila's base_url).
+ROUTES: tuple[Route, ...] = (
+    Route("/view/", "view", "viewer"),
+    Route("/mlflow/", "mlflow", "viewer"),
+    Route("/dashboard/", "dashboard", "viewer"),
+    Route("/api/", "api", None),  # bearer API keys, checked by the API itself
+    Route("/", "webserver", "operator"),
+)
+MLFLOW_PREFIX = "/mlflow"
+VIEW_PREFIX = "/view"
+DASHBOARD_PREFIX = "/dashboard/"
 
 
 def is_loopback(host: str) -> bool:
@@ -123,13 +158,56 @@ class Profile:
         return self.service_dir / "mlflow_artifacts"
 
     @property
+    def users_file(self) -> Path:
+        """The door's users (``playlist-assets users``): names, roles, argon2id hashes."""
+        return self.service_dir / "users.json"
+
+    @property
+    def door_socket(self) -> Path:
+        """The door's check (door_app.py) listens here, for nginx only: no TCP port."""
+        return self.run_dir / "door" / "check.sock"
+
+    @property
+    def audit_log(self) -> Path:
+        """Logins, failed logins, lock-outs and refused actions, one line each (door + nginx)."""
+        return self.log_dir / "audit.log"
+
+    @property
+    def nginx_dir(self) -> Path:
+        return self.run_dir / "nginx"
+
+    @property
+    def mlflow_auth_config(self) -> Path:
+        return self.service_dir / "mlflow_auth.ini"
+
+    @property
+    def mlflow_password_file(self) -> Path:
+        """The runs' MLflow service account password, when MLFLOW_TRACKING_PASSWORD is unset."""
+        return self.service_dir / "mlflow-runs.password"
+
+    @property
+    def mlflow_secret_key_file(self) -> Path:
+        """The key MLflow's auth app signs its CSRF tokens with (MLFLOW_FLASK_SERVER_SECRET_KEY)."""
+        return self.service_dir / "mlflow-flask.secret"
+
+    @property
+    def proxy_listen_file(self) -> Path:
+        """The address the running door listens on (SERVE_HOST, or loopback without users)."""
+        return self.run_dir / "proxy.listen"
+
+    def proxy_listen(self) -> str:
+        try:
+            return self.proxy_listen_file.read_text().strip() or self.host
+        except FileNotFoundError:
+            return self.host
+
+    @property
     def probe_host(self) -> str:
-        """Where this machine reaches a service bound to ``host`` (a wildcard means loopback)."""
-        return {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(self.host, self.host)
+        return BACKEND_HOST
 
     def url(self, service: str, path: str = "") -> str:
-        host = f"[{self.probe_host}]" if ":" in self.probe_host else self.probe_host
-        return f"http://{host}:{self.ports[service]}{path}"
+        """The loopback URL of a backend service (not the door's)."""
+        return f"http://{BACKEND_HOST}:{self.ports[service]}{path}"
 
     def shell_layout(self) -> dict[str, str]:
         """What serve.sh needs before any secret exists: folders, host, ports, timeout."""
@@ -142,9 +220,15 @@ class Profile:
             "PG_SOCKET_DIR": str(self.pg_socket_dir),
             "PG_PASSWORD_FILE": str(self.pg_password_file),
             "PG_USER": PG_USER,
+            "MLFLOW_PASSWORD_FILE": str(self.mlflow_password_file),
+            "MLFLOW_SECRET_KEY_FILE": str(self.mlflow_secret_key_file),
+            "USERS_FILE": str(self.users_file),
+            "NGINX_DIR": str(self.nginx_dir),
+            "PROXY_LISTEN_FILE": str(self.proxy_listen_file),
             settings.DAGSTER_HOME_ENV: str(self.dagster_home),
             "WORKSPACE": str(self.workspace),
             "HOST": self.host,
+            "BACKEND_HOST": BACKEND_HOST,
             "START_TIMEOUT": str(self.start_timeout_s),
         }
         layout.update({PORTS[s].setting: str(p) for s, p in self.ports.items()})
@@ -167,7 +251,7 @@ def database_env(profile: Profile, env: Mapping[str, str]) -> dict[str, str]:
     ``DATABASE_URL`` names an existing server; without it, the local one (its password must
     exist: generated at initdb, or ``$PLAYLIST_PG_PASSWORD``).
     """
-    from playlist_assets.lib.service import postgres
+    from playlist_assets.lib.service import mlflow_auth, postgres
 
     if env.get(DATABASE_URL_ENV):
         database_url = postgres.sqlalchemy_url(env[DATABASE_URL_ENV])
@@ -185,7 +269,43 @@ def database_env(profile: Profile, env: Mapping[str, str]) -> dict[str, str]:
     return {
         DATABASE_URL_ENV: database_url,
         MLFLOW_BACKEND_ENV: backend,
+        mlflow_auth.AUTH_DB_ENV: env.get(mlflow_auth.AUTH_DB_ENV)
+        or postgres.sibling_database(database_url, MLFLOW_AUTH_DB),
         MLFLOW_ARTIFACTS_ENV: env.get(MLFLOW_ARTIFACTS_ENV) or str(profile.mlflow_artifacts),
-        # Runs launched by the code server log to the MLflow server, not to a file.
-        settings.MLFLOW_URI_ENV: profile.url("mlflow"),
+        # Runs launched by the code server log to the MLflow server (under the door's prefix),
+        # and the links in asset metadata open it through the door, on whatever host it has.
+        settings.MLFLOW_URI_ENV: profile.url("mlflow", MLFLOW_PREFIX),
+        settings.MLFLOW_UI_URL_ENV: MLFLOW_PREFIX,
+        mlflow_auth.CONFIG_ENV: str(profile.mlflow_auth_config),
+    }
+
+
+def _secret(env: Mapping[str, str], setting: str, generated: Path) -> str:
+    """A secret from the environment, else the one generated at the first start (mode 600)."""
+    if env.get(setting):
+        return env[setting]
+    try:
+        return generated.read_text().strip()
+    except FileNotFoundError:
+        raise ValueError(
+            f"{setting} is not set and {generated} does not exist yet: start the profile once "
+            "(scripts/serve.sh start generates it)"
+        ) from None
+
+
+def service_account_env(profile: Profile, env: Mapping[str, str]) -> dict[str, str]:
+    """The MLflow service account the runs log with (MLflow bootstraps it as its admin), and the
+    key MLflow's auth app signs its forms with."""
+    from playlist_assets.lib.service import mlflow_auth
+
+    name = env.get(mlflow_auth.USERNAME_ENV) or mlflow_auth.DEFAULT_SERVICE_ACCOUNT
+    password = _secret(env, mlflow_auth.PASSWORD_ENV, profile.mlflow_password_file)
+    return {
+        mlflow_auth.USERNAME_ENV: name,
+        mlflow_auth.PASSWORD_ENV: password,
+        "MLFLOW_AUTH_ADMIN_USERNAME": name,
+        "MLFLOW_AUTH_ADMIN_PASSWORD": password,
+        mlflow_auth.SECRET_KEY_ENV: _secret(
+            env, mlflow_auth.SECRET_KEY_ENV, profile.mlflow_secret_key_file
+        ),
     }
