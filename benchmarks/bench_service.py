@@ -99,7 +99,15 @@ def sqlite_shape(root: Path, hours: int) -> dict[str, float]:
 def postgres_shape(root: Path, hours: int) -> dict[str, float]:
     data = root / "postgres"
     data.mkdir()
-    ports = {k: str(_free_port()) for k in ("DAGSTER_PORT", "CODE_SERVER_PORT", "MLFLOW_PORT")}
+    names = (
+        "DAGSTER_PORT",
+        "VIEW_PORT",
+        "CODE_SERVER_PORT",
+        "MLFLOW_PORT",
+        "DASHBOARD_PORT",
+        "PROXY_PORT",
+    )
+    ports = {k: str(_free_port()) for k in names}
     ports["POSTGRES_PORT"] = str(_free_port())
     env = {**os.environ, "PLAYLIST_ASSETS_HOME": str(data), **ports}
     env.pop("MLFLOW_TRACKING_URI", None)

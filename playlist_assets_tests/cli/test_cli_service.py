@@ -26,7 +26,12 @@ def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 def test_env_is_shell_assignments_bash_can_eval(tmp_path: Path) -> None:
-    env = {"PLAYLIST_ASSETS_HOME": str(tmp_path / "a b"), "PLAYLIST_PG_PASSWORD": "it's $x"}
+    env = {
+        "PLAYLIST_ASSETS_HOME": str(tmp_path / "a b"),
+        "PLAYLIST_PG_PASSWORD": "it's $x",
+        "MLFLOW_TRACKING_PASSWORD": "runs-pass-123",
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": "k",
+    }
     layout = _cli("env", env=env)
     stores = _cli("env", "--database", env=env)
     assert layout.returncode == 0 and stores.returncode == 0, layout.stderr + stores.stderr
@@ -38,7 +43,7 @@ def test_env_is_shell_assignments_bash_can_eval(tmp_path: Path) -> None:
     shown = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True)
     assert shown.stdout == (
         f"{tmp_path / 'a b' / 'service'}|3000|"
-        "postgresql+psycopg2://playlist:it%27s%20%24x@127.0.0.1:5432/dagster"
+        "postgresql+psycopg2://playlist:it%27s%20%24x@127.0.0.1:5432/dagster|dagster-runs"
     )
 
 

@@ -83,8 +83,25 @@ class SensorView:
     tick_times: list[float]
 
 
-def connect(port: int, host: str = "127.0.0.1") -> DagsterGraphQLClient:
-    return DagsterGraphQLClient(host, port_number=port, timeout=120)
+def connect(
+    port: int,
+    host: str = "127.0.0.1",
+    *,
+    use_https: bool = False,
+    auth: tuple[str, str] | None = None,
+    path_prefix: str = "",
+) -> DagsterGraphQLClient:
+    """A client of the webserver on ``port``, or of the door (HTTPS, a login, ``/view``)."""
+    from requests.auth import HTTPBasicAuth
+
+    return DagsterGraphQLClient(
+        host,
+        port_number=port,
+        timeout=120,
+        use_https=use_https,
+        auth=HTTPBasicAuth(*auth) if auth else None,
+        path_prefix=path_prefix,
+    )
 
 
 def query(client: DagsterGraphQLClient, text: str, variables: dict | None = None) -> dict:

@@ -17,17 +17,21 @@ from playlist_assets.lib.service.profile import Profile, database_env
 def test_profile_defaults_and_settings(tmp_path: Path) -> None:
     profile = Profile.from_env({"PLAYLIST_ASSETS_HOME": str(tmp_path), "MLFLOW_PORT": "5099"})
     assert profile.ports == {
+        "proxy": 8080,
         "webserver": 3000,
+        "view": 3001,
         "code-server": 4000,
         "mlflow": 5099,
+        "dashboard": 8866,
         "postgres": 5432,
+        "api": 8000,
     }
     assert profile.host == "127.0.0.1" and profile.start_timeout_s == 300
     layout = profile.shell_layout()
     assert layout["MLFLOW_PORT"] == "5099" and layout["SERVICE_DIR"] == str(tmp_path / "service")
     with pytest.raises(ValueError, match="DAGSTER_PORT='x'"):
         Profile.from_env({"DAGSTER_PORT": "x"})
-    # A wildcard bind is probed on loopback.
+    # SERVE_HOST moves the door only: every other service stays on loopback.
     assert Profile.from_env({"SERVE_HOST": "0.0.0.0"}).url("mlflow") == "http://127.0.0.1:5000"
 
 
@@ -40,7 +44,9 @@ def test_database_env_local_and_external(tmp_path: Path) -> None:
     local = database_env(profile, {})
     assert local["DATABASE_URL"] == "postgresql+psycopg2://playlist:s3cret@127.0.0.1:5544/dagster"
     assert local["MLFLOW_BACKEND_STORE_URI"].endswith("@127.0.0.1:5544/mlflow")
-    assert local["MLFLOW_TRACKING_URI"] == "http://127.0.0.1:5000"
+    assert local["MLFLOW_AUTH_DATABASE_URI"].endswith("@127.0.0.1:5544/mlflow_auth")
+    assert local["MLFLOW_TRACKING_URI"] == "http://127.0.0.1:5000/mlflow"
+    assert local["MLFLOW_UI_URL"] == "/mlflow"  # links open MLflow through the door
     external = database_env(
         profile, {"DATABASE_URL": "postgres://u:p@db/dagster", "MLFLOW_BACKEND_STORE_URI": "x"}
     )
@@ -52,7 +58,7 @@ def test_database_env_local_and_external(tmp_path: Path) -> None:
 def http_server() -> Iterator[int]:
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            self.send_response(200 if self.path == "/health" else 404)
+            self.send_response(200 if self.path.endswith("/health") else 404)
             self.end_headers()
 
         def log_message(self, *args: object) -> None:
@@ -79,7 +85,7 @@ def test_probes_tell_up_from_down(http_server: int) -> None:
 def test_health_lines_name_where_the_service_listens(http_server: int) -> None:
     profile = Profile.from_env({"MLFLOW_PORT": str(http_server)})
     check = health_check("mlflow", profile, {})
-    assert check.probe() and check.healthy == f"healthy on http://127.0.0.1:{http_server}"
+    assert check.probe() and check.healthy == f"healthy on http://127.0.0.1:{http_server}/mlflow"
 
 
 def test_wait_reports_a_dead_process_or_the_timeout(tmp_path: Path) -> None:
