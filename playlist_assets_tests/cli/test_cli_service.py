@@ -38,7 +38,8 @@ def test_env_is_shell_assignments_bash_can_eval(tmp_path: Path) -> None:
     script = (
         layout.stdout
         + stores.stdout
-        + 'printf "%s|%s|%s" "$SERVICE_DIR" "$DAGSTER_PORT" "$DATABASE_URL"'
+        + 'printf "%s|%s|%s|%s" "$SERVICE_DIR" "$DAGSTER_PORT" "$DATABASE_URL" '
+        + '"$MLFLOW_AUTH_ADMIN_USERNAME"'
     )
     shown = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True)
     assert shown.stdout == (
