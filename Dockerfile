@@ -1,7 +1,8 @@
 # The playlist_assets image: one image for every service shape.
 #   default CMD     dagster dev (webserver + daemon) on the embedded defaults, data in /data
-#   compose / Helm  the same image as code server (dagster code-server start), webserver,
-#                   daemon and run workers, with DAGSTER_INSTANCE_CONFIG=.../dagster.postgres.yaml
+#   compose / Helm  the same image as code server (dagster code-server start), webservers,
+#                   daemon, run workers, MLflow and the door (nginx + its login check), with
+#                   DAGSTER_INSTANCE_CONFIG=.../dagster.postgres.yaml
 # Build: docker build -t playlist-assets .   (BASE_IMAGE: any Debian-like image with Python 3.11
 # and pip on PATH; scripts/test_image.sh builds one offline with debootstrap).
 ARG BASE_IMAGE=python:3.11-slim
@@ -29,6 +30,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     DAGSTER_HOME=/data/dagster_home \
     DAGSTER_INSTANCE_CONFIG=/opt/playlist_assets/dagster.yaml
 
+# The door's reverse proxy: Debian's nginx (auth_request, TLS). Never started as a system
+# service here; the proxy container runs it in the foreground as user app.
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx \
+    && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
+
 # Dependencies in their own layer: rebuilt only when the dependency list changes.
 COPY --from=wheel /build/requirements.txt /tmp/build/requirements.txt
 RUN pip install --no-cache-dir -r /tmp/build/requirements.txt && rm -rf /tmp/build /root/.cache
@@ -48,8 +55,9 @@ COPY dagster.yaml workspace.yaml deploy/dagster.postgres.yaml deploy/entrypoint.
 USER app
 WORKDIR /data
 VOLUME ["/data"]
-# 3000 dagster-webserver, 4000 code server (gRPC), 8866 the Voila dashboard.
-EXPOSE 3000 4000 8866
+# 8080 the door (nginx: the only port to publish), 3000/3001 the webservers, 4000 code server
+# (gRPC), 5000 MLflow, 8866 the Voila dashboard: private-network ports behind the door.
+EXPOSE 8080 3000 3001 4000 5000 8866
 
 # No curl in slim images: the webserver's health from Python (DAGSTER_WEBSERVER_PORT if moved). Compose/Helm override this for the
 # code server (dagster api grpc-health-check) and the daemon (dagster-daemon liveness-check).

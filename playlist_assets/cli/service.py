@@ -95,6 +95,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     conf.add_argument(
         "--api", action="store_true", help="route /api/ to the recommendation API (API_PORT)"
     )
+    conf.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        metavar="SERVICE",
+        help="a service this deployment does not run: its route answers 503",
+    )
+    conf.add_argument(
+        "--upstream",
+        action="append",
+        default=[],
+        metavar="SERVICE=HOST:PORT",
+        help="where a service listens when not on 127.0.0.1 (containers: webserver=webserver:3000)",
+    )
     conf.set_defaults(func=_nginx_conf)
 
     door = sub.add_parser("door", help="serve the door's login check on its unix socket")
@@ -265,12 +279,19 @@ def _nginx_conf(args: argparse.Namespace) -> int:
     for setting, path in ((TLS_CERT_ENV, cert), (TLS_KEY_ENV, key)):
         if path and not os.access(path, os.R_OK):
             raise CliError(f"{setting}={path}: no readable file there")
+    from playlist_assets.lib.service.profile import PORTS
+
+    upstreams = dict(item.partition("=")[::2] for item in args.upstream)
+    unknown = (set(upstreams) | set(args.without)) - set(PORTS)
+    if unknown or not all(upstreams.values()):
+        raise CliError(f"--upstream SERVICE=HOST:PORT, SERVICE one of {', '.join(PORTS)}")
     config = DoorConfig(
+        upstreams=upstreams,
         listen_host=args.listen,
         tls_cert=Path(cert).resolve() if cert else None,
         tls_key=Path(key).resolve() if key else None,
         worker_user=_worker_user(),
-        api=args.api,
+        absent=frozenset(args.without) | (frozenset() if args.api else frozenset({"api"})),
     )
     print(render(profile, config), end="")
     return 0

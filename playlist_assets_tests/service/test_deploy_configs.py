@@ -18,7 +18,15 @@ from dagster._core.instance.config import dagster_instance_config
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
-DAGSTER_SERVICES = {"mlflow", "code-server", "webserver", "daemon"}
+DAGSTER_SERVICES = {
+    "mlflow",
+    "code-server",
+    "webserver",
+    "webserver-view",
+    "daemon",
+    "door",
+    "proxy",
+}
 
 
 @pytest.mark.parametrize("name", ["dagster.postgres.yaml", "dagster.compose.yaml"])
@@ -76,6 +84,77 @@ def test_compose_keeps_data_and_credentials_where_they_belong() -> None:
     assert str(grpc["port"]) in compose["services"]["code-server"]["command"]
 
 
+def test_compose_publishes_only_the_door() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    services = compose["services"]
+    published = {name for name, service in services.items() if service.get("ports")}
+    assert published == {"proxy"}
+    # On loopback until an operator exists and PROXY_PUBLISH opens it.
+    assert services["proxy"]["ports"] == ["${PROXY_PUBLISH:-127.0.0.1:8080}:8080"]
+    # The door's upstreams are the compose services that run them.
+    proxy = " ".join(services["proxy"]["command"])
+    for upstream in ("webserver:3000", "webserver-view:3001", "mlflow:5000"):
+        assert f"={upstream}" in proxy and upstream.split(":")[0] in services
+    view = services["webserver-view"]["command"]
+    assert "--read-only" in view and view[view.index("--path-prefix") + 1] == "/view"
+    mlflow = " ".join(services["mlflow"]["command"])
+    assert "--app-name basic-auth" in mlflow and "--static-prefix /mlflow" in mlflow
+    assert "CREATE DATABASE mlflow_auth" in (DEPLOY / "postgres-init.sql").read_text()
+    launcher = yaml.safe_load((DEPLOY / "dagster.compose.yaml").read_text())["run_launcher"]
+    assert {"MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD"} <= set(
+        launcher["config"]["env_vars"]
+    )
+
+
+def test_compose_door_renders_a_config_nginx_accepts(tmp_path: Path) -> None:
+    """The proxy container's own command line, run here (container host names become 127.0.0.1
+    only in what nginx resolves: it must know them, so this renders with loopback upstreams)."""
+    import subprocess
+    import sys
+
+    nginx = shutil.which("nginx")
+    if not nginx:
+        pytest.skip("Debian's nginx is not installed")
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    command = compose["services"]["proxy"]["command"][2]
+    render = command.split("&&")[1].split(">")[0].split()
+    assert render[:3] == ["playlist-assets", "service", "nginx-conf"]
+    args = [
+        a.replace("webserver-view:", "127.0.0.1:")
+        .replace("webserver:", "127.0.0.1:")
+        .replace("mlflow:", "127.0.0.1:")
+        for a in render[3:]
+    ]
+    env = {**__import__("os").environ, "PLAYLIST_ASSETS_HOME": str(tmp_path)}
+    cli = Path(sys.executable).with_name("playlist-assets")
+    conf = subprocess.run(
+        [str(cli), "service", "nginx-conf", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "return 503" in conf.split("location /dashboard/")[1].split("}")[0]
+    for folder in ("service/logs", "service/run/nginx"):
+        (tmp_path / folder).mkdir(parents=True)
+    (tmp_path / "nginx.conf").write_text(conf)
+    result = subprocess.run(
+        [
+            nginx,
+            "-t",
+            "-c",
+            str(tmp_path / "nginx.conf"),
+            "-p",
+            str(tmp_path / "service/run/nginx"),
+            "-e",
+            "stderr",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def test_helm_values_use_the_k8s_launcher_and_external_postgres() -> None:
     values = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())
     assert values["runLauncher"]["type"] == "K8sRunLauncher"
@@ -83,6 +162,10 @@ def test_helm_values_use_the_k8s_launcher_and_external_postgres() -> None:
     deployment = values["dagster-user-deployments"]["deployments"][0]
     assert deployment["dagsterApiGrpcArgs"] == ["-m", "playlist_assets.definitions"]
     assert values["concurrency"]["pools"]["defaultLimit"] == 1
+    # Viewers' read-only webserver; nothing exposed but through the door.
+    assert values["dagsterWebserver"]["enableReadOnly"] is True
+    assert values["dagsterWebserver"]["service"]["type"] == "ClusterIP"
+    assert values["ingress"]["enabled"] is False
     assert "password" not in (DEPLOY / "helm" / "values.yaml").read_text().lower().replace(
         "postgresql-password", ""
     ).replace("passwordsecret", "")

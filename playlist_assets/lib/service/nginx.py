@@ -10,7 +10,7 @@ a signed-in user (MLflow's 403) and a GraphQL mutation sent to the read-only web
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from playlist_assets.lib.service.profile import BACKEND_HOST, ROUTES, Profile, Route
@@ -33,22 +33,31 @@ class DoorConfig:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     worker_user: str | None = None  # nginx's worker user when started as root
-    api: bool = False  # the recommendation API is part of the profile
+    # Services not part of this deployment: their route answers 503. The recommendation API
+    # joins the profile when its command lands (helper "api"); compose has no dashboard.
+    absent: frozenset[str] = frozenset({"api"})
+    # service -> "host:port" where another machine or container serves it (compose); default:
+    # the profile's port on 127.0.0.1.
+    upstreams: dict[str, str] = field(default_factory=dict)
+
+    def upstream(self, service: str, profile: Profile) -> str:
+        return self.upstreams.get(service) or f"{BACKEND_HOST}:{profile.ports[service]}"
 
 
 def _location(route: Route, profile: Profile, config: DoorConfig) -> str:
-    upstream = f"http://{BACKEND_HOST}:{profile.ports[route.service]}"
+    upstream = f"http://{config.upstream(route.service, profile)}"
     lines = [f"location {route.prefix} {{"]
+    if route.service in config.absent:
+        # PLACE FOR THE RECOMMENDATION API (`playlist-assets api`, helper "api"): once it is part
+        # of the profile, serve.sh starts it on 127.0.0.1:API_PORT and renders with --api.
+        lines += [
+            "    set $door_reason absent;",
+            "    default_type text/plain;",
+            f'    return 503 "{route.service} is not part of this deployment\\n";',
+            "}",
+        ]
+        return "\n".join(lines)
     if route.policy is None:
-        if not config.api:
-            # PLACE FOR THE RECOMMENDATION API (`playlist-assets api`, helper "api"): once it is
-            # part of the profile, serve.sh starts it on 127.0.0.1:API_PORT and passes api=True.
-            lines += [
-                "    default_type text/plain;",
-                '    return 503 "the recommendation API is not part of this profile yet\\n";',
-                "}",
-            ]
-            return "\n".join(lines)
         # The API checks its own bearer keys: the Authorization header goes through untouched.
         lines += [
             "    set $door_reason api;",
@@ -72,7 +81,7 @@ def _location(route: Route, profile: Profile, config: DoorConfig) -> str:
     if route.service == "mlflow":
         # MLflow checks the same login against its own user store (users add writes both), and
         # answers only the host names it was told: its own loopback address.
-        lines.append(f"    proxy_set_header Host {BACKEND_HOST}:{profile.ports['mlflow']};")
+        lines.append(f"    proxy_set_header Host {config.upstream('mlflow', profile)};")
     else:
         lines.append('    proxy_set_header Authorization "";')  # the password stays at the door
     if route.service == "view":

@@ -29,7 +29,7 @@ def _locations(conf: str) -> dict[str, str]:
 
 def test_every_route_but_the_apis_asks_the_door(tmp_path: Path) -> None:
     profile = _profile(tmp_path)
-    conf = render(profile, DoorConfig("0.0.0.0", api=True))
+    conf = render(profile, DoorConfig("0.0.0.0", absent=frozenset()))
     assert "listen 0.0.0.0:18443;" in conf and "ssl_certificate" not in conf
     blocks = _locations(conf)
     for route in ROUTES:
