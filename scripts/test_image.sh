@@ -114,6 +114,10 @@ podman run --rm --network=none --health-interval=disable --entrypoint sh "$IMAGE
   [ ! -e dagster.yaml ] && [ ! -e playlist_assets ] || { echo "image: config or source in the working dir"; exit 1; }
   ! ls -d /tmp/build /tmp/dist /build 2>/dev/null | grep . || { echo "image: build leftovers"; exit 1; }
   python -c "import playlist_assets, sys; assert \"site-packages\" in playlist_assets.__file__, playlist_assets.__file__"
+  # The door: the image renders its nginx.conf and its nginx accepts it, as user app.
+  mkdir -p /data/service/logs /data/service/run/nginx
+  playlist-assets service nginx-conf --listen 0.0.0.0 >/data/service/run/nginx/nginx.conf
+  nginx -t -q -c /data/service/run/nginx/nginx.conf -p /data/service/run/nginx -e stderr
 ' || exit 1
 
 # Run it as a user would (host network: no bridge needed; no systemd here to time healthchecks,
