@@ -141,7 +141,6 @@ launch() { # service logfile command... : its own session, so stop can end its w
   echo $! >"$RUN_DIR/$service.pid"
 }
 
-
 # The door: nginx on SERVE_HOST once the profile has a user, else on loopback (and it says so).
 launch_proxy() {
   [ -x "$NGINX" ] || die "proxy: Debian's nginx is not installed (apt-get install nginx), or set NGINX_BIN"
@@ -149,8 +148,9 @@ launch_proxy() {
   listen=$("$PA" service door-listen) || die "proxy: cannot tell where to listen"
   echo "$listen" >"$PROXY_LISTEN_FILE"
   mkdir -p "$NGINX_DIR"
-  check nginx-conf --listen "$listen"
-  "$PA" service nginx-conf --listen "$listen" >"$NGINX_DIR/nginx.conf"
+  local out
+  out=$("$PA" service nginx-conf --listen "$listen" 2>&1 >"$NGINX_DIR/nginx.conf") ||
+    die "proxy: ${out#playlist-assets service: error: }"
   "$NGINX" -t -q -c "$NGINX_DIR/nginx.conf" -p "$NGINX_DIR" -e "$LOG_DIR/proxy.log" 2>>"$LOG_DIR/proxy.log" ||
     die "proxy: nginx refuses its configuration, see $LOG_DIR/proxy.log"
   launch proxy "$NGINX" -c "$NGINX_DIR/nginx.conf" -p "$NGINX_DIR" -e "$LOG_DIR/proxy.log"

@@ -162,9 +162,11 @@ def _check_port(args: argparse.Namespace) -> int:
 
     profile = _profile()
     port = profile.ports[args.service]
-    if port and port_in_use(profile.probe_host, port):
+    host = profile.host if args.service == "proxy" else profile.probe_host
+    probe = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    if port and port_in_use(probe, port):
         print(
-            f"{args.service}: port {port} on {profile.host} is already in use "
+            f"{args.service}: port {port} on {host} is already in use "
             f"(set {PORTS[args.service].setting} to another port)",
             file=sys.stderr,
         )
