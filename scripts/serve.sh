@@ -159,7 +159,12 @@ launch_proxy() {
 launch_service() {
   case $1 in
   door) launch door "$PA" service door ;;
-  mlflow) launch mlflow "${BIN}mlflow" server --host "$BACKEND_HOST" --port "$MLFLOW_PORT" --workers 1 \
+  # No job runner: it serves MLflow's GenAI jobs (scorers, trace roll-ups), which nothing here
+  # uses, at the cost of one more process importing all of MLflow.
+  mlflow)
+    check mlflow-auth # its auth config, rendered from the environment on every (re)start
+    MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false launch mlflow "${BIN}mlflow" server \
+    --host "$BACKEND_HOST" --port "$MLFLOW_PORT" --workers 1 \
     --serve-artifacts --app-name basic-auth --static-prefix /mlflow ;;
   code-server) launch code-server "${BIN}dagster" code-server start -h "$BACKEND_HOST" -p "$CODE_SERVER_PORT" \
     -m playlist_assets.definitions --location-name playlist_assets ;;
@@ -222,15 +227,15 @@ start() {
   fi
   check check-postgres mlflow MLFLOW_BACKEND_STORE_URI --url-env MLFLOW_BACKEND_STORE_URI
   check check-postgres mlflow MLFLOW_AUTH_DATABASE_URI --url-env MLFLOW_AUTH_DATABASE_URI
-  check mlflow-auth
   case $MLFLOW_ARTIFACTS_DESTINATION in *://*) ;; *) mkdir -p "$MLFLOW_ARTIFACTS_DESTINATION" ;; esac
   cp deploy/dagster.postgres.yaml "$DAGSTER_HOME/dagster.yaml"
   printf 'load_from:\n  - grpc_server:\n      host: %s\n      port: %s\n      location_name: playlist_assets\n' \
     "$BACKEND_HOST" "$CODE_SERVER_PORT" >"$WORKSPACE"
+  # The webservers and the daemon need only the code server: they start while MLflow still does.
   for s in door mlflow code-server; do launch_service "$s"; done
-  for s in door mlflow code-server; do wait_service "$s"; done
+  wait_service code-server
   for s in webserver view daemon dashboard; do launch_service "$s"; done
-  for s in webserver view daemon dashboard; do wait_service "$s"; done
+  for s in door mlflow webserver view daemon dashboard; do wait_service "$s"; done
   launch_service proxy
   wait_service proxy
   status

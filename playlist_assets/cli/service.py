@@ -9,7 +9,7 @@
     playlist-assets service door-listen            the address the door may listen on
     playlist-assets service nginx-conf --listen HOST [--api]   the door's nginx.conf
     playlist-assets service door                   the door's login check (for nginx), foreground
-    playlist-assets service mlflow-auth            MLflow's auth config + the runs' service account
+    playlist-assets service mlflow-auth            MLflow's auth config (its store's URL, mode 600)
 
 Settings come from the environment (``SERVE_HOST``, ``DAGSTER_PORT``, ... see
 ``lib/service/profile.py``); failures print one line naming the service and the setting.
@@ -114,9 +114,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     door = sub.add_parser("door", help="serve the door's login check on its unix socket")
     door.set_defaults(func=_door)
 
-    mlflow = sub.add_parser(
-        "mlflow-auth", help="write MLflow's auth config and set the runs' service account"
-    )
+    mlflow = sub.add_parser("mlflow-auth", help="write MLflow's auth config (mode 600)")
     mlflow.set_defaults(func=_mlflow_auth)
 
 
@@ -319,18 +317,11 @@ def _door(args: argparse.Namespace) -> int:
 
 def _mlflow_auth(args: argparse.Namespace) -> int:
     from playlist_assets.lib.service import mlflow_auth
-    from playlist_assets.lib.service.profile import service_account_env
 
     profile = _profile()
     uri = os.environ.get(mlflow_auth.AUTH_DB_ENV)
     if not uri:
         raise CliError(f"{mlflow_auth.AUTH_DB_ENV} is not set")
-    try:
-        account = service_account_env(profile, os.environ)
-    except ValueError as exc:
-        raise CliError(str(exc)) from exc
+    # MLflow itself creates the service account (its admin) from MLFLOW_AUTH_ADMIN_* at start.
     mlflow_auth.write_config(profile.mlflow_auth_config, uri)
-    mlflow_auth.set_user(
-        uri, account[mlflow_auth.USERNAME_ENV], account[mlflow_auth.PASSWORD_ENV], is_admin=True
-    )
     return 0

@@ -5,9 +5,10 @@
     playlist-assets users remove NAME
 
 Writes the door's users file (argon2id hashes, mode 600) and MLflow's user store (operators are
-MLflow admins, viewers read) together; the door reads the file again at its next request, so a
-removed user is refused at once. MLflow's store is in the profile's Postgres: start the profile
-first (``scripts/serve.sh start``; without users its door stays on 127.0.0.1).
+MLflow admins, viewers read; through MLflow's user API, as the runs' service account) together;
+the door reads the file again at its next request, so a removed user is refused at once. MLflow
+must be running: start the profile first (``scripts/serve.sh start``; without users its door
+stays on 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -66,21 +67,28 @@ def _locked(profile):
         yield
 
 
-def _auth_db(profile) -> str:
-    from playlist_assets.lib.service.mlflow_auth import AUTH_DB_ENV
-    from playlist_assets.lib.service.postgres import check_connection
-    from playlist_assets.lib.service.profile import database_env
+def _mlflow(profile) -> tuple[str, tuple[str, str]]:
+    """MLflow's URL on loopback and the service account that manages its users."""
+    from playlist_assets import settings
+    from playlist_assets.lib.service.mlflow_auth import PASSWORD_ENV, USERNAME_ENV
+    from playlist_assets.lib.service.profile import MLFLOW_PREFIX, service_account_env
 
     try:
-        uri = database_env(profile, os.environ)[AUTH_DB_ENV]
+        account = service_account_env(profile, os.environ)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    failure = check_connection(uri, AUTH_DB_ENV)
-    if failure:
-        raise CliError(
-            f"MLflow's user store: {failure}. Start the profile first (scripts/serve.sh start)"
-        )
-    return uri
+    url = os.environ.get(settings.MLFLOW_URI_ENV) or profile.url("mlflow", MLFLOW_PREFIX)
+    return url, (account[USERNAME_ENV], account[PASSWORD_ENV])
+
+
+@contextmanager
+def _mlflow_errors():
+    from playlist_assets.lib.service.mlflow_auth import MlflowUsersError
+
+    try:
+        yield
+    except MlflowUsersError as exc:
+        raise CliError(str(exc)) from exc
 
 
 def _read_password(from_stdin: bool) -> str:
@@ -106,8 +114,8 @@ def _add(args: argparse.Namespace) -> int:
         user = users.new_user(args.name, args.role, password)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    with _locked(profile):
-        mlflow_auth.set_role_user(_auth_db(profile), user.name, password, user.role)
+    with _locked(profile), _mlflow_errors():
+        mlflow_auth.set_role_user(*_mlflow(profile), user.name, password, user.role)
         known = users.load(profile.users_file)
         changed = user.name in known
         users.save(profile.users_file, {**known, user.name: user})
@@ -141,12 +149,12 @@ def _remove(args: argparse.Namespace) -> int:
     from playlist_assets.lib.service import mlflow_auth, users
 
     profile = _profile()
-    with _locked(profile):
+    with _locked(profile), _mlflow_errors():
         known = users.load(profile.users_file)
         if args.name not in known:
             raise CliError(f"no user {args.name!r} in {profile.users_file}")
         # The door first: the user is refused from this moment, even if MLflow is unreachable.
         users.save(profile.users_file, {n: u for n, u in known.items() if n != args.name})
-        mlflow_auth.remove_user(_auth_db(profile), args.name)
+        mlflow_auth.remove_user(*_mlflow(profile), args.name)
     print(f"removed {args.name} from {profile.users_file} and MLflow")
     return 0

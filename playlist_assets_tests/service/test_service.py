@@ -305,6 +305,12 @@ WIPE = """mutation {
 }"""
 
 
+def _loopback(address: str) -> bool:
+    """127.0.0.0/8, ::1, or IPv4 loopback seen through an IPv6 socket (::ffff:127.0.0.1: gRPC)."""
+    ip = ipaddress.ip_address(address)
+    return (getattr(ip, "ipv4_mapped", None) or ip).is_loopback
+
+
 def test_the_door(service: dict) -> None:
     """Logins and roles over real HTTPS: only the door listens off loopback; every route asks
     for a login; a viewer reads but cannot launch, wipe or move the champion alias; ten wrong
@@ -323,9 +329,7 @@ def test_the_door(service: dict) -> None:
         for sock in door_client.listening_tcp()
         if sock.port in ports.values() or sock.pids & profile_pids
     ]
-    off_loopback = {
-        (s.address, s.port) for s in ours if not ipaddress.ip_address(s.address).is_loopback
-    }
+    off_loopback = {(s.address, s.port) for s in ours if not _loopback(s.address)}
     assert off_loopback == {("0.0.0.0", ports["PROXY_PORT"])}, ours
     listening = {s.port for s in ours}
     for name in ("DAGSTER_PORT", "VIEW_PORT", "CODE_SERVER_PORT", "MLFLOW_PORT", "POSTGRES_PORT"):

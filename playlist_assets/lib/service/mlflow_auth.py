@@ -1,6 +1,7 @@
 """MLflow's own logins (``mlflow server --app-name basic-auth``): its config and its user store.
 
-The store is a Postgres database beside the tracking one (``mlflow_auth``). Roles map onto it:
+The store is a Postgres database beside the tracking one (``mlflow_auth``), changed through
+MLflow's user API by the service account. Roles map onto it:
 an operator is an MLflow admin (edits everything, moves the ``champion`` alias), a viewer an
 ordinary user who only reads (``default_permission = READ``). The Dagster runs log as a service
 account, an admin too, whose name and password come from ``MLFLOW_TRACKING_USERNAME`` /
@@ -24,6 +25,7 @@ APP_NAME = "basic-auth"
 # Everyone signed in reads every experiment and model; only admins (operators, the service
 # account) and a resource's owner change it.
 DEFAULT_PERMISSION = "READ"
+AUTH_CACHE_TTL_S = 300
 
 
 def config_text(database_uri: str) -> str:
@@ -34,6 +36,10 @@ def config_text(database_uri: str) -> str:
         f"database_uri = {database_uri}\n"
         "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
         "grant_default_workspace_access = true\n"
+        # A login's hash (scrypt) is checked once per AUTH_CACHE_TTL_S, not on every request: the
+        # runs log a metric per request. One worker, and users change through its API (which
+        # drops the entry), so nothing goes stale.
+        f"auth_cache_ttl_seconds = {AUTH_CACHE_TTL_S}\n"
     )
 
 
@@ -45,39 +51,61 @@ def write_config(path: Path, database_uri: str) -> None:
     os.chmod(path, 0o600)
 
 
-def _store(database_uri: str):
-    import warnings
-
-    with warnings.catch_warnings():  # MLflow's server modules warn about their own imports
-        warnings.simplefilter("ignore")
-        from mlflow.server.auth.sqlalchemy_store import SqlAlchemyStore
-
-    store = SqlAlchemyStore()
-    store.init_db(database_uri)  # creates or migrates the tables (as the server does)
-    return store
+class MlflowUsersError(Exception):
+    """MLflow's user API refused or did not answer: one line saying which and why."""
 
 
-def set_user(database_uri: str, name: str, password: str, is_admin: bool) -> None:
-    """Create the user, or give an existing one this password and admin flag."""
-    store = _store(database_uri)
-    if store.has_user(name, use_primary=True):
-        store.update_user(name, password=password, is_admin=is_admin)
-    else:
-        store.create_user(name, password, is_admin=is_admin)
-    store.engine.dispose()
+def _call(base_url: str, admin: tuple[str, str], method: str, path: str, body: dict) -> int:
+    """One call of MLflow's user API (``/api/2.0/mlflow/users/...``) as the service account.
 
+    The REST API rather than MLflow's store classes: importing those builds MLflow's whole
+    server app (~15 s); this is one HTTP request, and MLflow invalidates its own caches.
+    """
+    import base64
+    import json
+    import urllib.error
+    import urllib.request
 
-def set_role_user(database_uri: str, name: str, password: str, role: str) -> None:
-    set_user(database_uri, name, password, is_admin=role == OPERATOR)
-
-
-def remove_user(database_uri: str, name: str) -> bool:
-    """Delete the user; False if MLflow had no such user."""
-    store = _store(database_uri)
+    token = base64.b64encode(f"{admin[0]}:{admin[1]}".encode()).decode()
+    request = urllib.request.Request(
+        f"{base_url.rstrip('/')}/api/2.0/mlflow/users/{path}",
+        data=None if method == "GET" else json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"Basic {token}", "Content-Type": "application/json"},
+    )
     try:
-        if not store.has_user(name, use_primary=True):
-            return False
-        store.delete_user(name)
-        return True
-    finally:
-        store.engine.dispose()
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            return reply.status
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return 404
+        detail = exc.read().decode(errors="replace").strip()[:200]
+        raise MlflowUsersError(f"MLflow refused {path} ({exc.code}): {detail}") from exc
+    except OSError as exc:
+        raise MlflowUsersError(
+            f"MLflow does not answer at {base_url} ({exc}): start the profile first "
+            "(scripts/serve.sh start)"
+        ) from exc
+
+
+def set_user(
+    base_url: str, admin: tuple[str, str], name: str, password: str, is_admin: bool
+) -> None:
+    """Create the user, or give an existing one this password; then set its admin flag."""
+    body = {"username": name, "password": password}
+    if _call(base_url, admin, "GET", f"get?username={name}", {}) == 404:
+        _call(base_url, admin, "POST", "create", body)
+    else:
+        _call(base_url, admin, "PATCH", "update-password", body)
+    _call(base_url, admin, "PATCH", "update-admin", {"username": name, "is_admin": is_admin})
+
+
+def set_role_user(
+    base_url: str, admin: tuple[str, str], name: str, password: str, role: str
+) -> None:
+    set_user(base_url, admin, name, password, is_admin=role == OPERATOR)
+
+
+def remove_user(base_url: str, admin: tuple[str, str], name: str) -> bool:
+    """Delete the user; False if MLflow had no such user."""
+    return _call(base_url, admin, "DELETE", "delete", {"username": name}) != 404
