@@ -80,7 +80,8 @@ def _call(base_url: str, admin: tuple[str, str], method: str, path: str, body: d
         if exc.code == 404:
             return 404
         detail = exc.read().decode(errors="replace").strip()[:200]
-        raise MlflowUsersError(f"MLflow refused {path} ({exc.code}): {detail}") from exc
+        what = path.split("?")[0]
+        raise MlflowUsersError(f"MLflow refused users/{what} ({exc.code}): {detail}") from exc
     except OSError as exc:
         raise MlflowUsersError(
             f"MLflow does not answer at {base_url} ({exc}): start the profile first "
