@@ -290,7 +290,7 @@ def _mlflow(service: dict, login: tuple[str, str]):
 
 LAUNCH_RUN = """mutation {
   launchRun(executionParams: {selector: {repositoryLocationName: "playlist_assets",
-    repositoryName: "__repository__", jobName: "__ASSET_JOB", assetSelection: [{path: ["songs"]}]}})
+    repositoryName: "__repository__", jobName: "__ASSET_JOB", assetSelection: [{path: ["raw_spotify_tracks"]}]}})
   { __typename ... on UnauthorizedError { message } }
 }"""
 LAUNCH_BACKFILL = """mutation {
@@ -300,7 +300,7 @@ LAUNCH_BACKFILL = """mutation {
   { __typename ... on UnauthorizedError { message } }
 }"""
 WIPE = """mutation {
-  wipeAssets(assetPartitionRanges: [{assetKey: {path: ["songs"]}}])
+  wipeAssets(assetPartitionRanges: [{assetKey: {path: ["raw_spotify_tracks"]}}])
   { __typename ... on UnauthorizedError { message } }
 }"""
 
@@ -358,7 +358,7 @@ def test_the_door(service: dict) -> None:
     version = door.graphql("/view", "{ version }", VIEWER)
     assert version.status == 200 and version.json()["data"]["version"], version.body
     nodes = door.graphql("/view", gql.ASSET_NODES, VIEWER).json()["data"]["assetNodes"]
-    assert any(n["assetKey"]["path"] == ["songs"] for n in nodes)
+    assert any(n["assetKey"]["path"] == ["raw_spotify_tracks"] for n in nodes)
     for mutation in (LAUNCH_RUN, LAUNCH_BACKFILL, WIPE):
         reply = door.graphql("/view", mutation, VIEWER)
         (result,) = reply.json()["data"].values()
