@@ -131,6 +131,7 @@ http {{
 
     log_format door '$time_iso8601 $remote_addr user=$remote_user "$request" $status '
                     '$body_bytes_sent door=$door_reason';
+    access_log {logs / "proxy-access.log"} door;  # never nginx's compiled-in /var/log/nginx
     log_format door_refused '$time_iso8601 proxy refused user=$remote_user '
                             'client=$remote_addr "$request": the service answered $status';
     log_format door_mutation '$time_iso8601 proxy read-only user=$remote_user '
