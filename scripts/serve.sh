@@ -13,6 +13,8 @@
 #   view              a second dagster-webserver, --read-only, for viewers (under /view/)
 #   daemon            dagster-daemon: schedule, sensor, backfills, the run queue
 #   dashboard         the live Voila dashboard (playlist-assets dashboard, under /dashboard/)
+#   api               the recommendation API (playlist-assets api, its own API keys, under /api/),
+#                     when the installed package has that command
 #   proxy             the door: Debian's nginx, the only listener on SERVE_HOST; logins and roles
 #                     (playlist-assets users add|list|remove), TLS with SERVE_TLS_CERT/KEY
 #
@@ -44,7 +46,7 @@ export GX_ANALYTICS_ENABLED=false GIT_PYTHON_REFRESH=quiet OMP_WAIT_POLICY=passi
 export MLFLOW_DISABLE_TELEMETRY=true MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR=false
 export PYTHONUNBUFFERED=1
 
-SERVICES=(postgres door mlflow code-server webserver view daemon dashboard proxy)
+SERVICES=(postgres door mlflow code-server webserver view daemon dashboard api proxy)
 NGINX=${NGINX_BIN:-$(command -v nginx || echo /usr/sbin/nginx)}
 
 die() {
@@ -148,8 +150,9 @@ launch_proxy() {
   listen=$("$PA" service door-listen) || die "proxy: cannot tell where to listen"
   echo "$listen" >"$PROXY_LISTEN_FILE"
   mkdir -p "$NGINX_DIR"
-  local out
-  out=$("$PA" service nginx-conf --listen "$listen" 2>&1 >"$NGINX_DIR/nginx.conf") ||
+  local out api=()
+  [ -z "$(pid_of api)" ] || api=(--api)
+  out=$("$PA" service nginx-conf --listen "$listen" "${api[@]}" 2>&1 >"$NGINX_DIR/nginx.conf") ||
     die "proxy: ${out#playlist-assets service: error: }"
   "$NGINX" -t -q -c "$NGINX_DIR/nginx.conf" -p "$NGINX_DIR" -e "$LOG_DIR/proxy.log" 2>>"$LOG_DIR/proxy.log" ||
     die "proxy: nginx refuses its configuration, see $LOG_DIR/proxy.log"
@@ -174,6 +177,7 @@ launch_service() {
   daemon) launch daemon "${BIN}dagster-daemon" run -w "$WORKSPACE" ;;
   dashboard) launch dashboard "$PA" dashboard --host "$BACKEND_HOST" --port "$DASHBOARD_PORT" \
     --no-browser --base-url /dashboard/ ;;
+  api) launch api "$PA" api --host "$BACKEND_HOST" --port "$API_PORT" ;;
   proxy) launch_proxy ;;
   *) die "no such service: $1 (one of: ${SERVICES[*]:1})" ;;
   esac
@@ -209,7 +213,10 @@ start() {
   [ -z "$up" ] || die "already running ($up); nothing started. Use 'scripts/serve.sh status' or 'stop'"
   local t0=$SECONDS
   local s
-  for s in proxy webserver view code-server mlflow dashboard; do check check-port "$s"; done
+  # The recommendation API is part of the profile once the installed package has its command.
+  local with_api=()
+  ! "$PA" api --help >/dev/null 2>&1 || with_api=(api)
+  for s in proxy webserver view code-server mlflow dashboard "${with_api[@]}"; do check check-port "$s"; done
   # A start that fails half-way stops what it started: nothing is left to block the next one.
   trap 'rc=$?; if [ $rc != 0 ]; then stop_all >/dev/null 2>&1; fi; exit $rc' EXIT
 
@@ -234,8 +241,8 @@ start() {
   # The webservers and the daemon need only the code server: they start while MLflow still does.
   for s in door mlflow code-server; do launch_service "$s"; done
   wait_service code-server
-  for s in webserver view daemon dashboard; do launch_service "$s"; done
-  for s in door mlflow webserver view daemon dashboard; do wait_service "$s"; done
+  for s in webserver view daemon dashboard "${with_api[@]}"; do launch_service "$s"; done
+  for s in door mlflow webserver view daemon dashboard "${with_api[@]}"; do wait_service "$s"; done
   launch_service proxy
   wait_service proxy
   status
@@ -298,7 +305,7 @@ stop() {
 stop_all() {
   # Reverse order: nothing launches runs while the code server and the database go away.
   local s
-  for s in proxy dashboard daemon view webserver code-server mlflow door postgres; do stop_one "$s"; done
+  for s in proxy api dashboard daemon view webserver code-server mlflow door postgres; do stop_one "$s"; done
   rm -f "$PROXY_LISTEN_FILE"
 }
 

@@ -34,6 +34,7 @@ SERVICE_NAMES = (
     "view",
     "daemon",
     "dashboard",
+    "api",
     "door",
     "proxy",
 )

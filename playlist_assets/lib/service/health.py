@@ -96,6 +96,15 @@ def health_check(service: str, profile: Profile, env: Mapping[str, str]) -> Heal
             "NOT answering",
             lambda: probes.http_answers(url),
         )
+    if service == "api":
+        url = profile.url("api")
+        return HealthCheck(
+            service,
+            "answering on /healthz",
+            f"healthy on {url}",
+            "NOT answering /healthz",
+            lambda: probes.http_ok(url + "/healthz"),
+        )
     if service == "door":
         sock = profile.door_socket
         return HealthCheck(

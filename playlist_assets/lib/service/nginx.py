@@ -48,8 +48,9 @@ def _location(route: Route, profile: Profile, config: DoorConfig) -> str:
     upstream = f"http://{config.upstream(route.service, profile)}"
     lines = [f"location {route.prefix} {{"]
     if route.service in config.absent:
-        # PLACE FOR THE RECOMMENDATION API (`playlist-assets api`, helper "api"): once it is part
-        # of the profile, serve.sh starts it on 127.0.0.1:API_PORT and renders with --api.
+        # The recommendation API's place while it is not part of the profile: serve.sh starts
+        # `playlist-assets api` on 127.0.0.1:API_PORT (and renders with --api) once the installed
+        # package has that command.
         lines += [
             "    set $door_reason absent;",
             "    default_type text/plain;",
@@ -59,9 +60,10 @@ def _location(route: Route, profile: Profile, config: DoorConfig) -> str:
         return "\n".join(lines)
     if route.policy is None:
         # The API checks its own bearer keys: the Authorization header goes through untouched.
+        # Its routes are at its root (/v1/..., /healthz): the prefix is stripped.
         lines += [
             "    set $door_reason api;",
-            f"    proxy_pass {upstream};",
+            f"    proxy_pass {upstream}/;",
             "    access_log {access} door;",
             "}",
         ]
