@@ -30,104 +30,112 @@ class HealthCheck:
     probe: Callable[[], bool]
 
 
+def _http(service: str, url: str, path: str, healthy: str, ok=probes.http_ok) -> HealthCheck:
+    return HealthCheck(
+        service,
+        f"answering on {path}",
+        healthy,
+        f"NOT answering {path}",
+        lambda: ok(url + path),
+    )
+
+
+def _postgres(profile: Profile, env: Mapping[str, str]) -> HealthCheck:
+    url = env.get(DATABASE_URL_ENV, "")
+    return HealthCheck(
+        "postgres",
+        "accepting connections",
+        f"accepting connections on {profile.probe_host}:{profile.ports['postgres']}",
+        "NOT accepting connections",
+        lambda: bool(url) and probes.postgres_accepting(url),
+    )
+
+
+def _code_server(profile: Profile, env: Mapping[str, str]) -> HealthCheck:
+    host, port = profile.probe_host, profile.ports["code-server"]
+    return HealthCheck(
+        "code-server",
+        "serving gRPC",
+        f"gRPC serving on {host}:{port}",
+        "gRPC NOT serving",
+        lambda: probes.grpc_serving(host, port),
+    )
+
+
+def _daemon(profile: Profile, env: Mapping[str, str]) -> HealthCheck:
+    graphql = profile.url("webserver", "/graphql")
+    return HealthCheck(
+        "daemon",
+        "healthy (heartbeats)",
+        "healthy (all daemons heartbeating)",
+        "NOT healthy (stale heartbeats or webserver down)",
+        lambda: probes.unhealthy_daemons(graphql) == [],
+    )
+
+
+def _door(profile: Profile, env: Mapping[str, str]) -> HealthCheck:
+    sock = profile.door_socket
+    return HealthCheck(
+        "door",
+        "answering on its socket",
+        f"checking logins on {sock}",
+        "NOT answering on its socket",
+        lambda: probes.unix_http_ok(sock, "/health"),
+    )
+
+
+def _proxy(profile: Profile, env: Mapping[str, str]) -> HealthCheck:
+    scheme = "https" if env.get(TLS_CERT_ENV) else "http"
+    listen, port = profile.proxy_listen(), profile.ports["proxy"]
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(listen, listen)
+    host = f"[{host}]" if ":" in host else host
+    return _http(
+        "proxy",
+        f"{scheme}://{host}:{port}",
+        "/",
+        f"the door, on {scheme}://{listen}:{port}",
+        ok=probes.http_answers,
+    )
+
+
+# Service -> its check. The HTTP ones: where they answer, and what a healthy line says.
+CHECKS: dict[str, Callable[[Profile, Mapping[str, str]], HealthCheck]] = {
+    "postgres": _postgres,
+    "code-server": _code_server,
+    "daemon": _daemon,
+    "door": _door,
+    "proxy": _proxy,
+    "mlflow": lambda p, e: _http(
+        "mlflow",
+        p.url("mlflow", MLFLOW_PREFIX),
+        "/health",
+        f"healthy on {p.url('mlflow', MLFLOW_PREFIX)}",
+    ),
+    "webserver": lambda p, e: _http(
+        "webserver", p.url("webserver"), "/server_info", f"healthy on {p.url('webserver')}"
+    ),
+    "view": lambda p, e: _http(
+        "view",
+        p.url("view", VIEW_PREFIX),
+        "/server_info",
+        f"read-only, healthy on {p.url('view', VIEW_PREFIX)}",
+    ),
+    "dashboard": lambda p, e: _http(
+        "dashboard",
+        p.url("dashboard", DASHBOARD_PREFIX.rstrip("/")),
+        "/",
+        f"answering on {p.url('dashboard', DASHBOARD_PREFIX)}",
+        ok=probes.http_answers,
+    ),
+    "api": lambda p, e: _http("api", p.url("api"), "/healthz", f"healthy on {p.url('api')}"),
+}
+
+
 def health_check(service: str, profile: Profile, env: Mapping[str, str]) -> HealthCheck:
-    """The check of ``service`` in ``profile`` (``env`` gives the Postgres URL)."""
-    host = profile.probe_host
-    port = profile.ports.get(service)
-    if service == "postgres":
-        url = env.get(DATABASE_URL_ENV, "")
-        return HealthCheck(
-            service,
-            "accepting connections",
-            f"accepting connections on {host}:{port}",
-            "NOT accepting connections",
-            lambda: bool(url) and probes.postgres_accepting(url),
-        )
-    if service == "code-server":
-        return HealthCheck(
-            service,
-            "serving gRPC",
-            f"gRPC serving on {host}:{port}",
-            "gRPC NOT serving",
-            lambda: probes.grpc_serving(host, port),
-        )
-    if service == "mlflow":
-        url = profile.url("mlflow", MLFLOW_PREFIX)
-        return HealthCheck(
-            service,
-            "answering on /health",
-            f"healthy on {url}",
-            "NOT answering /health",
-            lambda: probes.http_ok(url + "/health"),
-        )
-    if service == "webserver":
-        url = profile.url("webserver")
-        return HealthCheck(
-            service,
-            "answering on /server_info",
-            f"healthy on {url}",
-            "NOT answering /server_info",
-            lambda: probes.http_ok(url + "/server_info"),
-        )
-    if service == "daemon":
-        graphql = profile.url("webserver", "/graphql")
-        return HealthCheck(
-            service,
-            "healthy (heartbeats)",
-            "healthy (all daemons heartbeating)",
-            "NOT healthy (stale heartbeats or webserver down)",
-            lambda: probes.unhealthy_daemons(graphql) == [],
-        )
-    if service == "view":
-        url = profile.url("view", VIEW_PREFIX)
-        return HealthCheck(
-            service,
-            "answering on /view/server_info",
-            f"read-only, healthy on {url}",
-            "NOT answering /view/server_info",
-            lambda: probes.http_ok(url + "/server_info"),
-        )
-    if service == "dashboard":
-        url = profile.url("dashboard", DASHBOARD_PREFIX)
-        return HealthCheck(
-            service,
-            "answering HTTP",
-            f"answering on {url}",
-            "NOT answering",
-            lambda: probes.http_answers(url),
-        )
-    if service == "api":
-        url = profile.url("api")
-        return HealthCheck(
-            service,
-            "answering on /healthz",
-            f"healthy on {url}",
-            "NOT answering /healthz",
-            lambda: probes.http_ok(url + "/healthz"),
-        )
-    if service == "door":
-        sock = profile.door_socket
-        return HealthCheck(
-            service,
-            "answering on its socket",
-            f"checking logins on {sock}",
-            "NOT answering on its socket",
-            lambda: probes.unix_http_ok(sock, "/health"),
-        )
-    if service == "proxy":
-        scheme = "https" if env.get(TLS_CERT_ENV) else "http"
-        listen = profile.proxy_listen()
-        host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(listen, listen)
-        host = f"[{host}]" if ":" in host else host
-        url = f"{scheme}://{host}:{profile.ports['proxy']}/"
-        return HealthCheck(
-            service,
-            "answering HTTP",
-            f"the door, on {scheme}://{listen}:{profile.ports['proxy']}",
-            "NOT answering",
-            lambda: probes.http_answers(url),
-        )
-    raise KeyError(f"no health check for service {service!r}")
+    """The check of ``service`` in ``profile`` (``env`` gives the Postgres URL and TLS)."""
+    if service not in CHECKS:
+        raise KeyError(f"no health check for service {service!r}")
+    return CHECKS[service](profile, env)
 
 
 def log_tail(log: Path, lines: int = 3) -> str:

@@ -96,7 +96,11 @@ def _location(route: Route, profile: Profile, config: DoorConfig) -> str:
 
 
 def render(profile: Profile, config: DoorConfig) -> str:
-    """The whole nginx.conf (nginx runs it in the foreground: serve.sh controls the process)."""
+    """The whole nginx.conf (nginx runs it in the foreground: serve.sh controls the process).
+
+    Long because it is one template: nginx's file read top to bottom is easier to check than
+    the same text assembled from pieces.
+    """
     logs, nginx_dir = profile.log_dir, profile.nginx_dir
     listen = f"{config.listen_host}:{profile.ports['proxy']}"
     tls = config.tls_cert is not None
