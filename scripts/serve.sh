@@ -262,7 +262,9 @@ status() {
   for s in "${SERVICES[@]}"; do
     pid=$(pid_of "$s")
     if [ -z "$pid" ]; then
-      if [ "$s" = postgres ] && [ -n "${DATABASE_URL:-}" ]; then
+      if [ "$s" = api ] && ! "$PA" api --help >/dev/null 2>&1; then
+        continue # not part of this profile until the installed package has the command
+      elif [ "$s" = postgres ] && [ -n "${DATABASE_URL:-}" ]; then
         printf '%-12s external (DATABASE_URL)\n' "$s"
       else
         printf '%-12s stopped\n' "$s"
