@@ -98,6 +98,12 @@ class Throttle:
             del self._locked_until[client]
 
 
+def loggable(name: str) -> str:
+    """A user name as typed by anyone, safe in a log line: a valid name as is, anything else
+    quoted with its newlines and spaces escaped (no forged lines), at most 64 characters."""
+    return name if users_file.NAME_PATTERN.match(name) else repr(name[:64])
+
+
 def parse_basic(header: str | None) -> tuple[str, str] | None:
     """(user, password) of an HTTP Basic ``Authorization`` header, or None."""
     if not header or not header.lower().startswith("basic "):
@@ -161,7 +167,7 @@ class Door:
         locked = self.throttle.locked_for(client, now)
         credentials = parse_basic(authorization)
         if locked:
-            who = credentials[0] if credentials else "-"
+            who = loggable(credentials[0]) if credentials else "-"
             return Verdict(
                 403,
                 "locked",
@@ -180,9 +186,9 @@ class Door:
             return Verdict(
                 401,
                 "bad-credentials",
-                user=name,
+                user=loggable(name),
                 delay_s=delay,
-                log=f"login-failed user={name} client={client} {action}: wrong user or password "
+                log=f"login-failed user={loggable(name)} client={client} {action}: wrong user or password "
                 f"({failures} in {self.throttle.window_s / 60:.0f} min{note})",
             )
         self.throttle.succeeded(client)

@@ -106,6 +106,14 @@ def test_a_removed_user_is_refused_at_the_next_request(users_file: Path) -> None
     assert door.check("viewer", "10.0.0.1", basic("vic", "vic-password-1"), "GET /").status == 401
 
 
+def test_a_forged_user_name_cannot_forge_a_log_line(users_file: Path) -> None:
+    door = Door(UserStore(users_file))
+    name = "x\n2026-01-01T00:00:00+00:00 door login user=ann role=operator"
+    verdict = door.check("viewer", "10.0.0.5", basic(name, "whatever-pass"), "GET /")
+    assert verdict.status == 401 and "\n" not in verdict.log
+    assert verdict.log.startswith("login-failed user='x\\n2026")
+
+
 def test_parse_basic() -> None:
     assert parse_basic(basic("a", "p:q")) == ("a", "p:q")
     assert parse_basic("Bearer abc") is None
