@@ -248,7 +248,7 @@ def _door_listen(args: argparse.Namespace) -> int:
     print(
         f"proxy: no users yet, so the door stays on {BACKEND_HOST} instead of {profile.host}. "
         "Create an operator: playlist-assets users add NAME --role operator; "
-        "then: scripts/serve.sh restart proxy",
+        f"then: SERVE_HOST={profile.host} scripts/serve.sh restart proxy",
         file=sys.stderr,
     )
     return 0

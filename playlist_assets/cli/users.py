@@ -125,7 +125,7 @@ def _add(args: argparse.Namespace) -> int:
     if not known:
         print(
             "first user: if the profile started without users its door listens on 127.0.0.1 "
-            "only; open it on SERVE_HOST with: scripts/serve.sh restart proxy"
+            "only; open it with: SERVE_HOST=<address> scripts/serve.sh restart proxy"
         )
     return 0
 
