@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from playlist_assets import settings
+from playlist_assets.lib import constants
 
 HOST_ENV = "SERVE_HOST"
 TLS_CERT_ENV = "SERVE_TLS_CERT"
@@ -147,7 +148,7 @@ class Profile:
 
     @property
     def dagster_home(self) -> Path:
-        return self.service_dir / "dagster_home"
+        return self.service_dir / constants.DAGSTER_HOME_DIR
 
     @property
     def workspace(self) -> Path:
