@@ -218,6 +218,27 @@ def cold_song_eval(path: Path | None = None) -> pd.DataFrame:
     return table.loc[table["slice"] == SLICE_COLD_SONGS, wanted].reset_index(drop=True)
 
 
+def warm_and_cold(path: Path | None = None) -> pd.DataFrame:
+    """The latest evaluation's warm and cold headline figures side by side, per strategy."""
+    from playlist_assets.lib.recommend.report import side_by_side
+
+    return side_by_side(recommendation_eval(path))
+
+
+def serving_recommender(models: Path | None = None) -> dict[str, str]:
+    """The recommender champion's card (version, when, why) and the challenger's, when any."""
+    from playlist_assets.lib.recommend import champion
+
+    folder = models or settings.models_dir()
+    cards = {role: champion.card(folder, role) for role in (champion.CHAMPION, champion.CHALLENGER)}
+    return {
+        f"{role} {field}": value
+        for role, card in cards.items()
+        if card is not None
+        for field, value in (("version", card.version), ("decision", card.reason))
+    }
+
+
 def example_playlist_ref(path: Path | None = None) -> str:
     """A reference the "try it" form starts with: ``mpd:<pid>`` of a stored playlist, else the
     five most popular songs of the index as track ids; ``""`` when neither exists."""

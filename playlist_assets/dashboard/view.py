@@ -325,6 +325,15 @@ def recommendations() -> list[Any]:
             return [empty_state("recommendation evaluation", ["recommendation_eval"])]
         return [Note("MLflow holds no evaluation run yet; the latest evaluation table:"), table]
     out: list[Any] = [fig.eval_runs(long)]
+    both = data.warm_and_cold()
+    if len(both):
+        out += [
+            Note("Warm (held-out playlists) and cold (songs no playlist holds) side by side:"),
+            both.round(4),
+        ]
+    serving = data.serving_recommender()
+    if serving:
+        out.append(pd.DataFrame([serving]).T.rename(columns={0: "serving recommender"}))
     cosine = _cosine_by_run(long)
     out.append(
         fig.cosine_trend(cosine)

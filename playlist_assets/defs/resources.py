@@ -30,6 +30,7 @@ from pydantic import PrivateAttr
 from playlist_assets import settings
 from playlist_assets.defs.feed_resources import build_feed_resource
 from playlist_assets.defs.model_files import ModelFilesIOManager
+from playlist_assets.defs.recommender_settings import RecommenderSettings
 
 DEFAULT_REGISTERED_MODEL = "playlist_genre_classifier"
 
@@ -299,6 +300,7 @@ def build_resources() -> dict[str, Any]:
         "model_io_manager": ModelFilesIOManager(base_dir=str(settings.models_dir())),
         "warehouse": DuckDBResource(database=warehouse),
         "mlflow": MlflowTracker(),
+        "recommender_settings": RecommenderSettings(),
         "feed": build_feed_resource(),
     }
 

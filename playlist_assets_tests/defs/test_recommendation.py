@@ -119,8 +119,10 @@ def test_recommendation_graph_on_the_sample(data_home: Path) -> None:
     meta = metadata(result, "track_cooccurrence")
     assert meta["holdout_playlists"] == len(holdout)
     assert meta["weights_source"].startswith("chosen on")
-    assert "cooc" in meta["blend_weights"] and meta["validation_ndcg"]["warm"]
-    assert {"offset", "head", "artist"} <= set(meta["cold_song_weights"])
+    assert {"warm", "cold", "cold_song", "merge"} <= set(meta["blends"])
+    assert "cooc" in meta["blends"]["warm"] and meta["validation_ndcg"]["warm"]
+    assert 0 < meta["cold_target_share"] < 1
+    assert {"cold last", "merged"} <= set(meta["merge_validation"])
 
     # recommendation_eval: every strategy side by side, hybrid ahead of the simple baselines
     meta = metadata(result, "recommendation_eval")
@@ -143,14 +145,25 @@ def test_recommendation_graph_on_the_sample(data_home: Path) -> None:
     assert (cold_songs["recall_at_500"] >= cold_songs["recall_at_100"]).all()
     assert cold_songs["playlists"].iloc[0] == meta["cold_song_playlists"] > 0
     assert meta["stripped_songs"] > 0
-    assert meta["hybrid_recall_at_100"] == pytest.approx(cold_songs.loc["hybrid", "recall_at_100"])
+    assert meta["hybrid_cold_recall_at_100"] == pytest.approx(
+        cold_songs.loc["hybrid", "recall_at_100"]
+    )
+    # warm and cold side by side, for the hybrid and its baselines
+    assert "warm_ndcg" in meta["side_by_side"] and "cold_recall_at_500" in meta["side_by_side"]
     from playlist_assets.dashboard.data import cold_song_eval
 
     shown = cold_song_eval()
     assert shown["strategy"].tolist() == list(cold_songs.index)
     assert shown["recall_at_500"].tolist() == pytest.approx(cold_songs["recall_at_500"].tolist())
 
-    # MLflow: both runs closed, the metrics and the blend weights logged
+    # the first recommender is promoted: the champion serves, and the check says why
+    assert meta["role"] == "champion" and meta["compared_with"] == "no champion"
+    check = result.get_asset_check_evaluations()[0]
+    assert check.check_name == "recommender_not_worse" and check.passed
+    card = json.loads((settings.models_dir() / "recommender" / "champion.json").read_text())
+    assert card["version"] == meta["recommender_version"] and card["role"] == "champion"
+
+    # MLflow: both runs closed, the metrics and the blends logged
     from mlflow import MlflowClient
 
     client = MlflowClient(settings.default_mlflow_uri())
@@ -161,17 +174,51 @@ def test_recommendation_graph_on_the_sample(data_home: Path) -> None:
     assert run.data.metrics["cold_songs.hybrid.recall_at_100"] == pytest.approx(
         cold_songs.loc["hybrid", "recall_at_100"]
     )
-    assert "blend_cold_song.offset" in run.data.metrics
+    assert "blend_merge.cold_bias" in run.data.metrics and run.data.metrics["promoted"] == 1.0
     cooc_run = client.get_run(metadata(result, "track_cooccurrence")["mlflow_run_id"])
-    assert cooc_run.info.status == "FINISHED" and "weight_cooc" in cooc_run.data.metrics
+    assert cooc_run.info.status == "FINISHED" and "blend_warm.cooc" in cooc_run.data.metrics
+    assert "merge.cold_target_share" in cooc_run.data.metrics
 
-    # the CLI's recommender serves this materialization
-    from playlist_assets.lib.recommend.load import load_recommender
+    # what the evaluation scored is what the command line serves, playlist by playlist
+    assert_eval_is_what_recommend_serves(stored, cooc, overall, data_home)
 
-    pid = sorted(holdout)[0]
-    seeds = stored[stored["pid"] == pid].sort_values("pos")["track_id"].tolist()
-    recommended = load_recommender().recommend(seeds, k=15).track_ids
-    assert len(recommended) == 15 and not set(recommended) & set(seeds)
+
+def assert_eval_is_what_recommend_serves(
+    stored: pd.DataFrame, cooc, overall: pd.DataFrame, home: Path
+) -> None:
+    """The held-out playlists' first halves through ``playlist-assets recommend --input``,
+    scored like the evaluation: the same figures, to the last digit."""
+    from playlist_assets import cli
+    from playlist_assets.lib.recommend.cooccurrence import continuation_cases
+    from playlist_assets.lib.recommend.load import read_songs
+    from playlist_assets.lib.recommend.metrics import score_list
+
+    songs = read_songs(settings.warehouse_path())
+    cases = continuation_cases(
+        stored, cooc.split["holdout_pids"], songs["track_id"], min_catalogue_tracks=5
+    )
+    visible = {
+        "playlists": [
+            {
+                "pid": case.pid,
+                "tracks": [
+                    {"track_uri": f"spotify:track:{t}", "artist_name": a}
+                    for t, a in zip(case.seeds, case.seed_artists, strict=True)
+                ],
+            }
+            for case in cases
+        ]
+    }
+    (home / "visible.json").write_text(json.dumps(visible))
+    for strategy in ("hybrid", "cooccurrence"):
+        out = home / f"served_{strategy}.jsonl"
+        argv = ["recommend", "--input", str(home / "visible.json"), "--k", "500"]
+        assert cli.main([*argv, "--strategy", strategy, "--output", str(out)]) == 0
+        lines = [json.loads(line) for line in out.read_text().splitlines()]
+        served = {line["pid"]: line["recommendations"] for line in lines}
+        rows = pd.DataFrame([score_list(served[case.pid], case.targets) for case in cases])
+        for metric in ("r_precision", "ndcg", "clicks", "hit_at_10", "hit_at_100"):
+            assert rows[metric].mean() == pytest.approx(overall.loc[strategy, metric], abs=1e-12)
 
 
 def mpd_file(path: Path, pids: list[int]) -> Path:

@@ -80,26 +80,3 @@ def capped_sample(
     rank = position.groupby(songs[by]).rank(method="first")
     keep = rank <= songs[by].map(quota)
     return songs[keep.to_numpy()]
-
-
-def evaluation_pool(
-    songs: pd.DataFrame, playlists: pd.DataFrame, max_songs: int, salt: str = "eval-pool"
-) -> pd.DataFrame:
-    """The songs a retrain's tuning and evaluation rank among: every song a playlist holds (the
-    evidence and the targets) plus a genre-stratified, hash-stable sample of the rest, at most
-    ``max_songs`` in all (more only when the playlists alone hold more). Returns ``songs`` itself
-    when it is small enough.
-
-    Ranking and scoring cost grows with the songs ranked: a base that grows by ~350,000 fresh
-    songs a year would make every retrain's evaluation minutes longer. Over a pool of fixed size
-    the figures also stay comparable from one retrain to the next; serving ranks the whole base.
-    """
-    if max_songs <= 0 or len(songs) <= max_songs:
-        return songs
-    ids = songs["track_id"].astype(str)
-    listed = ids.isin(set(playlists["track_id"].astype(str))).to_numpy()
-    rest = songs[~listed]
-    room = max_songs - int(listed.sum())
-    sample = capped_sample(rest, room, salt=salt) if room > 0 else rest.iloc[0:0]
-    keep = listed | ids.isin(set(sample["track_id"].astype(str))).to_numpy()
-    return songs[keep]  # in the base's order, so ties rank as they would over the whole base

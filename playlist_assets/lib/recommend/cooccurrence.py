@@ -18,8 +18,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from playlist_assets.lib.classifier.split import hash_unit
+from playlist_assets.lib.recommend.names import SPLIT_SALT
 
-SPLIT_SALT = "playlist-holdout"
 HOLDOUT = "holdout"
 VALIDATION = "validation"
 TRAIN = "train"
@@ -102,8 +102,7 @@ class TrackCooccurrence:
     """Co-occurrence of every training-playlist track with the catalogue's songs (sparse).
 
     Rows of the item matrices follow ``items``; columns follow ``catalogue_ids`` (song_index order
-    when learned). ``weights`` / ``cold_weights`` are the hybrid's blend weights chosen on the
-    validation split (None: the recommender's defaults).
+    when learned). ``blends`` are the hybrid's blends chosen on the validation split.
     """
 
     items: np.ndarray  # track ids seen in the training playlists
@@ -118,10 +117,10 @@ class TrackCooccurrence:
     incidence: sp.csc_matrix  # playlists x items (training playlists)
     catalogue_incidence: sp.csr_matrix  # playlists x catalogue
     playlist_lengths: np.ndarray
-    split: dict[str, Any] = field(default_factory=dict)
-    weights: dict[str, float] | None = None
-    cold_weights: dict[str, float] | None = None
-    tuning: dict[str, Any] = field(default_factory=dict)
+    split: dict[str, Any] = field(default_factory=dict)  # holdout_pids, training_pids
+    spec: Any = None  # the SplitSpec it was learned with (settings.py)
+    blends: Any = None  # the Blends chosen on validation playlists (None: the defaults)
+    tuning: dict[str, Any] = field(default_factory=dict)  # how the blends were chosen
 
     @property
     def n_playlists(self) -> int:

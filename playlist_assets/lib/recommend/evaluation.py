@@ -1,7 +1,11 @@
 """How well the recommender continues held-out playlists: the warm slice, cold start, cold songs.
 
+The recommender scored is the one users are served: the whole base (``song_index`` + fresh
+songs), the co-occurrence and blends of ``track_cooccurrence``, requests ranked by
+``Recommender.score`` + ``select`` exactly as ``rank`` does.
+
 - warm (``all``): the held-out playlists' first half given, their second half's catalogue songs
-  to find, with the co-occurrence ``track_cooccurrence`` learned (every strategy side by side);
+  to find (every strategy side by side);
 - ``cold_start``: those of them none of whose tracks is in the playlists data;
 - ``simulated_cold_start``: every playlist with its seeds hidden from the co-occurrence data;
 - ``cold_songs``: a share of the catalogue songs stripped from the training playlists' rows
@@ -12,25 +16,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from playlist_assets.lib.classifier.split import evaluation_pool
 from playlist_assets.lib.recommend.cooccurrence import (
     Case,
     continuation_cases,
     learn_cooccurrence,
     strip_songs,
 )
-from playlist_assets.lib.recommend.features import blend_kwargs
 from playlist_assets.lib.recommend.metrics import ndcg, r_precision, recall_at, score_list
 from playlist_assets.lib.recommend.names import (
     COLD_SONG_METRICS,
     COLD_SONG_STRATEGIES,
-    DEFAULT_MAX_EVAL_SONGS,
     EVAL_STRATEGIES,
     METRICS,
     RECALL_KS,
@@ -41,14 +42,8 @@ from playlist_assets.lib.recommend.names import (
     STRATEGIES,
 )
 from playlist_assets.lib.recommend.recommender import Recommender
-
-TABLE_COLUMNS: tuple[str, ...] = (
-    "slice",
-    "strategy",
-    "playlists",
-    *METRICS,
-    *(m for m in COLD_SONG_METRICS if m not in METRICS),
-)
+from playlist_assets.lib.recommend.report import TABLE_COLUMNS, EvalResult
+from playlist_assets.lib.recommend.settings import SplitSpec
 
 
 def evaluate(
@@ -72,12 +67,14 @@ def evaluate(
         )
         for case in cases
     ]
-    choices = recommender.cluster_choices(every) if "cluster" in strategies else [None] * len(cases)
+    choices = (
+        recommender.baseline.choices(every) if "cluster" in strategies else [None] * len(cases)
+    )
     rows = []
     for case, seeds, choice in zip(cases, every, choices, strict=True):
         for strategy in strategies:
-            score, _ = recommender.score(strategy, seeds, cluster_choice=choice)
-            chosen = recommender.select(score, seeds, k)
+            scored = recommender.score(strategy, seeds, k, cluster_choice=choice)
+            chosen = recommender.select(scored, seeds, k)
             ids = recommender.ids[chosen].tolist()
             row = {"pid": case.pid, "strategy": strategy, "cold_start": not len(seeds.items)}
             row.update(score_list(ids, case.targets))
@@ -111,23 +108,20 @@ def cold_song_slice(
     training_pids: Sequence[int],
     holdout_pids: Sequence[int],
     recommender: Recommender,
-    weights: dict[str, Any],
-    *,
-    fraction: float = 0.2,
-    min_catalogue_tracks: int = 5,
+    spec: SplitSpec,
 ) -> ColdSongSlice:
     """Strip a share of the catalogue songs from the TRAINING playlists, learn co-occurrence on
-    what is left (``recommender``'s songs and models, blend ``weights``), and keep the held-out
-    cases whose second half holds stripped songs (targets: those songs). The held-out playlists
-    themselves are left whole (their rows are the input)."""
+    what is left (``recommender``'s songs, models and blends), and keep the held-out cases whose
+    second half holds stripped songs (targets: those songs). The held-out playlists themselves
+    are left whole (their rows are the input)."""
     catalogue = recommender.ids
     training = playlists[playlists["pid"].isin(set(training_pids))]
-    kept, stripped = strip_songs(training, catalogue, fraction)
+    kept, stripped = strip_songs(training, catalogue, spec.strip_fraction)
     cooc = learn_cooccurrence(kept, training_pids, catalogue)
-    stripped_recommender = recommender.with_cooccurrence(cooc, **weights)
+    stripped_recommender = recommender.with_cooccurrence(cooc, recommender.blends)
     cases = []
     for case in continuation_cases(
-        playlists, holdout_pids, catalogue, min_catalogue_tracks=min_catalogue_tracks
+        playlists, holdout_pids, catalogue, min_catalogue_tracks=spec.min_catalogue_tracks
     ):
         targets = [t for t in case.targets if t in stripped]
         if targets:
@@ -155,95 +149,43 @@ def evaluate_cold_songs(
     return pd.DataFrame(rows)
 
 
-@dataclass
-class EvalResult:
-    """What ``recommendation_eval`` stores (``table``) and reports."""
-
-    table: pd.DataFrame  # one row per (slice, strategy), TABLE_COLUMNS
-    cases: int
-    cold_start_playlists: int
-    cold_song_cases: int
-    stripped_songs: int
-    blend_weights: dict[str, dict[str, float]] = field(default_factory=dict)
-
-    def value(self, slice_: str, strategy: str, metric: str) -> float | None:
-        row = self.table[(self.table["slice"] == slice_) & (self.table["strategy"] == strategy)]
-        return None if row.empty or pd.isna(row[metric].iloc[0]) else float(row[metric].iloc[0])
-
-    def hybrid_ahead(self, metric: str) -> bool:
-        """The hybrid beats every other strategy of the warm slice on ``metric``."""
-        mine = self.value(SLICE_ALL, "hybrid", metric)
-        others = set(self.table.loc[self.table["slice"] == SLICE_ALL, "strategy"]) - {"hybrid"}
-        return mine is not None and all(
-            mine > (self.value(SLICE_ALL, s, metric) or 0.0) for s in others
-        )
-
-    def headline(self) -> dict[str, float | int | bool]:
-        """Counts and the hybrid's headline figures, for the asset's metadata."""
-        out: dict[str, float | int | bool] = {
-            "playlists_scored": self.cases,
-            "cold_start_playlists": self.cold_start_playlists,
-            "cold_song_playlists": self.cold_song_cases,
-            "stripped_songs": self.stripped_songs,
-        }
-        for slice_, metric in (
-            (SLICE_ALL, "r_precision"),
-            (SLICE_ALL, "ndcg"),
-            (SLICE_COLD_SONGS, "recall_at_100"),
-            (SLICE_COLD_SONGS, "recall_at_500"),
-        ):
-            value = self.value(slice_, "hybrid", metric)
-            if value is not None:
-                out[f"hybrid_{metric}"] = value
-        if (self.table["strategy"] == "hybrid").any():
-            out.update(
-                {f"hybrid_ahead_on_{m}": self.hybrid_ahead(m) for m in ("r_precision", "ndcg")}
-            )
-        return out
-
-    def mlflow_metrics(self) -> dict[str, float]:
-        """``<slice>.<strategy>.<metric>`` of every cell, the counts and the blend weights."""
-        metrics = {
-            f"{row['slice']}.{row['strategy']}.{m}": float(row[m])
-            for row in self.table.to_dict("records")
-            for m in TABLE_COLUMNS[3:]
-            if pd.notna(row[m])
-        }
-        metrics.update(cases=self.cases, cold_song_cases=self.cold_song_cases)
-        for group, weights in self.blend_weights.items():
-            metrics.update({f"blend_{group}.{k}": v for k, v in weights.items()})
-        return metrics
+def held_out(cooccurrence: Any, learned: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """(held-out pids, training pids) ``cooccurrence`` recorded; an error if a held-out playlist
+    was learned from, by it or by ``learned`` (another recommender's co-occurrence scored on the
+    same playlists, e.g. the champion's)."""
+    holdout = np.asarray(cooccurrence.split.get("holdout_pids", []), dtype=np.int64)
+    training = np.asarray(cooccurrence.split.get("training_pids", []), dtype=np.int64)
+    seen = set(training.tolist())
+    if learned is not None:
+        seen |= set(np.asarray(learned.split.get("training_pids", []), dtype=np.int64).tolist())
+    leaked = set(holdout.tolist()) & seen
+    if leaked:
+        raise ValueError(f"{len(leaked)} held-out playlists were learned from")
+    return holdout, training
 
 
 def evaluate_holdout(
     playlists: pd.DataFrame,
-    song_index: pd.DataFrame,
-    cooccurrence: Any,
-    classifier: Any,
-    cluster_models: dict[str, Any],
+    recommender: Recommender,
+    spec: SplitSpec,
     strategies: Sequence[str] = EVAL_STRATEGIES,
     *,
     k: int = 500,
-    max_songs: int = DEFAULT_MAX_EVAL_SONGS,
+    split_of: Any = None,
 ) -> EvalResult:
-    """Every slice of the evaluation on the held-out playlists ``cooccurrence`` recorded, ranking
-    among at most ``max_songs`` songs of the base (``evaluation_pool``).
+    """Every slice of the evaluation on the held-out playlists that ``split_of`` (default: the
+    recommender's own co-occurrence) recorded, ranked by ``recommender`` as it is served.
 
     Raises ValueError when a held-out playlist was learned from or a strategy is unknown.
     """
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown:
         raise ValueError(f"unknown strategies {unknown}; choose from {list(STRATEGIES)}")
-    split = cooccurrence.split
-    holdout = np.asarray(split.get("holdout_pids", []), dtype=np.int64)
-    training = np.asarray(split.get("training_pids", []), dtype=np.int64)
-    leaked = set(holdout.tolist()) & set(training.tolist())
-    if leaked:
-        raise ValueError(f"{len(leaked)} held-out playlists were learned from")
-    song_index = evaluation_pool(song_index, playlists, max_songs)
-    recommender = Recommender(song_index, cooccurrence, classifier, cluster_models)
-    min_tracks = int(split.get("min_catalogue_tracks", 5))
-    cases = continuation_cases(playlists, holdout, recommender.ids, min_catalogue_tracks=min_tracks)
+    own = recommender.cooccurrence
+    holdout, training = held_out(split_of or own, own if split_of is not None else None)
+    cases = continuation_cases(
+        playlists, holdout, recommender.ids, min_catalogue_tracks=spec.min_catalogue_tracks
+    )
     per_case = evaluate(recommender, cases, strategies, k=k)
     cold_start = per_case[per_case["cold_start"]] if len(per_case) else per_case
     simulated = evaluate(
@@ -253,16 +195,7 @@ def evaluate_holdout(
         k=k,
         hide_cooccurrence=True,
     )
-    weights = recommender.blend_weights
-    cold = cold_song_slice(
-        playlists,
-        training,
-        holdout,
-        recommender,
-        blend_kwargs(weights),
-        fraction=float(split.get("strip_fraction", 0.2)),
-        min_catalogue_tracks=min_tracks,
-    )
+    cold = cold_song_slice(playlists, training, holdout, recommender, spec)
     cold_songs = evaluate_cold_songs(cold, k=k)
     parts = [
         summarize(per_case).assign(slice=SLICE_ALL),
@@ -282,5 +215,7 @@ def evaluate_holdout(
         cold_start_playlists=int(cold_start["pid"].nunique()) if len(cold_start) else 0,
         cold_song_cases=len(cold.cases),
         stripped_songs=len(cold.stripped),
-        blend_weights=weights,
+        blends=recommender.blends.as_dict(),
+        per_case=per_case,
+        cold_per_case=cold_songs,
     )

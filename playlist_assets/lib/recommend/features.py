@@ -1,134 +1,193 @@
-"""The hybrid's features and blend weights: names, code defaults, and the weight vector.
+"""The hybrid's features of a playlist's candidate songs (each feature in [0, 1]).
 
-Three blends share the features (each in [0, 1]):
-
-- warm: songs with co-occurrence evidence with the playlist's seeds;
-- cold songs: the other songs of a playlist that has evidence (no playlist in the data puts them
-  with the seeds: fresh songs, songs no playlist holds yet), scored from what every song carries,
-  shifted by ``cold_song_offset`` so the two groups interleave by learned trust, below a head
-  of ``cold_song_head`` positions kept for the best songs with evidence;
-- cold start: every song of a playlist none of whose tracks is in the playlists data.
+A request computes them only for its candidates (``candidates.py``): songs the training
+playlists put with the seeds, songs of the seeds' artists and albums, and the most popular songs
+of the seeds' genres. Features normalised "by max" are divided by their largest value over the
+candidates, which is their largest over the whole base: every song with a non-zero value of such
+a feature is a candidate.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
 import numpy as np
+import scipy.sparse as sp
 
-FEATURES: tuple[str, ...] = (
-    "cooc",  # log1p(summed co-occurrence with the seeds), / max
-    "cooc_idf",  # co-occurrence, each seed weighted 1/sqrt(its playlist count), / max
-    "cooc_length",  # same over playlists weighted 1/sqrt(playlist length), / max
-    "cooc_recent",  # idf co-occurrence with later seeds weighted up to 4x, / max
-    "cooc_max",  # max over the seeds of P(song | seed) in the training playlists
-    "neighbours",  # songs of the training playlists most like this one (cosine^2), / max
-    "frequency",  # log1p(playlists holding the song), / max over the catalogue
-    "artist",  # shares an artist with a seed
-    "artist_share",  # share of the seeds (artist known) by one of the song's artists
-    "artist_cooc",  # co-occurrence with the seeds' artists, / max
-    "album",  # same album (name) as a catalogue seed
-    "audio",  # cosine of standardized audio features to the seeds' mean, mapped to [0, 1]
-    "genre_share",  # share of the catalogue seeds in the song's genre
-    "genre_posterior",  # classifier posterior of the song's genre, averaged over the seeds
-    "cluster_posterior",  # genre posterior x the genre model's posterior of the song's cluster
-    "popularity",  # catalogue popularity / 100
-)
-COOC_FEATURES: tuple[str, ...] = FEATURES[:6]
+from playlist_assets.lib.recommend.evidence import Evidence
+from playlist_assets.lib.recommend.names import FEATURES
+from playlist_assets.lib.recommend.songs import SongTable
+
 COLUMN: dict[str, int] = {name: i for i, name in enumerate(FEATURES)}
-
-# Used when a materialization has too few validation playlists to choose its own: fitted on
-# 4 folds of the training playlists of the real MPD extract (benchmarks/bench_recommend.py
-# --cv-defaults), a logistic regression of "is a held-back song" over songs with co-occurrence
-# evidence, then calibrated on the validation playlists (``calibrated``) so that it compares
-# with the cold-song blend. Coefficients of correlated co-occurrence signals offset each other;
-# only the blend as a whole is meaningful.
-DEFAULT_WEIGHTS: dict[str, float] = {
-    "bias": -7.503,
-    "cooc": 6.441,
-    "cooc_idf": -9.13,
-    "cooc_length": 3.601,
-    "cooc_recent": 3.111,
-    "cooc_max": 0.339,
-    "neighbours": 1.401,
-    "frequency": -1.823,
-    "artist": 0.452,
-    "artist_share": 2.471,
-    "artist_cooc": 1.175,
-    "album": -0.038,
-    "audio": 0.03,
-    "genre_share": 0.316,
-    "genre_posterior": 0.045,
-    "cluster_posterior": -0.008,
-    "popularity": 0.437,
-}
-# The same fitted with the seeds hidden from the co-occurrence data (cold start).
-DEFAULT_COLD_WEIGHTS: dict[str, float] = {
-    "bias": -7.99,
-    "frequency": 6.03,
-    "artist": 1.37,
-    "artist_share": 7.53,
-    "artist_cooc": 6.18,
-    "album": 2.45,
-    "audio": 0.42,
-    "genre_share": 1.14,
-    "genre_posterior": 0.3,
-    "cluster_posterior": 0.4,
-    "popularity": 3.87,
-}
-# Songs without evidence in a playlist with evidence: fitted and calibrated on the real
-# extract's validation playlists with a hashed 20% of the catalogue songs stripped from the
-# training rows (benchmarks/bench_recommend.py, results/recommend.md), with the offset and head
-# chosen there. Fitted over songs no training playlist holds: popularity carries most of it; a
-# shared artist counts, a playlist made mostly of that artist's songs does not (its other songs
-# nobody holds are rarely what comes next).
-DEFAULT_COLD_SONG_WEIGHTS: dict[str, float] = {
-    "bias": -24.561,
-    "artist": 3.024,
-    "artist_share": -25.831,
-    "album": 1.908,
-    "audio": 0.642,
-    "genre_share": 2.305,
-    "genre_posterior": -0.518,
-    "cluster_posterior": 1.265,
-    "popularity": 20.021,
-}
-DEFAULT_COLD_SONG_OFFSET = 4.0
-DEFAULT_COLD_SONG_HEAD = 50  # positions kept for songs with evidence
+# The training playlists most like the seeds that the ``neighbours`` feature reads (k-NN): a
+# popular seed sits in tens of thousands of playlists of the full Million Playlist Dataset.
+NEIGHBOUR_PLAYLISTS = 5_000
 
 
-def blend_kwargs(blends: dict[str, dict[str, float]]) -> dict[str, object]:
-    """``Recommender`` keyword arguments from blends shaped as ``Recommender.blend_weights``."""
-    cold_song = dict(blends["cold_song"])
-    offset = cold_song.pop("offset", DEFAULT_COLD_SONG_OFFSET)
-    head = cold_song.pop("head", DEFAULT_COLD_SONG_HEAD)
-    return {
-        "weights": blends["warm"],
-        "cold_weights": blends["cold"],
-        "cold_song_weights": cold_song,
-        "cold_song_offset": float(offset),
-        "cold_song_head": int(head),
-    }
+@dataclass(eq=False)
+class Seeds:
+    """A parsed playlist: its tracks found in the songs base and in the co-occurrence data."""
 
-
-def weight_vector(weights: dict[str, float]) -> np.ndarray:
-    """``[bias, *FEATURES]`` of a weights mapping; unknown names are an error."""
-    unknown = set(weights) - set(FEATURES) - {"bias"}
-    if unknown:
-        raise ValueError(f"unknown blend weight(s): {', '.join(sorted(unknown))}")
-    return np.array([weights.get("bias", 0.0)] + [weights.get(f, 0.0) for f in FEATURES])
-
-
-def weight_dict(vector: np.ndarray) -> dict[str, float]:
-    return dict(zip(("bias", *FEATURES), map(float, vector), strict=True))
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(-x)), exact far into the tails (scores of distrusted songs stay ordered)."""
-    from scipy.special import expit
-
-    return expit(x)
+    ids: list[str]
+    songs: np.ndarray  # positions of the seeds in the songs base
+    items: np.ndarray  # rows of the co-occurrence data
+    item_order: np.ndarray  # position of each of those seeds in the playlist
+    artists: list[str]  # normalised artist names of the seeds, one vote per (seed, artist)
+    voters: int  # seeds whose artist is known
+    missing: list[str]
+    unknown: list[str]
+    cached: dict[str, Any] = field(default_factory=dict, repr=False)  # per-request lookups
 
 
 def scaled(x: np.ndarray) -> np.ndarray:
     """``x / max(x)``; zeros when nothing is positive."""
     top = x.max() if x.size else 0.0
     return x / top if top > 0 else np.zeros_like(x)
+
+
+def slots(candidates: np.ndarray, n: int) -> np.ndarray:
+    """Index of each song among ``candidates`` (-1: not a candidate): one gather per lookup."""
+    out = np.full(n, -1, dtype=np.int64)
+    out[candidates] = np.arange(len(candidates))
+    return out
+
+
+def gather(sub: sp.csr_matrix, slot: np.ndarray, size: int, weights: np.ndarray) -> np.ndarray:
+    """``sub.T @ weights`` at the candidates only (``slot``: their ``slots``; ``size``: how many):
+    candidates x weight columns, in time linear in the rows' entries."""
+    out = np.zeros((size, weights.shape[1]))
+    if not sub.nnz or not size:
+        return out
+    local = slot[sub.indices]
+    ok = local >= 0
+    row_of = np.repeat(np.arange(sub.shape[0]), np.diff(sub.indptr))[ok]
+    values = sub.data[ok]
+    for j in range(weights.shape[1]):
+        out[:, j] = np.bincount(local[ok], values * weights[row_of, j], minlength=size)
+    return out
+
+
+def seed_rows(evidence: Evidence, seeds: Seeds) -> sp.csr_matrix:
+    """The co-occurrence rows of the seeds (cached on the request)."""
+    if "rows" not in seeds.cached:
+        seeds.cached["rows"] = evidence.counts[seeds.items]
+    return seeds.cached["rows"]
+
+
+def evidenced(evidence: Evidence, seeds: Seeds) -> np.ndarray:
+    """Sorted positions of the songs some training playlist puts with a seed (cached)."""
+    if "evidenced" not in seeds.cached:
+        rows = seed_rows(evidence, seeds)
+        seeds.cached["evidenced"] = np.unique(rows.indices).astype(np.int64)
+    return seeds.cached["evidenced"]
+
+
+def candidate_features(
+    table: SongTable, evidence: Evidence, seeds: Seeds, candidates: np.ndarray
+) -> np.ndarray:
+    """The hybrid's feature matrix (candidates x FEATURES) for the sorted ``candidates``."""
+    out = np.zeros((len(candidates), len(FEATURES)))
+    if not len(candidates):
+        return out
+    col = COLUMN
+    slot = slots(candidates, table.n)
+    if len(seeds.items):
+        _cooccurrence(out, evidence, seeds, slot)
+    top = evidence.frequency.max() if len(evidence.frequency) else 0.0
+    if top > 0:
+        out[:, col["frequency"]] = np.log1p(evidence.frequency[candidates]) / np.log1p(top)
+    if seeds.artists:
+        _artists(out, table, evidence, seeds, candidates, slot)
+    if len(seeds.songs):
+        _songs(out, table, seeds, candidates)
+    out[:, col["popularity"]] = table.popularity[candidates] / 100.0
+    return out
+
+
+def _cooccurrence(out: np.ndarray, ev: Evidence, seeds: Seeds, slot: np.ndarray) -> None:
+    col, size = COLUMN, len(out)
+    playlists = np.maximum(ev.item_playlists[seeds.items], 1.0)
+    idf = 1.0 / np.sqrt(playlists)
+    late = 1.0 + 3.0 * seeds.item_order / max(len(seeds.ids) - 1, 1)
+    sub = seed_rows(ev, seeds)
+    summed = gather(sub, slot, size, np.column_stack([np.ones(len(idf)), idf, idf * late]))
+    out[:, col["cooc"]] = scaled(np.log1p(summed[:, 0]))
+    out[:, col["cooc_idf"]] = scaled(summed[:, 1])
+    out[:, col["cooc_recent"]] = scaled(summed[:, 2])
+    weighted = gather(ev.length_weighted[seeds.items], slot, size, idf[:, None])
+    out[:, col["cooc_length"]] = scaled(weighted[:, 0])
+    if sub.nnz:
+        local = slot[sub.indices]
+        ok = local >= 0
+        row_of = np.repeat(np.arange(len(seeds.items)), np.diff(sub.indptr))
+        best = np.zeros(size)
+        np.maximum.at(best, local[ok], (sub.data / playlists[row_of])[ok])
+        out[:, col["cooc_max"]] = best
+    out[:, col["neighbours"]] = scaled(_neighbours(ev, seeds, slot, size))
+
+
+def _neighbours(ev: Evidence, seeds: Seeds, slot: np.ndarray, size: int) -> np.ndarray:
+    """Summed squared cosine of the training playlists with the seeds, per candidate song."""
+    holding = ev.playlist_items[:, seeds.items].indices
+    playlists, overlap = np.unique(holding, return_counts=True)
+    sims = overlap * ev.playlist_norm[playlists] / np.sqrt(len(seeds.items))
+    if len(playlists) > NEIGHBOUR_PLAYLISTS:
+        nearest = np.argpartition(-sims, NEIGHBOUR_PLAYLISTS - 1)[:NEIGHBOUR_PLAYLISTS]
+        playlists, sims = playlists[nearest], sims[nearest]
+    return gather(ev.playlist_songs[playlists], slot, size, (sims * sims)[:, None])[:, 0]
+
+
+def _artists(
+    out: np.ndarray,
+    table: SongTable,
+    ev: Evidence,
+    seeds: Seeds,
+    cand: np.ndarray,
+    slot: np.ndarray,
+) -> None:
+    col = COLUMN
+    codes = np.asarray([table.artist_code.get(a, -1) for a in seeds.artists], dtype=np.int64)
+    codes = codes[codes >= 0]
+    if len(codes):
+        votes = np.bincount(codes, minlength=len(table.artist_vocab)).astype(float)
+        sub = table.song_artists[cand]
+        out[:, col["artist"]] = np.minimum(sub @ (votes > 0).astype(float), 1.0)
+        out[:, col["artist_share"]] = np.minimum((sub @ votes) / max(seeds.voters, 1), 1.0)
+    names = list(dict.fromkeys(seeds.artists))
+    known = np.asarray([ev.artist_code.get(a, -1) for a in names], dtype=np.int64)
+    known = known[known >= 0]
+    if len(known):
+        weight = 1.0 / np.sqrt(np.maximum(ev.artist_playlists[known], 1.0))
+        summed = gather(ev.artist_counts[known], slot, len(cand), weight[:, None])
+        out[:, col["artist_cooc"]] = scaled(summed[:, 0])
+
+
+def _songs(out: np.ndarray, table: SongTable, seeds: Seeds, cand: np.ndarray) -> None:
+    col = COLUMN
+    albums = table.album[seeds.songs]
+    albums = albums[albums >= 0]
+    if len(albums):
+        mine = table.album[cand]
+        out[:, col["album"]] = np.isin(mine, albums) & (mine >= 0)
+    heard = seeds.songs[table.has_audio[seeds.songs]]
+    if len(heard):
+        centre = table.z[heard].mean(axis=0)
+        norm = np.linalg.norm(centre)
+        if norm > 0:
+            out[:, col["audio"]] = 0.5 * (table.direction[cand] @ (centre / norm)) + 0.5
+    table.posteriors(seeds.songs)
+    genre = table.genre[cand]
+    known = genre >= 0
+    seed_genres = table.genre[seeds.songs]
+    share = np.bincount(seed_genres[seed_genres >= 0], minlength=len(table.genres))
+    posterior = table.posterior[seeds.songs].mean(axis=0)
+    out[known, col["genre_share"]] = share[genre[known]] / len(seeds.songs)
+    out[known, col["genre_posterior"]] = posterior[genre[known]]
+    if table.cluster_posterior:
+        clusters = np.zeros((len(table.genres), table.max_components))
+        for g, post in table.cluster_posterior.items():
+            clusters[g, : post.shape[1]] = post[seeds.songs].mean(axis=0)
+        cluster = table.cluster[cand]
+        ok = known & (cluster >= 0) & (cluster < clusters.shape[1])
+        out[ok, col["cluster_posterior"]] = posterior[genre[ok]] * clusters[genre[ok], cluster[ok]]

@@ -1,13 +1,16 @@
-"""Loading the recommender of the current materialization (CLI, dashboard, benchmarks).
+"""The recommender users are served, built one way for every path that serves or scores it.
 
 The songs it ranks are ``song_index`` plus every ``fresh_songs`` hour not yet in it: a track
 the feed brought is recommendable once its hour's partition has run, and joins ``song_index``
-itself at the next retrain.
+itself at the next retrain. The CLI, the dashboard and the API load it from the data folder
+(``load_recommender``); ``recommendation_eval`` builds it from the same tables and models inside
+its run (``serving_songs`` + ``Recommender``), so the evaluation scores what users get.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -18,8 +21,33 @@ SONG_INDEX_TABLE = "main.song_index"
 FRESH_SONGS_TABLE = "main.fresh_songs"
 
 
+def serving_songs(con: Any) -> pd.DataFrame:
+    """``song_index`` and, after it, the fresh songs it does not hold yet (newest landing wins),
+    read through an open DuckDB connection."""
+    songs = con.execute(f"SELECT * FROM {SONG_INDEX_TABLE}").df()
+    tables = {
+        row[0]
+        for row in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+        ).fetchall()
+    }
+    if "fresh_songs" not in tables:
+        return songs
+    fresh = con.execute(
+        f"SELECT * FROM {FRESH_SONGS_TABLE} WHERE track_id NOT IN "
+        f"(SELECT track_id FROM {SONG_INDEX_TABLE}) "
+        "QUALIFY row_number() OVER (PARTITION BY track_id ORDER BY landed_at DESC) = 1 "
+        "ORDER BY landed_at, track_id"
+    ).df()
+    if fresh.empty:
+        return songs
+    return pd.concat(
+        [songs, fresh[[c for c in fresh.columns if c != "missing_features"]]], ignore_index=True
+    )
+
+
 def read_songs(warehouse: Path) -> pd.DataFrame:
-    """``song_index`` and, after it, the fresh songs it does not hold yet (newest landing wins)."""
+    """``serving_songs`` of the DuckDB file at ``warehouse``, opened read-only."""
     import duckdb
 
     from playlist_assets.lib.classifier.artifacts import ArtifactMissing
@@ -28,28 +56,11 @@ def read_songs(warehouse: Path) -> pd.DataFrame:
         raise ArtifactMissing(f"no warehouse at {warehouse}: materialize song_index first")
     try:
         with duckdb.connect(str(warehouse), read_only=True) as con:
-            songs = con.execute(f"SELECT * FROM {SONG_INDEX_TABLE}").df()
-            tables = {
-                row[0]
-                for row in con.execute(
-                    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
-                ).fetchall()
-            }
-            if "fresh_songs" not in tables:
-                return songs
-            fresh = con.execute(
-                f"SELECT * FROM {FRESH_SONGS_TABLE} WHERE track_id NOT IN "
-                f"(SELECT track_id FROM {SONG_INDEX_TABLE}) "
-                "QUALIFY row_number() OVER (PARTITION BY track_id ORDER BY landed_at DESC) = 1 "
-                "ORDER BY landed_at, track_id"
-            ).df()
+            return serving_songs(con)
     except duckdb.CatalogException as exc:
         raise ArtifactMissing(
             f"asset song_index not found in {warehouse}: materialize it first"
         ) from exc
-    if fresh.empty:
-        return songs
-    return pd.concat([songs, fresh[[c for c in fresh.columns if c != "missing_features"]]])
 
 
 def load_recommender(
@@ -61,24 +72,25 @@ def load_recommender(
     from playlist_assets import settings
     from playlist_assets.lib.classifier.artifacts import (
         ArtifactMissing,
-        load_artifact,
         load_classifier,
         load_cluster_models,
     )
+    from playlist_assets.lib.recommend import champion
 
     folder = settings.data_folder() if data_home is None else DataFolder.at(Path(data_home))
     warehouse, models = folder.warehouse, folder.models
     songs = read_songs(warehouse)
-    cooc_path = models / "track_cooccurrence"
-    if not cooc_path.exists():
+    if (
+        not (models / champion.CANDIDATE).exists()
+        and champion.card(models, champion.CHAMPION) is None
+    ):
         raise ArtifactMissing(
-            f"asset track_cooccurrence not found at {cooc_path}: materialize it first"
+            f"asset track_cooccurrence not found at {models / champion.CANDIDATE}: "
+            "materialize it first"
         )
-    cooccurrence = load_artifact(cooc_path, "track_cooccurrence")
-    return Recommender(
-        songs,
-        cooccurrence,
-        load_classifier(models),
-        load_cluster_models(models),
-        now=now,
+    cooccurrence, info = champion.serving(models)
+    recommender = Recommender(
+        songs, cooccurrence, load_classifier(models), load_cluster_models(models), now=now
     )
+    recommender.version = info.version if info else "candidate"
+    return recommender

@@ -32,7 +32,26 @@ SLICE_COLD_SONGS = "cold_songs"  # songs stripped from the training playlists, t
 # A song that landed in the feed within this many hours is flagged ``new`` in recommendations.
 NEW_SONG_HOURS = 24
 
-# Songs a retrain's tuning and evaluation rank among (lib.classifier.split.evaluation_pool): every song of a
-# playlist plus a stable sample of the rest. Serving ranks the whole base. Above the real
-# catalogue's 6,285 songs in the ten genres, so its evaluation ranks every song as before.
-DEFAULT_MAX_EVAL_SONGS = 10_000
+# The hybrid's features of a candidate song (each in [0, 1]; computed in ``features``).
+FEATURES: tuple[str, ...] = (
+    "cooc",  # log1p(summed co-occurrence with the seeds), / max
+    "cooc_idf",  # co-occurrence, each seed weighted 1/sqrt(its playlist count), / max
+    "cooc_length",  # same over playlists weighted 1/sqrt(playlist length), / max
+    "cooc_recent",  # idf co-occurrence with later seeds weighted up to 4x, / max
+    "cooc_max",  # max over the seeds of P(song | seed) in the training playlists
+    "neighbours",  # songs of the training playlists most like this one (cosine^2), / max
+    "frequency",  # log1p(playlists holding the song), / max over the catalogue
+    "artist",  # shares an artist with a seed
+    "artist_share",  # share of the seeds (artist known) by one of the song's artists
+    "artist_cooc",  # co-occurrence with the seeds' artists, / max
+    "album",  # same album (name) as a catalogue seed
+    "audio",  # cosine of standardized audio features to the seeds' mean, mapped to [0, 1]
+    "genre_share",  # share of the catalogue seeds in the song's genre
+    "genre_posterior",  # classifier posterior of the song's genre, averaged over the seeds
+    "cluster_posterior",  # genre posterior x the genre model's posterior of the song's cluster
+    "popularity",  # catalogue popularity / 100
+)
+COOC_FEATURES: tuple[str, ...] = FEATURES[:6]
+
+# Key of the playlist split's hash (``cooccurrence.split_playlists``).
+SPLIT_SALT = "playlist-holdout"

@@ -16,14 +16,35 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from playlist_assets import settings
+from playlist_assets.lib.constants import TRACK_ID_CHARS, TRACK_ID_PATTERN
+from playlist_assets.lib.schema import TRACK_URI_PREFIX
 
 PLAYLIST_URL = re.compile(
     r"^(?:https?://open\.spotify\.com/(?:intl-[a-z]+/)?playlist/|spotify:playlist:)"
-    r"([0-9A-Za-z]{22})(?:[/?#].*)?$"
+    rf"({TRACK_ID_CHARS})(?:[/?#].*)?$"
 )
 _TOKEN = re.compile(r"[\s,;]+")
+TRACK_ID = re.compile(TRACK_ID_PATTERN)
+_TRACK_URL = re.compile(rf"open\.spotify\.com/(?:intl-[a-z]+/)?track/({TRACK_ID_CHARS})")
 # Web-facing references: a bounded budget, so a slow Spotify cannot hold a page (or the CLI) long.
 SPOTIFY_ATTEMPTS, SPOTIFY_TOTAL_S = 3, 30.0
+
+
+def normalize_track_id(ref: object) -> str:
+    """A bare Spotify track id from an id, a ``spotify:track:`` URI or an open.spotify.com URL."""
+    text = str(ref).strip()
+    if len(text) == 22:  # a bare id: the common case, no pattern to run
+        return text
+    if text.startswith(TRACK_URI_PREFIX):
+        return text[len(TRACK_URI_PREFIX) :]
+    match = _TRACK_URL.search(text)
+    if match:
+        return match.group(1)
+    return text
+
+
+def looks_like_track_id(text: str) -> bool:
+    return bool(TRACK_ID.match(text))
 
 
 class PlaylistRefError(ValueError):
@@ -75,16 +96,12 @@ def resolve_playlist(ref: str, *, allow_files: bool = False) -> ResolvedPlaylist
 def parse_track_ids(text: str) -> list[str] | None:
     """Pasted ids, ``spotify:track:`` URIs or track URLs (spaces, commas, lines); None if any is
     not one of those."""
-    from playlist_assets.lib.recommend.recommender import looks_like_track_id, normalize_track_id
-
     ids = [normalize_track_id(token) for token in _TOKEN.split(text) if token]
     return ids if ids and all(looks_like_track_id(i) for i in ids) else None
 
 
 def read_track_file(path: Path) -> list[str]:
     """Track references of a text file: ids, URIs or URLs, separated by lines/commas/spaces."""
-    from playlist_assets.lib.recommend.recommender import looks_like_track_id, normalize_track_id
-
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

@@ -1,5 +1,6 @@
 """What ``track_cooccurrence`` computes: co-occurrence over the training playlists and the
-hybrid's blends chosen on the validation part (warm, cold start, cold songs on a cold slice)."""
+hybrid's blends chosen on the validation part, ranking the songs users are served (the whole
+base, fresh songs included) through the same candidates and features as a request."""
 
 from __future__ import annotations
 
@@ -9,11 +10,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from playlist_assets.lib.classifier.split import evaluation_pool
 from playlist_assets.lib.recommend.blend import (
     BlendChoice,
     choose_blend_weights,
-    choose_cold_song_blend,
+    prepare,
 )
 from playlist_assets.lib.recommend.cooccurrence import (
     HOLDOUT,
@@ -25,15 +25,9 @@ from playlist_assets.lib.recommend.cooccurrence import (
     learn_cooccurrence,
     strip_songs,
 )
-from playlist_assets.lib.recommend.features import (
-    DEFAULT_COLD_SONG_HEAD,
-    DEFAULT_COLD_SONG_OFFSET,
-    DEFAULT_COLD_SONG_WEIGHTS,
-    DEFAULT_COLD_WEIGHTS,
-    DEFAULT_WEIGHTS,
-)
-from playlist_assets.lib.recommend.names import DEFAULT_MAX_EVAL_SONGS
+from playlist_assets.lib.recommend.merge_choice import MergeChoice, choose_merge
 from playlist_assets.lib.recommend.recommender import Recommender
+from playlist_assets.lib.recommend.settings import Blends, SplitSpec
 
 
 @dataclass
@@ -46,21 +40,11 @@ class TunedCooccurrence:
     holdout_playlists: int
     validation_cases: int
     note: str
-    choices: dict[str, Any]  # "warm"/"cold" BlendChoice, "cold_song" ColdSongChoice
+    choices: dict[str, Any]  # "warm"/"cold" BlendChoice, "merge" MergeChoice
 
     @property
-    def blends(self) -> dict[str, dict[str, float]]:
-        """Every blend's weights (``cold_song`` with its offset), as the recommender uses them."""
-        tuning = self.cooccurrence.tuning
-        return {
-            "warm": dict(self.cooccurrence.weights or DEFAULT_WEIGHTS),
-            "cold": dict(self.cooccurrence.cold_weights or DEFAULT_COLD_WEIGHTS),
-            "cold_song": {
-                **tuning.get("cold_song_weights", DEFAULT_COLD_SONG_WEIGHTS),
-                "offset": tuning.get("cold_song_offset", DEFAULT_COLD_SONG_OFFSET),
-                "head": float(tuning.get("cold_song_head", DEFAULT_COLD_SONG_HEAD)),
-            },
-        }
+    def blends(self) -> Blends:
+        return self.cooccurrence.blends
 
     @property
     def validation_ndcg(self) -> dict[str, dict[str, float]]:
@@ -84,8 +68,8 @@ class TunedCooccurrence:
         }
 
     def mlflow_metrics(self) -> dict[str, float]:
-        """Counts, validation NDCG and every blend weight, named as MLflow shows them."""
-        prefixes = {"warm": "weight_", "cold": "cold_weight_", "cold_song": "cold_song_weight_"}
+        """Counts, validation NDCG, the merge's validation figures and every blend weight."""
+        merge = self.choices.get("merge")
         return {
             **self.counts(),
             **{
@@ -93,9 +77,10 @@ class TunedCooccurrence:
                 for g, scores in self.validation_ndcg.items()
                 for n, v in scores.items()
             },
+            **(merge.mlflow_metrics() if isinstance(merge, MergeChoice) else {}),
             **{
-                f"{prefixes[g]}{k}": v
-                for g, weights in self.blends.items()
+                f"blend_{g}.{k}": v
+                for g, weights in self.blends.as_dict().items()
                 for k, v in weights.items()
             },
         }
@@ -104,75 +89,43 @@ class TunedCooccurrence:
 def tune_cooccurrence(
     playlists: pd.DataFrame,
     split: pd.Series,
-    song_index: pd.DataFrame,
+    songs: pd.DataFrame | Recommender,
     classifier: Any,
     cluster_models: dict[str, Any],
     *,
+    spec: SplitSpec,
     tune: bool = True,
-    min_catalogue_tracks: int = 5,
-    strip_fraction: float = 0.2,
-    split_config: dict[str, Any] | None = None,
-    max_songs: int = DEFAULT_MAX_EVAL_SONGS,
+    k: int = 500,
 ) -> TunedCooccurrence:
     """Co-occurrence over the training playlists (every song of the base) and the blends chosen
-    on the validation part, ranking among at most ``max_songs`` songs (``evaluation_pool``)."""
-    catalogue = song_index["track_id"].astype(str).to_numpy()
+    on the validation part. ``songs``: the serving songs (or a recommender holding them)."""
+    base = (
+        songs
+        if isinstance(songs, Recommender)
+        else Recommender(songs, None, classifier, cluster_models)
+    )
+    catalogue = base.ids
     training = split.index[split != HOLDOUT]
     if training.empty:
         raise ValueError("no training playlists (all held out)")
     cooc = learn_cooccurrence(playlists, training, catalogue)
-    cooc.weights, cooc.cold_weights = dict(DEFAULT_WEIGHTS), dict(DEFAULT_COLD_WEIGHTS)
-    choices: dict[str, Any] = {}
-    cases: list[Case] = []
     fit_part = split.index[split == TRAIN]
+    cases: list[Case] = []
     if tune:
         cases = continuation_cases(
             playlists,
             split.index[split == VALIDATION],
             catalogue,
-            min_catalogue_tracks=min_catalogue_tracks,
+            min_catalogue_tracks=spec.min_catalogue_tracks,
         )
+    choices: dict[str, Any] = {}
+    blends = Blends(source={"all": "default"})
     if cases and len(fit_part):
-        song_index = evaluation_pool(song_index, playlists, max_songs)
-        fold = Recommender(  # warm and cold-start weights chosen as before: cold songs last
-            song_index,
-            learn_cooccurrence(playlists, fit_part, catalogue),
-            classifier,
-            cluster_models,
-            cold_song_offset=-1e3,
-        )
-        choices["warm"] = choose_blend_weights([(fold, cases)])
-        choices["cold"] = choose_blend_weights([(fold, cases)], cold=True)
-        # The pool holds every song of the playlists: the same rows are stripped as over the
-        # whole base, without hashing every song of it.
-        pool_ids = song_index["track_id"].astype(str).to_numpy()
-        stripped, _ = strip_songs(playlists, pool_ids, strip_fraction)
-        if stripped["pid"].isin(set(fit_part)).any():
-            cold_fold = fold.with_cooccurrence(learn_cooccurrence(stripped, fit_part, catalogue))
-            choices["cold_song"] = choose_cold_song_blend(cold_fold, cases, choices["warm"].weights)
-        cooc.weights, cooc.cold_weights = choices["warm"].weights, choices["cold"].weights
-    if "cold_song" in choices:
-        cooc.weights = choices["cold_song"].warm_weights
-        cooc.tuning["cold_song_weights"] = choices["cold_song"].weights
-        cooc.tuning["cold_song_offset"] = choices["cold_song"].offset
-        cooc.tuning["cold_song_head"] = choices["cold_song"].head
-    if choices:
-        note = f"chosen on {len(cases)} validation playlists: " + ", ".join(
-            f"{c.source} ({g})" for g, c in choices.items()
-        )
-    elif tune:
-        note = f"defaults: {len(cases)} validation playlists, too few to choose on"
-    else:
-        note = "defaults: tuning off"
-    cooc.tuning.update(
-        note=note,
-        validation_cases=len(cases),
-        **{f"{g}_source": c.source for g, c in choices.items()},
-    )
+        choices, blends = _choose(base, playlists, fit_part, cases, spec, k)
+    note = _note(choices, cases, tune)
+    cooc.blends, cooc.spec = blends, spec
+    cooc.tuning = {"note": note, "validation_cases": len(cases), **dict(blends.source)}
     cooc.split = {
-        **(split_config or {}),
-        "min_catalogue_tracks": min_catalogue_tracks,
-        "strip_fraction": strip_fraction,
         "holdout_pids": np.asarray(split.index[split == HOLDOUT], dtype=np.int64),
         "training_pids": np.asarray(training, dtype=np.int64),
     }
@@ -186,3 +139,43 @@ def tune_cooccurrence(
         note=note,
         choices=choices,
     )
+
+
+def _choose(
+    base: Recommender,
+    playlists: pd.DataFrame,
+    fit_part: pd.Index,
+    cases: list[Case],
+    spec: SplitSpec,
+    k: int,
+) -> tuple[dict[str, Any], Blends]:
+    """The warm and cold-start blends on co-occurrence learned without the validation playlists,
+    then the cold-song blend and the merge on a cold fold (``spec.strip_fraction`` of the
+    catalogue songs stripped from those training rows)."""
+    catalogue = base.ids
+    fold = base.with_cooccurrence(learn_cooccurrence(playlists, fit_part, catalogue), Blends())
+    warm = choose_blend_weights(fold, prepare(fold, cases, k=k), "warm")
+    cold = choose_blend_weights(fold, prepare(fold, cases, k=k, cold=True), "cold")
+    choices: dict[str, Any] = {"warm": warm, "cold": cold}
+    blends = Blends(
+        warm=warm.weights, cold=cold.weights, source={"warm": warm.source, "cold": cold.source}
+    )
+    stripped, _ = strip_songs(playlists, catalogue, spec.strip_fraction)
+    if spec.strip_fraction > 0 and stripped["pid"].isin(set(fit_part)).any():
+        cold_fold = fold.with_cooccurrence(
+            learn_cooccurrence(stripped, fit_part, catalogue), blends
+        )
+        merge = choose_merge(cold_fold, prepare(cold_fold, cases, k=k), blends, k=k)
+        choices["merge"] = merge
+        blends = merge.blends
+    return choices, blends
+
+
+def _note(choices: dict[str, Any], cases: list[Case], tune: bool) -> str:
+    if choices:
+        return f"chosen on {len(cases)} validation playlists: " + ", ".join(
+            f"{c.source} ({g})" for g, c in choices.items()
+        )
+    if tune:
+        return f"defaults: {len(cases)} validation playlists, too few to choose on"
+    return "defaults: tuning off"

@@ -102,23 +102,3 @@ def test_split_fingerprint_names_the_set_of_tracks() -> None:
     ids = pd.Series(["a", "b", "c"])
     assert split_fingerprint(ids) == split_fingerprint(ids[::-1])
     assert split_fingerprint(ids) != split_fingerprint(pd.Series(["a", "b", "d"]))
-
-
-def test_evaluation_pool_keeps_every_playlist_song_and_bounds_the_rest() -> None:
-    from playlist_assets.lib.classifier.split import evaluation_pool
-
-    ids = _ids(30_000, seed=4)
-    songs = pd.DataFrame(
-        {"track_id": ids, "track_genre": np.resize(["pop", "rock", "jazz"], 30_000)}
-    )
-    listed = ids.iloc[::10]  # 3,000 songs in playlists
-    playlists = pd.DataFrame({"pid": np.arange(len(listed)) // 30, "track_id": listed.to_numpy()})
-
-    pool = evaluation_pool(songs, playlists, 8_000)
-    assert set(listed) <= set(pool["track_id"])
-    assert 7_900 <= len(pool) <= 8_000
-    assert pool["track_genre"].value_counts().min() > 2_500  # each genre keeps its share
-    assert pool.index.is_monotonic_increasing  # the base's order
-    assert evaluation_pool(songs, playlists, 8_000).equals(pool)  # stable
-    assert evaluation_pool(songs, playlists, 0) is songs  # 0: the whole base
-    assert len(evaluation_pool(songs, playlists, 1_000)) == 3_000  # never drops a playlist song

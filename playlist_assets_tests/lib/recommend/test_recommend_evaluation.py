@@ -8,6 +8,7 @@ from playlist_assets.lib.recommend.cooccurrence import strip_songs
 from playlist_assets.lib.recommend.evaluation import cold_song_slice, evaluate_cold_songs, summarize
 from playlist_assets.lib.recommend.names import COLD_SONG_METRICS, COLD_SONG_STRATEGIES
 from playlist_assets.lib.recommend.recommender import Recommender
+from playlist_assets.lib.recommend.settings import SplitSpec
 from playlist_assets.lib.schema import AUDIO_FEATURES
 
 
@@ -46,12 +47,11 @@ def playlists(n_lists: int = 40, length: int = 12, n_songs: int = 60) -> pd.Data
 
 
 TRAINING, HOLDOUT = list(range(30)), list(range(30, 40))
+SPEC = SplitSpec(strip_fraction=0.4, min_catalogue_tracks=3)
 
 
 def cold_table(lists: pd.DataFrame, songs: pd.DataFrame) -> pd.DataFrame:
-    cold = cold_song_slice(
-        lists, TRAINING, HOLDOUT, Recommender(songs), {}, fraction=0.4, min_catalogue_tracks=3
-    )
+    cold = cold_song_slice(lists, TRAINING, HOLDOUT, Recommender(songs), SPEC)
     return summarize(evaluate_cold_songs(cold, COLD_SONG_STRATEGIES), COLD_SONG_METRICS)
 
 
@@ -69,9 +69,7 @@ def test_strip_songs_is_a_stable_share_of_the_catalogue():
 
 def test_the_cold_slice_cannot_see_the_stripped_songs_playlist_rows():
     lists, songs = playlists(), catalogue()
-    cold = cold_song_slice(
-        lists, TRAINING, HOLDOUT, Recommender(songs), {}, fraction=0.4, min_catalogue_tracks=3
-    )
+    cold = cold_song_slice(lists, TRAINING, HOLDOUT, Recommender(songs), SPEC)
     cooc = cold.recommender.cooccurrence
     assert cold.cases, "the slice needs held-out playlists that hold stripped songs"
     assert not set(cooc.items) & cold.stripped

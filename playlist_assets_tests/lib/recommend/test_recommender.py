@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from playlist_assets.lib.classifier.artifacts import ArtifactMissing
-from playlist_assets.lib.recommend.blend import choose_blend_weights, fit_blend_weights
+from playlist_assets.lib.recommend.blend import choose_blend_weights, fit_blend_weights, prepare
 from playlist_assets.lib.recommend.cooccurrence import (
     HOLDOUT,
     TRAIN,
@@ -19,15 +19,13 @@ from playlist_assets.lib.recommend.cooccurrence import (
     split_playlists,
 )
 from playlist_assets.lib.recommend.evaluation import evaluate, summarize
-from playlist_assets.lib.recommend.features import COOC_FEATURES, FEATURES
 from playlist_assets.lib.recommend.load import load_recommender
-from playlist_assets.lib.recommend.names import STRATEGIES
-from playlist_assets.lib.recommend.recommender import (
-    NoUsableTracks,
-    Recommender,
-    normalize_track_id,
-    song_identity,
-)
+from playlist_assets.lib.recommend.merge import Curve, Merge
+from playlist_assets.lib.recommend.names import COOC_FEATURES, FEATURES, STRATEGIES
+from playlist_assets.lib.recommend.playlist_refs import normalize_track_id
+from playlist_assets.lib.recommend.recommender import NoUsableTracks, Recommender
+from playlist_assets.lib.recommend.settings import Blends
+from playlist_assets.lib.recommend.songs import song_identity
 from playlist_assets.lib.schema import AUDIO_FEATURES
 
 # -- a hand-made catalogue -----------------------------------------------------------------------
@@ -122,12 +120,12 @@ def test_seeds_outside_the_catalogue_still_vote_through_cooccurrence(tiny):
 
 
 def test_hybrid_puts_songs_with_cooccurrence_evidence_first(tiny):
-    # the head of the list (cold_song_head songs, more than there are here) is the evidence
+    # untuned blends rank every song without evidence after those with it
     result = tiny.recommend([tid(0), tid(1)], k=8)
     evidence = {tid(2), tid(3), tid(5)}
     assert set(result.track_ids[:3]) == evidence
-    assert (result.recommendations["score"].iloc[:3] > 1).all()
-    assert (result.recommendations["score"].iloc[3:] < 1).all()
+    scores = result.recommendations["score"]
+    assert scores.iloc[:3].min() > scores.iloc[3:].max()
     assert list(result.recommendations.columns) == [
         "track_id",
         "track_name",
@@ -151,22 +149,21 @@ def test_a_song_no_playlist_holds_outranks_weak_evidence_when_it_fits(songs):
     base = pd.concat([songs, fresh], ignore_index=True)
     lists = {1: [0, 4, 8], 2: [0, 4, 8], 3: [4, 7]}
     cooc = learn_cooccurrence(tiny_playlists(lists), list(lists), base["track_id"])
-    trust = TRUST
-    rec = Recommender(base, cooc, cold_song_weights=trust, cold_song_offset=0.0, cold_song_head=0)
+    even = Blends(cold_song=TRUST, merge=Merge(Curve(), Curve()))
+    rec = Recommender(base, cooc, blends=even)
     ids = rec.recommend([tid(0), tid(4), tid(8)], k=11).track_ids
     assert ids.index(tid(12)) < ids.index(tid(7))
-    today = Recommender(
-        base, cooc, cold_song_weights=trust, cold_song_offset=-50.0, cold_song_head=0
-    ).recommend([tid(0), tid(4), tid(8)], k=11)
-    assert today.track_ids.index(tid(12)) > today.track_ids.index(tid(7))
+    distrusted = even.with_(merge=Merge(Curve(), Curve(bias=-50.0)))
+    late = rec.with_blends(distrusted).recommend([tid(0), tid(4), tid(8)], k=11)
+    assert late.track_ids.index(tid(12)) > late.track_ids.index(tid(7))
 
 
 def test_a_track_without_audio_features_is_still_ranked(songs, tiny):
     lacking = songs.iloc[[4]].assign(track_id=tid(20), track_name="No audio", cluster=-1)
     lacking[list(AUDIO_FEATURES)] = np.nan
     base = pd.concat([songs, lacking], ignore_index=True)
-    rec = Recommender(base, tiny.cooccurrence, cold_song_weights=TRUST)
-    assert not rec.has_audio[-1] and rec.has_audio[:-1].all()
+    rec = Recommender(base, tiny.cooccurrence, blends=Blends(cold_song=TRUST))
+    assert not rec.table.has_audio[-1] and rec.table.has_audio[:-1].all()
     for strategy in ("hybrid", "popular", "random"):
         result = rec.recommend([tid(0)], k=len(base) - 1, strategy=strategy)
         assert tid(20) in result.track_ids
@@ -294,9 +291,9 @@ def test_cluster_strategy_needs_the_models(tiny):
         tiny.recommend([tid(0)], strategy="cluster")
 
 
-def test_weights_must_name_known_features(songs):
+def test_weights_must_name_known_features():
     with pytest.raises(ValueError, match="unknown blend weight"):
-        Recommender(songs, weights={"cooc": 1.0, "vibes": 2.0})
+        Blends(warm={"cooc": 1.0, "vibes": 2.0})
 
 
 # -- the sample world: generated catalogue and playlists, the project's models ----------------------
@@ -353,7 +350,7 @@ def world(tmp_path_factory):
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_invariants_hold_for_every_strategy_on_real_looking_playlists(world, strategy):
     rec: Recommender = world["recommender"]
-    identity = dict(zip(rec.ids, rec._identity, strict=True))
+    identity = dict(zip(rec.ids, rec.table.identity, strict=True))
     for case in world["cases"][:15]:
         result = rec.recommend(case.seeds, k=50, strategy=strategy)
         ids = result.track_ids
@@ -408,8 +405,8 @@ def test_cluster_strategy_is_the_old_rule(world):
     rec: Recommender = world["recommender"]
     case = world["cases"][0]
     seeds = rec.seeds(case.seeds)
-    summary = rec.summary(seeds)
-    rows = rec.songs.iloc[seeds.songs]  # the old summary: means, and most frequent categories
+    summary = rec.baseline.summaries([seeds])
+    rows = rec.table.songs.iloc[seeds.songs]  # the old summary: means, and most frequent categories
     assert summary["danceability"].iloc[0] == pytest.approx(rows["danceability"].mean())
     assert summary["duration_ms"].iloc[0] == round(rows["duration_ms"].mean())
     for column in ("key", "track_genre", "artists"):
@@ -432,23 +429,24 @@ def test_cluster_choices_of_many_playlists_are_each_playlists_own(world):
     by one, in order, and None for a playlist with no song in the base."""
     rec: Recommender = world["recommender"]
     many = [rec.seeds(case.seeds) for case in world["cases"][:12]] + [rec.seeds(["Z" * 22])]
-    batched = rec.cluster_choices(many)
+    batched = rec.baseline.choices(many)
     assert batched[-1] is None
-    assert batched[:-1] == [rec.cluster_choices([seeds])[0] for seeds in many[:-1]]
+    assert batched[:-1] == [rec.baseline.choices([seeds])[0] for seeds in many[:-1]]
     assert len({choice[0] for choice in batched[:-1]}) > 1  # several genres in one call
     genre, cluster = batched[0]
-    assert rec.score("cluster", many[0])[1] == f"cluster: genre {genre}, cluster {cluster}"
+    assert rec.score("cluster", many[0], 10).note == f"cluster: genre {genre}, cluster {cluster}"
 
 
 def test_a_recommender_with_other_cooccurrence_ranks_as_one_built_with_it(world):
     rec: Recommender = world["recommender"]
-    other = rec.with_cooccurrence(world["fit_recommender"].cooccurrence, cold_song_head=5)
+    blends = Blends(merge=Merge(Curve(), Curve(bias=-2.0)))
+    other = rec.with_cooccurrence(world["fit_recommender"].cooccurrence, blends)
     built = Recommender(
         world["index"],
         world["fit_recommender"].cooccurrence,
         world["bundle"],
         world["clusters"],
-        cold_song_head=5,
+        blends=blends,
     )
     for case in world["cases"][:10]:
         for strategy in ("hybrid", "cooccurrence"):
@@ -457,14 +455,14 @@ def test_a_recommender_with_other_cooccurrence_ranks_as_one_built_with_it(world)
                 == built.recommend(case.seeds, k=30, strategy=strategy).track_ids
             )
     # the original keeps its own co-occurrence and blend
-    assert rec.cooccurrence is world["cooc"] and rec.cold_song_head != 5
+    assert rec.cooccurrence is world["cooc"] and rec.blends != blends
     assert (rec.frequency != other.frequency).any()
 
 
 def test_a_large_base_predicts_a_songs_posteriors_only_when_it_seeds_a_playlist(world, monkeypatch):
     """A year of fresh songs made building the recommender predict 353,405 songs; above
     EAGER_POSTERIOR_SONGS it predicts a playlist's own songs when asked, with the same ranking."""
-    import playlist_assets.lib.recommend.recommender as recommend
+    import playlist_assets.lib.recommend.songs as songs_module
 
     bundle, asked = world["bundle"], []
 
@@ -478,7 +476,7 @@ def test_a_large_base_predicts_a_songs_posteriors_only_when_it_seeds_a_playlist(
         def predict(self, songs):
             return bundle.predict(songs)
 
-    monkeypatch.setattr(recommend, "EAGER_POSTERIOR_SONGS", 0)
+    monkeypatch.setattr(songs_module, "EAGER_POSTERIOR_SONGS", 0)
     lazy = Recommender(world["index"], world["cooc"], Counting(), world["clusters"])
     assert asked == []
     for case in world["cases"][:8]:
@@ -500,21 +498,21 @@ def test_old_similarity_is_a_cosine(world):
 
 
 def test_blend_weights_are_fitted_on_validation_playlists(world):
-    folds = [(world["fit_recommender"], world["validation"])]
-    warm = fit_blend_weights(folds)
-    cold = fit_blend_weights(folds, cold=True)
+    fold = world["fit_recommender"]
+    warm = fit_blend_weights(prepare(fold, world["validation"]), "warm")
+    cold = fit_blend_weights(prepare(fold, world["validation"], cold=True), "cold")
     assert set(warm) == {"bias", *FEATURES}
     assert set(cold) == {"bias", *FEATURES} - set(COOC_FEATURES)
-    assert fit_blend_weights([(world["fit_recommender"], world["validation"][:1])]) is None
+    assert fit_blend_weights(prepare(fold, world["validation"][:1]), "warm") is None
 
 
 def test_blend_choice_keeps_the_best_candidate_on_validation(world):
-    folds = [(world["fit_recommender"], world["validation"])]
-    choice = choose_blend_weights(folds)
+    fold = world["fit_recommender"]
+    choice = choose_blend_weights(fold, prepare(fold, world["validation"]), "warm")
     assert {"default", "co-occurrence only"} <= set(choice.validation_ndcg)
     best = max(choice.validation_ndcg, key=choice.validation_ndcg.get)
     assert choice.source == best
-    assert choice.cases == len(world["validation"])
+    assert choice.cases == len(prepare(fold, world["validation"]))
 
 
 def write_materialization(home: Path, world: dict) -> None:

@@ -1,0 +1,64 @@
+"""Co-occurrence aligned with a songs base: what the playlists say about each song.
+
+``track_cooccurrence`` is learned against the songs of its day; the base may have changed since
+(a retrain, fresh songs). ``Evidence`` maps its catalogue columns onto the base's positions once,
+when a recommender is built, and answers per request only for the playlist's own seeds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from playlist_assets.lib.recommend.cooccurrence import TrackCooccurrence
+from playlist_assets.lib.recommend.songs import _descending
+
+
+class Evidence:
+    """``TrackCooccurrence`` with its catalogue columns aligned to ``n`` songs of a base."""
+
+    def __init__(self, cooc: TrackCooccurrence | None, ids: np.ndarray) -> None:
+        self.cooccurrence = cooc
+        n = len(ids)
+        if cooc is None:
+            self.item: dict[str, int] = {}
+            empty = sp.csr_matrix((0, n), dtype=np.float32)
+            self.counts = self.length_weighted = self.artist_counts = empty
+            self.playlist_items = sp.csc_matrix((0, 0), dtype=np.float32)
+            self.playlist_songs = sp.csr_matrix((0, n), dtype=np.float32)
+            self.item_playlists = np.zeros(0)
+            self.item_artist = np.zeros(0, dtype=int)
+            self.artist_code: dict[str, int] = {}
+            self.artist_names = np.zeros(0, dtype=object)
+            self.artist_playlists = np.zeros(0)
+            self.playlist_norm = np.zeros(0)
+            self.frequency = np.zeros(n)
+        else:
+            self._align(cooc, ids)
+        self.by_frequency = _descending(self.frequency)
+
+    def _align(self, cooc: TrackCooccurrence, ids: np.ndarray) -> None:
+        old = pd.Index(cooc.catalogue_ids).get_indexer(ids)
+        kept = np.flatnonzero(old >= 0)
+        align = sp.csr_matrix(
+            (np.ones(len(kept), dtype=np.float32), (old[kept], kept)),
+            shape=(len(cooc.catalogue_ids), len(ids)),
+        )
+        self.item = {t: i for i, t in enumerate(cooc.items)}
+        self.counts = (cooc.counts @ align).tocsr()
+        self.length_weighted = (cooc.length_weighted @ align).tocsr()
+        self.artist_counts = (cooc.artist_counts @ align).tocsr()
+        self.playlist_items = cooc.incidence.tocsc()
+        self.playlist_songs = (cooc.catalogue_incidence @ align).tocsr()
+        self.item_playlists = cooc.item_playlists.astype(float)
+        self.item_artist = cooc.item_artist
+        self.artist_names = np.asarray(cooc.artists, dtype=object)
+        self.artist_code = {a: i for i, a in enumerate(self.artist_names)}
+        self.artist_playlists = cooc.artist_playlists.astype(float)
+        self.playlist_norm = 1.0 / np.sqrt(np.maximum(cooc.playlist_lengths, 1))
+        self.frequency = np.asarray(self.playlist_songs.sum(axis=0)).ravel()
+
+    def items(self, track_ids: list[str]) -> np.ndarray:
+        """Rows of the given tracks (-1 where the playlists data never saw them)."""
+        return np.asarray([self.item.get(t, -1) for t in track_ids], dtype=np.int64)

@@ -1,0 +1,220 @@
+"""The song side of the recommender: every song of the base, indexed once per loaded base.
+
+What a request reads per song (popularity, identity, genre, cluster, audio direction, artists,
+album) is held as flat arrays and sparse indexes here, so a request touches only its candidates.
+The classifier's and the cluster models' posteriors of a song are computed when the song first
+seeds a playlist (features read them for a playlist's own songs only), except for small bases.
+Recommenders that differ only in their co-occurrence share one ``SongTable``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from playlist_assets.lib.recommend.cooccurrence import normalize_artist
+from playlist_assets.lib.recommend.metrics import OLD_SIMILARITY_FEATURES
+from playlist_assets.lib.recommend.names import NEW_SONG_HOURS
+from playlist_assets.lib.schema import CONTINUOUS_FEATURES
+
+# Up to this many songs every song's posteriors are computed when the table is built (the
+# sample and the real catalogue); above, when a song first seeds a playlist.
+EAGER_POSTERIOR_SONGS = 50_000
+
+REQUIRED_SONG_COLUMNS: tuple[str, ...] = (
+    "track_id",
+    "track_name",
+    "artists",
+    "track_genre",
+    "popularity",
+    "cluster",
+    *dict.fromkeys([*CONTINUOUS_FEATURES, *OLD_SIMILARITY_FEATURES]),
+)
+# ``new``: the song landed in the feed within NEW_SONG_HOURS (songs base column ``landed_at``).
+RESULT_COLUMNS: tuple[str, ...] = (
+    "track_id",
+    "track_name",
+    "artists",
+    "track_genre",
+    "cluster",
+    "new",
+    "score",
+)
+
+
+def song_identity(names: Iterable[object], artists: Iterable[object]) -> np.ndarray:
+    """Integer code per song: equal for the same normalised name and set of artists."""
+    keys = [
+        " ".join(str(n).casefold().split())
+        + "\x1f"
+        + ";".join(sorted(normalize_artist(a) for a in str(a_list).split(";")))
+        for n, a_list in zip(names, artists, strict=True)
+    ]
+    codes, _ = pd.factorize(pd.Series(keys, dtype=object))
+    return codes
+
+
+def one_thread() -> Any:
+    """scikit-learn predictions on one OpenMP thread: spinning threads starve a busy 2-core box."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="openmp")
+
+
+def _index(codes: np.ndarray, rows: np.ndarray, n_rows: int, n_cols: int) -> sp.csr_matrix:
+    """A 0/1 rows x codes matrix (one entry per (row, code) pair)."""
+    data = np.ones(len(rows), dtype=np.float32)
+    out = sp.csr_matrix((data, (rows, codes)), shape=(n_rows, n_cols))
+    out.sum_duplicates()
+    out.data[:] = 1.0
+    return out
+
+
+def _descending(key: np.ndarray, positions: np.ndarray | None = None) -> np.ndarray:
+    """Positions by ``key`` descending, ties in catalogue order."""
+    positions = np.arange(len(key)) if positions is None else positions
+    return positions[np.lexsort((positions, -key[positions]))]
+
+
+class SongTable:
+    """Every song of the base as arrays (catalogue order), built once per loaded base."""
+
+    def __init__(
+        self,
+        songs: pd.DataFrame,
+        classifier: Any | None = None,
+        cluster_models: dict[str, Any] | None = None,
+        *,
+        now: pd.Timestamp | None = None,
+    ) -> None:
+        absent = [c for c in REQUIRED_SONG_COLUMNS if c not in songs.columns]
+        if absent:
+            raise ValueError(f"songs base lacks column(s) {', '.join(absent)}")
+        if songs.empty:
+            raise ValueError("songs base is empty: nothing to recommend")
+        self.songs = songs.drop_duplicates("track_id").reset_index(drop=True)
+        self.n = len(self.songs)
+        self.ids = self.songs["track_id"].astype(str).to_numpy(dtype=object)
+        self.position: dict[str, int] = {t: i for i, t in enumerate(self.ids)}
+        self.popularity = self.songs["popularity"].fillna(0).to_numpy(dtype=float)
+        self.identity = song_identity(
+            self.songs["track_name"].fillna(""), self.songs["artists"].fillna("")
+        )
+        self.identities = int(self.identity.max()) + 1
+        self.cluster = self.songs["cluster"].fillna(-1).to_numpy(dtype=int)
+        self.new = self._new_flags(now)
+        self.display = self.songs[list(RESULT_COLUMNS[:4])].assign(
+            cluster=self.cluster, new=self.new
+        )
+        self._audio()
+        self._genres(classifier, cluster_models)
+        self._artists_and_albums()
+        self.by_popularity = _descending(self.popularity)
+
+    # -- set-up -------------------------------------------------------------------------------
+
+    def _new_flags(self, now: pd.Timestamp | None) -> np.ndarray:
+        column = self.songs.get("landed_at", pd.Series([pd.NaT] * self.n))
+        landed = pd.to_datetime(column)
+        now = pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None else pd.Timestamp(now)
+        return (landed >= now - pd.Timedelta(hours=NEW_SONG_HOURS)).to_numpy(dtype=bool)
+
+    def _audio(self) -> None:
+        """Unit directions of the standardized audio features; songs lacking a feature (the live
+        Spotify feed) get a zero vector: neutral on audio similarity, no cluster posterior."""
+        features = self.songs[list(CONTINUOUS_FEATURES)].to_numpy(dtype=float)
+        self.has_audio = ~np.isnan(features).any(axis=1)
+        heard = self.has_audio.any()
+        spread = np.nanstd(features, axis=0) if heard else np.ones(features.shape[1])
+        centre = np.nanmean(features, axis=0) if heard else 0.0
+        spread = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)
+        z = np.nan_to_num((features - centre) / spread)
+        norms = np.linalg.norm(z, axis=1, keepdims=True)
+        self.direction = (z / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+        self.z = z.astype(np.float32)
+
+    def _genres(self, classifier: Any | None, cluster_models: dict[str, Any] | None) -> None:
+        self.classifier = classifier
+        self.cluster_models = dict(cluster_models or {})
+        labels = self.songs["track_genre"].astype(str)
+        self.genres = (
+            list(classifier.classes) if classifier is not None else sorted(labels.unique())
+        )
+        self.genre = pd.Index(self.genres).get_indexer(labels)
+        self.by_genre_popularity = [
+            _descending(self.popularity, np.flatnonzero(self.genre == g))
+            for g in range(len(self.genres))
+        ]
+        self.posterior = np.zeros((self.n, len(self.genres)), dtype=np.float32)
+        self.cluster_posterior: dict[int, np.ndarray] = {}
+        self._has_posteriors = np.zeros(self.n, dtype=bool)
+        self._lock = threading.Lock()
+        if classifier is None:
+            known = self.genre >= 0
+            self.posterior[np.flatnonzero(known), self.genre[known]] = 1.0
+        if self.n <= EAGER_POSTERIOR_SONGS:
+            self.posteriors(np.arange(self.n))
+
+    def _artists_and_albums(self) -> None:
+        names = self.songs["artists"].fillna("").astype(str).str.split(";")
+        rows = np.repeat(np.arange(self.n), names.str.len().to_numpy())
+        flat = pd.Series(
+            [normalize_artist(a) for lst in names for a in lst], dtype=object, index=rows
+        )
+        keep = (flat != "").to_numpy()
+        codes, vocab = pd.factorize(flat[keep])
+        self.artist_vocab = np.asarray(vocab, dtype=object)
+        self.artist_code: dict[str, int] = {a: i for i, a in enumerate(self.artist_vocab)}
+        self.song_artists = _index(codes, rows[keep], self.n, len(self.artist_vocab))
+        self.artist_songs = self.song_artists.T.tocsr()
+        album = self.songs.get("album_name", pd.Series([""] * self.n))
+        album = album.fillna("").astype(str).map(lambda s: " ".join(s.casefold().split()))
+        self.album, _ = pd.factorize(album.where(album != "", None), use_na_sentinel=True)
+        listed = np.flatnonzero(self.album >= 0)
+        self.album_songs = _index(listed, self.album[listed], int(self.album.max()) + 1, self.n)
+
+    # -- lookups ------------------------------------------------------------------------------
+
+    def positions(self, track_ids: Iterable[str]) -> np.ndarray:
+        """Positions of the given ids (those not in the base left out)."""
+        found = [self.position.get(t, -1) for t in track_ids]
+        out = np.asarray(found, dtype=np.int64)
+        return out[out >= 0]
+
+    def artists_of(self, song: int) -> list[str]:
+        """Normalised artist names of the song at ``song``."""
+        start, end = self.song_artists.indptr[song], self.song_artists.indptr[song + 1]
+        return self.artist_vocab[self.song_artists.indices[start:end]].tolist()
+
+    def posteriors(self, positions: np.ndarray) -> None:
+        """Compute the classifier and cluster posteriors of the songs at ``positions`` that lack
+        them (songs without audio features get no cluster posterior). Thread-safe: requests of a
+        served recommender may arrive on several threads."""
+        with self._lock:
+            todo = positions[~self._has_posteriors[positions]]
+            if not len(todo):
+                return
+            with one_thread():
+                if self.classifier is not None:
+                    rows = self.songs.iloc[todo]
+                    self.posterior[todo] = np.asarray(self.classifier.predict_proba(rows))
+                heard = todo[self.has_audio[todo]]
+                for genre, model in self.cluster_models.items():
+                    if genre not in self.genres or not len(heard):
+                        continue
+                    posterior = np.asarray(model.predict_proba(self.songs.iloc[heard]))
+                    g = self.genres.index(genre)
+                    if g not in self.cluster_posterior:
+                        shape = (self.n, posterior.shape[1])
+                        self.cluster_posterior[g] = np.zeros(shape, dtype=np.float32)
+                    self.cluster_posterior[g][heard] = posterior
+            self._has_posteriors[todo] = True
+
+    @property
+    def max_components(self) -> int:
+        return max((p.shape[1] for p in self.cluster_posterior.values()), default=1)
