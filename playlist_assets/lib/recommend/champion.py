@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from playlist_assets.lib.classifier.artifacts import load_artifact, write_pickle_atomic
+from playlist_assets.lib.classifier.artifacts import (
+    ArtifactError,
+    load_artifact,
+    write_pickle_atomic,
+)
 
 CANDIDATE = "track_cooccurrence"
 CHAMPION = "champion"
@@ -49,18 +54,20 @@ def card(models: Path, role: str) -> Card | None:
 
 
 def install(models: Path, role: str, obj: Any, info: Card) -> None:
-    """Make the candidate file the ``role`` file: a hard link of ``models/track_cooccurrence``
-    when it holds ``obj`` (no copy of a large file), else a fresh pickle; then its card."""
+    """Make the candidate the ``role`` recommender: a copy of ``models/track_cooccurrence`` when
+    that file holds ``obj`` (a copy, not a link: the candidate file is rewritten by the next
+    materialization), else a fresh pickle of ``obj``; then its card."""
     target = folder(models) / role
     target.parent.mkdir(parents=True, exist_ok=True)
     source = Path(models) / CANDIDATE
     fd, tmp = tempfile.mkstemp(prefix=f".{role}.", dir=target.parent)
     os.close(fd)
-    os.unlink(tmp)
     try:
-        os.link(source, tmp)
+        shutil.copyfile(source, tmp)
+        if load_artifact(Path(tmp), CANDIDATE).tuning != obj.tuning:
+            raise OSError("the candidate file holds another recommender")
         os.replace(tmp, target)
-    except OSError:
+    except (OSError, ArtifactError):
         Path(tmp).unlink(missing_ok=True)
         write_pickle_atomic(target, obj)
     _write_json(folder(models) / f"{role}.json", asdict(info))
