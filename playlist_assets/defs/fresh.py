@@ -16,6 +16,7 @@ from playlist_assets import settings
 from playlist_assets.defs.partitions import hour_window, hourly_partitions
 from playlist_assets.defs.training import GENRES, SERVING_MODEL_INS
 from playlist_assets.lib.classifier.models import ClassifierBundle, ClusterModel
+from playlist_assets.lib.constants import DUCKDB_POOL
 from playlist_assets.lib.schema import AUDIO_FEATURES
 
 FRESHNESS_CONDITION = (
@@ -47,7 +48,7 @@ def hour_tracks(new_tracks: pd.DataFrame) -> pd.DataFrame:
     group_name="recommendation",
     kinds={"duckdb", "pandas"},
     owners=["team:ml-engineering"],
-    pool="duckdb",
+    pool=DUCKDB_POOL,
     metadata={"partition_expr": "landed_at"},
     automation_condition=FRESHNESS_CONDITION,
     ins={

@@ -17,10 +17,11 @@ import pandas as pd
 from playlist_assets.lib.recommend.features import Seeds
 from playlist_assets.lib.recommend.metrics import OLD_SIMILARITY_FEATURES, feature_cosine
 from playlist_assets.lib.recommend.songs import SongTable, one_thread
+from playlist_assets.lib.schema import CATEGORICAL_FEATURES
 
 OLD_LIST_LENGTH = 20  # the old system returned at most 20 songs; its cosine score used them
 # Integer-coded categories of the songs table (summarised by their most frequent value).
-_CATEGORICAL = frozenset({"key", "mode", "time_signature", "explicit", "cluster"})
+_CATEGORICAL = frozenset({*CATEGORICAL_FEATURES, "explicit", "cluster"})
 
 
 def _most_frequent(values: pd.Series, key: pd.Series, groups: int) -> np.ndarray:

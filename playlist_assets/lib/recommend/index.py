@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from playlist_assets.lib.schema import AUDIO_FEATURES, CONTINUOUS_FEATURES
+from playlist_assets.lib.schema import AUDIO_FEATURES, CONTINUOUS_FEATURES, TIMESTAMP_DTYPE
 
 INDEX_COLUMNS: list[str] = [
     "track_id",
@@ -44,9 +44,9 @@ def build_song_index(songs: pd.DataFrame, cluster_models: dict[str, Any]) -> pd.
     """The songs base with each song's cluster within its own genre and the cluster's posterior.
 
     No per-song genre prediction: the recommender reads the classifier's posterior of a
-    playlist's own songs only, and predicting every song again after each promotion was 9 s of
-    a retrain at a year of fresh songs (350,000 songs). Songs lacking an audio feature keep
-    cluster -1.
+    playlist's own songs only, and predicting every song again after each promotion was most of
+    a retrain's song_index step at a year of fresh songs (benchmarks/results/year.md). Songs
+    lacking an audio feature keep cluster -1.
     """
     index = songs[INDEX_COLUMNS].reset_index(drop=True).copy()
     index["cluster"] = -1
@@ -88,6 +88,6 @@ def score_fresh_tracks(
     )
     fresh["predicted_genre"] = np.asarray(classifier.classes, dtype=object)[proba.argmax(axis=1)]
     fresh["genre_confidence"] = proba.max(axis=1)
-    fresh["landed_at"] = pd.Series([landed_at] * len(fresh), dtype="datetime64[us]")
+    fresh["landed_at"] = pd.Series([landed_at] * len(fresh), dtype=TIMESTAMP_DTYPE)
     fresh["missing_features"] = missing_features(fresh).astype(str)
     return fresh[FRESH_COLUMNS]

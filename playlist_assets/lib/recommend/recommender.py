@@ -46,6 +46,7 @@ from playlist_assets.lib.recommend.features import (
 )
 from playlist_assets.lib.recommend.names import DEFAULT_STRATEGY, STRATEGIES
 from playlist_assets.lib.recommend.playlist_refs import normalize_track_id
+from playlist_assets.lib.recommend.selection import select
 from playlist_assets.lib.recommend.settings import Blends
 from playlist_assets.lib.recommend.songs import SongTable
 
@@ -288,36 +289,7 @@ class Recommender:
     def select(self, scored: Scored, seeds: Seeds, k: int) -> np.ndarray:
         """Top-k song positions: deterministic order, no seed, one id per song identity, filled
         by popularity when the strategy scored fewer songs."""
-        table = self.table
-        banned = np.zeros(table.identities, dtype=bool)
-        banned[table.identity[seeds.songs]] = True
-        positions, scores = scored.positions, np.asarray(scored.scores, dtype=float)
-        keep = ~banned[table.identity[positions]] & np.isfinite(scores)
-        positions, scores = positions[keep], scores[keep]
-        if len(positions) > 4 * k + 64:  # only the best can make the list
-            cut = -np.partition(-scores, 4 * k + 63)[4 * k + 63]
-            tied = scores >= cut
-            positions, scores = positions[tied], scores[tied]
-        ranked = positions[np.lexsort((positions, -table.popularity[positions], -scores))]
-        chosen = _first_of_each(ranked, table.identity, k)
-        if len(chosen) < k:
-            banned[table.identity[chosen]] = True
-            chosen = np.concatenate([chosen, self._fill(banned, k - len(chosen))])
-        return chosen
-
-    def _fill(self, banned: np.ndarray, wanted: int) -> np.ndarray:
-        """Up to ``wanted`` songs by popularity whose identity is not ``banned``."""
-        order, identity, out = self.table.by_popularity, self.table.identity, []
-        start, step = 0, max(4 * wanted, 256)
-        while wanted > 0 and start < len(order):
-            block = order[start : start + step]
-            block = block[~banned[identity[block]]]
-            block = _first_of_each(block, identity, wanted)
-            banned[identity[block]] = True
-            out.append(block)
-            wanted -= len(block)
-            start += step
-        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+        return select(self.table, scored.positions, scored.scores, seeds, k)
 
     def rank(
         self,
@@ -381,12 +353,6 @@ class Recommender:
         """The old system's cosine between the playlist's and its first 20 recommendations' means."""
         playlist = self.table.positions(normalize_track_id(t) for t in seeds)
         return self.baseline.similarity(playlist, recommended)
-
-
-def _first_of_each(ranked: np.ndarray, identity: np.ndarray, limit: int) -> np.ndarray:
-    """The first position of each song identity in ``ranked``, in order, at most ``limit``."""
-    _, first = np.unique(identity[ranked], return_index=True)
-    return ranked[np.sort(first)][:limit]
 
 
 def _scores_of(scored: Scored, chosen: np.ndarray) -> np.ndarray:

@@ -43,7 +43,8 @@ def side_by_side(table: pd.DataFrame) -> pd.DataFrame:
         ):
             for metric in metrics:
                 key = (slice_, strategy)
-                row[f"{prefix}_{metric}"] = cells[metric].get(key) if key in cells.index else None
+                known = metric in cells.columns and key in cells.index
+                row[f"{prefix}_{metric}"] = cells[metric].get(key) if known else None
         if any(pd.notna(v) for k, v in row.items() if k != "strategy"):
             rows.append(row)
     return pd.DataFrame(rows)

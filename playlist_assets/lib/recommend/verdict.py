@@ -96,7 +96,14 @@ def evaluate_and_promote(
     k: int = 500,
 ) -> Outcome:
     """Score the candidate (``cooccurrence`` on the serving songs), then the champion on the same
-    held-out playlists, and install the candidate as champion or challenger."""
+    held-out playlists, and install the candidate as champion or challenger. A ValueError when
+    the co-occurrence was learned with other split settings than ``spec``."""
+    learned = getattr(cooccurrence, "spec", None)
+    if learned != spec:
+        raise ValueError(
+            f"track_cooccurrence was learned with {learned} but the settings are {spec}: "
+            "re-materialize track_cooccurrence"
+        )
     candidate = Recommender(songs, cooccurrence, classifier, cluster_models)
     result = evaluate_holdout(playlists, candidate, spec, strategies, k=k)
     version = version_of(cooccurrence)
