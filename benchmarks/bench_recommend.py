@@ -119,7 +119,7 @@ def checkout(commit: str | None, scratch: Path) -> Path:
     return target
 
 
-def materialize(source: Path, home: Path, playlists: Path) -> float:
+def materialize(source: Path, home: Path, playlists: Path, strip: float | None = None) -> float:
     """The whole graph on the real data, headless, as scripts/materialize_all.sh runs it."""
     env = {
         **os.environ,
@@ -142,8 +142,12 @@ def materialize(source: Path, home: Path, playlists: Path) -> float:
         "playlist_assets.definitions",
     ]
     started = time.perf_counter()
+    settings = {"resources": {"recommender_settings": {"config": {"strip_fraction": strip}}}}
+    graph = ["--select", "not tag:cadence=hourly and not key:dashboard"]
+    if strip is not None:
+        graph += ["--config-json", json.dumps(settings)]
     for extra in (
-        ["--select", "not tag:cadence=hourly and not key:dashboard"],
+        graph,
         ["--select", "tag:cadence=hourly", "--partition", "2026-11-01-00:00"],
     ):
         run = subprocess.run(dagster + extra, env=env, cwd=source, capture_output=True, text=True)
@@ -213,9 +217,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=3)
     parser.add_argument("--builds", default="before,regressed,now")
+    parser.add_argument(
+        "--strips",
+        default="",
+        help="also this build with other strip_fractions, e.g. 0.2,0.3 (reported as now@0.2, ...)",
+    )
     parser.add_argument("--write", action="store_true", help=f"write {RESULTS}")
     args = parser.parse_args()
-    builds = args.builds.split(",")
+    builds = args.builds.split(",") + [f"now@{s}" for s in args.strips.split(",") if s]
     raw = pd.read_csv(TRACKS, index_col=0, usecols=[0, 1, 20])
     catalogue = set(raw.loc[raw["track_genre"].isin(GENRES), "track_id"])
     with gzip.open(MPD) as fh:
@@ -228,13 +237,16 @@ def main() -> None:
         folder = scratch / f"fold{fold}"
         truth = make_fold(fold, folder, catalogue, data)
         for build in builds:
-            source = checkout(BUILDS[build], scratch)
+            name, _, strip = build.partition("@")
+            source = checkout(BUILDS[name], scratch)
             for kind, playlists, targets in (
                 ("warm", folder / "train.json", truth["hidden"]),
                 ("cold", folder / "train_cold.json", truth["cold_hidden"]),
             ):
                 home = folder / f"{build}-{kind}"
-                timings[build].append(materialize(source, home, playlists))
+                timings[build].append(
+                    materialize(source, home, playlists, float(strip) if strip else None)
+                )
                 for strategy in STRATEGIES if build == "now" else ("hybrid",):
                     answers = served(source, home, folder / "visible.json", strategy)
                     key = (build, strategy, kind)

@@ -30,7 +30,7 @@ class SplitSpec:
     min_catalogue_tracks: int = 5  # fewer distinct catalogue songs: not a case
     # Share of the catalogue songs stripped from the training rows for the cold slice: the
     # cold-song blend is tuned on it and recommendation_eval scores it.
-    strip_fraction: float = 0.2
+    strip_fraction: float = 0.25
 
     def __post_init__(self) -> None:
         if not 0 <= self.holdout_fraction < 1 or not 0 <= self.validation_fraction < 1:
