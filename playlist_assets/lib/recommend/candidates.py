@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from playlist_assets.lib.recommend.evidence import Evidence
-from playlist_assets.lib.recommend.features import Seeds, evidenced
+from playlist_assets.lib.recommend.features import Seeds, evidenced, take
 from playlist_assets.lib.recommend.songs import SongTable
 
 # Extra places per list beyond k: seeds and songs that are one of them are removed afterwards.
@@ -31,17 +31,17 @@ def candidates(table: SongTable, evidence: Evidence, seeds: Seeds, k: int) -> np
     ]
     artists = [table.artist_code[a] for a in dict.fromkeys(seeds.artists) if a in table.artist_code]
     if artists:
-        parts.append(table.artist_songs[artists].indices)
+        parts.append(take(table.artist_songs, np.asarray(artists)).indices)
     known = [
         evidence.artist_code[a] for a in dict.fromkeys(seeds.artists) if a in evidence.artist_code
     ]
     if known:
-        parts.append(evidence.artist_counts[known].indices)
+        parts.append(take(evidence.artist_counts, np.asarray(known)).indices)
     if len(seeds.songs):
         albums = np.unique(table.album[seeds.songs])
         albums = albums[albums >= 0]
         if len(albums):
-            parts.append(table.album_songs[albums].indices)
+            parts.append(take(table.album_songs, albums).indices)
         for g in np.unique(table.genre[seeds.songs]):
             if g >= 0:
                 parts.append(table.by_genre_popularity[g][:depth])

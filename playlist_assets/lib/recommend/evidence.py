@@ -37,6 +37,7 @@ class Evidence:
         else:
             self._align(cooc, ids)
         self.by_frequency = _descending(self.frequency)
+        self.top_frequency = float(self.frequency.max()) if len(self.frequency) else 0.0
 
     def _align(self, cooc: TrackCooccurrence, ids: np.ndarray) -> None:
         old = pd.Index(cooc.catalogue_ids).get_indexer(ids)
