@@ -19,6 +19,9 @@ from playlist_assets.lib.recommend.songs import SongTable
 
 # Extra places per list beyond k: seeds and songs that are one of them are removed afterwards.
 SLACK = 32
+# The most popular songs of each seed artist and album that are candidates: the cold-song scorer
+# weighs popularity heavily, and an artist of a year of fresh songs has thousands of songs.
+PER_ARTIST = 50
 
 
 def candidates(table: SongTable, evidence: Evidence, seeds: Seeds, k: int) -> np.ndarray:
@@ -31,17 +34,17 @@ def candidates(table: SongTable, evidence: Evidence, seeds: Seeds, k: int) -> np
     ]
     artists = [table.artist_code[a] for a in dict.fromkeys(seeds.artists) if a in table.artist_code]
     if artists:
-        parts.append(take(table.artist_songs, np.asarray(artists)).indices)
+        parts.append(take(table.artist_songs, np.asarray(artists), PER_ARTIST).indices)
     known = [
         evidence.artist_code[a] for a in dict.fromkeys(seeds.artists) if a in evidence.artist_code
     ]
     if known:
-        parts.append(take(evidence.artist_counts, np.asarray(known)).indices)
+        parts.append(take(evidence.artist_counts, np.asarray(known), PER_ARTIST).indices)
     if len(seeds.songs):
         albums = np.unique(table.album[seeds.songs])
         albums = albums[albums >= 0]
         if len(albums):
-            parts.append(take(table.album_songs, albums).indices)
+            parts.append(take(table.album_songs, albums, PER_ARTIST).indices)
         for g in np.unique(table.genre[seeds.songs]):
             if g >= 0:
                 parts.append(table.by_genre_popularity[g][:depth])

@@ -49,7 +49,9 @@ class Evidence:
         self.item = {t: i for i, t in enumerate(cooc.items)}
         self.counts = (cooc.counts @ align).tocsr()
         self.length_weighted = (cooc.length_weighted @ align).tocsr()
-        self.artist_counts = (cooc.artist_counts @ align).tocsr()
+        # each artist's songs ordered by how many playlists hold both (candidates take the first)
+        counts = (cooc.artist_counts @ align).tocsr()
+        self.artist_counts = _strongest_first(counts)
         self.playlist_items = cooc.incidence.tocsc()
         self.playlist_songs = (cooc.catalogue_incidence @ align).tocsr()
         self.item_playlists = cooc.item_playlists.astype(float)
@@ -63,3 +65,12 @@ class Evidence:
     def items(self, track_ids: list[str]) -> np.ndarray:
         """Rows of the given tracks (-1 where the playlists data never saw them)."""
         return np.asarray([self.item.get(t, -1) for t in track_ids], dtype=np.int64)
+
+
+def _strongest_first(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """``matrix`` with each row's entries ordered by value, largest first."""
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    order = np.lexsort((matrix.indices, -matrix.data, rows))
+    return sp.csr_matrix(
+        (matrix.data[order], matrix.indices[order], matrix.indptr), shape=matrix.shape
+    )

@@ -63,11 +63,14 @@ class Rows:
     data: np.ndarray
 
 
-def take(matrix: sp.csr_matrix | sp.csc_matrix, rows: np.ndarray) -> Rows:
-    """The ``rows`` of a CSR matrix (or the columns of a CSC one) as ``Rows``."""
+def take(matrix: sp.csr_matrix | sp.csc_matrix, rows: np.ndarray, limit: int | None = None) -> Rows:
+    """The ``rows`` of a CSR matrix (or the columns of a CSC one) as ``Rows``; with ``limit``,
+    only the first ``limit`` entries of each row."""
     rows = np.asarray(rows, dtype=np.int64)
     starts = matrix.indptr[rows].astype(np.int64)
     lengths = matrix.indptr[rows + 1].astype(np.int64) - starts
+    if limit is not None:
+        lengths = np.minimum(lengths, limit)
     total = int(lengths.sum())
     row_of = np.repeat(np.arange(len(rows)), lengths)
     at = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths) + starts[row_of]

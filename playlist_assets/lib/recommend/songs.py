@@ -75,6 +75,16 @@ def _index(codes: np.ndarray, rows: np.ndarray, n_rows: int, n_cols: int) -> sp.
     return out
 
 
+def popular_first(matrix: sp.csr_matrix, popularity: np.ndarray) -> sp.csr_matrix:
+    """``matrix`` (rows x songs) with each row's songs ordered most popular first, so the first
+    entries of a row are its best-known songs (an artist of a year of fresh songs has thousands)."""
+    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    order = np.lexsort((matrix.indices, -popularity[matrix.indices], rows))
+    return sp.csr_matrix(
+        (matrix.data[order], matrix.indices[order], matrix.indptr), shape=matrix.shape
+    )
+
+
 def _descending(key: np.ndarray, positions: np.ndarray | None = None) -> np.ndarray:
     """Positions by ``key`` descending, ties in catalogue order."""
     positions = np.arange(len(key)) if positions is None else positions
@@ -171,7 +181,7 @@ class SongTable:
         self.artist_vocab = np.asarray(vocab, dtype=object)
         self.artist_code: dict[str, int] = {a: i for i, a in enumerate(self.artist_vocab)}
         self.song_artists = _index(codes, rows[keep], self.n, len(self.artist_vocab))
-        self.artist_songs = self.song_artists.T.tocsr()
+        self.artist_songs = popular_first(self.song_artists.T.tocsr(), self.popularity)
         album = self.songs.get("album_name", pd.Series([""] * self.n))
         album = album.fillna("").astype(str).map(lambda s: " ".join(s.casefold().split()))
         self.album, _ = pd.factorize(album.where(album != "", None), use_na_sentinel=True)
@@ -214,6 +224,12 @@ class SongTable:
                         self.cluster_posterior[g] = np.zeros(shape, dtype=np.float32)
                     self.cluster_posterior[g][heard] = posterior
             self._has_posteriors[todo] = True
+
+    def warm_up(self, chunk: int = 20_000) -> None:
+        """Compute every song's posteriors now, in chunks (a long-running server does this in the
+        background before serving a new base; a request then never predicts a seed's)."""
+        for start in range(0, self.n, chunk):
+            self.posteriors(np.arange(start, min(start + chunk, self.n)))
 
     @property
     def max_components(self) -> int:
