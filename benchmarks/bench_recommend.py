@@ -29,6 +29,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -143,17 +144,25 @@ def materialize(source: Path, home: Path, playlists: Path, strip: float | None =
     ]
     started = time.perf_counter()
     settings = {"resources": {"recommender_settings": {"config": {"strip_fraction": strip}}}}
-    graph = ["--select", "not tag:cadence=hourly and not key:dashboard"]
+    graph, hourly = selections(source)
+    graph = ["--select", graph]
     if strip is not None:
         graph += ["--config-json", json.dumps(settings)]
-    for extra in (
-        graph,
-        ["--select", "tag:cadence=hourly", "--partition", "2026-11-01-00:00"],
-    ):
+    for extra in (graph, ["--select", hourly, "--partition", "2026-11-01-00:00"]):
         run = subprocess.run(dagster + extra, env=env, cwd=source, capture_output=True, text=True)
         if run.returncode != 0:
             raise RuntimeError(f"materialize failed for {source}: {run.stderr[-2000:]}")
     return time.perf_counter() - started
+
+
+def selections(source: Path) -> tuple[str, str]:
+    """The unpartitioned and the hourly selections of ``source``'s scripts/materialize_all.sh
+    (they changed over the builds), without the dashboard."""
+    script = (source / "scripts" / "materialize_all.sh").read_text()
+    chosen = re.findall(r"asset materialize .*--select '([^']+)'(.*)", script)
+    graph = next(s for s, rest in chosen if "--partition" not in rest and s != "key:dashboard")
+    hourly = next(s for s, rest in chosen if "--partition" in rest)
+    return (graph if "dashboard" in graph else f"{graph} and not key:dashboard"), hourly
 
 
 def served(source: Path, home: Path, visible: Path, strategy: str) -> dict[str, list[str]]:
