@@ -186,7 +186,8 @@ class SongTable:
         album = album.fillna("").astype(str).map(lambda s: " ".join(s.casefold().split()))
         self.album, _ = pd.factorize(album.where(album != "", None), use_na_sentinel=True)
         listed = np.flatnonzero(self.album >= 0)
-        self.album_songs = _index(listed, self.album[listed], int(self.album.max()) + 1, self.n)
+        albums = _index(listed, self.album[listed], int(self.album.max()) + 1, self.n)
+        self.album_songs = popular_first(albums, self.popularity)
 
     # -- lookups ------------------------------------------------------------------------------
 

@@ -495,3 +495,40 @@ def test_load_recommender_says_what_to_materialize(world, tmp_path):
         con.execute("drop table main.song_index")
     with pytest.raises(ArtifactMissing, match="song_index"):
         load_recommender(tmp_path)
+
+
+def test_a_request_scores_a_bounded_set_of_candidates(songs):
+    """A year of fresh songs gives an artist thousands of songs: a playlist by that artist scores
+    the artist's most popular ones, not all of them, and the list is the same as scoring all."""
+    from playlist_assets.lib.recommend.candidates import PER_ARTIST
+
+    many = pd.concat(
+        [
+            songs.iloc[[0]].assign(
+                track_id=tid(100 + i), track_name=f"Fresh {i}", popularity=i % 100
+            )
+            for i in range(400)
+        ],
+        ignore_index=True,
+    )
+    rec = Recommender(pd.concat([songs, many], ignore_index=True))
+    seeds = rec.seeds([tid(0), tid(4)])
+    candidates = rec.candidates(seeds, k=10)
+    by_artist = candidates[rec.table.songs["artists"].to_numpy()[candidates] == "Artist 0"]
+    assert PER_ARTIST <= len(by_artist) < 150  # the artist's best 50, plus popular songs overall
+    chosen = set(rec.table.popularity[by_artist])
+    assert min(chosen) >= 40  # the least popular are not even scored
+    assert len(rec.recommend([tid(0), tid(4)], k=10).track_ids) == 10
+
+
+def test_take_reads_rows_as_flat_arrays():
+    import scipy.sparse as sp
+
+    from playlist_assets.lib.recommend.features import take
+
+    matrix = sp.csr_matrix(np.array([[0, 2, 0, 3], [0, 0, 0, 0], [5, 0, 7, 0]], dtype=float))
+    rows = take(matrix, np.array([2, 0, 1]))
+    assert rows.row_of.tolist() == [0, 0, 1, 1]
+    assert rows.indices.tolist() == [0, 2, 1, 3] and rows.data.tolist() == [5, 7, 2, 3]
+    assert take(matrix, np.array([2, 0]), limit=1).indices.tolist() == [0, 1]
+    assert take(matrix.tocsc(), np.array([3])).indices.tolist() == [0]  # a CSC matrix's column
