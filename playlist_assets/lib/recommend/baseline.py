@@ -50,6 +50,19 @@ class OldClusterMethod:
         rank = np.argsort(np.argsort(ids, kind="stable"), kind="stable")
         self.by_id = 1.0 - rank / table.n  # in (0, 1], decreasing with the track id
         self.labels = table.songs["track_genre"].astype(str).to_numpy()
+        # songs by ascending id: overall, per genre, per (genre, cluster): a request reads only
+        # the first ones of its genre and cluster
+        self.id_order = np.argsort(rank, kind="stable")
+        groups = pd.DataFrame(
+            {"genre": self.labels[self.id_order], "cluster": table.cluster[self.id_order]}
+        )
+        self.genre_order = {
+            g: self.id_order[rows] for g, rows in groups.groupby("genre").indices.items()
+        }
+        self.cluster_order = {
+            (g, int(c)): self.id_order[rows]
+            for (g, c), rows in groups.groupby(["genre", "cluster"]).indices.items()
+        }
         old = table.songs[list(OLD_SIMILARITY_FEATURES)].to_numpy(dtype=float)
         heard = table.has_audio.any()
         low = np.nan_to_num(np.nanmin(old, axis=0)) if heard else 0.0
@@ -104,17 +117,26 @@ class OldClusterMethod:
         return out
 
     def score(
-        self, seeds: Seeds, choice: tuple[str, int] | None = None
-    ) -> tuple[np.ndarray, str | None]:
-        """Every song's score under the old rule (higher first), and a note."""
+        self, seeds: Seeds, depth: int, choice: tuple[str, int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, str | None]:
+        """(positions, scores, note) of the first ``depth`` songs of each tier of the old rule:
+        the playlist's cluster, the rest of its genre, everything else, each by ascending id."""
         self._need_models()
         if not len(seeds.songs):
             note = "cluster: no playlist track in the songs base, popularity order"
-            return self.table.popularity / 100.0, note
+            top = self.table.by_popularity[:depth]
+            return top, self.table.popularity[top] / 100.0, note
         genre, cluster = choice if choice is not None else self.choices([seeds])[0]
-        in_genre = self.labels == genre
-        score = 0.5 * self.by_id + in_genre + (in_genre & (self.table.cluster == cluster))
-        return score, f"cluster: genre {genre}, cluster {cluster}"
+        empty = np.zeros(0, dtype=np.int64)
+        tiers = (
+            self.cluster_order.get((genre, cluster), empty)[:depth],
+            self.genre_order.get(genre, empty)[: 2 * depth],
+            self.id_order[: 2 * depth],
+        )
+        top = np.unique(np.concatenate(tiers))
+        in_genre = self.labels[top] == genre
+        score = 0.5 * self.by_id[top] + in_genre + (in_genre & (self.table.cluster[top] == cluster))
+        return top, score, f"cluster: genre {genre}, cluster {cluster}"
 
     def similarity(self, playlist: np.ndarray, recommended: Sequence[int]) -> float:
         """The old cosine between the means of the playlist's songs (positions, repeats kept)

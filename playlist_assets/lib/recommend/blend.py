@@ -53,6 +53,7 @@ def prepare(
     """Each case's candidates and features (``cold``: seeds hidden from the co-occurrence data;
     otherwise cases without evidence are left out)."""
     out = []
+    recommender.table.posteriors_of([case.seeds for case in cases])
     for case in cases:
         seeds = recommender.seeds(case.seeds, case.seed_artists, use_items=not cold)
         if not cold and not len(seeds.items):

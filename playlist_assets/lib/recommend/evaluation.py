@@ -59,6 +59,7 @@ def evaluate(
 
     ``hide_cooccurrence`` simulates cold start: the seeds are withheld from the co-occurrence data.
     """
+    recommender.table.posteriors_of([case.seeds for case in cases])
     every = [
         recommender.seeds(
             case.seeds,

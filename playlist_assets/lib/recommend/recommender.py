@@ -267,8 +267,7 @@ class Recommender:
             counts = gather(seed_rows(ev, seeds), slots(top, self.n), len(top), ones)[:, 0]
             return Scored(top, counts)
         if strategy == "cluster":
-            score, note = self.baseline.score(seeds, cluster_choice)
-            return Scored(np.arange(self.n), score, note)
+            return Scored(*self.baseline.score(seeds, depth, cluster_choice))
         if strategy == "hybrid":
             top = self.candidates(seeds, k)
             logits = self.hybrid_logits(seeds, top, self.features(seeds, top))

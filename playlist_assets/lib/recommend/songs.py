@@ -10,7 +10,7 @@ Recommenders that differ only in their co-occurrence share one ``SongTable``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -47,15 +47,23 @@ RESULT_COLUMNS: tuple[str, ...] = (
 )
 
 
+def _normalized(values: pd.Series, normalize: Any) -> pd.Series:
+    """``normalize`` of each value, computed once per distinct value (a base of fresh songs
+    repeats its artists and albums thousands of times)."""
+    codes, uniques = pd.factorize(values.fillna("").astype(str))
+    done = np.asarray([normalize(u) for u in uniques], dtype=object)
+    return pd.Series(done[codes] if len(done) else [], index=values.index, dtype=object)
+
+
+def _artist_set(artists: str) -> str:
+    return ";".join(sorted(normalize_artist(a) for a in artists.split(";")))
+
+
 def song_identity(names: Iterable[object], artists: Iterable[object]) -> np.ndarray:
     """Integer code per song: equal for the same normalised name and set of artists."""
-    keys = [
-        " ".join(str(n).casefold().split())
-        + "\x1f"
-        + ";".join(sorted(normalize_artist(a) for a in str(a_list).split(";")))
-        for n, a_list in zip(names, artists, strict=True)
-    ]
-    codes, _ = pd.factorize(pd.Series(keys, dtype=object))
+    names, artists = pd.Series(list(names), dtype=object), pd.Series(list(artists), dtype=object)
+    keys = _normalized(names, normalize_artist) + "\x1f" + _normalized(artists, _artist_set)
+    codes, _ = pd.factorize(keys)
     return codes
 
 
@@ -173,9 +181,7 @@ class SongTable:
     def _artists_and_albums(self) -> None:
         names = self.songs["artists"].fillna("").astype(str).str.split(";")
         rows = np.repeat(np.arange(self.n), names.str.len().to_numpy())
-        flat = pd.Series(
-            [normalize_artist(a) for lst in names for a in lst], dtype=object, index=rows
-        )
+        flat = _normalized(names.explode(), normalize_artist)
         keep = (flat != "").to_numpy()
         codes, vocab = pd.factorize(flat[keep])
         self.artist_vocab = np.asarray(vocab, dtype=object)
@@ -183,7 +189,7 @@ class SongTable:
         self.song_artists = _index(codes, rows[keep], self.n, len(self.artist_vocab))
         self.artist_songs = popular_first(self.song_artists.T.tocsr(), self.popularity)
         album = self.songs.get("album_name", pd.Series([""] * self.n))
-        album = album.fillna("").astype(str).map(lambda s: " ".join(s.casefold().split()))
+        album = _normalized(album, normalize_artist)  # the same casefold and spacing
         self.album, _ = pd.factorize(album.where(album != "", None), use_na_sentinel=True)
         listed = np.flatnonzero(self.album >= 0)
         albums = _index(listed, self.album[listed], int(self.album.max()) + 1, self.n)
@@ -225,6 +231,12 @@ class SongTable:
                         self.cluster_posterior[g] = np.zeros(shape, dtype=np.float32)
                     self.cluster_posterior[g][heard] = posterior
             self._has_posteriors[todo] = True
+
+    def posteriors_of(self, track_ids: Sequence[Sequence[str]]) -> None:
+        """Compute at once the posteriors of every song of these playlists (evaluation and
+        tuning: one batch is far cheaper than one small prediction per playlist)."""
+        ids = {t for tracks in track_ids for t in tracks}
+        self.posteriors(np.unique(self.positions(ids)))
 
     def warm_up(self, chunk: int = 20_000) -> None:
         """Compute every song's posteriors now, in chunks (a long-running server does this in the
