@@ -34,7 +34,7 @@ def candidate(world, home, run_id: str, blends: Blends | None = None):
     """What track_cooccurrence leaves: the co-occurrence with its run, written as the candidate."""
     cooc = copy.copy(world["cooc"])
     cooc.tuning = {"run_id": run_id, "learned_at": f"2026-12-0{len(run_id) % 9}T10:00:00Z"}
-    cooc.blends = blends
+    cooc.blends, cooc.spec = blends, SPEC
     write_pickle_atomic(home / "models" / champion.CANDIDATE, cooc)  # as model_io_manager does
     return cooc
 
