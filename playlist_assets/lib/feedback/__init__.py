@@ -1,0 +1,1 @@
+"""Listeners' reactions: the impressions the API served and the feedback that comes back."""
