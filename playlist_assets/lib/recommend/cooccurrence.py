@@ -216,7 +216,8 @@ def strip_songs(
     fraction: float = 0.2,
     salt: str = COLD_SONG_SALT,
 ) -> tuple[pd.DataFrame, frozenset[str]]:
-    """The playlists without the rows of a share of the catalogue songs, and that share.
+    """The playlists without the rows of a share of the catalogue songs, and that share (of the
+    catalogue songs the playlists hold: no other song has rows to strip).
 
     The cold slice: co-occurrence learned from what is left has no evidence of the stripped
     songs, as for a song that just landed; the evaluation then scores how well the recommender
@@ -226,6 +227,8 @@ def strip_songs(
     if not 0 <= fraction < 1:
         raise ValueError("the stripped share of songs must lie within [0, 1)")
     catalogue = pd.Series(pd.unique(np.asarray(list(catalogue_ids), dtype=object)), dtype=object)
+    # only songs some playlist holds can be stripped (hashing the whole base costs seconds)
+    catalogue = catalogue[catalogue.isin(pd.unique(playlists["track_id"].astype(str)))]
     stripped = frozenset(catalogue[hash_unit(catalogue.astype(str), salt) < fraction].astype(str))
     keep = ~playlists["track_id"].astype(str).isin(stripped).to_numpy()
     return playlists.loc[keep], stripped

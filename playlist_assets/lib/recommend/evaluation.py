@@ -116,8 +116,8 @@ def cold_song_slice(
     second half holds stripped songs (targets: those songs). The held-out playlists themselves
     are left whole (their rows are the input)."""
     catalogue = recommender.ids
-    training = playlists[playlists["pid"].isin(set(training_pids))]
-    kept, stripped = strip_songs(training, catalogue, spec.strip_fraction)
+    kept, stripped = strip_songs(playlists, catalogue, spec.strip_fraction)
+    kept = kept[kept["pid"].isin(set(training_pids))]
     cooc = learn_cooccurrence(kept, training_pids, catalogue)
     stripped_recommender = recommender.with_cooccurrence(cooc, recommender.blends)
     cases = []
