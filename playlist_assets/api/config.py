@@ -1,0 +1,116 @@
+"""The API's settings: defaults, the environment variables that override them, and paths.
+
+Light on purpose (standard library only): ``playlist-assets api-keys`` and the CLI's argument
+parser read it before anything heavy is imported. Command-line flags override the environment.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from playlist_assets import settings
+
+HOST_ENV = "PLAYLIST_API_HOST"
+PORT_ENV = "PLAYLIST_API_PORT"
+RATE_ENV = "PLAYLIST_API_RATE"  # requests per second per key
+BURST_ENV = "PLAYLIST_API_BURST"  # requests a key may send at once
+POLL_ENV = "PLAYLIST_API_POLL_SECONDS"  # how often the watcher looks for new serving state
+THREADS_ENV = "PLAYLIST_API_THREADS"  # recommendation worker threads
+CHALLENGER_SHARE_ENV = "PLAYLIST_API_CHALLENGER_SHARE"  # users served by a challenger (issue 23)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+DEFAULT_RATE = 20.0
+DEFAULT_BURST = 40
+DEFAULT_POLL_SECONDS = 5.0
+DEFAULT_THREADS = 4
+DEFAULT_CHALLENGER_SHARE = 0.10
+
+MAX_K = 500
+DEFAULT_K = 20
+MAX_SEEDS = 1000
+MAX_USER_CHARS = 128
+# A request body larger than this is refused (413) before it is read: 1,000 track URLs fit.
+MAX_BODY_BYTES = 128 * 1024
+# Uncached key checks (argon2, ~50 ms each by design) the whole process does per second: a
+# client guessing keys cannot take the CPU from the others.
+KEY_CHECKS_PER_SECOND = 20.0
+
+
+def api_dir(data_home: Path | None = None) -> Path:
+    """``<data folder>/api``: the key file lives here (never in DuckDB, never in metadata)."""
+    return (data_home or settings.data_home()) / "api"
+
+
+def keys_path(data_home: Path | None = None) -> Path:
+    return api_dir(data_home) / "keys.json"
+
+
+def impressions_dir(data_home: Path | None = None) -> Path:
+    """``<landing folder>/impressions``: one folder per hour (``YYYY-MM-DDTHH``, UTC)."""
+    return (settings.landing_dir() if data_home is None else data_home / "landing") / "impressions"
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and ``localhost``; any other address is reachable from outside."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"${name} must be a number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class ApiConfig:
+    """How one API process runs; ``from_env`` reads the defaults' overrides."""
+
+    host: str = DEFAULT_HOST
+    port: int = DEFAULT_PORT
+    rate: float = DEFAULT_RATE
+    burst: int = DEFAULT_BURST
+    poll_seconds: float = DEFAULT_POLL_SECONDS
+    threads: int = DEFAULT_THREADS
+    challenger_share: float = DEFAULT_CHALLENGER_SHARE
+    max_body_bytes: int = MAX_BODY_BYTES
+    key_checks_per_second: float = KEY_CHECKS_PER_SECOND
+
+    @classmethod
+    def from_env(cls) -> ApiConfig:
+        return cls(
+            host=os.environ.get(HOST_ENV, "").strip() or DEFAULT_HOST,
+            port=int(_env_float(PORT_ENV, DEFAULT_PORT)),
+            rate=_env_float(RATE_ENV, DEFAULT_RATE),
+            burst=int(_env_float(BURST_ENV, DEFAULT_BURST)),
+            poll_seconds=_env_float(POLL_ENV, DEFAULT_POLL_SECONDS),
+            threads=int(_env_float(THREADS_ENV, DEFAULT_THREADS)),
+            challenger_share=_env_float(CHALLENGER_SHARE_ENV, DEFAULT_CHALLENGER_SHARE),
+        )
+
+    def problems(self) -> list[str]:
+        """What is wrong with these settings, one line each (empty: fine)."""
+        out = []
+        if not 0 <= self.port <= 65535:
+            out.append(f"port must be 0..65535, got {self.port}")
+        if self.rate <= 0 or self.burst < 1:
+            out.append(f"rate limit must be positive (rate {self.rate}/s, burst {self.burst})")
+        if self.poll_seconds <= 0:
+            out.append(f"poll interval must be positive, got {self.poll_seconds}")
+        if self.threads < 1:
+            out.append(f"threads must be at least 1, got {self.threads}")
+        if not 0 <= self.challenger_share <= 1:
+            out.append(f"challenger share must be in 0..1, got {self.challenger_share}")
+        return out

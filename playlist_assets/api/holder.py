@@ -1,0 +1,262 @@
+"""The serving state and its hot swap: requests read one reference, a watcher replaces it.
+
+A ``ServingState`` is immutable once built: the loaded recommender, the model version it
+answers with and the materializations it read. Requests take the current reference once and use
+only it, so a swap never changes a request's state half-way. The watcher thread polls the
+versions (``versions``); when they changed and then held still for one poll (a retrain writes
+several assets in a row), it loads the new state in the background (lower CPU priority), warms
+it with one request, and swaps the reference. Until the swap the old state answers; after it, the
+old one is freed as soon as the requests still using it finish (two full copies are held only
+while the new one loads). Requests never wait for a load.
+
+Loading reads the warehouse into memory and closes it (``load_recommender``): a materialization
+holding DuckDB's writer lock makes the load fail with a lock error; the state in memory keeps
+answering and the load is tried again at the next poll.
+
+Arms: the state serving a request is the ``champion``'s. A ``challenger`` state (issue 23) slots
+into ``_states`` the same way and takes a stable, configurable share of users (``arm_for``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import hashlib
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from playlist_assets.api.impressions import iso_ms, utc_now
+from playlist_assets.api.metrics import ApiMetrics
+from playlist_assets.api.versions import VersionProbe, Versions
+
+log = logging.getLogger("playlist_assets.api")
+
+CHAMPION, CHALLENGER = "champion", "challenger"
+# A state still changing after this long is loaded anyway (a very long retrain).
+MAX_SETTLE_SECONDS = 120.0
+WARM_SEEDS = 5
+LOADER_NICENESS = 10
+
+
+@dataclass(frozen=True)
+class ServingState:
+    """What one request reads: never changed after the swap that published it."""
+
+    recommender: Any
+    model_version: str
+    classifier_version: str
+    versions: Versions
+    index: dict[str, Any]
+    loaded_at: str
+    load_seconds: float
+
+
+@dataclass
+class LoadStatus:
+    """What the watcher last did, for /readyz and the admin usage page."""
+
+    loading: bool = False
+    last_error: str | None = None
+    last_attempt: str | None = None
+    swaps: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+def model_version_of(classifier_version: str, versions: Versions) -> str:
+    """``classifier-v<registry version>+cooc-<file tag>``: changes with a promotion (new
+    champion) or a re-learned co-occurrence; the same files give the same version everywhere."""
+    return f"classifier-v{classifier_version}+cooc-{versions.token('track_cooccurrence')}"
+
+
+def arm_for(user: str | None, share: float, has_challenger: bool) -> str:
+    """The arm of a user: a stable hash of the id below ``share`` -> challenger. Anonymous
+    requests and processes without a challenger get the champion."""
+    if not has_challenger or not user or share <= 0:
+        return CHAMPION
+    point = int.from_bytes(hashlib.sha256(user.encode()).digest()[:8], "big") / 2**64
+    return CHALLENGER if point < share else CHAMPION
+
+
+def _release_memory() -> None:
+    """Hand the freed state's memory back to the system (glibc keeps freed small blocks)."""
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _default_loader(data_home: Path) -> Any:
+    from playlist_assets.lib.recommend.load import load_recommender
+
+    return load_recommender(data_home)
+
+
+class StateHolder:
+    """The current serving state per arm, and the watcher thread that replaces it."""
+
+    def __init__(
+        self,
+        data_home: Path,
+        probe: VersionProbe,
+        metrics: ApiMetrics,
+        *,
+        poll_seconds: float,
+        challenger_share: float = 0.0,
+        loader: Callable[[Path], Any] = _default_loader,
+    ) -> None:
+        self.data_home = Path(data_home)
+        self.probe = probe
+        self.metrics = metrics
+        self.poll_seconds = poll_seconds
+        self.challenger_share = challenger_share
+        self._loader = loader
+        self._states: dict[str, ServingState] = {}
+        self.status = LoadStatus()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._forced = False
+        self._thread: threading.Thread | None = None
+
+    # -- what requests read ------------------------------------------------------------------
+
+    @property
+    def champion(self) -> ServingState | None:
+        return self._states.get(CHAMPION)
+
+    def state_for(self, user: str | None) -> tuple[str, ServingState | None]:
+        """(arm, state) serving ``user``; one dictionary read, no lock."""
+        states = self._states
+        arm = arm_for(user, self.challenger_share, CHALLENGER in states)
+        return arm, states.get(arm)
+
+    # -- the watcher -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="state-watcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.probe.close()
+
+    def reload(self) -> None:
+        """Load now, even if nothing seems to have changed (the admin endpoint)."""
+        self._forced = True
+        self._wake.set()
+
+    def _run(self) -> None:
+        # Linux: a thread's own niceness, so requests keep their CPU share during a load.
+        with contextlib.suppress(OSError, AttributeError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOADER_NICENESS)
+        previous: Versions | None = None
+        changing_since: float | None = None
+        failed: Versions | None = None
+        while not self._stop.is_set():
+            versions = self.probe.poll()
+            current = self.champion
+            forced, self._forced = self._forced, False
+            new = current is None or versions != current.versions
+            if not new:
+                changing_since = None
+            if forced or (new and versions != failed):
+                settled = versions == previous or current is None or forced
+                changing_since = changing_since or time.monotonic()
+                if settled or time.monotonic() - changing_since > MAX_SETTLE_SECONDS:
+                    ok, transient = self._load(versions)
+                    failed = None if ok or transient else versions
+                    changing_since = None
+            previous = versions
+            self._wake.wait(self.poll_seconds)
+            self._wake.clear()
+
+    def _load(self, versions: Versions) -> tuple[bool, bool]:
+        """Load, warm and swap in a new champion state; (swapped, failure was transient)."""
+        import duckdb
+
+        from playlist_assets.lib.classifier.artifacts import ArtifactError, ArtifactMissing
+
+        self.status.loading = True
+        self.status.last_attempt = iso_ms(utc_now())
+        started = time.perf_counter()
+        try:
+            recommender = self._loader(self.data_home)
+            _warm(recommender)
+        except duckdb.IOException as exc:
+            locked = "lock" in str(exc).lower()
+            return False, self._failed("locked" if locked else "failed", exc, transient=locked)
+        except ArtifactMissing as exc:
+            return False, self._failed("missing", exc, transient=False)
+        except (ArtifactError, ValueError, duckdb.Error, OSError) as exc:
+            return False, self._failed("failed", exc, transient=False)
+        except Exception as exc:  # a broken model must not stop the watcher: keep serving
+            log.exception("loading the serving state failed")
+            return False, self._failed("failed", exc, transient=False)
+        finally:
+            self.status.loading = False
+        seconds = time.perf_counter() - started
+        self._swap(recommender, versions, seconds)
+        return True, False
+
+    def _failed(self, outcome: str, exc: BaseException, *, transient: bool) -> bool:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        self.status.last_error = f"{outcome}: {message}"
+        self.status.failures = [*self.status.failures[-9:], f"{self.status.last_attempt} {message}"]
+        self.metrics.swaps.labels(outcome).inc()
+        log.warning(
+            "serving state not loaded (%s): %s%s",
+            outcome,
+            message,
+            "; serving the previous state" if self.champion else "",
+        )
+        return transient
+
+    def _swap(self, recommender: Any, versions: Versions, seconds: float) -> None:
+        classifier = getattr(recommender, "classifier", None)
+        classifier_version = str(getattr(classifier, "version", None) or "unregistered")
+        state = ServingState(
+            recommender=recommender,
+            model_version=model_version_of(classifier_version, versions),
+            classifier_version=classifier_version,
+            versions=versions,
+            index={"songs": int(recommender.n), **versions.index_info()},
+            loaded_at=iso_ms(utc_now()),
+            load_seconds=round(seconds, 3),
+        )
+        old = self._states.get(CHAMPION)
+        self._states = {**self._states, CHAMPION: state}  # one reference: atomic for readers
+        self.status.swaps += 1
+        self.status.last_error = None
+        m = self.metrics
+        if old is not None:
+            m.model.remove(CHAMPION, old.model_version, old.classifier_version)
+        m.model.labels(CHAMPION, state.model_version, state.classifier_version).set(1)
+        m.songs.set(state.index["songs"])
+        m.ready.set(1)
+        m.swaps.labels("ok").inc()
+        m.swap_seconds.observe(seconds)
+        m.last_swap.set(time.time())
+        log.info(
+            "serving %s (%d songs, loaded in %.1f s)%s",
+            state.model_version,
+            state.index["songs"],
+            seconds,
+            f", replacing {old.model_version}" if old else "",
+        )
+        del old
+        _release_memory()
+
+
+def _warm(recommender: Any) -> None:
+    """One request before the swap: a broken state fails here, not in front of a client, and
+    lazily built parts (the first posteriors) are built by this thread, not by requests."""
+    seeds = [str(i) for i in recommender.ids[:WARM_SEEDS]]
+    recommender.recommend(seeds, 10, allow_unknown=True)

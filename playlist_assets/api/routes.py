@@ -1,0 +1,132 @@
+"""The endpoints. Heavy work (seeds, ranking, encoding, the impression) runs in the service's
+worker threads; the event loop only admits, dispatches and sends.
+
+Feedback (``POST /v1/feedback``, issue 23) joins here as one more client route: it finds the
+impression by ``request_id`` in the log ``impressions`` writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from playlist_assets.api import answers
+from playlist_assets.api.errors import ApiError
+from playlist_assets.api.holder import ServingState
+from playlist_assets.api.schemas import (
+    ERROR_RESPONSES,
+    RecommendationRequest,
+    RecommendationResponse,
+)
+from playlist_assets.api.service import Service
+
+NOT_READY_RETRY_S = 5
+
+
+def _json(content: bytes, status: int = 200) -> Response:
+    return Response(content=content, status_code=status, media_type="application/json")
+
+
+def _serving(state: ServingState | None) -> ServingState:
+    if state is None:
+        raise ApiError(
+            503,
+            "not_ready",
+            "no recommender loaded yet: materialize song_index, track_cooccurrence and the models "
+            "(see /readyz)",
+            headers={"Retry-After": str(NOT_READY_RETRY_S)},
+        )
+    return state
+
+
+def build_router(service: Service) -> APIRouter:
+    """Every route of one service (its guard decides who may call which)."""
+    router = APIRouter()
+    client = Depends(service.guard.require("client"))
+    admin = Depends(service.guard.require("admin"))
+
+    @router.post(
+        "/v1/recommendations",
+        tags=["recommendations"],
+        summary="Songs that continue a playlist",
+        responses={200: {"model": RecommendationResponse}, **ERROR_RESPONSES},
+        dependencies=[client],
+    )
+    async def recommendations(body: RecommendationRequest, request: Request) -> Response:
+        info = request.scope["playlist_api"]
+        arm, state = service.holder.state_for(body.user)
+        state = _serving(state)
+        info.model_version, info.arm = state.model_version, arm
+        content = await asyncio.get_running_loop().run_in_executor(
+            service.executor,
+            answers.recommend,
+            body,
+            state,
+            arm,
+            info,
+            service.impressions,
+            service.metrics,
+        )
+        return _json(content)
+
+    @router.get(
+        "/v1/songs/{track_id}",
+        tags=["songs"],
+        summary="One song of the served songs base",
+        responses=ERROR_RESPONSES,
+        dependencies=[client],
+    )
+    async def songs(track_id: str, request: Request) -> Response:
+        from playlist_assets.lib.recommend.recommender import (
+            looks_like_track_id,
+            normalize_track_id,
+        )
+
+        state = _serving(service.holder.champion)
+        request.scope["playlist_api"].model_version = state.model_version
+        wanted = normalize_track_id(track_id)
+        if not looks_like_track_id(wanted):
+            raise ApiError(422, "invalid", f"{track_id!r} is not a Spotify track id", "track_id")
+        content = answers.song(state, wanted)
+        if content is None:
+            raise ApiError(
+                404,
+                "not_found",
+                f"track {wanted} is not in the songs base served by {state.model_version}",
+                "track_id",
+            )
+        return _json(content)
+
+    @router.get("/healthz", tags=["operations"], summary="The process is up")
+    async def healthz() -> dict:
+        return {"status": "ok"}
+
+    @router.get("/readyz", tags=["operations"], summary="A recommender is loaded and serving")
+    async def readyz() -> JSONResponse:
+        body = service.readiness()
+        return JSONResponse(body, status_code=200 if body["ready"] else 503)
+
+    @router.get("/metrics", tags=["operations"], summary="Prometheus metrics", dependencies=[admin])
+    async def metrics() -> Response:
+        return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @router.post(
+        "/v1/admin/reload",
+        tags=["admin"],
+        summary="Load the serving state again now",
+        status_code=202,
+        dependencies=[admin],
+    )
+    async def reload() -> dict:
+        service.holder.reload()
+        current = service.holder.champion
+        return {"reloading": True, "model_version": current.model_version if current else None}
+
+    @router.get("/v1/admin/usage", tags=["admin"], summary="Requests per key", dependencies=[admin])
+    async def usage() -> dict:
+        return service.usage()
+
+    return router

@@ -1,0 +1,104 @@
+"""One running service's parts, built once at start-up: the holder and its watcher, the key
+guard, the impressions log, the metrics and the worker threads that answer requests."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from playlist_assets import settings
+from playlist_assets.api import config as api_config
+from playlist_assets.api.auth import Guard
+from playlist_assets.api.holder import StateHolder
+from playlist_assets.api.impressions import ImpressionLog
+from playlist_assets.api.keys import KeyChecker, KeyStore
+from playlist_assets.api.metrics import ApiMetrics
+from playlist_assets.api.ratelimit import RateLimiter
+from playlist_assets.api.versions import VersionProbe
+
+
+@dataclass
+class Service:
+    config: api_config.ApiConfig
+    holder: StateHolder
+    guard: Guard
+    metrics: ApiMetrics
+    impressions: ImpressionLog | None
+    executor: ThreadPoolExecutor
+
+    @classmethod
+    def build(cls, config: api_config.ApiConfig, data_home: Path | None = None) -> Service:
+        home = Path(data_home) if data_home is not None else settings.data_home()
+        metrics = ApiMetrics()
+        holder = StateHolder(
+            home,
+            VersionProbe(home, settings.dagster_home()),
+            metrics,
+            poll_seconds=config.poll_seconds,
+            challenger_share=config.challenger_share,
+        )
+        checker = KeyChecker(KeyStore(api_config.keys_path(home)))
+        checker.refresh()
+        guard = Guard(
+            checker,
+            RateLimiter(config.rate, config.burst),
+            RateLimiter(config.key_checks_per_second, int(config.key_checks_per_second)),
+            metrics,
+        )
+        return cls(
+            config=config,
+            holder=holder,
+            guard=guard,
+            metrics=metrics,
+            impressions=ImpressionLog(api_config.impressions_dir(home)),
+            executor=ThreadPoolExecutor(config.threads, thread_name_prefix="recommend"),
+        )
+
+    def start(self) -> None:
+        self.holder.start()
+
+    def stop(self) -> None:
+        self.holder.stop()
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        if self.impressions is not None:
+            self.impressions.close()
+
+    def readiness(self) -> dict[str, Any]:
+        state = self.holder.champion
+        status = self.holder.status
+        return {
+            "ready": state is not None,
+            "model_version": state.model_version if state else None,
+            "index": state.index if state else None,
+            "loaded_at": state.loaded_at if state else None,
+            "load_seconds": state.load_seconds if state else None,
+            "loading": status.loading,
+            "last_error": status.last_error,
+        }
+
+    def usage(self) -> dict[str, Any]:
+        from datetime import datetime, timezone
+
+        def when(t: float | None) -> str | None:
+            return (
+                datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="seconds") if t else None
+            )
+
+        return {
+            "keys": {
+                key_id: {
+                    "requests": u.requests,
+                    "rate_limited": u.rate_limited,
+                    "last_seen": when(u.last_seen),
+                }
+                for key_id, u in sorted(self.guard.usage.items())
+            },
+            "rate_limit": {"rate": self.config.rate, "burst": self.config.burst},
+            "serving": {
+                **self.readiness(),
+                "swaps": self.holder.status.swaps,
+                "recent_failures": self.holder.status.failures,
+            },
+        }
