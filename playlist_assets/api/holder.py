@@ -46,10 +46,35 @@ LOADER_NICENESS = 10
 
 
 @dataclass(frozen=True)
+class SongColumns:
+    """The columns an answer lists, as arrays aligned with the recommender's song positions:
+    an answer takes its rows by position (no per-request DataFrame). Object columns share the
+    songs table's strings, so they cost a pointer per song."""
+
+    ids: Any
+    names: Any
+    artists: Any
+    genres: Any
+    new: Any
+
+    @classmethod
+    def of(cls, recommender: Any) -> SongColumns:
+        songs = recommender.songs
+        return cls(
+            ids=recommender.ids,
+            names=songs["track_name"].to_numpy(dtype=object),
+            artists=songs["artists"].to_numpy(dtype=object),
+            genres=songs["track_genre"].to_numpy(dtype=object),
+            new=recommender.new,
+        )
+
+
+@dataclass(frozen=True)
 class ServingState:
     """What one request reads: never changed after the swap that published it."""
 
     recommender: Any
+    columns: SongColumns
     model_version: str
     classifier_version: str
     versions: Versions
@@ -154,9 +179,7 @@ class StateHolder:
         self._wake.set()
 
     def _run(self) -> None:
-        # Linux: a thread's own niceness, so requests keep their CPU share during a load.
-        with contextlib.suppress(OSError, AttributeError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOADER_NICENESS)
+        niced = False
         previous: Versions | None = None
         changing_since: float | None = None
         failed: Versions | None = None
@@ -172,6 +195,8 @@ class StateHolder:
                 changing_since = changing_since or time.monotonic()
                 if settled or time.monotonic() - changing_since > MAX_SETTLE_SECONDS:
                     ok, transient = self._load(versions)
+                    if ok and not niced:  # the first load at full speed, swaps behind requests
+                        niced = _lower_priority()
                     failed = None if ok or transient else versions
                     changing_since = None
             previous = versions
@@ -224,6 +249,7 @@ class StateHolder:
         classifier_version = str(getattr(classifier, "version", None) or "unregistered")
         state = ServingState(
             recommender=recommender,
+            columns=SongColumns.of(recommender),
             model_version=model_version_of(classifier_version, versions),
             classifier_version=classifier_version,
             versions=versions,
@@ -255,8 +281,15 @@ class StateHolder:
         _release_memory()
 
 
+def _lower_priority() -> bool:
+    """Linux: this thread's own niceness, so requests keep their CPU share during a load."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOADER_NICENESS)
+    return True
+
+
 def _warm(recommender: Any) -> None:
     """One request before the swap: a broken state fails here, not in front of a client, and
     lazily built parts (the first posteriors) are built by this thread, not by requests."""
     seeds = [str(i) for i in recommender.ids[:WARM_SEEDS]]
-    recommender.recommend(seeds, 10, allow_unknown=True)
+    recommender.rank(seeds, 10, allow_unknown=True)

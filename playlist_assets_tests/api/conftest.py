@@ -63,7 +63,7 @@ def sample_home(tmp_path_factory: pytest.TempPathFactory) -> dict:
     for genre, model in clusters.items():
         (models / "genre_cluster_models" / genre).write_bytes(pickle.dumps(model))
     (models / "track_cooccurrence").write_bytes(pickle.dumps(cooc))
-    return {"home": home, "playlists": playlists, "index": index, "bundle": bundle}
+    return {"home": home, "playlists": playlists, "index": index, "bundle": bundle, "cooc": cooc}
 
 
 @pytest.fixture
