@@ -12,9 +12,9 @@ the script:
    request: start-up and loading included, as a script calling the CLI pays);
 3. starts ``playlist-assets api`` (one client key; the per-key rate limit raised so it does not
    cap the measurement), and runs ``--clients`` keep-alive connections for ``--seconds`` on
-   loopback, each sending k=100 hybrid requests for real playlists back to back. Halfway, a
-   promotion as serving sees it: ``models/genre_classifier`` replaced (one rename) by the same
-   model under the next version. Reported: requests/s, p50/p95/p99 latency, errors (anything
+   loopback, each sending k=100 hybrid requests for real playlists back to back. A quarter of
+   the way in, a promotion as serving sees it: ``models/genre_classifier`` replaced (one
+   rename) by the same model under the next version (put back after the run). Reported: requests/s, p50/p95/p99 latency, errors (anything
    but 200, connection errors), when answers switched version, the server's resident memory
    before the window, at its end and at its peak (VmHWM, the swap included).
 
@@ -217,6 +217,12 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (load-independent cost)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def vm_kib(pid: int, field: str) -> int:
     with open(f"/proc/{pid}/status") as fh:
         return int(next(line for line in fh if line.startswith(field)).split()[1])
@@ -280,19 +286,27 @@ async def load(
     return [*out, ("swap", swap_time)]
 
 
-def promote(home: Path) -> str:
-    """What a promotion does to serving's files: the champion bundle, under the next version."""
+def promote(home: Path) -> None:
+    """What a promotion does to serving's files: the champion bundle, under the next version
+    (the original file is kept beside it and put back after the run)."""
     from playlist_assets.lib.classifier.artifacts import load_classifier, write_pickle_atomic
 
+    path = home / "models" / "genre_classifier"
+    shutil.copy2(path, home / "genre_classifier.before_bench")
     bundle = load_classifier(home / "models")
     version = str(int(bundle.version) + 1) if str(bundle.version).isdigit() else "2"
-    write_pickle_atomic(
-        home / "models" / "genre_classifier", dataclasses.replace(bundle, version=version)
-    )
-    return version
+    write_pickle_atomic(path, dataclasses.replace(bundle, version=version))
 
 
-def serve_and_load(home: Path, seeds: list[list[str]], clients: int, seconds: float) -> dict:
+def unpromote(home: Path) -> None:
+    kept = home / "genre_classifier.before_bench"
+    if kept.exists():
+        os.replace(kept, home / "models" / "genre_classifier")
+
+
+def serve_and_load(
+    home: Path, seeds: list[list[str]], clients: int, seconds: float, flags: list[str]
+) -> dict:
     from playlist_assets.api.config import keys_path
     from playlist_assets.api.keys import KeyStore
 
@@ -313,6 +327,7 @@ def serve_and_load(home: Path, seeds: list[list[str]], clients: int, seconds: fl
                 "1000000",
                 "--poll-seconds",
                 "1",
+                *flags,
             ],
             env=env_for(home),
             stdout=fh,
@@ -322,18 +337,23 @@ def serve_and_load(home: Path, seeds: list[list[str]], clients: int, seconds: fl
         port = wait_listening(log, server)
         wait_ready(port, key)
         requests = [request_bytes(port, key, s, f"user-{i}") for i, s in enumerate(seeds)]
-        asyncio.run(load(port, requests, clients, 2.0, 1.0, lambda: None))  # warm the connections
+        cpu_warm = cpu_seconds(server.pid)
+        warm = asyncio.run(load(port, requests, clients, 5.0, 1.0, lambda: None))[:-1]
+        cpu_warm = cpu_seconds(server.pid) - cpu_warm
         rss_before = vm_kib(server.pid, "VmRSS") / 1024
+        cpu_before = cpu_seconds(server.pid)
         started = time.perf_counter()
         results = asyncio.run(
-            load(port, requests, clients, seconds, seconds / 2, lambda: promote(home))
+            load(port, requests, clients, seconds, seconds / 4, lambda: promote(home))
         )
+        cpu = cpu_seconds(server.pid) - cpu_before
         rss_after = vm_kib(server.pid, "VmRSS") / 1024
         peak = vm_kib(server.pid, "VmHWM") / 1024
         recommender_s = server_recommender_seconds(port, admin)
     finally:
         server.terminate()
         server.wait(timeout=60)
+        unpromote(home)
     swap_time = results.pop()[1]
     done = [r for r in results if r[0] >= started]
     ok = [r for r in done if r[2] == 200]
@@ -347,6 +367,8 @@ def serve_and_load(home: Path, seeds: list[list[str]], clients: int, seconds: fl
         "p95_ms": percentile(latencies, 95),
         "p99_ms": percentile(latencies, 99),
         "errors": len(done) - len(ok),
+        "server_cpu_ms": 1000 * cpu / max(len(done), 1),
+        "server_cpu_ms_no_swap": 1000 * cpu_warm / max(len(warm), 1),
         "versions": versions,
         "swap_visible_s": (min(new) - swap_time) if new else None,
         "rss_before_mib": rss_before,
@@ -424,7 +446,7 @@ def scenario(name: str, home: Path, clients: int, seconds: float, cli_repeats: i
 
 def table(rows: list[dict], clients: int, seconds: float) -> str:
     out = [
-        f"{clients} clients, {seconds:g} s, k={K} hybrid, one promotion swap halfway.",
+        f"{clients} clients, {seconds:g} s, k={K} hybrid, one promotion swap a quarter of the way in.",
         "",
         "| | " + " | ".join(r["name"] for r in rows) + " |",
         "|---|" + "---:|" * len(rows),
@@ -446,6 +468,10 @@ def table(rows: list[dict], clients: int, seconds: float) -> str:
         lambda r: (
             "n/a" if r["api"]["swap_visible_s"] is None else f"{r['api']['swap_visible_s']:.1f}"
         ),
+    )
+    line(
+        "service CPU per request: without a swap; the window, its swap's load included (ms)",
+        lambda r: f"{r['api']['server_cpu_ms_no_swap']:.1f}; {r['api']['server_cpu_ms']:.1f}",
     )
     line(
         "Recommender.recommend in the service, mean (ms)",

@@ -1,6 +1,6 @@
 """Building answers from a serving state: runs in a worker thread, never in the event loop.
 
-One recommendation = resolve the seeds, ``Recommender.rank`` (the positions and scores that
+One recommendation = ``Recommender.rank`` of the resolved seeds (the positions and scores that
 ``recommend`` would put in a DataFrame: building that table was a fifth of a request at the
 sample), the answer's rows taken from the state's column arrays, the impression appended, the
 JSON encoded once. Everything a request reads comes from the one ``ServingState`` it was given.
@@ -22,7 +22,7 @@ from playlist_assets.api.holder import ServingState
 from playlist_assets.api.impressions import ImpressionLog, iso_ms, utc_now
 from playlist_assets.api.metrics import ApiMetrics
 from playlist_assets.api.schemas import RecommendationRequest
-from playlist_assets.api.seeds import resolve_seeds
+from playlist_assets.api.seeds import SeedTracks
 from playlist_assets.lib.recommend.recommender import NoUsableTracks
 from playlist_assets.lib.schema import CONTINUOUS_FEATURES
 
@@ -46,6 +46,7 @@ def encode(payload: dict[str, Any]) -> bytes:
 
 def recommend(
     body: RecommendationRequest,
+    seeds: SeedTracks,
     state: ServingState,
     arm: str,
     info: RequestInfo,
@@ -53,7 +54,6 @@ def recommend(
     metrics: ApiMetrics,
 ) -> bytes:
     """The JSON answer to one recommendation request (raises ``ApiError`` for bad input)."""
-    seeds = resolve_seeds(body.seeds)
     started = time.perf_counter()
     try:
         chosen, scores, parsed, note = state.recommender.rank(

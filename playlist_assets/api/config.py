@@ -26,7 +26,9 @@ DEFAULT_PORT = 8000
 DEFAULT_RATE = 20.0
 DEFAULT_BURST = 40
 DEFAULT_POLL_SECONDS = 5.0
-DEFAULT_THREADS = 4
+# Two cores here; the ranking holds the GIL for its Python parts, so more threads add waiting
+# and per-request memory (bench_api.py), not throughput.
+DEFAULT_THREADS = 2
 DEFAULT_CHALLENGER_SHARE = 0.10
 
 MAX_K = 500
@@ -35,6 +37,8 @@ MAX_SEEDS = 1000
 MAX_USER_CHARS = 128
 # A request body larger than this is refused (413) before it is read: 1,000 track URLs fit.
 MAX_BODY_BYTES = 128 * 1024
+# Requests waiting for a ranking thread beyond which the service answers 503 (shed, not queue).
+MAX_PENDING = 256
 # Uncached key checks (argon2, ~50 ms each by design) the whole process does per second: a
 # client guessing keys cannot take the CPU from the others.
 KEY_CHECKS_PER_SECOND = 20.0
@@ -86,6 +90,7 @@ class ApiConfig:
     threads: int = DEFAULT_THREADS
     challenger_share: float = DEFAULT_CHALLENGER_SHARE
     max_body_bytes: int = MAX_BODY_BYTES
+    max_pending: int = MAX_PENDING
     key_checks_per_second: float = KEY_CHECKS_PER_SECOND
 
     @classmethod

@@ -1,5 +1,6 @@
-"""The endpoints. Heavy work (seeds, ranking, encoding, the impression) runs in the service's
-worker threads; the event loop only admits, dispatches and sends.
+"""The endpoints. Ranking, encoding and the impression run in the service's ranking threads;
+seeds naming a playlist are read in the general thread pool (a slow Spotify never holds a ranking
+thread); the event loop only admits, parses track ids, dispatches and sends.
 
 Feedback (``POST /v1/feedback``, issue 23) joins here as one more client route: it finds the
 impression by ``request_id`` in the log ``impressions`` writes.
@@ -12,6 +13,7 @@ import asyncio
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.concurrency import run_in_threadpool
 
 from playlist_assets.api import answers
 from playlist_assets.api.errors import ApiError
@@ -21,6 +23,7 @@ from playlist_assets.api.schemas import (
     RecommendationRequest,
     RecommendationResponse,
 )
+from playlist_assets.api.seeds import names_playlists, resolve_seeds
 from playlist_assets.api.service import Service
 
 NOT_READY_RETRY_S = 5
@@ -30,13 +33,18 @@ def _json(content: bytes, status: int = 200) -> Response:
     return Response(content=content, status_code=status, media_type="application/json")
 
 
-def _serving(state: ServingState | None) -> ServingState:
+def _serving(state: ServingState | None, service: Service) -> ServingState:
     if state is None:
+        status = service.holder.status
+        why = (
+            "the recommender is loading"
+            if status.loading or status.last_error is None
+            else f"no recommender loaded ({status.last_error})"
+        )
         raise ApiError(
             503,
             "not_ready",
-            "no recommender loaded yet: materialize song_index, track_cooccurrence and the models "
-            "(see /readyz)",
+            f"{why}; retry shortly (GET /readyz says when it serves)",
             headers={"Retry-After": str(NOT_READY_RETRY_S)},
         )
     return state
@@ -58,18 +66,24 @@ def build_router(service: Service) -> APIRouter:
     async def recommendations(body: RecommendationRequest, request: Request) -> Response:
         info = request.scope["playlist_api"]
         arm, state = service.holder.state_for(body.user)
-        state = _serving(state)
+        state = _serving(state, service)
         info.model_version, info.arm = state.model_version, arm
-        content = await asyncio.get_running_loop().run_in_executor(
-            service.executor,
-            answers.recommend,
-            body,
-            state,
-            arm,
-            info,
-            service.impressions,
-            service.metrics,
-        )
+        if names_playlists(body.seeds):  # the warehouse or Spotify: off the ranking threads
+            seeds = await run_in_threadpool(resolve_seeds, body.seeds)
+        else:
+            seeds = resolve_seeds(body.seeds)
+        with service.admit_ranking():
+            content = await asyncio.get_running_loop().run_in_executor(
+                service.executor,
+                answers.recommend,
+                body,
+                seeds,
+                state,
+                arm,
+                info,
+                service.impressions,
+                service.metrics,
+            )
         return _json(content)
 
     @router.get(
@@ -85,7 +99,7 @@ def build_router(service: Service) -> APIRouter:
             normalize_track_id,
         )
 
-        state = _serving(service.holder.champion)
+        state = _serving(service.holder.champion, service)
         request.scope["playlist_api"].model_version = state.model_version
         wanted = normalize_track_id(track_id)
         if not looks_like_track_id(wanted):

@@ -24,6 +24,13 @@ class SeedTracks:
     artists: list[str | None] | None  # aligned with tracks; None when no source knew any
 
 
+def names_playlists(seeds: list[str]) -> bool:
+    """Does a seed name a whole playlist (read from the warehouse or Spotify: blocking I/O)?"""
+    from playlist_assets.lib.recommend.playlist_refs import PLAYLIST_URL
+
+    return any(s.strip().startswith("mpd:") or PLAYLIST_URL.match(s.strip()) for s in seeds)
+
+
 def resolve_seeds(seeds: list[str]) -> SeedTracks:
     """The tracks of every seed in order; the first bad one raises naming ``seeds[i]``."""
     import duckdb

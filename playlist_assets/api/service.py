@@ -3,6 +3,8 @@ guard, the impressions log, the metrics and the worker threads that answer reque
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +13,7 @@ from typing import Any
 from playlist_assets import settings
 from playlist_assets.api import config as api_config
 from playlist_assets.api.auth import Guard
+from playlist_assets.api.errors import ApiError
 from playlist_assets.api.holder import StateHolder
 from playlist_assets.api.impressions import ImpressionLog
 from playlist_assets.api.keys import KeyChecker, KeyStore
@@ -55,6 +58,26 @@ class Service:
             impressions=ImpressionLog(api_config.impressions_dir(home)),
             executor=ThreadPoolExecutor(config.threads, thread_name_prefix="recommend"),
         )
+
+    def __post_init__(self) -> None:
+        self._pending = 0
+
+    @contextlib.contextmanager
+    def admit_ranking(self) -> Iterator[None]:
+        """Count a request waiting for or in a ranking thread; past ``max_pending`` answer 503
+        at once (an overloaded service sheds load instead of queueing without bound)."""
+        if self._pending >= self.config.max_pending:
+            raise ApiError(
+                503,
+                "overloaded",
+                f"{self._pending} requests are already waiting to be ranked; retry shortly",
+                headers={"Retry-After": "1"},
+            )
+        self._pending += 1
+        try:
+            yield
+        finally:
+            self._pending -= 1
 
     def start(self) -> None:
         self.holder.start()
