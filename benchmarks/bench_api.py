@@ -14,17 +14,19 @@ the script:
    cap the measurement), and runs ``--clients`` keep-alive connections for ``--seconds`` on
    loopback, each sending k=100 hybrid requests for real playlists back to back. A quarter of
    the way in, a promotion as serving sees it: ``models/genre_classifier`` replaced (one
-   rename) by the same model under the next version (put back after the run). Reported: requests/s, p50/p95/p99 latency, errors (anything
-   but 200, connection errors), when answers switched version, the server's resident memory
-   before the window, at its end and at its peak (VmHWM, the swap included).
+   rename) by the same model under the next version (put back after the run). Reported:
+   requests/s, p50/p95/p99 latency, errors (anything but 200, connection errors), when answers
+   switched version, the service's CPU per request, its resident memory before the window, at
+   its end and at its peak (VmHWM, the swap included).
 
-The load generator is a minimal asyncio HTTP/1.1 client (pre-encoded requests), so that the
-machine's two cores go to the server rather than to the client.
+The load generator (``http_load.py``) is a minimal asyncio HTTP/1.1 client with pre-encoded
+requests, so the machine's two cores go to the server rather than to the client. The data
+folders come from ``year_base.py``.
 
     nice -n 10 .venv/bin/python benchmarks/bench_api.py [--quick] [--work DIR] [--write]
 
 ``--quick``: 10-second windows on the sample only. ``--work DIR`` keeps the built data folders
-between runs (building the sample takes ~2 min, the year ~2 min more).
+between runs (on a quiet machine the sample takes ~2 min to build, the year ~5 min more).
 """
 
 from __future__ import annotations
@@ -40,99 +42,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
+
+from http_load import K, cpu_seconds, load, percentile, request_bytes, vm_kib
+from year_base import build_sample, build_year, env_for
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 VENV_BIN = Path(sys.executable).parent
 RESULTS = ROOT / "benchmarks" / "results" / "api.md"
-K = 100
-YEAR_HOURS = 8760
-TRACKS_PER_HOUR = 40
-
-
-def env_for(home: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PLAYLIST_", "SPOTIPY_"))}
-    env.update(
-        PLAYLIST_ASSETS_HOME=str(home),
-        DAGSTER_HOME=str(home / "dagster_home"),
-        GX_ANALYTICS_ENABLED="false",
-        OMP_WAIT_POLICY="passive",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-# -- data folders --------------------------------------------------------------------------------
-
-
-def build_sample(home: Path) -> None:
-    """The unpartitioned graph on the embedded defaults, as scripts/run.sh materializes it."""
-    if (home / "models" / "track_cooccurrence").exists():
-        return
-    (home / "dagster_home").mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "dagster.yaml", home / "dagster_home" / "dagster.yaml")
-    print(f"materializing the sample graph into {home} ...", flush=True)
-    subprocess.run(
-        [
-            str(VENV_BIN / "dagster"),
-            "asset",
-            "materialize",
-            "-m",
-            "playlist_assets.definitions",
-            "--select",
-            "not tag:cadence=hourly and not key:dashboard",
-        ],
-        env=env_for(home),
-        cwd=ROOT,
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def build_year(sample: Path, home: Path) -> None:
-    """The sample plus a year of fresh-replay hours in ``fresh_songs`` (what a year of
-    ``PLAYLIST_REPLAY_MODE=fresh`` hours gives serving), the last hour ending now."""
-    if (home / "year.done").exists():
-        return
-    import duckdb
-    import pandas as pd
-
-    from playlist_assets.defs.fresh import hour_tracks
-    from playlist_assets.lib.classifier.artifacts import load_classifier, load_cluster_models
-    from playlist_assets.lib.feeds.fresh import fresh_hour
-    from playlist_assets.lib.recommend.index import score_fresh_tracks
-    from playlist_assets.settings import DEFAULT_GENRES
-
-    shutil.rmtree(home, ignore_errors=True)
-    shutil.copytree(sample, home)
-    print(f"adding {YEAR_HOURS} fresh hours into {home} ...", flush=True)
-    bundle = load_classifier(home / "models")
-    clusters = load_cluster_models(home / "models")
-    end = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0, tzinfo=None)
-    start = end - timedelta(hours=YEAR_HOURS)
-    days = []
-    for day in range(0, YEAR_HOURS, 24):
-        frames = []
-        for h in range(day, min(day + 24, YEAR_HOURS)):
-            hour = start + timedelta(hours=h)
-            batch = fresh_hour(
-                DEFAULT_GENRES, hour.strftime("%Y-%m-%d-%H:%M"), hour, TRACKS_PER_HOUR
-            )
-            tracks = hour_tracks(batch.tracks)
-            tracks["_hour"] = hour
-            frames.append(tracks)
-        rows = pd.concat(frames, ignore_index=True)
-        scored = score_fresh_tracks(rows, bundle, clusters, start, DEFAULT_GENRES)
-        landed = rows.drop_duplicates("track_id").set_index("track_id")["_hour"]
-        scored["landed_at"] = scored["track_id"].map(landed).astype("datetime64[us]")
-        days.append(scored)
-    fresh = pd.concat(days, ignore_index=True)
-    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
-        con.execute("create or replace table main.fresh_songs as select * from fresh")
-    (home / "year.done").write_text(f"{len(fresh)} fresh songs\n")
 
 
 # -- measurements --------------------------------------------------------------------------------
@@ -212,78 +131,7 @@ def cli_per_request(home: Path, seeds: list[str], repeats: int) -> float:
     return statistics.median(times)
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process so far (load-independent cost)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def vm_kib(pid: int, field: str) -> int:
-    with open(f"/proc/{pid}/status") as fh:
-        return int(next(line for line in fh if line.startswith(field)).split()[1])
-
-
 # -- the load test -------------------------------------------------------------------------------
-
-
-def request_bytes(port: int, key: str, seeds: list[str], user: str) -> bytes:
-    body = json.dumps({"seeds": seeds, "k": K, "user": user}).encode()
-    head = (
-        f"POST /v1/recommendations HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-        f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n"
-    )
-    return head.encode() + body
-
-
-async def one_client(port: int, requests: list[bytes], until: float, out: list) -> None:
-    """Send requests back to back on one keep-alive connection; (start, seconds, status, version)."""
-    reader = writer = None
-    i = 0
-    while time.perf_counter() < until:
-        started = time.perf_counter()
-        try:
-            if writer is None:
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.write(requests[i % len(requests)])
-            i += 1
-            status = int((await reader.readline()).split()[1])
-            length = 0
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                name, _, value = line.partition(b":")
-                if name.lower() == b"content-length":
-                    length = int(value)
-            body = await reader.readexactly(length)
-        except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
-            out.append((started, time.perf_counter() - started, type(exc).__name__, None))
-            writer = None
-            continue
-        at = body.find(b'"model_version":"')
-        version = body[at + 17 : body.find(b'"', at + 17)].decode() if at >= 0 else None
-        out.append((started, time.perf_counter() - started, status, version))
-    if writer is not None:
-        writer.close()
-
-
-async def load(
-    port: int, requests: list[bytes], clients: int, seconds: float, swap_at: float, swap
-) -> list:
-    out: list = []
-    until = time.perf_counter() + seconds
-    tasks = [
-        asyncio.create_task(one_client(port, requests[c::clients] or requests, until, out))
-        for c in range(clients)
-    ]
-    await asyncio.sleep(swap_at)
-    swap_time = time.perf_counter()
-    await asyncio.to_thread(swap)
-    await asyncio.gather(*tasks)
-    return [*out, ("swap", swap_time)]
 
 
 def promote(home: Path) -> None:
