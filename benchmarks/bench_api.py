@@ -269,7 +269,9 @@ def server_recommender_seconds(port: int, key: str) -> float | None:
 # -- the report ----------------------------------------------------------------------------------
 
 
-def scenario(name: str, home: Path, clients: int, seconds: float, cli_repeats: int) -> dict:
+def scenario(
+    name: str, home: Path, clients: int, seconds: float, cli_repeats: int, flags: list[str]
+) -> dict:
     print(f"== {name}: {home}", flush=True)
     seeds = playlists(home)
     single = one_recommender(home)
@@ -279,7 +281,7 @@ def scenario(name: str, home: Path, clients: int, seconds: float, cli_repeats: i
     cli_s = cli_per_request(home, seeds[0], cli_repeats)
     print(f"   CLI per request: {cli_s:.2f} s", flush=True)
     load_avg = Path("/proc/loadavg").read_text().split()[:3]
-    served = serve_and_load(home, seeds, clients, seconds)
+    served = serve_and_load(home, seeds, clients, seconds, flags)
     print(f"   API: {served}", flush=True)
     return {
         "name": name,
@@ -364,6 +366,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float)
     parser.add_argument("--no-year", action="store_true", help="the sample only")
+    parser.add_argument("--threads", type=int, help="the API's ranking threads (its default)")
     parser.add_argument("--write", action="store_true", help=f"write {RESULTS.relative_to(ROOT)}")
     args = parser.parse_args()
     seconds = args.seconds or (10.0 if args.quick else 60.0)
@@ -371,11 +374,12 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     sample = work / "sample"
     build_sample(sample)
-    rows = [scenario("sample", sample, args.clients, seconds, 3)]
+    flags = ["--threads", str(args.threads)] if args.threads else []
+    rows = [scenario("sample", sample, args.clients, seconds, 3, flags)]
     if not (args.quick or args.no_year):
         year = work / "year"
         build_year(sample, year)
-        rows.append(scenario("a year of fresh songs", year, args.clients, seconds, 1))
+        rows.append(scenario("a year of fresh songs", year, args.clients, seconds, 1, flags))
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     text = table(rows, args.clients, seconds)
     print("\n" + text)

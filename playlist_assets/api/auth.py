@@ -8,6 +8,8 @@ service runs takes effect at once, and the service never goes back to open).
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -53,6 +55,7 @@ class Guard:
     key_checks: RateLimiter  # uncached (argon2) checks, process-wide
     metrics: ApiMetrics
     usage: dict[str, KeyUsage] = field(default_factory=dict)
+    checking: dict[bytes, asyncio.Future] = field(default_factory=dict)  # sha256(key) -> check
     announced_keys: bool = False
 
     @property
@@ -90,16 +93,7 @@ class Guard:
             )
         record = self.checker.cached(token)
         if record is False:
-            wait = self.key_checks.take("key-checks")
-            if wait:
-                raise ApiError(
-                    429,
-                    "rate_limited",
-                    "too many new keys to check at once; retry shortly",
-                    "authorization",
-                    {"Retry-After": retry_after_header(wait)},
-                )
-            record = await run_in_threadpool(self.checker.check, token)
+            record = await self._check(token)
         if record is None:
             raise ApiError(
                 401,
@@ -115,6 +109,32 @@ class Guard:
             )
         self._limit(record.id, record.id)
         return record
+
+    async def _check(self, token: str) -> KeyRecord | None:
+        """The slow hash check, once per key however many requests bring it at the same time
+        (an app opening 32 connections with one key pays one check, not 32)."""
+        digest = hashlib.sha256(token.encode()).digest()
+        pending = self.checking.get(digest)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        wait = self.key_checks.take("key-checks")
+        if wait:
+            raise ApiError(
+                429,
+                "rate_limited",
+                "too many new keys to check at once; retry shortly",
+                "authorization",
+                {"Retry-After": retry_after_header(wait)},
+            )
+        future = asyncio.ensure_future(run_in_threadpool(self.checker.check, token))
+        self.checking[digest] = future
+        try:
+            return await asyncio.shield(future)
+        finally:
+            if future.done():
+                self.checking.pop(digest, None)
+            else:
+                future.add_done_callback(lambda _: self.checking.pop(digest, None))
 
     def _limit(self, bucket: str, key_id: str) -> None:
         usage = self.usage.setdefault(key_id, KeyUsage())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import stat
 from pathlib import Path
@@ -63,6 +64,7 @@ def test_keys_roles_revocation_and_rate_limits_over_http(
     admin = create(keys_cli, "admin", "ops")
     client_key = create(keys_cli, "client", "app")
     burster = create(keys_cli, "client", "noisy app")
+    crowd = create(keys_cli, "client", "an app opening many connections")
     api: Api = start_api(home, "--rate", "1", "--burst", "3")
     assert "API keys required" in api.log.read_text()
     api.wait_ready()
@@ -99,6 +101,16 @@ def test_keys_roles_revocation_and_rate_limits_over_http(
 
     with api.client(client_key) as app:  # the noisy key's limit costs the others nothing
         assert app.post("/v1/recommendations", json=body).status_code == 200
+
+    async def first_use() -> list[httpx.Response]:  # 30 connections bring a new key at once
+        async with httpx.AsyncClient(base_url=api.url, headers=_bearer(crowd)) as app:
+            return await asyncio.gather(
+                *(app.post("/v1/recommendations", json=body) for _ in range(30))
+            )
+
+    crowded = asyncio.run(first_use())
+    assert not [a for a in crowded if "too many new keys" in a.text]  # one hash check, not 30
+    assert {a.status_code for a in crowded} <= {200, 429}
 
     with api.client(admin) as ops:
         usage = ops.get("/v1/admin/usage").json()
