@@ -27,6 +27,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,11 +110,15 @@ def arm_for(user: str | None, share: float, has_challenger: bool) -> str:
     return CHALLENGER if point < share else CHAMPION
 
 
-def _release_memory() -> None:
-    """Hand the freed state's memory back to the system (glibc keeps freed small blocks)."""
-    gc.collect()
+def _trim() -> None:
+    """Hand freed memory back to the system: glibc keeps freed blocks in its arenas."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _release_memory() -> None:
+    gc.collect()
+    _trim()
 
 
 def _default_loader(data_home: Path) -> Any:
@@ -277,6 +282,8 @@ class StateHolder:
             seconds,
             f", replacing {old.model_version}" if old else "",
         )
+        if old is not None:  # requests still on it keep it alive; give its memory back after
+            weakref.finalize(old, _trim)
         del old
         _release_memory()
 
