@@ -196,6 +196,8 @@ def serve_and_load(
         )
         cpu = cpu_seconds(server.pid) - cpu_before
         rss_after = vm_kib(server.pid, "VmRSS") / 1024
+        time.sleep(5)  # the last answers out: what stays when idle
+        rss_idle = vm_kib(server.pid, "VmRSS") / 1024
         peak = vm_kib(server.pid, "VmHWM") / 1024
         recommender_s = server_recommender_seconds(port, admin)
     finally:
@@ -221,6 +223,7 @@ def serve_and_load(
         "swap_visible_s": (min(new) - swap_time) if new else None,
         "rss_before_mib": rss_before,
         "rss_after_mib": rss_after,
+        "rss_idle_mib": rss_idle,
         "peak_mib": peak,
         "server_recommender_ms": recommender_s,
     }
@@ -341,13 +344,17 @@ def table(rows: list[dict], clients: int, seconds: float) -> str:
         lambda r: f"{r['single']['load_s']:.1f} / {r['single']['rss_mib']:.0f}",
     )
     line(
-        "API memory before / after the window (MiB)",
-        lambda r: f"{r['api']['rss_before_mib']:.0f} / {r['api']['rss_after_mib']:.0f}",
+        "API memory: before the window / at its end / idle 5 s later (MiB)",
+        lambda r: (
+            f"{r['api']['rss_before_mib']:.0f} / {r['api']['rss_after_mib']:.0f} / "
+            f"{r['api']['rss_idle_mib']:.0f}"
+        ),
     )
     line("API peak memory, the swap included (MiB)", lambda r: f"{r['api']['peak_mib']:.0f}")
     line(
-        "API memory / one recommender (steady; peak)",
+        "API memory / one recommender (idle; under load; peak)",
         lambda r: (
+            f"{r['api']['rss_idle_mib'] / r['single']['rss_mib']:.2f}x; "
             f"{r['api']['rss_after_mib'] / r['single']['rss_mib']:.2f}x; "
             f"{r['api']['peak_mib'] / r['single']['rss_mib']:.2f}x"
         ),
