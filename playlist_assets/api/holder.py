@@ -116,11 +116,6 @@ def _trim() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def _release_memory() -> None:
-    gc.collect()
-    _trim()
-
-
 def _default_loader(data_home: Path) -> Any:
     from playlist_assets.lib.recommend.load import load_recommender
 
@@ -152,6 +147,7 @@ class StateHolder:
         self._stop = threading.Event()
         self._forced = False
         self._thread: threading.Thread | None = None
+        self._released: list[str] = []  # versions whose state was freed since the last poll
 
     # -- what requests read ------------------------------------------------------------------
 
@@ -189,6 +185,7 @@ class StateHolder:
         changing_since: float | None = None
         failed: Versions | None = None
         while not self._stop.is_set():
+            self._trim_released()
             versions = self.probe.poll()
             current = self.champion
             forced, self._forced = self._forced, False
@@ -204,9 +201,21 @@ class StateHolder:
                         niced = _lower_priority()
                     failed = None if ok or transient else versions
                     changing_since = None
-            previous = versions
+            previous, current = versions, None  # never hold a replaced state while waiting
             self._wake.wait(self.poll_seconds)
             self._wake.clear()
+
+    def _trim_released(self) -> None:
+        """After a replaced state is freed, hand its memory back to the system (glibc keeps
+        freed blocks). Not in the finalizer itself: it runs before the state's parts are freed."""
+        if not self._released:
+            return
+        versions = []
+        while self._released:
+            versions.append(self._released.pop())
+        gc.collect()
+        _trim()
+        log.info("released the memory of %s", ", ".join(versions))
 
     def _load(self, versions: Versions) -> tuple[bool, bool]:
         """Load, warm and swap in a new champion state; (swapped, failure was transient)."""
@@ -282,10 +291,9 @@ class StateHolder:
             seconds,
             f", replacing {old.model_version}" if old else "",
         )
-        if old is not None:  # requests still on it keep it alive; give its memory back after
-            weakref.finalize(old, _trim)
+        if old is not None:  # the last request on it frees it; the watcher then trims (below)
+            weakref.finalize(old, self._released.append, old.model_version)
         del old
-        _release_memory()
 
 
 def _lower_priority() -> bool:
