@@ -42,12 +42,30 @@ def request_bytes(port: int, key: str, seeds: list[str], user: str) -> bytes:
     return head.encode() + body
 
 
-async def one_client(port: int, requests: list[bytes], until: float, out: list) -> None:
-    """Send requests back to back on one keep-alive connection; (start, seconds, status, version)."""
+async def one_client(
+    port: int,
+    requests: list[bytes],
+    until: float,
+    out: list,
+    interval: float | None = None,
+    phase: float = 0.0,
+) -> None:
+    """Requests on one keep-alive connection: back to back, or one every ``interval`` seconds
+    (from ``phase``); (start, seconds, status, version) each. Paced, a request's time counts
+    from when it was due, so a server that falls behind shows its queue (no coordinated
+    omission)."""
     reader = writer = None
     i = 0
+    first = time.perf_counter() + phase
     while time.perf_counter() < until:
         started = time.perf_counter()
+        if interval is not None:
+            due = first + i * interval
+            if due >= until:
+                break
+            if due > started:
+                await asyncio.sleep(due - started)
+            started = due
         try:
             if writer is None:
                 reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -72,12 +90,30 @@ async def one_client(port: int, requests: list[bytes], until: float, out: list) 
 
 
 async def load(
-    port: int, requests: list[bytes], clients: int, seconds: float, swap_at: float, swap
+    port: int,
+    requests: list[bytes],
+    clients: int,
+    seconds: float,
+    swap_at: float,
+    swap,
+    rate: float | None = None,
 ) -> list:
+    """``clients`` connections for ``seconds``: back to back, or ``rate`` requests/s offered in
+    all (spread evenly over the clients); ``swap()`` runs at ``swap_at``."""
     out: list = []
     until = time.perf_counter() + seconds
+    interval = clients / rate if rate else None
     tasks = [
-        asyncio.create_task(one_client(port, requests[c::clients] or requests, until, out))
+        asyncio.create_task(
+            one_client(
+                port,
+                requests[c::clients] or requests,
+                until,
+                out,
+                interval,
+                (interval or 0.0) * c / clients,
+            )
+        )
         for c in range(clients)
     ]
     await asyncio.sleep(swap_at)
@@ -85,3 +121,24 @@ async def load(
     await asyncio.to_thread(swap)
     await asyncio.gather(*tasks)
     return [*out, ("swap", swap_time)]
+
+
+def window(results: list, seconds: float) -> dict:
+    """What one ``load`` measured: requests/s answered 200, latency percentiles, errors, the
+    versions answered in order and how long after the swap the last one was first answered."""
+    swap_time = results[-1][1]
+    done = results[:-1]
+    ok = [r for r in done if r[2] == 200]
+    latencies = [r[1] * 1000 for r in ok] or [float("nan")]
+    versions = sorted({r[3] for r in ok if r[3]}, key=lambda v: min(r[0] for r in ok if r[3] == v))
+    new = [r[0] + r[1] for r in ok if len(versions) > 1 and r[3] == versions[-1]]
+    return {
+        "requests": len(done),
+        "rps": len(ok) / seconds,
+        "p50_ms": percentile(latencies, 50),
+        "p95_ms": percentile(latencies, 95),
+        "p99_ms": percentile(latencies, 99),
+        "errors": len(done) - len(ok),
+        "versions": versions,
+        "swap_visible_s": (min(new) - swap_time) if new else None,
+    }
