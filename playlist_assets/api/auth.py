@@ -2,7 +2,7 @@
 
 Keys come as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. The service runs open
 (no key asked, rate-limited per client address) only when it started on a loopback address with
-no key in the key file; once a key exists every request needs one (a key created while the
+no key in the key file and without ``--require-keys`` (what a proxy in front of it needs); once a key exists every request needs one (a key created while the
 service runs takes effect at once, and the service never goes back to open).
 """
 
@@ -58,9 +58,11 @@ class Guard:
     checking: dict[bytes, asyncio.Future] = field(default_factory=dict)  # sha256(key) -> check
     announced_keys: bool = False
 
+    require_keys: bool = False  # keys even on loopback (--require-keys: behind a proxy)
+
     @property
     def enforced(self) -> bool:
-        return self.checker.ever_had_keys
+        return self.require_keys or self.checker.ever_had_keys
 
     def require(self, role: str) -> Callable[[Request], Awaitable[KeyRecord | None]]:
         """A FastAPI dependency letting through keys of ``role`` or above."""
@@ -78,7 +80,7 @@ class Guard:
             client = request.client.host if request.client else "unknown"
             self._limit(f"{OPEN_KEY_ID}:{client}", OPEN_KEY_ID)
             return None
-        if not self.announced_keys:
+        if not self.announced_keys and not self.require_keys:
             self.announced_keys = True
             log.warning("API keys are configured: every request needs a key from now on")
         token = _presented_key(request)

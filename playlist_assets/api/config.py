@@ -6,12 +6,12 @@ parser read it before anything heavy is imported. Command-line flags override th
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from playlist_assets import settings
+from playlist_assets.lib.constants import DataFolder
 
 HOST_ENV = "PLAYLIST_API_HOST"
 PORT_ENV = "PLAYLIST_API_PORT"
@@ -20,6 +20,10 @@ BURST_ENV = "PLAYLIST_API_BURST"  # requests a key may send at once
 POLL_ENV = "PLAYLIST_API_POLL_SECONDS"  # how often the watcher looks for new serving state
 THREADS_ENV = "PLAYLIST_API_THREADS"  # recommendation worker threads
 CHALLENGER_SHARE_ENV = "PLAYLIST_API_CHALLENGER_SHARE"  # users served by a challenger (issue 23)
+# "1": keys are required even on loopback (behind a proxy, loopback is not private).
+REQUIRE_KEYS_ENV = "PLAYLIST_API_REQUIRE_KEYS"
+# The path prefix a proxy serves the API under (e.g. /api), for /docs and /openapi.json.
+ROOT_PATH_ENV = "PLAYLIST_API_ROOT_PATH"
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -44,9 +48,13 @@ MAX_PENDING = 256
 KEY_CHECKS_PER_SECOND = 20.0
 
 
+API_DIR = "api"
+IMPRESSIONS_DIR = "impressions"
+
+
 def api_dir(data_home: Path | None = None) -> Path:
     """``<data folder>/api``: the key file lives here (never in DuckDB, never in metadata)."""
-    return (data_home or settings.data_home()) / "api"
+    return (data_home or settings.data_home()) / API_DIR
 
 
 def keys_path(data_home: Path | None = None) -> Path:
@@ -55,17 +63,8 @@ def keys_path(data_home: Path | None = None) -> Path:
 
 def impressions_dir(data_home: Path | None = None) -> Path:
     """``<landing folder>/impressions``: one folder per hour (``YYYY-MM-DDTHH``, UTC)."""
-    return (settings.landing_dir() if data_home is None else data_home / "landing") / "impressions"
-
-
-def is_loopback(host: str) -> bool:
-    """True for 127.0.0.0/8, ::1 and ``localhost``; any other address is reachable from outside."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    landing = settings.landing_dir() if data_home is None else DataFolder.at(data_home).landing
+    return landing / IMPRESSIONS_DIR
 
 
 def _env_float(name: str, default: float) -> float:
@@ -89,6 +88,8 @@ class ApiConfig:
     poll_seconds: float = DEFAULT_POLL_SECONDS
     threads: int = DEFAULT_THREADS
     challenger_share: float = DEFAULT_CHALLENGER_SHARE
+    require_keys: bool = False
+    root_path: str = ""
     max_body_bytes: int = MAX_BODY_BYTES
     max_pending: int = MAX_PENDING
     key_checks_per_second: float = KEY_CHECKS_PER_SECOND
@@ -103,6 +104,9 @@ class ApiConfig:
             poll_seconds=_env_float(POLL_ENV, DEFAULT_POLL_SECONDS),
             threads=int(_env_float(THREADS_ENV, DEFAULT_THREADS)),
             challenger_share=_env_float(CHALLENGER_SHARE_ENV, DEFAULT_CHALLENGER_SHARE),
+            require_keys=os.environ.get(REQUIRE_KEYS_ENV, "").strip().lower()
+            in ("1", "true", "yes"),
+            root_path=os.environ.get(ROOT_PATH_ENV, "").strip().rstrip("/"),
         )
 
     def problems(self) -> list[str]:
@@ -116,6 +120,8 @@ class ApiConfig:
             out.append(f"poll interval must be positive, got {self.poll_seconds}")
         if self.threads < 1:
             out.append(f"threads must be at least 1, got {self.threads}")
+        if self.root_path and not self.root_path.startswith("/"):
+            out.append(f"root path must start with '/', got {self.root_path!r}")
         if not 0 <= self.challenger_share <= 1:
             out.append(f"challenger share must be in 0..1, got {self.challenger_share}")
         return out

@@ -15,6 +15,7 @@ import sys
 from playlist_assets import settings
 from playlist_assets.api import config as api_config
 from playlist_assets.api.config import ApiConfig
+from playlist_assets.lib.service.profile import is_loopback
 
 
 class StartRefused(Exception):
@@ -28,7 +29,12 @@ def check_start(config: ApiConfig, has_keys: bool) -> str:
         raise StartRefused("; ".join(problems))
     if has_keys:
         return "API keys required (Authorization: Bearer <key> or X-API-Key)"
-    if not api_config.is_loopback(config.host):
+    if config.require_keys:
+        return (
+            f"API keys required, and none exists yet in {api_config.keys_path()}: every request "
+            "is refused (401) until one is created: playlist-assets api-keys create --role client"
+        )
+    if not is_loopback(config.host):
         raise StartRefused(
             f"refusing to listen on {config.host} without API keys: anyone who can reach it "
             "could use it. Create one first: playlist-assets api-keys create --role admin "
@@ -101,6 +107,7 @@ def serve(config: ApiConfig, announce=print) -> None:
             access_log=False,
             lifespan="on",
             timeout_keep_alive=30,
+            root_path=config.root_path,
             server_header=False,
         )
     )

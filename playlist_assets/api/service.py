@@ -49,6 +49,7 @@ class Service:
             RateLimiter(config.rate, config.burst),
             RateLimiter(config.key_checks_per_second, int(config.key_checks_per_second)),
             metrics,
+            require_keys=config.require_keys,
         )
         return cls(
             config=config,

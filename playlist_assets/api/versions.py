@@ -21,6 +21,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from playlist_assets.lib.constants import DataFolder
+
 log = logging.getLogger("playlist_assets.api")
 
 MODEL_FILES = ("genre_classifier", "track_cooccurrence")
@@ -28,7 +30,7 @@ CLUSTER_MODELS = "genre_cluster_models"
 # Assets whose latest materialization the watcher reads from the instance, in answer order.
 WATCHED_ASSETS = ("song_index", "fresh_songs", "track_cooccurrence", "genre_classifier")
 INDEX_ASSET = "song_index"
-WAL_NAME = "warehouse.duckdb.wal"
+WAL_SUFFIX = ".wal"  # DuckDB's write-ahead log beside the database file
 
 
 class Materialization(NamedTuple):
@@ -83,8 +85,9 @@ class VersionProbe:
     """Polls the versions of one data folder (and its Dagster instance, if any)."""
 
     def __init__(self, data_home: Path, dagster_home: Path | None) -> None:
-        self.models = Path(data_home) / "models"
-        self.warehouse = Path(data_home) / "warehouse.duckdb"
+        folder = DataFolder.at(Path(data_home))
+        self.models = folder.models
+        self.warehouse = folder.warehouse
         self.dagster_home = dagster_home
         self._instance: Any = None
         self._instance_failed = False
@@ -98,7 +101,10 @@ class VersionProbe:
         knows_index = any(m.asset == INDEX_ASSET for m in materializations)
         warehouse = None
         if not knows_index:  # DuckDB commits to the .wal first, the file at a checkpoint
-            stamps = (_stamp(self.warehouse), _stamp(self.warehouse.with_name(WAL_NAME)))
+            stamps = (
+                _stamp(self.warehouse),
+                _stamp(self.warehouse.with_name(self.warehouse.name + WAL_SUFFIX)),
+            )
             warehouse = tuple(s for s in stamps if s is not None)
         return Versions(
             files=tuple(s for s in files if s is not None),

@@ -53,6 +53,18 @@ def _register_api(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--threads", type=int, help=f"recommendation worker threads (default {env.DEFAULT_THREADS})"
     )
+    parser.add_argument(
+        "--require-keys",
+        action="store_true",
+        default=None,
+        help="require API keys even on loopback (behind a proxy loopback is not private); "
+        f"also ${env.REQUIRE_KEYS_ENV}=1",
+    )
+    parser.add_argument(
+        "--root-path",
+        help="the path prefix a proxy serves the API under, e.g. /api (for /docs); also "
+        f"${env.ROOT_PATH_ENV}",
+    )
     parser.set_defaults(func=run_api)
 
 
@@ -94,6 +106,8 @@ def run_api(args: argparse.Namespace) -> int:
         "burst": args.burst,
         "poll_seconds": args.poll_seconds,
         "threads": args.threads,
+        "require_keys": args.require_keys,
+        "root_path": args.root_path.rstrip("/") if args.root_path else None,
     }
     config = replace(config, **{k: v for k, v in flags.items() if v is not None})
     try:

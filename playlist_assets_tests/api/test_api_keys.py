@@ -58,6 +58,22 @@ def test_refuses_to_listen_off_loopback_without_keys(home: Path, monkeypatch, ca
     assert "api-keys create" in err
 
 
+def test_behind_a_proxy_keys_are_required_before_any_exists(
+    home: Path, start_api, keys_cli
+) -> None:
+    api: Api = start_api(home, "--require-keys", "--root-path", "/api")
+    assert "none exists yet" in api.log.read_text()
+    with api.client() as anonymous:
+        refused = anonymous.post("/v1/recommendations", json={"seeds": ["mpd:1"]})
+        assert refused.status_code == 401
+        assert anonymous.get("/healthz").status_code == 200
+        assert anonymous.get("/openapi.json").json()["servers"] == [{"url": "/api"}]
+    key = create(keys_cli, "client")
+    with api.client(key) as app:  # a key created while it runs works at once
+        answer = app.post("/v1/recommendations", json={"seeds": ["mpd:1"]})
+        assert answer.status_code in (200, 503)  # 503 while the first load runs
+
+
 def test_keys_roles_revocation_and_rate_limits_over_http(
     home: Path, keys_cli, start_api, sample_home: dict
 ) -> None:
