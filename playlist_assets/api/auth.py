@@ -2,8 +2,10 @@
 
 Keys come as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``. The service runs open
 (no key asked, rate-limited per client address) only when it started on a loopback address with
-no key in the key file and without ``--require-keys`` (what a proxy in front of it needs); once a key exists every request needs one (a key created while the
-service runs takes effect at once, and the service never goes back to open).
+no key in the key file and without ``--require-keys`` (what a proxy in front of it needs); even
+then it refuses requests a proxy forwarded (``X-Forwarded-For``, ``Forwarded``). Once a key
+exists every request needs one (a key created while the service runs takes effect at once, and
+the service never goes back to open).
 """
 
 from __future__ import annotations
@@ -77,6 +79,16 @@ class Guard:
         info: RequestInfo = request.scope["playlist_api"]
         self.checker.refresh()
         if not self.enforced:
+            if _proxied(request):
+                raise ApiError(
+                    401,
+                    "unauthenticated",
+                    "this API runs without keys for this machine only, and the request came "
+                    "through a proxy: create a key (playlist-assets api-keys create --role "
+                    "client) and start it with --require-keys",
+                    "authorization",
+                    {"WWW-Authenticate": "Bearer"},
+                )
             client = request.client.host if request.client else "unknown"
             self._limit(f"{OPEN_KEY_ID}:{client}", OPEN_KEY_ID)
             return None
@@ -154,6 +166,12 @@ class Guard:
                 None,
                 {"Retry-After": retry_after_header(wait)},
             )
+
+
+def _proxied(request: Request) -> bool:
+    """Did a proxy forward this request (so loopback says nothing about who sent it)?"""
+    headers = request.headers
+    return any(name in headers for name in ("x-forwarded-for", "forwarded", "x-real-ip"))
 
 
 def _presented_key(request: Request) -> str | None:

@@ -31,9 +31,13 @@ def client(api: Api) -> Iterator[httpx.Client]:
         yield c
 
 
-def test_start_line_says_the_api_runs_open_on_loopback_only(api: Api) -> None:
+def test_start_line_says_the_api_runs_open_on_loopback_only(api: Api, client) -> None:
     text = api.log.read_text()
     assert "OPEN: no API keys" in text and "loopback only" in text
+    forwarded = client.get(
+        "/v1/songs/4uLU6hMCjMI75M1A2tKUQC", headers={"X-Forwarded-For": "203.0.113.9"}
+    )
+    assert forwarded.status_code == 401  # a proxy in front: loopback is not private
 
 
 def test_recommendations_answer_ranked_songs_with_their_version(
