@@ -69,3 +69,10 @@ def materialize_sample(home: Path, source: Path) -> dict:
         "bundle": bundle,
         "cooc": cooc,
     }
+
+
+def sample_cooccurrence(home: Path):
+    """The co-occurrence ``materialize_sample`` wrote to ``home`` (the candidate's file)."""
+    from playlist_assets.lib.classifier.artifacts import load_artifact
+
+    return load_artifact(home / "models" / "track_cooccurrence", "track_cooccurrence")

@@ -2,8 +2,8 @@
 
 One recommendation = ``Recommender.rank`` of the resolved seeds (the positions and scores that
 ``recommend`` would put in a DataFrame: building that table was a fifth of a request at the
-sample), the answer's rows taken from the state's column arrays, the impression appended, the
-JSON encoded once. Everything a request reads comes from the one ``ServingState`` it was given.
+sample), the answer's rows taken from the state's column arrays, the request remembered for its
+feedback, the impression appended, the JSON encoded once. Everything a request reads comes from the one ``ServingState`` it was given.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import numpy as np
 
 from playlist_assets.api.auth import RequestInfo
 from playlist_assets.api.errors import ApiError
+from playlist_assets.api.feedback import RecentRequests, Served
 from playlist_assets.api.holder import ServingState
-from playlist_assets.api.impressions import ImpressionLog, iso_ms, utc_now
+from playlist_assets.api.hourly_log import HourlyLog, iso_ms, utc_now
 from playlist_assets.api.metrics import ApiMetrics
 from playlist_assets.api.schemas import RecommendationRequest
 from playlist_assets.api.seeds import SeedTracks
@@ -50,7 +51,8 @@ def recommend(
     state: ServingState,
     arm: str,
     info: RequestInfo,
-    impressions: ImpressionLog | None,
+    impressions: HourlyLog | None,
+    recent: RecentRequests,
     metrics: ApiMetrics,
 ) -> bytes:
     """The JSON answer to one recommendation request (raises ``ApiError`` for bad input)."""
@@ -83,6 +85,7 @@ def recommend(
     answer = {
         "request_id": info.request_id,
         "model_version": state.model_version,
+        "classifier_version": state.classifier_version,
         "arm": arm,
         "strategy": body.strategy,
         "k": body.k,
@@ -96,13 +99,14 @@ def recommend(
         "note": note,
         "songs": songs,
     }
+    recent.remember(info.request_id, Served(tuple(ids), body.user, arm, state.model_version))
     if impressions is not None:
         _log_impression(impressions, metrics, body, state, arm, info, seeds.tracks, ids)
     return encode(answer)
 
 
 def _log_impression(
-    impressions: ImpressionLog,
+    impressions: HourlyLog,
     metrics: ApiMetrics,
     body: RecommendationRequest,
     state: ServingState,
@@ -135,17 +139,16 @@ def _log_impression(
 
 def song(state: ServingState, track_id: str) -> bytes | None:
     """One song of the served base as JSON, or None when the base does not hold it."""
-    recommender = state.recommender
-    found = recommender.positions([track_id])
-    if not len(found):
+    table = state.recommender.table
+    position = table.position.get(track_id)
+    if position is None:
         return None
-    position = int(found[0])
-    row = recommender.songs.iloc[position]
+    row = table.songs.iloc[position]
     out: dict[str, Any] = {"id": track_id}
     for name, column in SONG_FIELDS.items():
         if column in row.index:
             out[name] = _plain(row[column])
-    out["new"] = bool(recommender.new[position])
+    out["new"] = bool(state.columns.new[position])
     out["features"] = {c: _plain(row[c]) for c in CONTINUOUS_FEATURES if c in row.index}
     out["model_version"] = state.model_version
     return encode(out)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from playlist_assets import settings
 from playlist_assets.lib.constants import DataFolder
+from playlist_assets.lib.feedback.contract import DEFAULT_CHALLENGER_SHARE
 
 HOST_ENV = "PLAYLIST_API_HOST"
 PORT_ENV = "PLAYLIST_API_PORT"
@@ -19,7 +20,10 @@ RATE_ENV = "PLAYLIST_API_RATE"  # requests per second per key
 BURST_ENV = "PLAYLIST_API_BURST"  # requests a key may send at once
 POLL_ENV = "PLAYLIST_API_POLL_SECONDS"  # how often the watcher looks for new serving state
 THREADS_ENV = "PLAYLIST_API_THREADS"  # recommendation worker threads
-CHALLENGER_SHARE_ENV = "PLAYLIST_API_CHALLENGER_SHARE"  # users served by a challenger (issue 23)
+# Share of listeners the recommender challenger serves (0 disables it; default from the contract)
+CHALLENGER_SHARE_ENV = "PLAYLIST_API_CHALLENGER_SHARE"
+# How many recent requests (at most a day's) the process remembers to check feedback against.
+FEEDBACK_MEMORY_ENV = "PLAYLIST_API_FEEDBACK_MEMORY"
 # "1": keys are required even on loopback (behind a proxy, loopback is not private).
 REQUIRE_KEYS_ENV = "PLAYLIST_API_REQUIRE_KEYS"
 # The path prefix a proxy serves the API under (e.g. /api), for /docs and /openapi.json.
@@ -33,7 +37,11 @@ DEFAULT_POLL_SECONDS = 5.0
 # Two cores here; the ranking holds the GIL for its Python parts, so more threads add waiting
 # and per-request memory (bench_api.py), not throughput.
 DEFAULT_THREADS = 2
-DEFAULT_CHALLENGER_SHARE = 0.10
+# ~0.5 KB per remembered request at k=20 (its ranked ids point at the songs' own strings):
+# 100,000 requests hold ~50 MB; feedback for an older or forgotten request is refused (404).
+DEFAULT_FEEDBACK_MEMORY = 100_000
+FEEDBACK_MEMORY_SECONDS = 24 * 3600
+MAX_FEEDBACK_EVENTS = 500  # events one POST /v1/feedback may carry
 
 MAX_K = 500
 DEFAULT_K = 20
@@ -49,7 +57,6 @@ KEY_CHECKS_PER_SECOND = 20.0
 
 
 API_DIR = "api"
-IMPRESSIONS_DIR = "impressions"
 
 
 def api_dir(data_home: Path | None = None) -> Path:
@@ -61,10 +68,9 @@ def keys_path(data_home: Path | None = None) -> Path:
     return api_dir(data_home) / "keys.json"
 
 
-def impressions_dir(data_home: Path | None = None) -> Path:
-    """``<landing folder>/impressions``: one folder per hour (``YYYY-MM-DDTHH``, UTC)."""
-    landing = settings.landing_dir() if data_home is None else DataFolder.at(data_home).landing
-    return landing / IMPRESSIONS_DIR
+def landing_dir(data_home: Path | None = None) -> Path:
+    """The landing folder the impressions and feedback logs write under (``hourly_log``)."""
+    return settings.landing_dir() if data_home is None else DataFolder.at(data_home).landing
 
 
 def _env_float(name: str, default: float) -> float:
@@ -88,6 +94,7 @@ class ApiConfig:
     poll_seconds: float = DEFAULT_POLL_SECONDS
     threads: int = DEFAULT_THREADS
     challenger_share: float = DEFAULT_CHALLENGER_SHARE
+    feedback_memory: int = DEFAULT_FEEDBACK_MEMORY
     require_keys: bool = False
     root_path: str = ""
     max_body_bytes: int = MAX_BODY_BYTES
@@ -104,6 +111,7 @@ class ApiConfig:
             poll_seconds=_env_float(POLL_ENV, DEFAULT_POLL_SECONDS),
             threads=int(_env_float(THREADS_ENV, DEFAULT_THREADS)),
             challenger_share=_env_float(CHALLENGER_SHARE_ENV, DEFAULT_CHALLENGER_SHARE),
+            feedback_memory=int(_env_float(FEEDBACK_MEMORY_ENV, DEFAULT_FEEDBACK_MEMORY)),
             require_keys=os.environ.get(REQUIRE_KEYS_ENV, "").strip().lower()
             in ("1", "true", "yes"),
             root_path=os.environ.get(ROOT_PATH_ENV, "").strip().rstrip("/"),
@@ -122,6 +130,8 @@ class ApiConfig:
             out.append(f"threads must be at least 1, got {self.threads}")
         if self.root_path and not self.root_path.startswith("/"):
             out.append(f"root path must start with '/', got {self.root_path!r}")
+        if self.feedback_memory < 1:
+            out.append(f"feedback memory must be at least 1 request, got {self.feedback_memory}")
         if not 0 <= self.challenger_share <= 1:
             out.append(f"challenger share must be in 0..1, got {self.challenger_share}")
         return out

@@ -29,17 +29,23 @@ class ApiError(Exception):
         message: str,
         field: str | None = None,
         headers: dict[str, str] | None = None,
+        details: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
         self.headers = headers or {}
+        self.details = details  # more for the client (a feedback batch's every rejection)
 
 
-def error_body(code: str, message: str, field: str | None, request_id: str | None) -> dict:
-    return {
-        "error": {"code": code, "field": field, "message": message},
-        "request_id": request_id,
-    }
+def error_body(
+    code: str,
+    message: str,
+    field: str | None,
+    request_id: str | None,
+    details: dict[str, Any] | None = None,
+) -> dict:
+    error = {"code": code, "field": field, "message": message, **(details or {})}
+    return {"error": error, "request_id": request_id}
 
 
 def request_id_of(request: Request) -> str | None:
@@ -49,7 +55,7 @@ def request_id_of(request: Request) -> str | None:
 
 def error_response(request: Request, error: ApiError) -> JSONResponse:
     return JSONResponse(
-        error_body(error.code, error.message, error.field, request_id_of(request)),
+        error_body(error.code, error.message, error.field, request_id_of(request), error.details),
         status_code=error.status,
         headers=error.headers,
     )
@@ -64,7 +70,7 @@ def field_name(loc: tuple[Any, ...]) -> str:
     return out or "body"
 
 
-def _validation_message(error: dict[str, Any]) -> str:
+def validation_message(error: dict[str, Any]) -> str:
     kind = error.get("type", "")
     if kind == "json_invalid":
         return "the body is not valid JSON"
@@ -87,7 +93,7 @@ def install(app: FastAPI) -> None:
         first = exc.errors()[0] if exc.errors() else {}
         loc = tuple(first.get("loc", ()))
         field = "body" if first.get("type") == "json_invalid" else field_name(loc)
-        message = f"{field}: {_validation_message(first)}"
+        message = f"{field}: {validation_message(first)}"
         return error_response(request, ApiError(422, "invalid", message, field))
 
     @app.exception_handler(StarletteHTTPException)

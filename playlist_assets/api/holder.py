@@ -13,8 +13,11 @@ Loading reads the warehouse into memory and closes it (``load_recommender``): a 
 holding DuckDB's writer lock makes the load fail with a lock error; the state in memory keeps
 answering and the load is tried again at the next poll.
 
-Arms: the state serving a request is the ``champion``'s. A ``challenger`` state (issue 23) slots
-into ``_states`` the same way and takes a stable, configurable share of users (``arm_for``).
+Arms (issue 23): when ``models/recommender/challenger`` exists, the load also builds the
+challenger's recommender on the champion's song side (``Recommender.with_cooccurrence``: one copy
+of the songs for both), and both states are swapped in by one assignment. A request's arm is
+``contract.arm_of(listener, share)``: stable per listener, the configured share on the
+challenger; without a challenger everyone gets the champion.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
-import hashlib
 import logging
 import os
 import threading
@@ -33,13 +35,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from playlist_assets.api.impressions import iso_ms, utc_now
+from playlist_assets.api.hourly_log import iso_ms, utc_now
 from playlist_assets.api.metrics import ApiMetrics
 from playlist_assets.api.versions import VersionProbe, Versions
+from playlist_assets.lib.constants import DataFolder
+from playlist_assets.lib.feedback.contract import CHALLENGER, CHAMPION, arm_of
 
 log = logging.getLogger("playlist_assets.api")
 
-CHAMPION, CHALLENGER = "champion", "challenger"
 # A state still changing after this long is loaded anyway (a very long retrain).
 MAX_SETTLE_SECONDS = 120.0
 WARM_SEEDS = 5
@@ -60,13 +63,14 @@ class SongColumns:
 
     @classmethod
     def of(cls, recommender: Any) -> SongColumns:
-        songs = recommender.songs
+        table = recommender.table
+        songs = table.songs
         return cls(
-            ids=recommender.ids,
+            ids=table.ids,
             names=songs["track_name"].to_numpy(dtype=object),
             artists=songs["artists"].to_numpy(dtype=object),
             genres=songs["track_genre"].to_numpy(dtype=object),
-            new=recommender.new,
+            new=table.new,
         )
 
 
@@ -95,19 +99,21 @@ class LoadStatus:
     failures: list[str] = field(default_factory=list)
 
 
-def model_version_of(classifier_version: str, versions: Versions) -> str:
-    """``classifier-v<registry version>+cooc-<file tag>``: changes with a promotion (new
-    champion) or a re-learned co-occurrence; the same files give the same version everywhere."""
-    return f"classifier-v{classifier_version}+cooc-{versions.token('track_cooccurrence')}"
+def model_version_of(recommender_version: str | None, versions: Versions) -> str:
+    """The recommender's card version (``models/recommender/<role>.json``: the same version the
+    evaluation and the dashboard name); before any promotion, ``candidate-<file tag>`` of
+    ``models/track_cooccurrence``, so a re-learned candidate is a new version too."""
+    if recommender_version and recommender_version != "candidate":
+        return recommender_version
+    return f"candidate-{versions.token('track_cooccurrence')}"
 
 
-def arm_for(user: str | None, share: float, has_challenger: bool) -> str:
-    """The arm of a user: a stable hash of the id below ``share`` -> challenger. Anonymous
-    requests and processes without a challenger get the champion."""
-    if not has_challenger or not user or share <= 0:
-        return CHAMPION
-    point = int.from_bytes(hashlib.sha256(user.encode()).digest()[:8], "big") / 2**64
-    return CHALLENGER if point < share else CHAMPION
+def _default_challenger(data_home: Path) -> tuple[Any, str] | None:
+    """The challenger's co-occurrence and card version, when ``recommendation_eval`` kept one."""
+    from playlist_assets.lib.recommend import champion
+
+    found = champion.challenger(DataFolder.at(data_home).models)
+    return None if found is None else (found[0], found[1].version)
 
 
 def _trim() -> None:
@@ -134,6 +140,7 @@ class StateHolder:
         poll_seconds: float,
         challenger_share: float = 0.0,
         loader: Callable[[Path], Any] = _default_loader,
+        challenger_loader: Callable[[Path], tuple[Any, str] | None] = _default_challenger,
     ) -> None:
         self.data_home = Path(data_home)
         self.probe = probe
@@ -141,6 +148,7 @@ class StateHolder:
         self.poll_seconds = poll_seconds
         self.challenger_share = challenger_share
         self._loader = loader
+        self._challenger_loader = challenger_loader
         self._states: dict[str, ServingState] = {}
         self.status = LoadStatus()
         self._wake = threading.Event()
@@ -155,10 +163,16 @@ class StateHolder:
     def champion(self) -> ServingState | None:
         return self._states.get(CHAMPION)
 
-    def state_for(self, user: str | None) -> tuple[str, ServingState | None]:
-        """(arm, state) serving ``user``; one dictionary read, no lock."""
+    @property
+    def states(self) -> dict[str, ServingState]:
+        """The serving state of each arm (champion only when there is no challenger)."""
+        return self._states
+
+    def state_for(self, listener: str | None) -> tuple[str, ServingState | None]:
+        """(arm, state) serving ``listener`` (the request's user, else its key id); one
+        dictionary read, no lock. Without a challenger state everyone gets the champion."""
         states = self._states
-        arm = arm_for(user, self.challenger_share, CHALLENGER in states)
+        arm = arm_of(listener, self.challenger_share) if CHALLENGER in states else CHAMPION
         return arm, states.get(arm)
 
     # -- the watcher -------------------------------------------------------------------------
@@ -228,7 +242,9 @@ class StateHolder:
         started = time.perf_counter()
         try:
             recommender = self._loader(self.data_home)
+            recommender.table.warm_up()  # every posterior now, not in front of a request
             _warm(recommender)
+            challenger = self._load_challenger(recommender)
         except duckdb.IOException as exc:
             locked = "lock" in str(exc).lower()
             return False, self._failed("locked" if locked else "failed", exc, transient=locked)
@@ -242,8 +258,27 @@ class StateHolder:
         finally:
             self.status.loading = False
         seconds = time.perf_counter() - started
-        self._swap(recommender, versions, seconds)
+        self._swap(recommender, challenger, versions, seconds)
         return True, False
+
+    def _load_challenger(self, recommender: Any) -> Any | None:
+        """The challenger on the champion's song side, or None (none kept, or share 0). A broken
+        challenger file is logged and skipped: the champion still serves everyone."""
+        if self.challenger_share <= 0:
+            return None
+        try:
+            found = self._challenger_loader(self.data_home)
+            if found is None:
+                return None
+            cooccurrence, version = found
+            other = recommender.with_cooccurrence(cooccurrence)
+            other.version = version
+            _warm(other)
+        except Exception as exc:  # the champion must serve even when the challenger cannot
+            log.warning("challenger not loaded (%s); the champion serves everyone", exc)
+            self.metrics.swaps.labels("failed").inc()
+            return None
+        return other
 
     def _failed(self, outcome: str, exc: BaseException, *, transient: bool) -> bool:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -258,42 +293,58 @@ class StateHolder:
         )
         return transient
 
-    def _swap(self, recommender: Any, versions: Versions, seconds: float) -> None:
-        classifier = getattr(recommender, "classifier", None)
-        classifier_version = str(getattr(classifier, "version", None) or "unregistered")
-        state = ServingState(
+    def _state(
+        self, recommender: Any, columns: SongColumns, versions: Versions, seconds: float
+    ) -> ServingState:
+        classifier = recommender.table.classifier
+        return ServingState(
             recommender=recommender,
-            columns=SongColumns.of(recommender),
-            model_version=model_version_of(classifier_version, versions),
-            classifier_version=classifier_version,
+            columns=columns,
+            model_version=model_version_of(recommender.version, versions),
+            classifier_version=str(getattr(classifier, "version", None) or "unregistered"),
             versions=versions,
             index={"songs": int(recommender.n), **versions.index_info()},
             loaded_at=iso_ms(utc_now()),
             load_seconds=round(seconds, 3),
         )
-        old = self._states.get(CHAMPION)
-        self._states = {**self._states, CHAMPION: state}  # one reference: atomic for readers
+
+    def _swap(
+        self, recommender: Any, challenger: Any | None, versions: Versions, seconds: float
+    ) -> None:
+        columns = SongColumns.of(recommender)  # one set for both arms: they share the songs
+        states = {CHAMPION: self._state(recommender, columns, versions, seconds)}
+        if challenger is not None:
+            states[CHALLENGER] = self._state(challenger, columns, versions, seconds)
+        old = self._states
+        self._states = states  # one reference: atomic for readers, both arms at once
         self.status.swaps += 1
         self.status.last_error = None
         m = self.metrics
-        if old is not None:
-            m.model.remove(CHAMPION, old.model_version, old.classifier_version)
-        m.model.labels(CHAMPION, state.model_version, state.classifier_version).set(1)
-        m.songs.set(state.index["songs"])
+        for arm, gone in old.items():
+            m.model.remove(arm, gone.model_version, gone.classifier_version)
+        for arm, state in states.items():
+            m.model.labels(arm, state.model_version, state.classifier_version).set(1)
+        champion = states[CHAMPION]
+        m.songs.set(champion.index["songs"])
         m.ready.set(1)
         m.swaps.labels("ok").inc()
         m.swap_seconds.observe(seconds)
         m.last_swap.set(time.time())
+        replaced = old.get(CHAMPION)
         log.info(
-            "serving %s (%d songs, loaded in %.1f s)%s",
-            state.model_version,
-            state.index["songs"],
+            "serving %s (%d songs, loaded in %.1f s)%s%s",
+            champion.model_version,
+            champion.index["songs"],
             seconds,
-            f", replacing {old.model_version}" if old else "",
+            f"; challenger {states[CHALLENGER].model_version} for "
+            f"{self.challenger_share:.0%} of listeners"
+            if CHALLENGER in states
+            else "",
+            f", replacing {replaced.model_version}" if replaced else "",
         )
-        if old is not None:  # the last request on it frees it; the watcher then trims (below)
-            weakref.finalize(old, self._released.append, old.model_version)
-        del old
+        if replaced is not None:  # the last request on it frees it; the watcher then trims
+            weakref.finalize(replaced.columns, self._released.append, replaced.model_version)
+        del old, replaced
 
 
 def _lower_priority() -> bool:

@@ -92,6 +92,13 @@ class ApiMetrics:
         self.impressions = Counter(
             "playlist_api_impressions", "Served lists written to the impressions log.", registry=r
         )
+        self.feedback = Counter(
+            "playlist_api_feedback_events",
+            "Feedback events received, by event, arm that served the request (unknown when "
+            "rejected) and outcome: accepted (written), duplicate (counted once), rejected.",
+            ["event", "arm", "outcome"],
+            registry=r,
+        )
         self.impression_errors = Counter(
             "playlist_api_impression_errors",
             "Served lists the impressions log could not take (disk full, permissions).",

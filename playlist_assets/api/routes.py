@@ -2,26 +2,32 @@
 seeds naming a playlist are read in the general thread pool (a slow Spotify never holds a ranking
 thread); the event loop only admits, parses track ids, dispatches and sends.
 
-Feedback (``POST /v1/feedback``, issue 23) joins here as one more client route: it finds the
-impression by ``request_id`` in the log ``impressions`` writes.
+Feedback (``POST /v1/feedback``, issue 23) is checked against the requests this process
+remembers (``feedback``) and written in the general thread pool (a slow disk never holds the
+event loop or a ranking thread).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
-from playlist_assets.api import answers
-from playlist_assets.api.errors import ApiError
+from playlist_assets.api import answers, feedback
+from playlist_assets.api.config import MAX_FEEDBACK_EVENTS
+from playlist_assets.api.errors import ApiError, field_name, validation_message
 from playlist_assets.api.holder import ServingState
 from playlist_assets.api.schemas import (
     ERROR_RESPONSES,
+    FeedbackEvent,
+    FeedbackResponse,
     RecommendationRequest,
     RecommendationResponse,
+    feedback_body_schema,
 )
 from playlist_assets.api.seeds import names_playlists, resolve_seeds
 from playlist_assets.api.service import Service
@@ -65,7 +71,7 @@ def build_router(service: Service) -> APIRouter:
     )
     async def recommendations(body: RecommendationRequest, request: Request) -> Response:
         info = request.scope["playlist_api"]
-        arm, state = service.holder.state_for(body.user)
+        arm, state = service.holder.state_for(body.user or info.key_id)
         state = _serving(state, service)
         info.model_version, info.arm = state.model_version, arm
         if names_playlists(body.seeds):  # the warehouse or Spotify: off the ranking threads
@@ -82,9 +88,40 @@ def build_router(service: Service) -> APIRouter:
                 arm,
                 info,
                 service.impressions,
+                service.recent,
                 service.metrics,
             )
         return _json(content)
+
+    @router.post(
+        "/v1/feedback",
+        tags=["feedback"],
+        summary="What listeners did with recommended songs",
+        description="One event or a list of up to "
+        f"{MAX_FEEDBACK_EVENTS}: each names a request this service answered recently and one of "
+        "its songs. A batch is taken whole or not at all; a repeated event counts once.",
+        responses={200: {"model": FeedbackResponse}, **ERROR_RESPONSES},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": feedback_body_schema()}},
+            }
+        },
+        dependencies=[client],
+    )
+    async def feedback_events(request: Request) -> Response:
+        events, batch = _feedback_events(await request.body())
+        info = request.scope["playlist_api"]
+        answer = await run_in_threadpool(
+            feedback.take,
+            events,
+            batch,
+            info.key_id,
+            service.recent,
+            service.feedback,
+            service.metrics,
+        )
+        return JSONResponse(answer)
 
     @router.get(
         "/v1/songs/{track_id}",
@@ -94,7 +131,7 @@ def build_router(service: Service) -> APIRouter:
         dependencies=[client],
     )
     async def songs(track_id: str, request: Request) -> Response:
-        from playlist_assets.lib.recommend.recommender import (
+        from playlist_assets.lib.recommend.playlist_refs import (
             looks_like_track_id,
             normalize_track_id,
         )
@@ -144,3 +181,31 @@ def build_router(service: Service) -> APIRouter:
         return service.usage()
 
     return router
+
+
+def _feedback_events(raw: bytes) -> tuple[list[FeedbackEvent], bool]:
+    """The body's events (one object or a list) and whether it was a list; 422 naming the
+    first bad field (``[i].event`` in a list)."""
+    from pydantic import ValidationError
+
+    try:
+        payload = json.loads(raw)
+    except ValueError:
+        raise ApiError(422, "invalid", "body: the body is not valid JSON", "body") from None
+    batch = isinstance(payload, list)
+    items = payload if batch else [payload]
+    if not items or len(items) > MAX_FEEDBACK_EVENTS:
+        raise ApiError(
+            422, "invalid", f"body: send 1..{MAX_FEEDBACK_EVENTS} events, got {len(items)}", "body"
+        )
+    events = []
+    for i, item in enumerate(items):
+        try:
+            events.append(FeedbackEvent.model_validate(item))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = field_name(tuple(first.get("loc", ())))
+            where = (f"[{i}]" + ("" if where == "body" else f".{where}")) if batch else where
+            message = f"{where}: {validation_message(first)}"
+            raise ApiError(422, "invalid", message, where) from None
+    return events, batch

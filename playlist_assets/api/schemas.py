@@ -8,12 +8,21 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from playlist_assets.api.config import DEFAULT_K, MAX_K, MAX_SEEDS, MAX_USER_CHARS
+from playlist_assets.api.config import (
+    DEFAULT_K,
+    MAX_FEEDBACK_EVENTS,
+    MAX_K,
+    MAX_SEEDS,
+    MAX_USER_CHARS,
+)
+from playlist_assets.lib.feedback.contract import EVENTS
 from playlist_assets.lib.recommend.names import DEFAULT_STRATEGY, STRATEGIES
 
 Strategy = Literal[STRATEGIES]  # type: ignore[valid-type]
+Event = Literal[EVENTS]  # type: ignore[valid-type]
+MAX_ID_CHARS = 200
 
 
 class RecommendationRequest(BaseModel):
@@ -41,6 +50,59 @@ class RecommendationRequest(BaseModel):
         description="the app's id of the listener (kept in the impressions log; decides the "
         "listener's arm when a challenger serves a share of traffic)",
     )
+
+
+class FeedbackEvent(BaseModel):
+    """What a listener did with one recommended song."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"request_id": "b6e5a507…", "track_id": "4uLU6hMCjMI75M1A2tKUQC", "event": "added"}
+            ]
+        },
+    )
+
+    request_id: str = Field(
+        min_length=1, max_length=MAX_ID_CHARS, description="the recommendation's request_id"
+    )
+    track_id: str = Field(
+        min_length=1,
+        max_length=MAX_ID_CHARS,
+        description="one of that answer's songs (id, spotify:track: URI or track URL)",
+    )
+    event: Event = Field(description="what the listener did")
+    user: str | None = Field(
+        None, max_length=MAX_USER_CHARS, description="the listener (default: the request's user)"
+    )
+
+    @field_validator("track_id")
+    @classmethod
+    def _bare_id(cls, value: str) -> str:
+        from playlist_assets.lib.recommend.playlist_refs import normalize_track_id
+
+        return normalize_track_id(value)
+
+
+def feedback_body_schema() -> dict:
+    """One event or a list of up to MAX_FEEDBACK_EVENTS (the route parses the body itself)."""
+    event = FeedbackEvent.model_json_schema()
+    batch = {"type": "array", "items": event, "minItems": 1, "maxItems": MAX_FEEDBACK_EVENTS}
+    return {"anyOf": [event, batch]}
+
+
+class FeedbackOutcome(BaseModel):
+    request_id: str
+    track_id: str
+    event: str
+    outcome: Literal["accepted", "duplicate"]
+
+
+class FeedbackResponse(BaseModel):
+    accepted: int = Field(description="events written to the feedback log")
+    duplicates: int = Field(description="events already received (counted once)")
+    events: list[FeedbackOutcome]
 
 
 class Song(BaseModel):
@@ -91,6 +153,7 @@ ERROR_RESPONSES = {
     for status, what in {
         401: "no key, or a key that is unknown or revoked",
         403: "the key's role may not do this",
+        404: "not found: a song, or the request a feedback event names (not served recently)",
         413: "the body is over the size limit",
         422: "a field is invalid (the error names it)",
         429: "the key is over its rate limit (see Retry-After)",

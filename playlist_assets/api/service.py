@@ -1,5 +1,6 @@
 """One running service's parts, built once at start-up: the holder and its watcher, the key
-guard, the impressions log, the metrics and the worker threads that answer requests."""
+guard, the impressions and feedback logs, the requests remembered for feedback, the metrics and
+the worker threads that answer requests."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from playlist_assets import settings
 from playlist_assets.api import config as api_config
 from playlist_assets.api.auth import Guard
 from playlist_assets.api.errors import ApiError
+from playlist_assets.api.feedback import RecentRequests
 from playlist_assets.api.holder import StateHolder
-from playlist_assets.api.impressions import ImpressionLog
+from playlist_assets.api.hourly_log import HourlyLog
 from playlist_assets.api.keys import KeyChecker, KeyStore
 from playlist_assets.api.metrics import ApiMetrics
 from playlist_assets.api.ratelimit import RateLimiter
 from playlist_assets.api.versions import VersionProbe
+from playlist_assets.lib.feedback.contract import CHALLENGER, FEEDBACK_DIR, IMPRESSIONS_DIR
 
 
 @dataclass
@@ -28,7 +31,9 @@ class Service:
     holder: StateHolder
     guard: Guard
     metrics: ApiMetrics
-    impressions: ImpressionLog | None
+    impressions: HourlyLog | None
+    feedback: HourlyLog
+    recent: RecentRequests
     executor: ThreadPoolExecutor
 
     @classmethod
@@ -51,12 +56,15 @@ class Service:
             metrics,
             require_keys=config.require_keys,
         )
+        landing = api_config.landing_dir(home)
         return cls(
             config=config,
             holder=holder,
             guard=guard,
             metrics=metrics,
-            impressions=ImpressionLog(api_config.impressions_dir(home)),
+            impressions=HourlyLog(landing, IMPRESSIONS_DIR),
+            feedback=HourlyLog(landing, FEEDBACK_DIR),
+            recent=RecentRequests(config.feedback_memory, api_config.FEEDBACK_MEMORY_SECONDS),
             executor=ThreadPoolExecutor(config.threads, thread_name_prefix="recommend"),
         )
 
@@ -88,13 +96,22 @@ class Service:
         self.executor.shutdown(wait=True, cancel_futures=True)
         if self.impressions is not None:
             self.impressions.close()
+        self.feedback.close()
 
     def readiness(self) -> dict[str, Any]:
         state = self.holder.champion
         status = self.holder.status
+        challenger = self.holder.states.get(CHALLENGER)
         return {
             "ready": state is not None,
             "model_version": state.model_version if state else None,
+            "classifier_version": state.classifier_version if state else None,
+            "challenger": {
+                "model_version": challenger.model_version,
+                "share": self.config.challenger_share,
+            }
+            if challenger
+            else None,
             "index": state.index if state else None,
             "loaded_at": state.loaded_at if state else None,
             "load_seconds": state.load_seconds if state else None,
@@ -120,6 +137,10 @@ class Service:
                 for key_id, u in sorted(self.guard.usage.items())
             },
             "rate_limit": {"rate": self.config.rate, "burst": self.config.burst},
+            "feedback": {
+                "remembered_requests": len(self.recent),
+                "capacity": self.config.feedback_memory,
+            },
             "serving": {
                 **self.readiness(),
                 "swaps": self.holder.status.swaps,

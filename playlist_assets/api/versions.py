@@ -1,8 +1,10 @@
 """What the serving state is made of, polled cheaply: is there something new to load?
 
-- The model files (``genre_classifier``, ``genre_cluster_models/*``, ``track_cooccurrence``
-  under ``<data folder>/models``): a ``stat`` each. They are replaced by one rename when a run
-  writes them (a promotion rewrites ``genre_classifier``), so a changed stamp means a new model.
+- The model files (``genre_classifier``, ``genre_cluster_models/*``, ``track_cooccurrence`` and
+  the recommender champion's and challenger's files and cards, ``recommender/*``, under
+  ``<data folder>/models``): a ``stat`` each. They are replaced by one rename when a run writes
+  them (a promotion rewrites ``genre_classifier`` or ``recommender/champion.json``; a retired
+  challenger's files vanish), so a changed stamp means a new model.
 - The warehouse tables (``song_index``, ``fresh_songs``): the Dagster instance's latest
   materialization events of those assets (one query), when an instance is there and knows
   ``song_index``; otherwise the warehouse file's stamp. The file itself is never opened here:
@@ -44,12 +46,12 @@ def _iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
 
 
-def _stamp(path: Path) -> tuple[str, int, int] | None:
+def _stamp(path: Path, name: str | None = None) -> tuple[str, int, int] | None:
     try:
         st = path.stat()
     except OSError:
         return None
-    return (path.name, st.st_mtime_ns, st.st_size)
+    return (name or path.name, st.st_mtime_ns, st.st_size)
 
 
 @dataclass(frozen=True)
@@ -89,11 +91,19 @@ class VersionProbe:
         self.models = folder.models
         self.warehouse = folder.warehouse
         self.dagster_home = dagster_home
+        from playlist_assets.lib.recommend import champion
+
+        recommender = champion.folder(self.models)  # each role's file and its card
+        self.files = [self.models / name for name in MODEL_FILES] + [
+            recommender / f"{role}{suffix}"
+            for role in (champion.CHAMPION, champion.CHALLENGER)
+            for suffix in ("", ".json")
+        ]
         self._instance: Any = None
         self._instance_failed = False
 
     def poll(self) -> Versions:
-        files = [_stamp(self.models / name) for name in MODEL_FILES]
+        files = [_stamp(p, str(p.relative_to(self.models))) for p in self.files]
         folder = self.models / CLUSTER_MODELS
         if folder.is_dir():
             files += [_stamp(p) for p in sorted(folder.iterdir()) if not p.name.startswith(".")]

@@ -30,10 +30,11 @@ def _register_api(subparsers: argparse._SubParsersAction) -> None:
         "api",
         help="serve recommendations over HTTP (FastAPI + uvicorn)",
         description="Serve the recommendation API: POST /v1/recommendations, GET "
-        "/v1/songs/{id}, /healthz, /readyz, /metrics, /docs. Models are loaded in the "
-        "background and swapped in when a new one is materialized. Settings also come from "
-        f"${env.HOST_ENV}, ${env.PORT_ENV}, ${env.RATE_ENV}, ${env.BURST_ENV}, ${env.POLL_ENV}, "
-        f"${env.THREADS_ENV}; flags win.",
+        "/v1/songs/{id}, POST /v1/feedback, /healthz, /readyz, /metrics, /docs. Models are "
+        "loaded in the background and swapped in when a new one is materialized or promoted. "
+        f"Settings also come from ${env.HOST_ENV}, ${env.PORT_ENV}, ${env.RATE_ENV}, "
+        f"${env.BURST_ENV}, ${env.POLL_ENV}, ${env.THREADS_ENV}, ${env.CHALLENGER_SHARE_ENV}, "
+        f"${env.FEEDBACK_MEMORY_ENV}; flags win.",
     )
     parser.add_argument(
         "--host",
@@ -52,6 +53,18 @@ def _register_api(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--threads", type=int, help=f"recommendation worker threads (default {env.DEFAULT_THREADS})"
+    )
+    parser.add_argument(
+        "--challenger-share",
+        type=float,
+        help="share of listeners (stable per user, else per key) the recommender challenger "
+        f"serves when one exists (0..1, default {env.DEFAULT_CHALLENGER_SHARE:g}; 0: none)",
+    )
+    parser.add_argument(
+        "--feedback-memory",
+        type=int,
+        help="recent requests (at most a day's) remembered to check feedback against "
+        f"(default {env.DEFAULT_FEEDBACK_MEMORY:,})",
     )
     parser.add_argument(
         "--require-keys",
@@ -106,6 +119,8 @@ def run_api(args: argparse.Namespace) -> int:
         "burst": args.burst,
         "poll_seconds": args.poll_seconds,
         "threads": args.threads,
+        "challenger_share": args.challenger_share,
+        "feedback_memory": args.feedback_memory,
         "require_keys": args.require_keys,
         "root_path": args.root_path.rstrip("/") if args.root_path else None,
     }

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from api_harness import Api, launch, stop, tracks_of, wait_for
 
-from playlist_assets.api.impressions import read_impressions
+from playlist_assets.lib.feedback.contract import IMPRESSION_FIELDS, read_records
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,8 @@ def test_recommendations_answer_ranked_songs_with_their_version(
     assert answer.status_code == 200, answer.text
     body = answer.json()
     assert body["request_id"] == answer.headers["x-request-id"]
-    assert body["model_version"].startswith("classifier-v1+cooc-")
+    assert body["model_version"].startswith("candidate-")  # no recommender promoted yet
+    assert body["classifier_version"] == "1"
     assert body["arm"] == "champion" and body["strategy"] == "hybrid"
     assert body["index"]["songs"] == len(sample_home["index"])
     assert body["seeds"]["given"] == 6 and body["seeds"]["unknown"] == []
@@ -137,9 +138,9 @@ def test_every_served_list_is_an_impression_and_every_request_a_log_line(
         "/v1/recommendations", json={"seeds": seeds, "k": 5, "user": "listener-9"}
     ).json()
     folder = Path(api.log.parent) / "data" / "landing" / "impressions"
-    rows = [r for hour in folder.iterdir() for r in read_impressions(hour)]
+    rows = [r for hour in folder.iterdir() for r in read_records(hour)]
     mine = [r for r in rows if r["request_id"] == answer["request_id"]]
-    assert len(mine) == 1
+    assert len(mine) == 1 and tuple(mine[0]) == IMPRESSION_FIELDS
     assert mine[0]["user"] == "listener-9" and mine[0]["seeds"] == seeds
     assert mine[0]["ranked"] == [s["id"] for s in answer["songs"]]
     assert mine[0]["arm"] == "champion" and mine[0]["model_version"] == answer["model_version"]
@@ -157,7 +158,7 @@ def test_every_served_list_is_an_impression_and_every_request_a_log_line(
 def test_health_readiness_and_metrics(client: httpx.Client) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
     ready = client.get("/readyz").json()
-    assert ready["ready"] is True and ready["model_version"].startswith("classifier-v1")
+    assert ready["ready"] is True and ready["model_version"].startswith("candidate-")
     assert client.get("/openapi.json").json()["paths"]["/v1/recommendations"]
     client.post("/v1/recommendations", json={"seeds": []})
     page = client.get("/metrics").text

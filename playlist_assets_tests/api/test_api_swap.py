@@ -3,7 +3,6 @@ requests keep being answered, also while a materialization holds the warehouse's
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import threading
 from collections import Counter
@@ -15,7 +14,7 @@ import httpx
 import pandas as pd
 from api_harness import Api, tracks_of, wait_for
 
-from playlist_assets.lib.classifier.artifacts import write_pickle_atomic
+from playlist_assets.lib.recommend import champion
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -54,7 +53,9 @@ def test_not_ready_until_models_exist_then_a_promotion_swaps_in_under_load(
         assert early.json()["error"]["code"] == "not_ready"
 
     shutil.copytree(sample_home["home"], home, dirs_exist_ok=True)  # the first materialization
-    assert api.wait_ready()["model_version"].startswith("classifier-v1+")
+
+    candidate = api.wait_ready()["model_version"]
+    assert candidate.startswith("candidate-")
 
     body = {"seeds": tracks_of(sample_home, 6)[:5], "k": 20}
     stop, seen_by = threading.Event(), [[] for _ in range(4)]
@@ -63,14 +64,11 @@ def test_not_ready_until_models_exist_then_a_promotion_swaps_in_under_load(
         thread.start()
     try:
         wait_for(lambda: sum(map(len, seen_by)) > 20, 30, "requests before the swap")
-        promoted = dataclasses.replace(sample_home["bundle"], version="2")
-        write_pickle_atomic(
-            home / "models" / "genre_classifier", promoted
-        )  # what a promotion writes
+        promote(home, "rec-2")  # what recommendation_eval writes
         wait_for(
-            lambda: any(v and "classifier-v2+" in v for s in seen_by for _, v in s[-5:]),
+            lambda: any(v == "rec-2" for s in seen_by for _, v in s[-5:]),
             60,
-            "answers from the promoted model",
+            "answers from the promoted recommender",
             api.log,
         )
         count = sum(map(len, seen_by))
@@ -83,15 +81,23 @@ def test_not_ready_until_models_exist_then_a_promotion_swaps_in_under_load(
     statuses = Counter(status for s in seen_by for status, _ in s)
     assert set(statuses) == {200}, statuses
     for seen in seen_by:  # each client: the old version, then the new one, never back
-        versions = [v.split("+")[0] for _, v in seen]
-        first_new = versions.index("classifier-v2") if "classifier-v2" in versions else len(seen)
-        assert set(versions[:first_new]) <= {"classifier-v1"}
-        assert set(versions[first_new:]) <= {"classifier-v2"}
-    assert any(v.split("+")[0] == "classifier-v1" for s in seen_by for _, v in s)
+        versions = [v for _, v in seen]
+        first_new = versions.index("rec-2") if "rec-2" in versions else len(seen)
+        assert set(versions[:first_new]) <= {candidate}
+        assert set(versions[first_new:]) <= {"rec-2"}
+    assert any(v == candidate for s in seen_by for _, v in s)
     with api.client() as client:
         page = client.get("/metrics").text
     assert 'playlist_api_swaps_total{outcome="ok"} 2.0' in page
-    assert 'classifier_version="2"' in page and 'classifier_version="1"' not in page
+    assert 'model_version="rec-2"' in page and f'model_version="{candidate}"' not in page
+
+
+def promote(home: Path, version: str, role: str = champion.CHAMPION) -> None:
+    """Install the sample's co-occurrence as the recommender ``role`` with its card."""
+    from materialized_sample import sample_cooccurrence
+
+    card = champion.Card(version, f"run-{version}", role, "2026-12-06T00:00:00+00:00", "test")
+    champion.install(home / "models", role, sample_cooccurrence(home), card)
 
 
 def _fresh_song(sample_home: dict) -> pd.DataFrame:
