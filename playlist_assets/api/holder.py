@@ -4,8 +4,9 @@ A ``ServingState`` is immutable once built: the loaded recommender, the model ve
 answers with and the materializations it read. Requests take the current reference once and use
 only it, so a swap never changes a request's state half-way. The watcher thread polls the
 versions (``versions``); when they changed and then held still for one poll (a retrain writes
-several assets in a row), it loads the new state in the background (lower CPU priority), warms
-it with one request, and swaps the reference. Until the swap the old state answers; after it, the
+several assets in a row), it loads the new state in the background (lower CPU priority), computes
+every song's posteriors (``SongTable.warm_up``) and answers one request with it, then swaps the
+reference. Until the swap the old state answers; after it, the
 old one is freed as soon as the requests still using it finish (two full copies are held only
 while the new one loads). Requests never wait for a load.
 
