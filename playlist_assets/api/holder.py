@@ -211,7 +211,8 @@ class StateHolder:
                 settled = versions == previous or current is None or forced
                 changing_since = changing_since or time.monotonic()
                 if settled or time.monotonic() - changing_since > MAX_SETTLE_SECONDS:
-                    ok, transient = self._load(versions)
+                    keep = None if forced or current is None else current.recommender
+                    ok, transient = self._load(versions, keep, current and current.versions)
                     if ok and not niced:  # the first load at full speed, swaps behind requests
                         niced = _lower_priority()
                     failed = None if ok or transient else versions
@@ -232,8 +233,12 @@ class StateHolder:
         _trim()
         log.info("released the memory of %s", ", ".join(versions))
 
-    def _load(self, versions: Versions) -> tuple[bool, bool]:
-        """Load, warm and swap in a new champion state; (swapped, failure was transient)."""
+    def _load(
+        self, versions: Versions, current: Any | None = None, before: Versions | None = None
+    ) -> tuple[bool, bool]:
+        """Load, warm and swap in new states; (swapped, failure was transient). When only the
+        recommender's files changed (a promotion, a new challenger), the ``current``
+        recommender's songs are kept and only the co-occurrence is read."""
         import duckdb
 
         from playlist_assets.lib.classifier.artifacts import ArtifactError, ArtifactMissing
@@ -241,9 +246,13 @@ class StateHolder:
         self.status.loading = True
         self.status.last_attempt = iso_ms(utc_now())
         started = time.perf_counter()
+        kept = current is not None and before is not None and before.songs() == versions.songs()
         try:
-            recommender = self._loader(self.data_home)
-            recommender.table.warm_up()  # every posterior now, not in front of a request
+            if kept:
+                recommender = _rebound(current, self.data_home)
+            else:
+                recommender = self._loader(self.data_home)
+                recommender.table.warm_up()  # every posterior now, not in front of a request
             _warm(recommender)
             challenger = self._load_challenger(recommender)
         except duckdb.IOException as exc:
@@ -259,7 +268,7 @@ class StateHolder:
         finally:
             self.status.loading = False
         seconds = time.perf_counter() - started
-        self._swap(recommender, challenger, versions, seconds)
+        self._swap(recommender, challenger, versions, seconds, kept)
         return True, False
 
     def _load_challenger(self, recommender: Any) -> Any | None:
@@ -310,7 +319,12 @@ class StateHolder:
         )
 
     def _swap(
-        self, recommender: Any, challenger: Any | None, versions: Versions, seconds: float
+        self,
+        recommender: Any,
+        challenger: Any | None,
+        versions: Versions,
+        seconds: float,
+        kept: bool = False,
     ) -> None:
         columns = SongColumns.of(recommender)  # one set for both arms: they share the songs
         states = {CHAMPION: self._state(recommender, columns, versions, seconds)}
@@ -333,9 +347,10 @@ class StateHolder:
         m.last_swap.set(time.time())
         replaced = old.get(CHAMPION)
         log.info(
-            "serving %s (%d songs, loaded in %.1f s)%s%s",
+            "serving %s (%d songs%s, loaded in %.1f s)%s%s",
             champion.model_version,
             champion.index["songs"],
+            ", kept" if kept else "",
             seconds,
             f"; challenger {states[CHALLENGER].model_version} for "
             f"{self.challenger_share:.0%} of listeners"
@@ -346,6 +361,16 @@ class StateHolder:
         if replaced is not None:  # the last request on it frees it; the watcher then trims
             weakref.finalize(replaced.columns, self._released.append, replaced.model_version)
         del old, replaced
+
+
+def _rebound(current: Any, data_home: Path) -> Any:
+    """The serving recommender's co-occurrence (``champion.serving``) on ``current``'s songs."""
+    from playlist_assets.lib.recommend import champion
+
+    cooccurrence, card = champion.serving(DataFolder.at(data_home).models)
+    other = current.with_cooccurrence(cooccurrence)
+    other.version = card.version if card is not None else None  # model_version_of: candidate
+    return other
 
 
 def _lower_priority() -> bool:

@@ -32,6 +32,7 @@ CLUSTER_MODELS = "genre_cluster_models"
 # Assets whose latest materialization the watcher reads from the instance, in answer order.
 WATCHED_ASSETS = ("song_index", "fresh_songs", "track_cooccurrence", "genre_classifier")
 INDEX_ASSET = "song_index"
+SONG_ASSETS = ("song_index", "fresh_songs", "genre_classifier")
 WAL_SUFFIX = ".wal"  # DuckDB's write-ahead log beside the database file
 
 
@@ -67,6 +68,18 @@ class Versions:
         """A short, stable tag of one model file's version (same file, same tag everywhere)."""
         stamp = next((s for s in self.files if s[0] == name), None)
         return hashlib.sha1(repr(stamp).encode()).hexdigest()[:8] if stamp else "none"
+
+    def songs(self) -> tuple[Any, ...]:
+        """What the song side of a recommender is built from (everything but the co-occurrence
+        and the recommender cards): equal -> a promotion can keep the loaded songs."""
+        from playlist_assets.lib.recommend import champion
+
+        recommender_side = (champion.CANDIDATE, f"{champion.folder(Path()).name}/")
+        return (
+            tuple(s for s in self.files if not s[0].startswith(recommender_side)),
+            self.warehouse,
+            tuple(m for m in self.materializations if m.asset in SONG_ASSETS),
+        )
 
     def index_info(self) -> dict[str, Any]:
         """Which materialization of the song index (and the fresh songs) this state read."""

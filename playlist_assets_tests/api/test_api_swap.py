@@ -90,6 +90,7 @@ def test_not_ready_until_models_exist_then_a_promotion_swaps_in_under_load(
         page = client.get("/metrics").text
     assert 'playlist_api_swaps_total{outcome="ok"} 2.0' in page
     assert 'model_version="rec-2"' in page and f'model_version="{candidate}"' not in page
+    assert "serving rec-2 (200 songs, kept," in api.log.read_text()  # only the cooc was read
 
 
 def promote(home: Path, version: str, role: str = champion.CHAMPION) -> None:
