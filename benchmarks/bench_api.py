@@ -16,8 +16,9 @@ the script:
    (the most it answers; latency is then mostly queueing: clients / throughput), and paced at
    ``--rate`` requests/s offered in all (the latency an app sees at that load, counted from when
    each request was due). In each window, a quarter of the way through, a promotion as serving
-   sees it: ``models/genre_classifier`` replaced (one rename) by the same model under the next
-   version (the original is put back after the run). Reported per window: requests/s, p50/p95/
+   sees it: the serving co-occurrence installed as ``models/recommender/champion`` under the next
+   card version, as ``recommendation_eval`` promotes (the original folder is put back after the
+   run). Reported per window: requests/s, p50/p95/
    p99 latency, errors (anything but 200, connection errors), the versions answered and when
    the new one was first answered; and the service's CPU per request, its resident memory
    before, after, idle and at its peak (VmHWM: the swaps included).
@@ -36,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import json
 import os
 import shutil
@@ -138,22 +138,33 @@ def cli_per_request(home: Path, seeds: list[str], repeats: int) -> float:
 
 
 def promote(home: Path) -> None:
-    """What a promotion does to serving's files: the champion bundle, under the next version
-    (the original file is kept beside it and put back after the run)."""
-    from playlist_assets.lib.classifier.artifacts import load_classifier, write_pickle_atomic
+    """What ``recommendation_eval``'s promotion does to serving's files: the serving
+    co-occurrence installed as the recommender champion under the next card version (the
+    ``models/recommender`` folder is kept beside it and put back after the run)."""
+    from playlist_assets.lib.recommend import champion
 
-    path = home / "models" / "genre_classifier"
-    if not (home / "genre_classifier.before_bench").exists():
-        shutil.copy2(path, home / "genre_classifier.before_bench")
-    bundle = load_classifier(home / "models")
-    version = str(int(bundle.version) + 1) if str(bundle.version).isdigit() else "2"
-    write_pickle_atomic(path, dataclasses.replace(bundle, version=version))
+    models = home / "models"
+    folder, kept = champion.folder(models), home / "recommender.before_bench"
+    if not kept.exists() and folder.exists():
+        shutil.copytree(folder, kept)
+    kept.mkdir(exist_ok=True)  # empty: no recommender folder before the run
+    cooccurrence, card = champion.serving(models)
+    n = int(card.version.split("-")[-1]) + 1 if card and card.version.startswith("bench-") else 1
+    now = datetime.now(timezone.utc).isoformat()
+    info = champion.Card(f"bench-{n}", "bench", champion.CHAMPION, now, "bench_api promotion")
+    champion.install(models, champion.CHAMPION, cooccurrence, info)
 
 
 def unpromote(home: Path) -> None:
-    kept = home / "genre_classifier.before_bench"
+    from playlist_assets.lib.recommend import champion
+
+    folder, kept = champion.folder(home / "models"), home / "recommender.before_bench"
     if kept.exists():
-        os.replace(kept, home / "models" / "genre_classifier")
+        shutil.rmtree(folder, ignore_errors=True)
+        if any(kept.iterdir()):
+            os.replace(kept, folder)
+        else:
+            kept.rmdir()
 
 
 def serve_and_load(
