@@ -41,6 +41,7 @@ from playlist_assets.lib.recommend.names import (
     SLICE_SIMULATED_COLD_START,
     STRATEGIES,
 )
+from playlist_assets.lib.recommend.playlist_store import PlaylistStore, select_playlists
 from playlist_assets.lib.recommend.recommender import Recommender
 from playlist_assets.lib.recommend.report import TABLE_COLUMNS, EvalResult
 from playlist_assets.lib.recommend.settings import SplitSpec
@@ -105,7 +106,7 @@ class ColdSongSlice:
 
 
 def cold_song_slice(
-    playlists: pd.DataFrame,
+    playlists: pd.DataFrame | PlaylistStore,
     training_pids: Sequence[int],
     holdout_pids: Sequence[int],
     recommender: Recommender,
@@ -116,7 +117,7 @@ def cold_song_slice(
     second half holds stripped songs (targets: those songs). The held-out playlists themselves
     are left whole (their rows are the input)."""
     catalogue = recommender.ids
-    training = playlists[playlists["pid"].isin(set(training_pids))]
+    training = select_playlists(playlists, training_pids)
     kept, stripped = strip_songs(training, catalogue, spec.strip_fraction)
     cooc = learn_cooccurrence(kept, training_pids, catalogue)
     stripped_recommender = recommender.with_cooccurrence(cooc, recommender.blends)
@@ -166,7 +167,7 @@ def held_out(cooccurrence: Any, learned: Any = None) -> tuple[np.ndarray, np.nda
 
 
 def evaluate_holdout(
-    playlists: pd.DataFrame,
+    playlists: pd.DataFrame | PlaylistStore,
     recommender: Recommender,
     spec: SplitSpec,
     strategies: Sequence[str] = EVAL_STRATEGIES,

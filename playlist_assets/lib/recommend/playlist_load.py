@@ -26,21 +26,14 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from playlist_assets.lib.recommend.playlists_io import PlaylistFileError, read_slice
+from playlist_assets.lib.recommend.mpd_files import PlaylistFileError, slice_key
+from playlist_assets.lib.recommend.playlists_io import read_slice
 
 SLICES_DIR = "playlist_slices"  # under the data folder: the per-slice Parquet files
 _META = b"playlist_assets.slice"
 TABLES = ("playlist_info", "playlist_tracks", "playlist_entries")
 VIEW = "playlists"
 SLICES_TABLE = "playlist_slices"
-
-
-def slice_key(path: Path) -> str:
-    """A slice's name: the file name without ``.json``/``.json.gz`` (``mpd.slice.0-999``)."""
-    name = Path(path).name
-    for suffix in (".gz", ".json"):
-        name = name.removesuffix(suffix)
-    return name
 
 
 def _fingerprint(source: Path) -> dict:

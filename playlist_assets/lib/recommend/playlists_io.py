@@ -21,7 +21,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from playlist_assets.lib.recommend.mpd_files import PlaylistFileError, mpd_files
 from playlist_assets.lib.schema import TRACK_URI_PREFIX
+
+__all__ = [
+    "PLAYLIST_COLUMNS",
+    "SLICE_SCHEMA",
+    "PlaylistFileError",
+    "iter_playlists",
+    "mpd_files",
+    "read_playlists",
+    "read_slice",
+]
 
 log = logging.getLogger(__name__)
 
@@ -35,25 +46,7 @@ PLAYLIST_COLUMNS: tuple[str, ...] = (
     "track_name",
 )
 
-_SUFFIXES = (".json", ".json.gz")
 _CHUNK = 1 << 20
-
-
-class PlaylistFileError(ValueError):
-    """An MPD file that cannot be read; the message names the file and where it went wrong."""
-
-
-def mpd_files(path: str | Path) -> list[Path]:
-    """The slice files under ``path`` (itself if a file), in name order."""
-    path = Path(path).expanduser()
-    if path.is_file():
-        return [path]
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.name.endswith(_SUFFIXES))
-        if not files:
-            raise PlaylistFileError(f"{path}: folder holds no MPD slice (*.json or *.json.gz)")
-        return files
-    raise PlaylistFileError(f"{path}: no such MPD file or folder")
 
 
 class _Stream:

@@ -26,6 +26,7 @@ from playlist_assets.lib.recommend.cooccurrence import (
     strip_songs,
 )
 from playlist_assets.lib.recommend.merge_choice import MergeChoice, choose_merge
+from playlist_assets.lib.recommend.playlist_store import PlaylistStore, holds_any
 from playlist_assets.lib.recommend.recommender import Recommender
 from playlist_assets.lib.recommend.settings import Blends, SplitSpec
 
@@ -87,7 +88,7 @@ class TunedCooccurrence:
 
 
 def tune_cooccurrence(
-    playlists: pd.DataFrame,
+    playlists: pd.DataFrame | PlaylistStore,
     split: pd.Series,
     songs: pd.DataFrame | Recommender,
     classifier: Any,
@@ -143,7 +144,7 @@ def tune_cooccurrence(
 
 def _choose(
     base: Recommender,
-    playlists: pd.DataFrame,
+    playlists: pd.DataFrame | PlaylistStore,
     fit_part: pd.Index,
     cases: list[Case],
     spec: SplitSpec,
@@ -161,7 +162,7 @@ def _choose(
         warm=warm.weights, cold=cold.weights, source={"warm": warm.source, "cold": cold.source}
     )
     stripped, _ = strip_songs(playlists, catalogue, spec.strip_fraction)
-    if spec.strip_fraction > 0 and stripped["pid"].isin(set(fit_part)).any():
+    if spec.strip_fraction > 0 and holds_any(stripped, fit_part):
         cold_fold = fold.with_cooccurrence(
             learn_cooccurrence(stripped, fit_part, catalogue), blends
         )

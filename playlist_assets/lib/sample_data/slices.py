@@ -30,7 +30,12 @@ import pandas as pd
 
 from playlist_assets.lib.sample_data.playlists import _FIRST_DAY, _LAST_DAY, _playlist_name
 from playlist_assets.lib.sample_data.profiles import GENERATOR_VERSION, NEIGHBOURS, rng_for
-from playlist_assets.lib.sample_data.universe import Universe, build_universe
+from playlist_assets.lib.sample_data.universe import (
+    TAIL_BODY,
+    TAIL_RARE,
+    Universe,
+    build_universe,
+)
 
 SLICE_SIZE = 1000
 MPD_PLAYLISTS = 1_000_000
@@ -42,8 +47,18 @@ IN_COMMUNITY = 0.6
 # playlist in five has 5+ catalogue songs (the real extract: one in five, ten genres).
 CATALOGUE_SHARE = 0.05
 _SHARE_CONCENTRATION = 20.0
-_LENGTH_MEDIAN, _LENGTH_SIGMA = 55.0, 0.8  # after de-duplication: MPD-like mean ~66, 5..250
+_LENGTH_MEDIAN, _LENGTH_SIGMA = 49.0, 0.8  # MPD lengths: median ~49, mean ~66, 5..250
 _DAY = 86_400
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How big the world of the playlists is: fixed, so fewer slices are a prefix of more
+    (smaller only in tests, where building the full tail would take seconds)."""
+
+    tail_body: int = TAIL_BODY
+    tail_rare: int = TAIL_RARE
+    communities: int = COMMUNITIES
 
 
 def slice_file_name(index: int, size: int = SLICE_SIZE, suffix: str = ".json.gz") -> str:
@@ -118,6 +133,8 @@ def _cores(
 
 
 def build_communities(universe: Universe, seed: int, n: int = COMMUNITIES) -> Communities:
+    """Taste communities: a (genre, mood) scene or two, a catalogue core (15-35 songs) and a tail
+    core (20-60 tracks); the first ones are joined by the most playlists."""
     rng = rng_for(seed, "mpd-communities")
     first = rng.choice(len(universe.groups), size=n, p=universe.group_share)
     second = _second_groups(universe, first, rng)
@@ -202,15 +219,22 @@ def slice_playlists(
             rng, universe.catalogue, universe.catalogue_all, first, second, n_cat - k_cat, 0.05
         )
     )
-    parts.append(
-        _from_groups(rng, universe.tail, universe.tail_all, first, second, n_tail - k_tail, 0.2)
-    )
+    # A few tail draws more than needed, so the playlist keeps its length once a song drawn
+    # twice is dropped; the surplus is cut from these draws only.
+    spare = n_tail - k_tail + (lengths // 8 + 2)
+    parts.append(_from_groups(rng, universe.tail, universe.tail_all, first, second, spare, 0.2))
     owner = np.concatenate([o for o, _ in parts])
     songs = np.concatenate([s for _, s in parts])
-    # A song once per playlist, then the playlist's songs in a random order.
+    spare_draw = np.zeros(len(owner), dtype=np.int8)
+    spare_draw[len(owner) - len(parts[-1][0]) :] = 1
+    # A song once per playlist (its first draw), then at most ``lengths`` songs.
     _, keep = np.unique(owner * universe.size + songs, return_index=True)
-    owner, songs = owner[keep], songs[keep]
-    order = np.lexsort((rng.random(len(owner)), owner))
+    owner, songs, spare_draw = owner[keep], songs[keep], spare_draw[keep]
+    order = np.lexsort((rng.random(len(owner)), spare_draw, owner))
+    owner, songs = owner[order], songs[order]
+    rank = np.arange(len(owner)) - np.searchsorted(owner, owner)
+    owner, songs = owner[rank < lengths[owner]], songs[rank < lengths[owner]]
+    order = np.lexsort((rng.random(len(owner)), owner))  # the playlist's songs in a random order
     owner, songs = owner[order], songs[order]
     bounds = np.searchsorted(owner, np.arange(n + 1))
     return SlicePlaylists(np.arange(index * size, index * size + n), bounds, songs, first, rng)
@@ -287,10 +311,12 @@ def iter_slices(
     *,
     held_back: pd.DataFrame | None = None,
     size: int = SLICE_SIZE,
+    scale: Scale | None = None,
 ) -> Iterator[tuple[int, str]]:
     """(slice number, JSON text) for ceil(n_playlists / size) slices; the last may be shorter."""
-    universe = build_universe(catalogue, held_back, seed)
-    communities = build_communities(universe, seed)
+    scale = scale or Scale()
+    universe = build_universe(catalogue, held_back, seed, tail=(scale.tail_body, scale.tail_rare))
+    communities = build_communities(universe, seed, scale.communities)
     for index in range(-(-n_playlists // size)):
         n = min(size, n_playlists - index * size)
         sliced = slice_playlists(universe, communities, index, size)
@@ -320,6 +346,7 @@ def write_slices(
     size: int = SLICE_SIZE,
     compress: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    scale: Scale | None = None,
 ) -> list[Path]:
     """Write the slices into ``dest`` (each atomically) and remove slice files of an earlier,
     larger run, so the folder holds exactly this dataset."""
@@ -331,7 +358,7 @@ def write_slices(
     pending: list[Future] = []
     with ThreadPoolExecutor(max_workers=1) as writer:
         for index, text in iter_slices(
-            catalogue, n_playlists, seed, held_back=held_back, size=size
+            catalogue, n_playlists, seed, held_back=held_back, size=size, scale=scale
         ):
             path = dest / slice_file_name(index, size, suffix)
             while len(pending) >= 2:  # at most two slices' text in memory besides the one made

@@ -250,9 +250,12 @@ def build_universe(
     seed: int,
     *,
     held_back_weight: float = 0.25,
+    tail: tuple[int, int] | None = None,
 ) -> Universe:
     """The catalogue (and held-back replay songs, ``held_back_weight`` times as likely) plus the
-    seed's tail, with a weighted sampler per (genre, mood) group."""
+    seed's tail (``tail``: body and rare tracks, TAIL_BODY and TAIL_RARE by default), with a
+    weighted sampler per (genre, mood) group."""
+    tail_body, tail_rare = tail or (TAIL_BODY, TAIL_RARE)
     songs, moods, cat_weight = _catalogue_part(catalogue, held_back, held_back_weight)
     texts, cat_artist, cat_album = _catalogue_texts(songs)
     n_cat = len(songs)
@@ -263,10 +266,10 @@ def build_universe(
     share /= share.sum()
 
     rng = rng_for(seed, "tail")
-    n_tail = TAIL_BODY + TAIL_RARE
+    n_tail = tail_body + tail_rare
     tail_group = rng.choice(len(groups), size=n_tail, p=share)
-    body = 1.0 / (np.arange(TAIL_BODY) + ZIPF_OFFSET)
-    rare = np.full(TAIL_RARE, body.sum() * RARE_SHARE / (1 - RARE_SHARE) / TAIL_RARE)
+    body = 1.0 / (np.arange(tail_body) + ZIPF_OFFSET)
+    rare = np.full(tail_rare, body.sum() * RARE_SHARE / (1 - RARE_SHARE) / max(tail_rare, 1))
     tail_weight = np.concatenate([rng.permutation(body), rare])  # popularity not by index
     n_artists = n_tail // TRACKS_PER_ARTIST
     # Artists are prolific the way tracks are popular: a few hold many tracks.
