@@ -17,6 +17,7 @@ and writes the tables ``playlist_store`` reads:
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -67,6 +68,14 @@ def _read_meta(path: Path) -> dict | None:
         return json.loads(meta[_META])
     except (OSError, KeyError, ValueError):
         return None
+
+
+def _current(source: Path, out_dir: Path) -> bool:
+    meta = _read_meta(Path(out_dir) / f"{slice_key(source)}.parquet")
+    try:
+        return meta is not None and meta.get("fingerprint") == _fingerprint(source)
+    except OSError:
+        return False
 
 
 def convert_slice(source: str | Path, out_dir: str | Path, *, force: bool = False) -> SliceResult:
@@ -130,15 +139,17 @@ def convert_slices(
         else:
             keys[key] = source
             todo.append(source)
-    if workers > 1 and len(todo) > 1:
+    convert = functools.partial(convert_slice, out_dir=out_dir, force=force)
+    # Processes only when there is parsing to share: starting one costs about a second.
+    if workers > 1 and sum(1 for t in todo if force or not _current(t, out_dir)) >= 2 * workers:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         context = multiprocessing.get_context("spawn")  # no fork of a threaded step process
         with ProcessPoolExecutor(min(workers, len(todo)), mp_context=context) as pool:
-            done = list(pool.map(convert_slice, todo, [out_dir] * len(todo), [force] * len(todo)))
+            done = list(pool.map(convert, todo))
     else:
-        done = [convert_slice(source, out_dir, force=force) for source in todo]
+        done = [convert(source) for source in todo]
     results = iter(done)
     return [clashes[i] if i in clashes else next(results) for i in range(len(sources))]
 
@@ -156,7 +167,8 @@ def prune_slices(out_dir: str | Path, keep: set[str]) -> int:
 def pid_offsets(slices: list[SliceResult]) -> dict[str, int]:
     """Slices whose pids collide with an earlier slice's are shifted past the largest pid so far
     (extracts renumbered independently), as ``read_playlists`` does. Disjoint pid ranges (the
-    real dataset) are decided from the counts alone; only overlapping ones read their pids."""
+    real dataset) are decided from the counts alone; only overlapping ones read their pids.
+    Keyed by file name, like ``read_playlists``'s ``pid_offsets``."""
     offsets: dict[str, int] = {}
     ranges = sorted((s.pid_min, s.pid_max) for s in slices if s.entries)
     if all(a[1] < b[0] for a, b in zip(ranges, ranges[1:], strict=False)):
@@ -167,8 +179,8 @@ def pid_offsets(slices: list[SliceResult]) -> dict[str, int]:
             continue
         pids = set(pq.read_table(s.parquet, columns=["pid"]).column("pid").unique().to_pylist())
         if seen and not pids.isdisjoint(seen):
-            offsets[s.key] = max(seen) + 1 - min(pids)
-            pids = {p + offsets[s.key] for p in pids}
+            offsets[s.source.name] = max(seen) + 1 - min(pids)
+            pids = {p + offsets[s.source.name] for p in pids}
         seen |= pids
     return offsets
 
@@ -188,7 +200,9 @@ def combine_slices(con, slices: list[SliceResult], *, memory_limit: str | None =
         con.execute(f"SET memory_limit = {_quote(memory_limit)}")
     base, rows = 0, []
     for s in loaded:  # playlist_no: the slice's base plus the playlist's index in its file
-        rows.append(f"({_quote(s.key)}, {_quote(str(s.parquet))}, {base}, {offsets.get(s.key, 0)})")
+        rows.append(
+            f"({_quote(s.key)}, {_quote(str(s.parquet))}, {base}, {offsets.get(s.source.name, 0)})"
+        )
         base += s.span
     con.execute("BEGIN TRANSACTION")
     try:
