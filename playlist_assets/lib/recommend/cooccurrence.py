@@ -177,10 +177,10 @@ def learn_cooccurrence(
 ) -> TrackCooccurrence:
     """Count, over the given training playlists, which tracks appear with which catalogue songs.
 
-    ``playlists`` is the long DataFrame (``read_playlists``; one chunk, held in memory) or a
-    ``PlaylistStore``, read ``chunk_playlists`` playlists at a time as integer codes: each
-    chunk's sparse products are added up, so no step holds the playlists as Python objects.
-    Items are numbered in order of first appearance either way.
+    ``playlists`` is the long DataFrame (``read_playlists``; held in memory) or a
+    ``PlaylistStore``, read ``chunk_playlists`` playlists at a time as integer codes, so no
+    step holds the playlists as Python objects; either way items are numbered in order of
+    first appearance and the results are the same, bit for bit.
     """
     if isinstance(playlists, pd.DataFrame):
         chunks, describe = _frame_chunks(playlists, train_pids)
@@ -216,24 +216,11 @@ def _store_tracks(store: PlaylistStore):
     return describe
 
 
-def _grown(matrix: sp.csr_matrix | None, shape: tuple[int, int]) -> sp.csr_matrix:
-    """``matrix`` with zero rows/columns appended up to ``shape`` (None: all zeros)."""
-    if matrix is None:
-        return sp.csr_matrix(shape, dtype=np.float32)
-    extra = shape[0] - matrix.shape[0]
-    indptr = np.concatenate([matrix.indptr, np.full(extra, matrix.indptr[-1])])
-    return sp.csr_matrix((matrix.data, matrix.indices, indptr), shape=shape)
-
-
-def _summed(total: np.ndarray, part: np.ndarray) -> np.ndarray:
-    out = np.zeros(max(len(total), len(part)), dtype=np.float64)
-    out[: len(total)] += total
-    out[: len(part)] += part
-    return out
-
-
 class _Learner:
-    """Co-occurrence added up chunk by chunk (a playlist's entries never span two chunks)."""
+    """The incidence read chunk by chunk as integer codes (a playlist never spans two chunks),
+    then each count matrix made by one sparse product: scipy sizes the result before filling
+    it, so no partial sums are held. The products are those of the in-memory version, in the
+    same order, so the float32 sums are the same to the bit."""
 
     def __init__(self, catalogue_ids: np.ndarray, describe) -> None:
         self.catalogue_ids = catalogue_ids
@@ -241,15 +228,10 @@ class _Learner:
         self._describe = describe
         self._item_of = np.zeros(0, dtype=np.int64)
         self._ids: list[np.ndarray] = []
-        self._columns: list[np.ndarray] = []  # each item's catalogue column (-1: not a song)
         self._artist_codes: list[np.ndarray] = []
         self._artist_index: dict[str, int] = {}
         self._blocks: list[sp.csr_matrix] = []
-        self._catalogue_blocks: list[sp.csr_matrix] = []
-        self._lengths: list[np.ndarray] = []
         self.n_items = 0
-        self.counts = self.length_weighted = self.artist_counts = None
-        self.item_playlists = self.artist_playlists = np.zeros(0)
 
     def _new_items(self, code: np.ndarray) -> None:
         if len(self._item_of) <= code.max():
@@ -263,8 +245,7 @@ class _Learner:
         self._item_of[new] = np.arange(self.n_items, self.n_items + len(new))
         self.n_items += len(new)
         ids, artists = self._describe(new)
-        self._ids.append(ids)
-        self._columns.append(self._catalogue.get_indexer(ids))
+        self._ids.append(np.asarray(ids, dtype=object))
         index = self._artist_index
         names = [normalize_artist(a) for a in artists]
         self._artist_codes.append(np.array([index.setdefault(n, len(index)) for n in names]))
@@ -273,85 +254,65 @@ class _Learner:
         if not len(code):
             return
         self._new_items(code)
-        n_items, n_songs, n_artists = self.n_items, len(self.catalogue_ids), len(self._artist_index)
         rows, _ = pd.factorize(playlist)
         ones = np.ones(len(rows), dtype=np.float32)
-        incidence = sp.csr_matrix(
-            (ones, (rows, self._item_of[code])), shape=(int(rows.max()) + 1, n_items)
+        block = sp.csr_matrix(
+            (ones, (rows, self._item_of[code])), shape=(int(rows.max()) + 1, self.n_items)
         )
-        incidence.sum_duplicates()
-        incidence.data[:] = 1.0  # a track repeated in a playlist counts once
-        columns = np.concatenate(self._columns)
-        known = np.flatnonzero(columns >= 0)
+        block.sum_duplicates()
+        block.data[:] = 1.0  # a track repeated in a playlist counts once
+        self._blocks.append(block)
+
+    def _incidence(self) -> sp.csr_matrix:
+        if len(self._blocks) == 1:
+            return self._blocks.pop()
+        blocks = [
+            sp.csr_matrix((b.data, b.indices, b.indptr), shape=(b.shape[0], self.n_items))
+            for b in self._blocks
+        ]
+        self._blocks.clear()
+        return sp.vstack(blocks, format="csr")
+
+    def result(self) -> TrackCooccurrence:
+        if not self._blocks:
+            raise ValueError("no training playlists to learn co-occurrence from")
+        incidence = self._incidence()
+        n_items, n_songs = self.n_items, len(self.catalogue_ids)
+        items = np.concatenate(self._ids)
+        in_items = self._catalogue.get_indexer(items)
+        known = np.flatnonzero(in_items >= 0)
         select = sp.csr_matrix(
-            (np.ones(len(known), dtype=np.float32), (known, columns[known])),
+            (np.ones(len(known), dtype=np.float32), (known, in_items[known])),
             shape=(n_items, n_songs),
         )
         catalogue_incidence = (incidence @ select).tocsr()
         lengths = np.asarray(incidence.sum(axis=1)).ravel()
         inv_len = sp.diags((1.0 / np.sqrt(np.maximum(lengths, 1))).astype(np.float32))
-        incidence_t = incidence.T.tocsr()
-        counts = (incidence_t @ catalogue_incidence).tocsr()
-        length_weighted = (incidence_t @ inv_len @ catalogue_incidence).tocsr()
+        artist_codes = np.concatenate(self._artist_codes).astype(np.int32)
         artist_of_item = sp.csr_matrix(
-            (
-                np.ones(n_items, dtype=np.float32),
-                (np.arange(n_items), np.concatenate(self._artist_codes)),
-            ),
-            shape=(n_items, n_artists),
+            (np.ones(n_items, dtype=np.float32), (np.arange(n_items), artist_codes)),
+            shape=(n_items, len(self._artist_index)),
         )
         artist_incidence = (incidence @ artist_of_item).tocsr()
         artist_incidence.data[:] = 1.0
-        artist_counts = (artist_incidence.T @ catalogue_incidence).tocsr()
-        if self.counts is None:  # one chunk (the DataFrame): the products as they are
-            self.counts, self.length_weighted = counts, length_weighted
-            self.artist_counts = artist_counts
-        else:
-            self.counts = _grown(self.counts, counts.shape) + counts
-            self.length_weighted = _grown(self.length_weighted, counts.shape) + length_weighted
-            self.artist_counts = _grown(self.artist_counts, artist_counts.shape) + artist_counts
-        self.item_playlists = _summed(
-            self.item_playlists, np.asarray(incidence.sum(axis=0)).ravel()
-        )
-        self.artist_playlists = _summed(
-            self.artist_playlists, np.asarray(artist_incidence.sum(axis=0)).ravel()
-        )
-        self._blocks.append(incidence)
-        self._catalogue_blocks.append(catalogue_incidence)
-        self._lengths.append(lengths)
-
-    def result(self) -> TrackCooccurrence:
-        if not self._blocks:
-            raise ValueError("no training playlists to learn co-occurrence from")
-        n_items = self.n_items
-        if len(self._blocks) == 1:
-            incidence = self._blocks[0]
-            catalogue_incidence = self._catalogue_blocks[0]
-        else:
-            incidence = sp.vstack(
-                [
-                    sp.csr_matrix((b.data, b.indices, b.indptr), shape=(b.shape[0], n_items))
-                    for b in self._blocks
-                ],
-                format="csr",
-            )
-            catalogue_incidence = sp.vstack(self._catalogue_blocks, format="csr")
-        self._blocks.clear()
+        item_playlists = np.asarray(incidence.sum(axis=0)).ravel().astype(np.int32)
+        incidence = incidence.tocsc()  # what the recommender reads
+        incidence_t = incidence.T.tocsr()
         return TrackCooccurrence(
-            items=np.concatenate(self._ids),
-            item_playlists=self.item_playlists.astype(np.int32),
-            item_artist=np.concatenate(self._artist_codes).astype(np.int32),
+            items=items,
+            item_playlists=item_playlists,
+            item_artist=artist_codes,
             artists=np.asarray(list(self._artist_index), dtype=object),
-            artist_playlists=self.artist_playlists.astype(np.int32),
+            artist_playlists=np.asarray(artist_incidence.sum(axis=0)).ravel().astype(np.int32),
             catalogue_ids=self.catalogue_ids,
-            counts=self.counts,
-            length_weighted=self.length_weighted,
-            artist_counts=_grown(
-                self.artist_counts, (len(self._artist_index), len(self.catalogue_ids))
-            ),
-            incidence=incidence.tocsc(),
+            counts=(incidence_t @ catalogue_incidence).tocsr(),
+            # (incidence_t @ inv_len) first: its rows list playlists in the order the sums of
+            # earlier releases ran in (a transient scaled copy of the incidence).
+            length_weighted=(incidence_t @ inv_len @ catalogue_incidence).tocsr(),
+            artist_counts=(artist_incidence.T @ catalogue_incidence).tocsr(),
+            incidence=incidence,
             catalogue_incidence=catalogue_incidence,
-            playlist_lengths=np.concatenate(self._lengths).astype(np.int32),
+            playlist_lengths=lengths.astype(np.int32),
         )
 
 
