@@ -53,8 +53,12 @@ STEPS = (
 )
 
 
+MAX_RSS = float(os.environ.get("BENCH_MAX_RSS_GIB", "14")) * 2**30
+
+
 def measured(cmd: list[str], env: dict[str, str], log: Path) -> dict[str, float]:
-    """Run ``cmd``: wall and CPU seconds (with its reaped workers), peak summed RSS of its tree."""
+    """Run ``cmd``: wall and CPU seconds (with its reaped workers), peak summed RSS of its tree.
+    A tree above ``BENCH_MAX_RSS_GIB`` (14) is killed: the machine is shared."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     with log.open("w") as out:
@@ -71,6 +75,10 @@ def measured(cmd: list[str], env: dict[str, str], log: Path) -> dict[str, float]
                         with contextlib.suppress(psutil.Error):
                             total += p.memory_info().rss
                     peak[0] = max(peak[0], total)
+                    if total > MAX_RSS:
+                        for p in reversed(tree):
+                            with contextlib.suppress(psutil.Error):
+                                p.kill()
                     time.sleep(0.2)
             except psutil.Error:
                 pass
@@ -82,7 +90,8 @@ def measured(cmd: list[str], env: dict[str, str], log: Path) -> dict[str, float]
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if code != 0:
-        raise SystemExit(f"failed ({code}): {' '.join(cmd)}; see {log}")
+        over = f" (killed above {MAX_RSS / 2**30:.0f} GiB)" if peak[0] > MAX_RSS else ""
+        raise SystemExit(f"failed ({code}){over}: {' '.join(cmd)}; see {log}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return {"wall_s": wall, "cpu_s": cpu, "peak_mib": peak[0] / 2**20}
 

@@ -174,6 +174,7 @@ def learn_cooccurrence(
     catalogue_ids: Sequence[str],
     *,
     chunk_playlists: int = CHUNK_PLAYLISTS,
+    items: Iterable[str] | None = None,
 ) -> TrackCooccurrence:
     """Count, over the given training playlists, which tracks appear with which catalogue songs.
 
@@ -181,15 +182,25 @@ def learn_cooccurrence(
     ``PlaylistStore``, read ``chunk_playlists`` playlists at a time as integer codes, so no
     step holds the playlists as Python objects; either way items are numbered in order of
     first appearance and the results are the same, bit for bit.
+
+    ``items`` keeps only these tracks' rows (counts, incidence columns, item arrays): what a
+    tuning or evaluation fold needs, whose requests seed only its cases' tracks
+    (``case_tracks``). Playlist lengths, the catalogue incidence and the artists are still
+    learned from every track, so every score of those requests is the same as without it.
     """
     if isinstance(playlists, pd.DataFrame):
         chunks, describe = _frame_chunks(playlists, train_pids)
     else:
         chunks, describe = playlists.chunks(train_pids, chunk_playlists), _store_tracks(playlists)
-    learner = _Learner(np.asarray(catalogue_ids, dtype=object), describe)
+    learner = _Learner(np.asarray(catalogue_ids, dtype=object), describe, items)
     for playlist, code in chunks:
         learner.add(playlist, code)
     return learner.result()
+
+
+def case_tracks(cases: Iterable[Case]) -> set[str]:
+    """Every track a case gives as a seed: the rows a fold's co-occurrence is read at."""
+    return {track for case in cases for track in case.seeds}
 
 
 def _frame_chunks(playlists: pd.DataFrame, train_pids: Iterable[int]):
@@ -222,8 +233,9 @@ class _Learner:
     it, so no partial sums are held. The products are those of the in-memory version, in the
     same order, so the float32 sums are the same to the bit."""
 
-    def __init__(self, catalogue_ids: np.ndarray, describe) -> None:
+    def __init__(self, catalogue_ids: np.ndarray, describe, keep: Iterable[str] | None) -> None:
         self.catalogue_ids = catalogue_ids
+        self._keep = None if keep is None else pd.Index(pd.unique(np.asarray(list(keep), object)))
         self._catalogue = pd.Index(catalogue_ids)
         self._describe = describe
         self._item_of = np.zeros(0, dtype=np.int64)
@@ -297,6 +309,10 @@ class _Learner:
         artist_incidence.data[:] = 1.0
         item_playlists = np.asarray(incidence.sum(axis=0)).ravel().astype(np.int32)
         incidence = incidence.tocsc()  # what the recommender reads
+        if self._keep is not None:
+            kept = np.flatnonzero(self._keep.get_indexer(items) >= 0)
+            incidence, items = incidence[:, kept], items[kept]
+            item_playlists, artist_codes = item_playlists[kept], artist_codes[kept]
         incidence_t = incidence.T.tocsr()
         return TrackCooccurrence(
             items=items,

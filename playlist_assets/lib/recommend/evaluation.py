@@ -24,6 +24,7 @@ import pandas as pd
 
 from playlist_assets.lib.recommend.cooccurrence import (
     Case,
+    case_tracks,
     continuation_cases,
     learn_cooccurrence,
     strip_songs,
@@ -119,8 +120,6 @@ def cold_song_slice(
     catalogue = recommender.ids
     training = select_playlists(playlists, training_pids)
     kept, stripped = strip_songs(training, catalogue, spec.strip_fraction)
-    cooc = learn_cooccurrence(kept, training_pids, catalogue)
-    stripped_recommender = recommender.with_cooccurrence(cooc, recommender.blends)
     cases = []
     for case in continuation_cases(
         playlists, holdout_pids, catalogue, min_catalogue_tracks=spec.min_catalogue_tracks
@@ -128,6 +127,9 @@ def cold_song_slice(
         targets = [t for t in case.targets if t in stripped]
         if targets:
             cases.append(Case(case.pid, case.seeds, targets, case.seed_artists))
+    # co-occurrence rows of the cases' seeds only: the requests read no other row
+    cooc = learn_cooccurrence(kept, training_pids, catalogue, items=case_tracks(cases))
+    stripped_recommender = recommender.with_cooccurrence(cooc, recommender.blends)
     return ColdSongSlice(stripped_recommender, cases, stripped)
 
 

@@ -157,3 +157,21 @@ def test_case_playlists_are_a_stable_bounded_sample() -> None:
     sample = set(case_playlists(few, 30).tolist())
     more = set(case_playlists(np.arange(300), 30).tolist())
     assert len(sample) == 30 and more & set(few.tolist()) <= sample
+
+
+def test_a_fold_keeps_only_the_rows_its_cases_read(two_slices) -> None:
+    _, store = two_slices
+    train = [p for p in playlist_pids(store) if p % 2]
+    full = learn_cooccurrence(store, train, SONGS[::3])
+    wanted = {SONGS[4], SONGS[7], "never heard"}
+    fold = learn_cooccurrence(store, train, SONGS[::3], items=wanted)
+    assert set(fold.items) == wanted & set(full.items)
+    rows = pd.Index(full.items).get_indexer(fold.items)
+    assert (fold.counts != full.counts[rows]).nnz == 0
+    assert (fold.length_weighted != full.length_weighted[rows]).nnz == 0
+    assert (fold.incidence != full.incidence[:, rows]).nnz == 0
+    assert np.array_equal(fold.item_playlists, full.item_playlists[rows])
+    for name in ("playlist_lengths", "artists", "artist_playlists"):
+        assert np.array_equal(getattr(fold, name), getattr(full, name)), name
+    assert (fold.catalogue_incidence != full.catalogue_incidence).nnz == 0
+    assert (fold.artist_counts != full.artist_counts).nnz == 0
