@@ -378,6 +378,9 @@ def main() -> None:
     parser.add_argument(
         "--no-generate", action="store_true", help="use <data>/generated as it is (no check)"
     )
+    parser.add_argument(
+        "--report-only", action="store_true", help="report the sizes measured in --data"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else list(SIZES)
     if args.quick:
@@ -386,14 +389,19 @@ def main() -> None:
     logs = data / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     print(f"data: {data}; load average {os.getloadavg()}", flush=True)
-    generated = None if args.no_generate else generate(data, max(sizes), logs)
+    skip = args.no_generate or args.report_only
+    generated = None if skip else generate(data, max(sizes), logs)
     if generated:
         print(f"  generated {generated}", flush=True)
-    results = {n: run_size(n, data, logs) for n in sizes}
+    for n in sizes:
+        if not args.report_only:
+            (data / f"results_{n}.json").write_text(json.dumps(run_size(n, data, logs)))
+    # Every size measured in this data folder (a run per size is fine: sizes nest).
+    results = {
+        int(p.stem.split("_")[1]): json.loads(p.read_text()) for p in data.glob("results_*.json")
+    }
     runs = slice_runs(args.slice_runs, data, logs) if args.slice_runs else None
-    text = report(results, generated, runs)
-    (data / "results.json").write_text(json.dumps({str(k): v for k, v in results.items()}))
-    print(text)
+    print(report(results, generated, runs))
     print(f"\nload average at the end {os.getloadavg()}")
 
 

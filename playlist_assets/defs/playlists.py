@@ -131,8 +131,8 @@ def _slice_keys() -> list[str]:
         return [SAMPLE_SLICE]
 
 
-@dg.op(pool=SLICES_POOL, tags={"kind": "parquet"})
-def convert_mpd_slice(context: dg.OpExecutionContext) -> dg.Output[int]:
+@dg.op(pool=SLICES_POOL, tags={"kind": "parquet"}, out=dg.Out(dg.Nothing))
+def convert_mpd_slice(context: dg.OpExecutionContext) -> dg.Output:
     """Parse one slice file into its Parquet file (nothing when it is current). Never opens the
     warehouse: ``playlists`` combines the slices, reusing what these runs wrote."""
     from playlist_assets.lib.recommend.playlist_load import convert_slice
@@ -145,8 +145,8 @@ def convert_mpd_slice(context: dg.OpExecutionContext) -> dg.Output[int]:
     result = convert_slice(source, slices_dir())
     if not result.ok:
         raise dg.Failure(description=str(result.error))
-    return dg.Output(
-        result.entries,
+    return dg.Output(  # nothing for an IO manager: the Parquet file is the result
+        None,
         metadata={
             "source": dg.MetadataValue.path(str(source)),
             "parquet": dg.MetadataValue.path(str(result.parquet)),

@@ -79,7 +79,10 @@ def test_slice_runs_write_parquet_only_and_the_combine_reuses_them(data_home, fo
     job = slices_job(["mpd.slice.0-999", "mpd.slice.1000-1999"])
     with dg.instance_for_test() as instance:
         for key in ("mpd.slice.0-999", "mpd.slice.1000-1999"):
-            assert job.execute_in_process(partition_key=key, instance=instance).success
+            run = job.execute_in_process(
+                partition_key=key, instance=instance, resources=build_resources()
+            )
+            assert run.success
     assert sorted(p.name for p in slices_dir().iterdir()) == [
         "mpd.slice.0-999.parquet",
         "mpd.slice.1000-1999.parquet",
