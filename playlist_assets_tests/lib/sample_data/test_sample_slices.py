@@ -127,3 +127,12 @@ def test_same_seed_same_bytes_fewer_slices_are_a_prefix_and_stale_slices_go(
         np.frombuffer(one[0].read_bytes(), np.uint8),
         np.frombuffer(written[0].read_bytes(), np.uint8),
     )
+
+
+def test_a_catalogue_of_20000_songs_per_genre_has_its_artists() -> None:
+    # 4,000 artists per genre: more than some genres have distinct names for. The pool used to
+    # draw forever (the issue's `--per-genre 20000` never wrote a file); now names repeat.
+    from playlist_assets.lib.sample_data.names import artist_pool
+
+    pool = artist_pool(42, "r-n-b", 4_000)
+    assert len(pool.names) == 4_000 and len(set(pool.names)) > 2_000
