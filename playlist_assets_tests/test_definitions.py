@@ -36,6 +36,7 @@ EXPECTED_JOBS: dict[str, tuple[set[str], set[str]]] = {
         {"genre_classifier:retrain_settles_drift"},
     ),
     "run_retention_job": (set(), set()),
+    "mpd_slices_job": (set(), set()),  # ops: one MPD slice to Parquet per run (defs/playlists.py)
 }
 
 

@@ -20,6 +20,7 @@ from pydantic import Field
 
 from playlist_assets import settings
 from playlist_assets.defs.inputs import resolve_input
+from playlist_assets.lib.constants import DUCKDB_POOL
 from playlist_assets.lib.recommend.mpd_files import PlaylistFileError, mpd_files, slice_key
 
 GROUP = "recommendation"
@@ -60,7 +61,7 @@ class PlaylistsConfig(dg.Config):
     group_name=GROUP,
     kinds={"duckdb", "parquet"},
     owners=OWNERS,
-    pool="duckdb",
+    pool=DUCKDB_POOL,
     tags={"layer": "raw"},
     io_manager_key="model_io_manager",  # the handle (a few bytes); the rows are in the warehouse
 )
