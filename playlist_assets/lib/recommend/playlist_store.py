@@ -107,19 +107,6 @@ class PlaylistStore:
                 f"WHERE {store._where()}) ORDER BY playlist_no, item"
             ).df()
 
-    def songs_listed(self, track_ids: Iterable[str]) -> pd.DataFrame:
-        """Which of ``track_ids`` the playlists hold (column ``track_id``): what a song pool needs
-        to know, without reading the tracks the catalogue lacks."""
-        wanted = pa.table({"track_id": pd.unique(np.asarray(list(track_ids), dtype=object))})
-        with self._connect() as con:
-            con.register("_wanted", wanted)
-            return con.execute(
-                "SELECT DISTINCT t.track_id FROM main.playlist_tracks t JOIN _wanted USING "
-                "(track_id) WHERE EXISTS (SELECT 1 FROM main.playlist_entries e "
-                f"JOIN main.playlist_info i USING (playlist_no) WHERE e.track_code = t.track_code "
-                f"AND {self._where()})"
-            ).df()
-
     def chunks(
         self, pids: Iterable[int], size: int = CHUNK_PLAYLISTS
     ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
@@ -196,11 +183,3 @@ def holds_any(playlists: pd.DataFrame | PlaylistStore, pids: Iterable[int]) -> b
     if isinstance(playlists, PlaylistStore):
         return bool(len(playlists.select(pids).playlist_ids()))
     return bool(playlists["pid"].isin(set(pids)).any())
-
-
-def songs_listed(playlists: pd.DataFrame | PlaylistStore, track_ids: Iterable[str]) -> pd.DataFrame:
-    """A frame whose ``track_id`` column holds the songs of ``track_ids`` the playlists hold
-    (``lib.classifier.split.evaluation_pool`` reads only that column)."""
-    if isinstance(playlists, PlaylistStore):
-        return playlists.songs_listed(track_ids)
-    return playlists
