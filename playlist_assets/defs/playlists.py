@@ -113,6 +113,7 @@ def _metadata(path: Path, results: list, counts: dict, store) -> dict:
         "dagster/row_count": counts["entries"],
         "playlists": counts["playlists"],
         "distinct_tracks": counts["distinct_tracks"],
+        "median_playlist_length": counts["median_playlist_length"],
         "pid_offsets": dg.MetadataValue.json(counts["pid_offsets"]),
         "preview": dg.MetadataValue.md(
             store.frame(store.playlist_ids()[:1]).head(10).to_markdown(index=False)

@@ -57,6 +57,7 @@ def test_a_bad_slice_is_quarantined_with_its_line_and_the_others_load(data_home,
     assert result.success
     got = meta(result)
     assert got["playlists"] == 5 and got["slices_quarantined"] == 1
+    assert got["median_playlist_length"] == 4.0
     assert f"{bad}: playlist #0 (pid 2000): track 0 has track_uri" in got["quarantine"]
     with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
         status = con.execute("SELECT slice, status FROM main.playlist_slices ORDER BY 1").fetchall()

@@ -230,12 +230,15 @@ def combine_slices(con, slices: list[SliceResult], *, memory_limit: str | None =
         raise
     counts = con.execute(
         "SELECT (SELECT count(*) FROM main.playlist_info), "
-        "(SELECT count(*) FROM main.playlist_tracks), (SELECT count(*) FROM main.playlist_entries)"
+        "(SELECT count(*) FROM main.playlist_tracks), (SELECT count(*) FROM main.playlist_entries), "
+        "(SELECT median(n) FROM (SELECT count(*) AS n FROM main.playlist_entries "
+        "GROUP BY playlist_no))"
     ).fetchone()
     return {
         "playlists": int(counts[0]),
         "distinct_tracks": int(counts[1]),
         "entries": int(counts[2]),
+        "median_playlist_length": float(counts[3]),
         "pid_offsets": offsets,
     }
 
