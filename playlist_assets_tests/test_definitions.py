@@ -33,7 +33,7 @@ EXPECTED_JOBS: dict[str, tuple[set[str], set[str]]] = {
     "hourly_feed_job": ({"new_tracks", "feature_drift"}, {"new_tracks:great_expectations"}),
     "retraining_job": (
         {*RETRAIN_ASSET_KEYS, *CLUSTER_KEYS},
-        {"genre_classifier:retrain_settles_drift"},
+        {"genre_classifier:retrain_settles_drift", "recommendation_eval:recommender_not_worse"},
     ),
     "run_retention_job": (set(), set()),
     "mpd_slices_job": (set(), set()),  # ops: one MPD slice to Parquet per run (defs/playlists.py)

@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "playlist_assets.cli.doctor",
     "playlist_assets.cli.service",
     "playlist_assets.cli.users",
+    "playlist_assets.cli.api",
 )
 
 

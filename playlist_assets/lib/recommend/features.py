@@ -46,11 +46,22 @@ def scaled(x: np.ndarray) -> np.ndarray:
     return x / top if top > 0 else np.zeros_like(x)
 
 
-def slots(candidates: np.ndarray, n: int) -> np.ndarray:
-    """Index of each song among ``candidates`` (-1: not a candidate): one gather per lookup."""
-    out = np.full(n, -1, dtype=np.int64)
-    out[candidates] = np.arange(len(candidates))
-    return out
+class Slots:
+    """Index of each song among ``candidates`` (-1: not a candidate), ``slots[songs]``.
+
+    A binary search over the sorted candidates: a lookup array the size of the base cost more
+    than the rest of a request once a year of fresh songs is in it."""
+
+    def __init__(self, candidates: np.ndarray) -> None:
+        self.order = np.argsort(candidates, kind="stable")
+        self.sorted = np.asarray(candidates)[self.order]
+
+    def __getitem__(self, songs: np.ndarray) -> np.ndarray:
+        songs = np.asarray(songs)
+        if not len(self.sorted):
+            return np.full(songs.shape, -1, dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.sorted, songs), len(self.sorted) - 1)
+        return np.where(self.sorted[at] == songs, self.order[at], -1)
 
 
 @dataclass(frozen=True)
@@ -77,8 +88,8 @@ def take(matrix: sp.csr_matrix | sp.csc_matrix, rows: np.ndarray, limit: int | N
     return Rows(row_of, matrix.indices[at], matrix.data[at])
 
 
-def gather(rows: Rows, slot: np.ndarray, size: int, weights: np.ndarray) -> np.ndarray:
-    """``rows.T @ weights`` at the candidates only (``slot``: their ``slots``; ``size``: how many):
+def gather(rows: Rows, slot: Slots, size: int, weights: np.ndarray) -> np.ndarray:
+    """``rows.T @ weights`` at the candidates only (``slot``: their ``Slots``; ``size``: how many):
     candidates x weight columns, in time linear in the rows' entries."""
     out = np.zeros((size, weights.shape[1]))
     if not len(rows.indices) or not size:
@@ -113,7 +124,7 @@ def candidate_features(
     if not len(candidates):
         return out
     col = COLUMN
-    slot = slots(candidates, table.n)
+    slot = Slots(candidates)
     if len(seeds.items):
         _cooccurrence(out, evidence, seeds, slot)
     top = evidence.top_frequency
@@ -127,7 +138,7 @@ def candidate_features(
     return out
 
 
-def _cooccurrence(out: np.ndarray, ev: Evidence, seeds: Seeds, slot: np.ndarray) -> None:
+def _cooccurrence(out: np.ndarray, ev: Evidence, seeds: Seeds, slot: Slots) -> None:
     col, size = COLUMN, len(out)
     playlists = np.maximum(ev.item_playlists[seeds.items], 1.0)
     idf = 1.0 / np.sqrt(playlists)
@@ -148,7 +159,7 @@ def _cooccurrence(out: np.ndarray, ev: Evidence, seeds: Seeds, slot: np.ndarray)
     out[:, col["neighbours"]] = scaled(_neighbours(ev, seeds, slot, size))
 
 
-def _neighbours(ev: Evidence, seeds: Seeds, slot: np.ndarray, size: int) -> np.ndarray:
+def _neighbours(ev: Evidence, seeds: Seeds, slot: Slots, size: int) -> np.ndarray:
     """Summed squared cosine of the training playlists with the seeds, per candidate song."""
     holding = take(ev.playlist_items, seeds.items).indices
     playlists, overlap = np.unique(holding, return_counts=True)
@@ -165,7 +176,7 @@ def _artists(
     ev: Evidence,
     seeds: Seeds,
     cand: np.ndarray,
-    slot: np.ndarray,
+    slot: Slots,
 ) -> None:
     col = COLUMN
     codes = np.asarray([table.artist_code.get(a, -1) for a in seeds.artists], dtype=np.int64)

@@ -38,11 +38,11 @@ from playlist_assets.lib.recommend.cooccurrence import TrackCooccurrence, normal
 from playlist_assets.lib.recommend.evidence import Evidence
 from playlist_assets.lib.recommend.features import (
     Seeds,
+    Slots,
     candidate_features,
     evidenced,
     gather,
     seed_rows,
-    slots,
 )
 from playlist_assets.lib.recommend.names import DEFAULT_STRATEGY, STRATEGIES
 from playlist_assets.lib.recommend.playlist_refs import normalize_track_id
@@ -264,7 +264,7 @@ class Recommender:
                 return Scored(np.zeros(0, dtype=np.int64), np.zeros(0), note)
             top = evidenced(ev, seeds)
             ones = np.ones((len(seeds.items), 1))
-            counts = gather(seed_rows(ev, seeds), slots(top, self.n), len(top), ones)[:, 0]
+            counts = gather(seed_rows(ev, seeds), Slots(top), len(top), ones)[:, 0]
             return Scored(top, counts)
         if strategy == "cluster":
             return Scored(*self.baseline.score(seeds, depth, cluster_choice))

@@ -67,11 +67,30 @@ def song_identity(names: Iterable[object], artists: Iterable[object]) -> np.ndar
     return codes
 
 
-def one_thread() -> Any:
-    """scikit-learn predictions on one OpenMP thread: spinning threads starve a busy 2-core box."""
-    from threadpoolctl import threadpool_limits
+def _unique_songs(songs: pd.DataFrame) -> pd.DataFrame:
+    """The songs, first row per track id, indexed 0..n-1 (copied only when that changes them:
+    a copy of a year's base costs seconds)."""
+    dupes = songs["track_id"].duplicated()
+    if dupes.any():
+        songs = songs.loc[~dupes.to_numpy()]
+    if not songs.index.equals(pd.RangeIndex(len(songs))):
+        songs = songs.reset_index(drop=True)
+    return songs
 
-    return threadpool_limits(limits=1, user_api="openmp")
+
+_THREADPOOLS: list[Any] = []  # the process's ThreadpoolController, made once
+
+
+def one_thread() -> Any:
+    """scikit-learn predictions on one OpenMP thread: spinning threads starve a busy 2-core box.
+
+    The controller is made once: each ``threadpool_limits`` call scans the loaded libraries again
+    (~20 ms, more than the prediction it wraps)."""
+    if not _THREADPOOLS:
+        from threadpoolctl import ThreadpoolController
+
+        _THREADPOOLS.append(ThreadpoolController())
+    return _THREADPOOLS[0].limit(limits=1, user_api="openmp")
 
 
 def _index(codes: np.ndarray, rows: np.ndarray, n_rows: int, n_cols: int) -> sp.csr_matrix:
@@ -115,7 +134,7 @@ class SongTable:
             raise ValueError(f"songs base lacks column(s) {', '.join(absent)}")
         if songs.empty:
             raise ValueError("songs base is empty: nothing to recommend")
-        self.songs = songs.drop_duplicates("track_id").reset_index(drop=True)
+        self.songs = _unique_songs(songs)
         self.n = len(self.songs)
         self.ids = self.songs["track_id"].astype(str).to_numpy(dtype=object)
         self.position: dict[str, int] = {t: i for i, t in enumerate(self.ids)}
@@ -179,14 +198,21 @@ class SongTable:
             self.posteriors(np.arange(self.n))
 
     def _artists_and_albums(self) -> None:
-        names = self.songs["artists"].fillna("").astype(str).str.split(";")
-        rows = np.repeat(np.arange(self.n), names.str.len().to_numpy())
-        flat = _normalized(names.explode(), normalize_artist)
-        keep = (flat != "").to_numpy()
-        codes, vocab = pd.factorize(flat[keep])
+        # split and normalise each distinct artists string once, then repeat it per song
+        which, distinct = pd.factorize(self.songs["artists"].fillna("").astype(str))
+        parts = pd.Series(distinct, dtype=object).str.split(";")
+        counts = parts.str.len().to_numpy(dtype=np.int64)
+        flat = _normalized(parts.explode(), normalize_artist).to_numpy(dtype=object)
+        piece, vocab = pd.factorize(np.where(flat == "", None, flat), use_na_sentinel=True)
+        per_song = counts[which]
+        rows = np.repeat(np.arange(self.n), per_song)
+        first = (np.cumsum(counts) - counts)[which]
+        within = np.arange(len(rows)) - np.repeat(np.cumsum(per_song) - per_song, per_song)
+        codes = piece[np.repeat(first, per_song) + within]
+        keep = codes >= 0
         self.artist_vocab = np.asarray(vocab, dtype=object)
         self.artist_code: dict[str, int] = {a: i for i, a in enumerate(self.artist_vocab)}
-        self.song_artists = _index(codes, rows[keep], self.n, len(self.artist_vocab))
+        self.song_artists = _index(codes[keep], rows[keep], self.n, len(self.artist_vocab))
         self.artist_songs = popular_first(self.song_artists.T.tocsr(), self.popularity)
         album = self.songs.get("album_name", pd.Series([""] * self.n))
         album = _normalized(album, normalize_artist)  # the same casefold and spacing

@@ -1,0 +1,404 @@
+"""The recommendation API under load: requests/s, latency, errors across a promotion, memory.
+
+For each data folder — the sample (the unpartitioned graph materialized by Dagster, as
+``scripts/run.sh`` leaves it) and a year of fresh songs (that folder plus 8,760 hours of the
+fresh replay, ~350,000 songs, scored as ``fresh_songs`` scores them and stored in its table) —
+the script:
+
+1. measures one loaded recommender alone (``load_recommender`` in a fresh process: load time,
+   resident memory) and what ``Recommender.recommend`` itself costs per request (k=100, the
+   same playlists as the load test, in process);
+2. times the command line on one playlist (``playlist-assets recommend --k 100``, a process per
+   request: start-up and loading included, as a script calling the CLI pays);
+3. starts ``playlist-assets api`` (a client key; the per-key rate limit raised so it does not
+   cap the measurement) and drives it from ``--clients`` keep-alive connections on loopback
+   with k=100 hybrid requests for real playlists, in two windows of ``--seconds``: back to back
+   (the most it answers; latency is then mostly queueing: clients / throughput), and paced at
+   ``--rate`` requests/s offered in all (the latency an app sees at that load, counted from when
+   each request was due). In each window, a quarter of the way through, a promotion as serving
+   sees it: the serving co-occurrence installed as ``models/recommender/champion`` under the next
+   card version, as ``recommendation_eval`` promotes (the original folder is put back after the
+   run). Reported per window: requests/s, p50/p95/
+   p99 latency, errors (anything but 200, connection errors), the versions answered and when
+   the new one was first answered; and the service's CPU per request, its resident memory
+   before, after, idle and at its peak (VmHWM: the swaps included).
+
+The load generator (``http_load.py``) is a minimal asyncio HTTP/1.1 client with pre-encoded
+requests, so the machine's two cores go to the server rather than to the client. The data
+folders come from ``year_base.py``.
+
+    nice -n 10 .venv/bin/python benchmarks/bench_api.py [--quick] [--work DIR] [--write]
+
+``--quick``: 10-second windows on the sample only. ``--work DIR`` keeps the built data folders
+between runs (on a quiet machine the sample takes ~2 min to build, the year ~5 min more).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from http_load import K, cpu_seconds, load, percentile, request_bytes, vm_kib, window
+from year_base import build_sample, build_year, env_for
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+VENV_BIN = Path(sys.executable).parent
+RESULTS = ROOT / "benchmarks" / "results" / "api.md"
+
+
+# -- measurements --------------------------------------------------------------------------------
+
+SINGLE = """
+import json, resource, sys, time
+t = time.perf_counter()
+from playlist_assets.lib.recommend.load import load_recommender
+r = load_recommender(sys.argv[1])
+r.recommend([str(i) for i in r.ids[:5]], 10, allow_unknown=True)
+load_s = time.perf_counter() - t
+rss = int(next(l for l in open("/proc/self/status") if l.startswith("VmRSS")).split()[1])
+print(json.dumps({"songs": int(r.n), "load_s": load_s, "rss_mib": rss / 1024,
+                  "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def one_recommender(home: Path) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", SINGLE, str(home)],
+        env=env_for(home),
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def playlists(home: Path, n: int = 400) -> list[list[str]]:
+    """Seeds of real playlists of the warehouse: the first 10 tracks of up to ``n`` playlists."""
+    import duckdb
+
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            "select pid, list(track_id order by pos) from main.playlists group by pid "
+            "order by pid limit ?",
+            [n],
+        ).fetchall()
+    return [tracks[:10] for _, tracks in rows if len(tracks) >= 3]
+
+
+def recommender_cost(home: Path, seeds: list[list[str]], n: int) -> dict:
+    """``Recommender.recommend`` per request, in process, after loading (ms)."""
+    from playlist_assets.lib.recommend.load import load_recommender
+
+    recommender = load_recommender(home)
+    times = []
+    for tracks in seeds[:n]:
+        started = time.perf_counter()
+        recommender.recommend(tracks, K, allow_unknown=True)
+        times.append((time.perf_counter() - started) * 1000)
+    del recommender
+    return {"p50_ms": statistics.median(times), "p95_ms": percentile(times, 95)}
+
+
+def cli_per_request(home: Path, seeds: list[str], repeats: int) -> float:
+    """Median wall seconds of ``playlist-assets recommend`` on one playlist (a process each)."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        subprocess.run(
+            [
+                str(VENV_BIN / "playlist-assets"),
+                "recommend",
+                "--playlist",
+                ",".join(seeds),
+                "--k",
+                str(K),
+                "--format",
+                "json",
+            ],
+            env=env_for(home),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+# -- the load test -------------------------------------------------------------------------------
+
+
+def promote(home: Path) -> None:
+    """What ``recommendation_eval``'s promotion does to serving's files: the serving
+    co-occurrence installed as the recommender champion under the next card version (the
+    ``models/recommender`` folder is kept beside it and put back after the run)."""
+    from playlist_assets.lib.recommend import champion
+
+    models = home / "models"
+    folder, kept = champion.folder(models), home / "recommender.before_bench"
+    if not kept.exists() and folder.exists():
+        shutil.copytree(folder, kept)
+    kept.mkdir(exist_ok=True)  # empty: no recommender folder before the run
+    cooccurrence, card = champion.serving(models)
+    n = int(card.version.split("-")[-1]) + 1 if card and card.version.startswith("bench-") else 1
+    now = datetime.now(timezone.utc).isoformat()
+    info = champion.Card(f"bench-{n}", "bench", champion.CHAMPION, now, "bench_api promotion")
+    champion.install(models, champion.CHAMPION, cooccurrence, info)
+
+
+def unpromote(home: Path) -> None:
+    from playlist_assets.lib.recommend import champion
+
+    folder, kept = champion.folder(home / "models"), home / "recommender.before_bench"
+    if kept.exists():
+        shutil.rmtree(folder, ignore_errors=True)
+        if any(kept.iterdir()):
+            os.replace(kept, folder)
+        else:
+            kept.rmdir()
+
+
+def serve_and_load(
+    home: Path, seeds: list[list[str]], clients: int, seconds: float, rate: float, flags: list
+) -> dict:
+    """Two windows on one service, a promotion swapped in during each: back to back (the most
+    it answers), then ``rate`` requests/s offered (the latency an app sees at that load)."""
+    from playlist_assets.api.config import keys_path
+    from playlist_assets.api.keys import KeyStore
+
+    shutil.rmtree(home / "api", ignore_errors=True)
+    _, key = KeyStore(keys_path(home)).create("client", "bench")
+    _, admin = KeyStore(keys_path(home)).create("admin", "bench metrics")
+    log = home / "bench_api.log"
+    command = [str(VENV_BIN / "playlist-assets"), "api", "--port", "0", "--poll-seconds", "1"]
+    limit = ["--rate", "1000000", "--burst", "1000000"]  # the limit is not what is measured
+    with log.open("w") as fh:
+        server = subprocess.Popen(
+            [*command, *limit, *flags], env=env_for(home), stdout=fh, stderr=subprocess.STDOUT
+        )
+    try:
+        port = wait_listening(log, server)
+        wait_ready(port)
+        requests = [request_bytes(port, key, s, f"user-{i}") for i, s in enumerate(seeds)]
+        cpu = cpu_seconds(server.pid)
+        warm = asyncio.run(load(port, requests, clients, 5.0, 1.0, lambda: None))
+        cpu_warm = 1000 * (cpu_seconds(server.pid) - cpu) / max(len(warm) - 1, 1)
+        rss_before = vm_kib(server.pid, "VmRSS") / 1024
+        swap_at = seconds / 4
+        most = window(
+            asyncio.run(load(port, requests, clients, seconds, swap_at, lambda: promote(home))),
+            seconds,
+        )
+        paced = window(
+            asyncio.run(
+                load(port, requests, clients, seconds, swap_at, lambda: promote(home), rate)
+            ),
+            seconds,
+        )
+        rss_after = vm_kib(server.pid, "VmRSS") / 1024
+        time.sleep(5)  # the last answers out: what stays when idle
+        rss_idle = vm_kib(server.pid, "VmRSS") / 1024
+        peak = vm_kib(server.pid, "VmHWM") / 1024
+        recommender_ms = server_recommender_ms(port, admin)
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        unpromote(home)
+    return {
+        "most": most,
+        "paced": paced,
+        "rate": rate,
+        "server_cpu_ms": cpu_warm,
+        "rss_before_mib": rss_before,
+        "rss_after_mib": rss_after,
+        "rss_idle_mib": rss_idle,
+        "peak_mib": peak,
+        "server_recommender_ms": recommender_ms,
+    }
+
+
+def wait_listening(log: Path, server: subprocess.Popen, timeout: float = 120) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the API exited: {log.read_text()[-2000:]}")
+        for line in log.read_text().splitlines():
+            if "listening on http://" in line:
+                return int(line.split("listening on http://")[1].split()[0].rsplit(":", 1)[1])
+        time.sleep(0.2)
+    raise SystemExit("the API did not start")
+
+
+def wait_ready(port: int, timeout: float = 600) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=30).status_code == 200:
+            return
+        time.sleep(0.5)
+    raise SystemExit("the API did not become ready")
+
+
+def server_recommender_ms(port: int, key: str) -> float | None:
+    """Mean time inside Recommender.recommend per request, from the service's own histogram."""
+    import httpx
+
+    page = httpx.get(f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {key}"})
+    if page.status_code != 200:
+        return None
+    values = {}
+    for line in page.text.splitlines():
+        if line.startswith(
+            ("playlist_api_recommender_seconds_sum", "playlist_api_recommender_seconds_count")
+        ):
+            name, value = line.split()
+            values[name.rsplit("_", 1)[1]] = float(value)
+    return 1000 * values["sum"] / values["count"] if values.get("count") else None
+
+
+# -- the report ----------------------------------------------------------------------------------
+
+
+def scenario(name: str, home: Path, args: argparse.Namespace, cli_repeats: int) -> dict:
+    print(f"== {name}: {home}", flush=True)
+    seeds = playlists(home)
+    single = one_recommender(home)
+    print(f"   one recommender: {single}", flush=True)
+    cost = recommender_cost(home, seeds, 200)
+    print(f"   Recommender.recommend k={K}: {cost}", flush=True)
+    cli_s = cli_per_request(home, seeds[0], cli_repeats)
+    print(f"   CLI per request: {cli_s:.2f} s", flush=True)
+    load_avg = Path("/proc/loadavg").read_text().split()[:3]
+    flags = ["--threads", str(args.threads)] if args.threads else []
+    served = serve_and_load(home, seeds, args.clients, args.seconds, args.rate, flags)
+    print(f"   API: {served}", flush=True)
+    return {
+        "name": name,
+        "single": single,
+        "cost": cost,
+        "cli_s": cli_s,
+        "api": served,
+        "loadavg_before": load_avg,
+        "loadavg_after": Path("/proc/loadavg").read_text().split()[:3],
+    }
+
+
+def _ms(value: float | None, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+def _window_lines(line, key: str, label: str) -> None:
+    w = lambda r: r["api"][key]  # noqa: E731
+    line(f"{label}: requests/s answered", lambda r: f"{w(r)['rps']:.1f}")
+    line(
+        f"{label}: latency p50 / p95 / p99 (ms)",
+        lambda r: f"{_ms(w(r)['p50_ms'])} / {_ms(w(r)['p95_ms'])} / {_ms(w(r)['p99_ms'])}",
+    )
+    line(f"{label}: errors", lambda r: f"{w(r)['errors']} of {w(r)['requests']:,}")
+    line(
+        f"{label}: versions answered; the new one first answered after (s)",
+        lambda r: (
+            " → ".join(v.split("+")[0] for v in w(r)["versions"])
+            + f"; {_ms(w(r)['swap_visible_s'])}"
+        ),
+    )
+
+
+def table(rows: list[dict], args: argparse.Namespace) -> str:
+    out = [
+        f"{args.clients} clients on loopback, {args.seconds:g} s per window, k={K} hybrid; in "
+        "each window a promotion is swapped in a quarter of the way through.",
+        "",
+        "| | " + " | ".join(r["name"] for r in rows) + " |",
+        "|---|" + "---:|" * len(rows),
+    ]
+
+    def line(label: str, cell) -> None:
+        out.append(f"| {label} | " + " | ".join(cell(r) for r in rows) + " |")
+
+    line("songs served", lambda r: f"{r['single']['songs']:,}")
+    _window_lines(line, "most", "back to back")
+    _window_lines(line, "paced", f"{args.rate:g} requests/s offered")
+    line("service CPU per request (ms)", lambda r: _ms(r["api"]["server_cpu_ms"]))
+    line(
+        "Recommender.rank inside the service, mean (ms)",
+        lambda r: _ms(r["api"]["server_recommender_ms"]),
+    )
+    line(
+        "Recommender.recommend alone, p50 / p95 (ms)",
+        lambda r: f"{_ms(r['cost']['p50_ms'])} / {_ms(r['cost']['p95_ms'])}",
+    )
+    line("CLI, one playlist per process (s)", lambda r: f"{r['cli_s']:.2f}")
+    line(
+        "one loaded recommender: load (s) / memory (MiB)",
+        lambda r: f"{r['single']['load_s']:.1f} / {r['single']['rss_mib']:.0f}",
+    )
+    line(
+        "API memory: before / after the windows / idle 5 s later / peak (MiB)",
+        lambda r: " / ".join(
+            f"{r['api'][k]:.0f}"
+            for k in ("rss_before_mib", "rss_after_mib", "rss_idle_mib", "peak_mib")
+        ),
+    )
+    line(
+        "API memory / one recommender: idle; peak (two states during a swap)",
+        lambda r: (
+            f"{r['api']['rss_idle_mib'] / r['single']['rss_mib']:.2f}x; "
+            f"{r['api']['peak_mib'] / r['single']['rss_mib']:.2f}x"
+        ),
+    )
+    line(
+        "load average before → after",
+        lambda r: f"{' '.join(r['loadavg_before'])} → {' '.join(r['loadavg_after'])}",
+    )
+    return "\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="10-s windows, the sample only")
+    parser.add_argument("--work", type=Path, help="keep the data folders here between runs")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--seconds", type=float, help="per window (default 60; quick: 10)")
+    parser.add_argument("--rate", type=float, default=200.0, help="offered requests/s, paced")
+    parser.add_argument("--no-year", action="store_true", help="the sample only")
+    parser.add_argument("--threads", type=int, help="the API's ranking threads (its default)")
+    parser.add_argument("--write", action="store_true", help=f"write {RESULTS.relative_to(ROOT)}")
+    args = parser.parse_args()
+    args.seconds = args.seconds or (10.0 if args.quick else 60.0)
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench_api_"))
+    work.mkdir(parents=True, exist_ok=True)
+    sample = work / "sample"
+    build_sample(sample)
+    rows = [scenario("sample", sample, args, 3)]
+    if not (args.quick or args.no_year):
+        year = work / "year"
+        build_year(sample, year)
+        rows.append(scenario("a year of fresh songs", year, args, 1))
+    stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    text = table(rows, args)
+    print("\n" + text)
+    if args.write:
+        command = "nice -n 10 .venv/bin/python benchmarks/bench_api.py" + (
+            " --quick" if args.quick else ""
+        )
+        RESULTS.write_text(
+            f"# Recommendation API under load\n\n`{command}`, {stamp}, "
+            f"{os.cpu_count()} cores.\n\n{text}\n"
+        )
+    if args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""Building answers from a serving state: runs in a worker thread, never in the event loop.
+
+One recommendation = ``Recommender.rank`` of the resolved seeds (the positions and scores that
+``recommend`` would put in a DataFrame: building that table was a fifth of a request at the
+sample), the answer's rows taken from the state's column arrays, the request remembered for its
+feedback, the impression appended, the JSON encoded once. Everything a request reads comes from the one ``ServingState`` it was given.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from typing import Any
+
+import numpy as np
+
+from playlist_assets.api.auth import RequestInfo
+from playlist_assets.api.errors import ApiError
+from playlist_assets.api.feedback import RecentRequests, Served
+from playlist_assets.api.holder import ServingState
+from playlist_assets.api.hourly_log import HourlyLog, iso_ms, utc_now
+from playlist_assets.api.metrics import ApiMetrics
+from playlist_assets.api.schemas import RecommendationRequest
+from playlist_assets.api.seeds import SeedTracks
+from playlist_assets.lib.recommend.recommender import NoUsableTracks
+from playlist_assets.lib.schema import CONTINUOUS_FEATURES
+
+log = logging.getLogger("playlist_assets.api")
+
+SONG_FIELDS = {  # answer field -> songs table column, for GET /v1/songs/{id}
+    "name": "track_name",
+    "artist": "artists",
+    "album": "album_name",
+    "genre": "track_genre",
+    "popularity": "popularity",
+    "duration_ms": "duration_ms",
+    "explicit": "explicit",
+    "cluster": "cluster",
+}
+
+
+def encode(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def recommend(
+    body: RecommendationRequest,
+    seeds: SeedTracks,
+    state: ServingState,
+    arm: str,
+    info: RequestInfo,
+    impressions: HourlyLog | None,
+    recent: RecentRequests,
+    metrics: ApiMetrics,
+) -> bytes:
+    """The JSON answer to one recommendation request (raises ``ApiError`` for bad input)."""
+    started = time.perf_counter()
+    try:
+        chosen, scores, parsed, note = state.recommender.rank(
+            seeds.tracks, body.k, body.strategy, artists=seeds.artists
+        )
+    except NoUsableTracks as exc:
+        raise ApiError(422, "unknown_seeds", f"seeds: {exc}", "seeds") from None
+    except ValueError as exc:
+        raise ApiError(422, "invalid", f"strategy {body.strategy}: {exc}", "strategy") from None
+    metrics.recommend_seconds.observe(time.perf_counter() - started)
+    c = state.columns
+    ids = c.ids[chosen].tolist()
+    songs = [
+        {"rank": rank, "id": i, "name": n, "artist": a, "genre": g, "score": s, "new": new}
+        for rank, i, n, a, g, s, new in zip(
+            range(1, len(ids) + 1),
+            ids,
+            c.names[chosen].tolist(),
+            c.artists[chosen].tolist(),
+            c.genres[chosen].tolist(),
+            np.round(scores, 6).tolist(),
+            c.new[chosen].tolist(),
+            strict=True,
+        )
+    ]
+    unknown = set(parsed.unknown)
+    answer = {
+        "request_id": info.request_id,
+        "model_version": state.model_version,
+        "classifier_version": state.classifier_version,
+        "arm": arm,
+        "strategy": body.strategy,
+        "k": body.k,
+        "index": state.index,
+        "seeds": {
+            "given": len(dict.fromkeys(seeds.tracks)),
+            "unknown": parsed.unknown,
+            "not_in_songs_base": [t for t in parsed.missing if t not in unknown],
+        },
+        "cold_start": not len(parsed.items),
+        "note": note,
+        "songs": songs,
+    }
+    recent.remember(info.request_id, Served(tuple(ids), body.user, arm, state.model_version))
+    if impressions is not None:
+        _log_impression(impressions, metrics, body, state, arm, info, seeds.tracks, ids)
+    return encode(answer)
+
+
+def _log_impression(
+    impressions: HourlyLog,
+    metrics: ApiMetrics,
+    body: RecommendationRequest,
+    state: ServingState,
+    arm: str,
+    info: RequestInfo,
+    seeds: list[str],
+    ranked: list[str],
+) -> None:
+    moment = utc_now()
+    record = {
+        "request_id": info.request_id,
+        "time": iso_ms(moment),
+        "user": body.user,
+        "key_id": info.key_id,
+        "model_version": state.model_version,
+        "strategy": body.strategy,
+        "arm": arm,
+        "k": body.k,
+        "seeds": seeds,
+        "ranked": ranked,
+    }
+    try:
+        impressions.append(record, moment)
+    except OSError as exc:  # the answer still goes out; the metric and the log say it was lost
+        metrics.impression_errors.inc()
+        log.error("impression %s not written: %s", info.request_id, exc)
+    else:
+        metrics.impressions.inc()
+
+
+def song(state: ServingState, track_id: str) -> bytes | None:
+    """One song of the served base as JSON, or None when the base does not hold it."""
+    table = state.recommender.table
+    position = table.position.get(track_id)
+    if position is None:
+        return None
+    row = table.songs.iloc[position]
+    out: dict[str, Any] = {"id": track_id}
+    for name, column in SONG_FIELDS.items():
+        if column in row.index:
+            out[name] = _plain(row[column])
+    out["new"] = bool(state.columns.new[position])
+    out["features"] = {c: _plain(row[c]) for c in CONTINUOUS_FEATURES if c in row.index}
+    out["model_version"] = state.model_version
+    return encode(out)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready scalar: numpy types unwrapped, NaN as null."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value

@@ -1,0 +1,387 @@
+"""The serving state and its hot swap: requests read one reference, a watcher replaces it.
+
+A ``ServingState`` is immutable once built: the loaded recommender, the model version it
+answers with and the materializations it read. Requests take the current reference once and use
+only it, so a swap never changes a request's state half-way. The watcher thread polls the
+versions (``versions``); when they changed and then held still for one poll (a retrain writes
+several assets in a row), it loads the new state in the background (lower CPU priority), computes
+every song's posteriors (``SongTable.warm_up``) and answers one request with it, then swaps the
+reference. Until the swap the old state answers; after it, the
+old one is freed as soon as the requests still using it finish (two full copies are held only
+while the new one loads). Requests never wait for a load.
+
+Loading reads the warehouse into memory and closes it (``load_recommender``): a materialization
+holding DuckDB's writer lock makes the load fail with a lock error; the state in memory keeps
+answering and the load is tried again at the next poll.
+
+Arms (issue 23): when ``models/recommender/challenger`` exists, the load also builds the
+challenger's recommender on the champion's song side (``Recommender.with_cooccurrence``: one copy
+of the songs for both), and both states are swapped in by one assignment. A request's arm is
+``contract.arm_of(listener, share)``: stable per listener, the configured share on the
+challenger; without a challenger everyone gets the champion.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import gc
+import logging
+import os
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from playlist_assets.api.hourly_log import iso_ms, utc_now
+from playlist_assets.api.metrics import ApiMetrics
+from playlist_assets.api.versions import VersionProbe, Versions
+from playlist_assets.lib.constants import DataFolder
+from playlist_assets.lib.feedback.contract import CHALLENGER, CHAMPION, arm_of
+
+log = logging.getLogger("playlist_assets.api")
+
+# A state still changing after this long is loaded anyway (a very long retrain).
+MAX_SETTLE_SECONDS = 120.0
+WARM_SEEDS = 5
+LOADER_NICENESS = 10
+
+
+@dataclass(frozen=True)
+class SongColumns:
+    """The columns an answer lists, as arrays aligned with the recommender's song positions:
+    an answer takes its rows by position (no per-request DataFrame). Object columns share the
+    songs table's strings, so they cost a pointer per song."""
+
+    ids: Any
+    names: Any
+    artists: Any
+    genres: Any
+    new: Any
+
+    @classmethod
+    def of(cls, recommender: Any) -> SongColumns:
+        table = recommender.table
+        songs = table.songs
+        return cls(
+            ids=table.ids,
+            names=songs["track_name"].to_numpy(dtype=object),
+            artists=songs["artists"].to_numpy(dtype=object),
+            genres=songs["track_genre"].to_numpy(dtype=object),
+            new=table.new,
+        )
+
+
+@dataclass(frozen=True)
+class ServingState:
+    """What one request reads: never changed after the swap that published it."""
+
+    recommender: Any
+    columns: SongColumns
+    model_version: str
+    classifier_version: str
+    versions: Versions
+    index: dict[str, Any]
+    loaded_at: str
+    load_seconds: float
+
+
+@dataclass
+class LoadStatus:
+    """What the watcher last did, for /readyz and the admin usage page."""
+
+    loading: bool = False
+    last_error: str | None = None
+    last_attempt: str | None = None
+    swaps: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+def model_version_of(recommender_version: str | None, versions: Versions) -> str:
+    """The recommender's card version (``models/recommender/<role>.json``: the same version the
+    evaluation and the dashboard name); before any promotion, ``candidate-<file tag>`` of
+    ``models/track_cooccurrence``, so a re-learned candidate is a new version too."""
+    if recommender_version and recommender_version != "candidate":
+        return recommender_version
+    return f"candidate-{versions.token('track_cooccurrence')}"
+
+
+def _default_challenger(data_home: Path) -> tuple[Any, str] | None:
+    """The challenger's co-occurrence and card version, when ``recommendation_eval`` kept one."""
+    from playlist_assets.lib.recommend import champion
+
+    found = champion.challenger(DataFolder.at(data_home).models)
+    return None if found is None else (found[0], found[1].version)
+
+
+def _trim() -> None:
+    """Hand freed memory back to the system: glibc keeps freed blocks in its arenas."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _default_loader(data_home: Path) -> Any:
+    from playlist_assets.lib.recommend.load import load_recommender
+
+    return load_recommender(data_home)
+
+
+class StateHolder:
+    """The current serving state per arm, and the watcher thread that replaces it."""
+
+    def __init__(
+        self,
+        data_home: Path,
+        probe: VersionProbe,
+        metrics: ApiMetrics,
+        *,
+        poll_seconds: float,
+        challenger_share: float = 0.0,
+        loader: Callable[[Path], Any] = _default_loader,
+        challenger_loader: Callable[[Path], tuple[Any, str] | None] = _default_challenger,
+    ) -> None:
+        self.data_home = Path(data_home)
+        self.probe = probe
+        self.metrics = metrics
+        self.poll_seconds = poll_seconds
+        self.challenger_share = challenger_share
+        self._loader = loader
+        self._challenger_loader = challenger_loader
+        self._states: dict[str, ServingState] = {}
+        self.status = LoadStatus()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._forced = False
+        self._thread: threading.Thread | None = None
+        self._released: list[str] = []  # versions whose state was freed since the last poll
+
+    # -- what requests read ------------------------------------------------------------------
+
+    @property
+    def champion(self) -> ServingState | None:
+        return self._states.get(CHAMPION)
+
+    @property
+    def states(self) -> dict[str, ServingState]:
+        """The serving state of each arm (champion only when there is no challenger)."""
+        return self._states
+
+    def state_for(self, listener: str | None) -> tuple[str, ServingState | None]:
+        """(arm, state) serving ``listener`` (the request's user, else its key id); one
+        dictionary read, no lock. Without a challenger state everyone gets the champion."""
+        states = self._states
+        arm = arm_of(listener, self.challenger_share) if CHALLENGER in states else CHAMPION
+        return arm, states.get(arm)
+
+    # -- the watcher -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="state-watcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.probe.close()
+
+    def reload(self) -> None:
+        """Load now, even if nothing seems to have changed (the admin endpoint)."""
+        self._forced = True
+        self._wake.set()
+
+    def _run(self) -> None:
+        niced = False
+        previous: Versions | None = None
+        changing_since: float | None = None
+        failed: Versions | None = None
+        while not self._stop.is_set():
+            self._trim_released()
+            versions = self.probe.poll()
+            current = self.champion
+            forced, self._forced = self._forced, False
+            new = current is None or versions != current.versions
+            if not new:
+                changing_since = None
+            if forced or (new and versions != failed):
+                settled = versions == previous or current is None or forced
+                changing_since = changing_since or time.monotonic()
+                if settled or time.monotonic() - changing_since > MAX_SETTLE_SECONDS:
+                    keep = None if forced or current is None else current.recommender
+                    ok, transient = self._load(versions, keep, current and current.versions)
+                    if ok and not niced:  # the first load at full speed, swaps behind requests
+                        niced = _lower_priority()
+                    failed = None if ok or transient else versions
+                    changing_since = None
+            previous, current = versions, None  # never hold a replaced state while waiting
+            self._wake.wait(self.poll_seconds)
+            self._wake.clear()
+
+    def _trim_released(self) -> None:
+        """After a replaced state is freed, hand its memory back to the system (glibc keeps
+        freed blocks). Not in the finalizer itself: it runs before the state's parts are freed."""
+        if not self._released:
+            return
+        versions = []
+        while self._released:
+            versions.append(self._released.pop())
+        gc.collect()
+        _trim()
+        log.info("released the memory of %s", ", ".join(versions))
+
+    def _load(
+        self, versions: Versions, current: Any | None = None, before: Versions | None = None
+    ) -> tuple[bool, bool]:
+        """Load, warm and swap in new states; (swapped, failure was transient). When only the
+        recommender's files changed (a promotion, a new challenger), the ``current``
+        recommender's songs are kept and only the co-occurrence is read."""
+        import duckdb
+
+        from playlist_assets.lib.classifier.artifacts import ArtifactError, ArtifactMissing
+
+        self.status.loading = True
+        self.status.last_attempt = iso_ms(utc_now())
+        started = time.perf_counter()
+        kept = current is not None and before is not None and before.songs() == versions.songs()
+        try:
+            if kept:
+                recommender = _rebound(current, self.data_home)
+            else:
+                recommender = self._loader(self.data_home)
+                recommender.table.warm_up()  # every posterior now, not in front of a request
+            _warm(recommender)
+            challenger = self._load_challenger(recommender)
+        except duckdb.IOException as exc:
+            locked = "lock" in str(exc).lower()
+            return False, self._failed("locked" if locked else "failed", exc, transient=locked)
+        except ArtifactMissing as exc:
+            return False, self._failed("missing", exc, transient=False)
+        except (ArtifactError, ValueError, duckdb.Error, OSError) as exc:
+            return False, self._failed("failed", exc, transient=False)
+        except Exception as exc:  # a broken model must not stop the watcher: keep serving
+            log.exception("loading the serving state failed")
+            return False, self._failed("failed", exc, transient=False)
+        finally:
+            self.status.loading = False
+        seconds = time.perf_counter() - started
+        self._swap(recommender, challenger, versions, seconds, kept)
+        return True, False
+
+    def _load_challenger(self, recommender: Any) -> Any | None:
+        """The challenger on the champion's song side, or None (none kept, or share 0). A broken
+        challenger file is logged and skipped: the champion still serves everyone."""
+        if self.challenger_share <= 0:
+            return None
+        try:
+            found = self._challenger_loader(self.data_home)
+            if found is None:
+                return None
+            cooccurrence, version = found
+            other = recommender.with_cooccurrence(cooccurrence)
+            other.version = version
+            _warm(other)
+        except Exception as exc:  # the champion must serve even when the challenger cannot
+            log.warning("challenger not loaded (%s); the champion serves everyone", exc)
+            self.metrics.swaps.labels("failed").inc()
+            return None
+        return other
+
+    def _failed(self, outcome: str, exc: BaseException, *, transient: bool) -> bool:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        self.status.last_error = f"{outcome}: {message}"
+        self.status.failures = [*self.status.failures[-9:], f"{self.status.last_attempt} {message}"]
+        self.metrics.swaps.labels(outcome).inc()
+        log.warning(
+            "serving state not loaded (%s): %s%s",
+            outcome,
+            message,
+            "; serving the previous state" if self.champion else "",
+        )
+        return transient
+
+    def _state(
+        self, recommender: Any, columns: SongColumns, versions: Versions, seconds: float
+    ) -> ServingState:
+        classifier = recommender.table.classifier
+        return ServingState(
+            recommender=recommender,
+            columns=columns,
+            model_version=model_version_of(recommender.version, versions),
+            classifier_version=str(getattr(classifier, "version", None) or "unregistered"),
+            versions=versions,
+            index={"songs": int(recommender.n), **versions.index_info()},
+            loaded_at=iso_ms(utc_now()),
+            load_seconds=round(seconds, 3),
+        )
+
+    def _swap(
+        self,
+        recommender: Any,
+        challenger: Any | None,
+        versions: Versions,
+        seconds: float,
+        kept: bool = False,
+    ) -> None:
+        columns = SongColumns.of(recommender)  # one set for both arms: they share the songs
+        states = {CHAMPION: self._state(recommender, columns, versions, seconds)}
+        if challenger is not None:
+            states[CHALLENGER] = self._state(challenger, columns, versions, seconds)
+        old = self._states
+        self._states = states  # one reference: atomic for readers, both arms at once
+        self.status.swaps += 1
+        self.status.last_error = None
+        m = self.metrics
+        for arm, gone in old.items():
+            m.model.remove(arm, gone.model_version, gone.classifier_version)
+        for arm, state in states.items():
+            m.model.labels(arm, state.model_version, state.classifier_version).set(1)
+        champion = states[CHAMPION]
+        m.songs.set(champion.index["songs"])
+        m.ready.set(1)
+        m.swaps.labels("ok").inc()
+        m.swap_seconds.observe(seconds)
+        m.last_swap.set(time.time())
+        replaced = old.get(CHAMPION)
+        log.info(
+            "serving %s (%d songs%s, loaded in %.1f s)%s%s",
+            champion.model_version,
+            champion.index["songs"],
+            ", kept" if kept else "",
+            seconds,
+            f"; challenger {states[CHALLENGER].model_version} for "
+            f"{self.challenger_share:.0%} of listeners"
+            if CHALLENGER in states
+            else "",
+            f", replacing {replaced.model_version}" if replaced else "",
+        )
+        if replaced is not None:  # the last request on it frees it; the watcher then trims
+            weakref.finalize(replaced.columns, self._released.append, replaced.model_version)
+        del old, replaced
+
+
+def _rebound(current: Any, data_home: Path) -> Any:
+    """The serving recommender's co-occurrence (``champion.serving``) on ``current``'s songs."""
+    from playlist_assets.lib.recommend import champion
+
+    cooccurrence, card = champion.serving(DataFolder.at(data_home).models)
+    other = current.with_cooccurrence(cooccurrence)
+    other.version = card.version if card is not None else None  # model_version_of: candidate
+    return other
+
+
+def _lower_priority() -> bool:
+    """Linux: this thread's own niceness, so requests keep their CPU share during a load."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOADER_NICENESS)
+    return True
+
+
+def _warm(recommender: Any) -> None:
+    """One request before the swap: a broken state fails here, not in front of a client, and
+    lazily built parts (the first posteriors) are built by this thread, not by requests."""
+    seeds = [str(i) for i in recommender.ids[:WARM_SEEDS]]
+    recommender.rank(seeds, 10, allow_unknown=True)
