@@ -58,7 +58,7 @@ def track_cooccurrence(
     mlflow: MlflowTracker,
     recommender_settings: RecommenderSettings,
     warehouse: DuckDBResource,
-    playlists: pd.DataFrame,
+    playlists: Any,  # lib.recommend.playlist_store.PlaylistStore
     genre_classifier: ClassifierBundle,
     **cluster_models: ClusterModel,
 ) -> dg.Output[Any]:
@@ -69,6 +69,7 @@ def track_cooccurrence(
     here so the evaluation never scores a playlist this was learned from."""
     from playlist_assets.lib.recommend.cooccurrence import split_playlists
     from playlist_assets.lib.recommend.load import serving_songs
+    from playlist_assets.lib.recommend.playlist_store import playlist_pids
     from playlist_assets.lib.recommend.tune import tune_cooccurrence
 
     spec = recommender_settings.spec()
@@ -76,7 +77,7 @@ def track_cooccurrence(
         songs = serving_songs(con)
     try:
         split = split_playlists(
-            playlists["pid"].unique(), spec.holdout_fraction, spec.validation_fraction, spec.salt
+            playlist_pids(playlists), spec.holdout_fraction, spec.validation_fraction, spec.salt
         )
         tuned = tune_cooccurrence(
             playlists,
@@ -153,7 +154,7 @@ def recommendation_eval(
     mlflow: MlflowTracker,
     recommender_settings: RecommenderSettings,
     warehouse: DuckDBResource,
-    playlists: pd.DataFrame,
+    playlists: Any,  # lib.recommend.playlist_store.PlaylistStore
     track_cooccurrence: Any,  # lib.recommend.cooccurrence.TrackCooccurrence
     genre_classifier: ClassifierBundle,
     **cluster_models: ClusterModel,

@@ -80,3 +80,23 @@ def test_bad_sizes_are_one_clear_error(
     assert code == 2
     assert "--per-genre must be at least 1, got 0" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_more_than_a_slice_is_written_as_mpd_slice_files(
+    run_cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from playlist_assets.lib.sample_data import slices
+
+    small = slices.Scale(tail_body=5_000, tail_rare=5_000, communities=100)
+    monkeypatch.setattr(slices, "Scale", lambda: small)  # the full world takes ~10 s to build
+    dest = tmp_path / "big"
+    args = ["sample-data", "--dest", str(dest), *SMALL[:4], "--playlists", "1200"]
+
+    assert run_cli(args) == 0
+
+    out, err = capsys.readouterr()
+    assert f"{dest / sd.MPD_DIR} (2 slice files, 1200 playlists)" in out
+    assert "slices written: 2/2" in err
+    names = sorted(p.name for p in (dest / sd.MPD_DIR).iterdir())
+    assert names == ["mpd.slice.0-999.json.gz", "mpd.slice.1000-1999.json.gz"]
+    assert run_cli(args) == 0 and "already current" in capsys.readouterr().out

@@ -24,6 +24,7 @@ import pandas as pd
 
 from playlist_assets.lib.recommend.cooccurrence import (
     Case,
+    case_tracks,
     continuation_cases,
     learn_cooccurrence,
     strip_songs,
@@ -41,6 +42,7 @@ from playlist_assets.lib.recommend.names import (
     SLICE_SIMULATED_COLD_START,
     STRATEGIES,
 )
+from playlist_assets.lib.recommend.playlist_store import PlaylistStore, select_playlists
 from playlist_assets.lib.recommend.recommender import Recommender
 from playlist_assets.lib.recommend.report import TABLE_COLUMNS, EvalResult
 from playlist_assets.lib.recommend.settings import SplitSpec
@@ -105,7 +107,7 @@ class ColdSongSlice:
 
 
 def cold_song_slice(
-    playlists: pd.DataFrame,
+    playlists: pd.DataFrame | PlaylistStore,
     training_pids: Sequence[int],
     holdout_pids: Sequence[int],
     recommender: Recommender,
@@ -116,10 +118,8 @@ def cold_song_slice(
     second half holds stripped songs (targets: those songs). The held-out playlists themselves
     are left whole (their rows are the input)."""
     catalogue = recommender.ids
-    kept, stripped = strip_songs(playlists, catalogue, spec.strip_fraction)
-    kept = kept[kept["pid"].isin(set(training_pids))]
-    cooc = learn_cooccurrence(kept, training_pids, catalogue)
-    stripped_recommender = recommender.with_cooccurrence(cooc, recommender.blends)
+    training = select_playlists(playlists, training_pids)
+    kept, stripped = strip_songs(training, catalogue, spec.strip_fraction)
     cases = []
     for case in continuation_cases(
         playlists, holdout_pids, catalogue, min_catalogue_tracks=spec.min_catalogue_tracks
@@ -127,6 +127,9 @@ def cold_song_slice(
         targets = [t for t in case.targets if t in stripped]
         if targets:
             cases.append(Case(case.pid, case.seeds, targets, case.seed_artists))
+    # co-occurrence rows of the cases' seeds only: the requests read no other row
+    cooc = learn_cooccurrence(kept, training_pids, catalogue, items=case_tracks(cases))
+    stripped_recommender = recommender.with_cooccurrence(cooc, recommender.blends)
     return ColdSongSlice(stripped_recommender, cases, stripped)
 
 
@@ -166,7 +169,7 @@ def held_out(cooccurrence: Any, learned: Any = None) -> tuple[np.ndarray, np.nda
 
 
 def evaluate_holdout(
-    playlists: pd.DataFrame,
+    playlists: pd.DataFrame | PlaylistStore,
     recommender: Recommender,
     spec: SplitSpec,
     strategies: Sequence[str] = EVAL_STRATEGIES,

@@ -2,8 +2,9 @@
 
 Accepts a slice file or a folder of slices, plain or gzipped, in the original MPD schema or the
 reduced one (no ``pos``, fewer fields). Files are parsed as a stream, one playlist object at a
-time, and strings are interned into categorical codes: the 614k-entry real extract reads in a
-few seconds with a small fraction of the memory ``json.load`` needs (every track a dict).
+time, into Arrow columns (``read_slice``: what the warehouse load converts each slice with);
+``read_playlists`` joins them into one DataFrame with categorical strings, for inputs that fit
+in memory (a request's playlists, tests, the real 6,544-playlist extract).
 """
 
 from __future__ import annotations
@@ -12,14 +13,26 @@ import gzip
 import json
 import logging
 import zlib
-from array import array
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
+from playlist_assets.lib.recommend.mpd_files import PlaylistFileError, mpd_files
 from playlist_assets.lib.schema import TRACK_URI_PREFIX
+
+__all__ = [
+    "PLAYLIST_COLUMNS",
+    "SLICE_SCHEMA",
+    "PlaylistFileError",
+    "iter_playlists",
+    "mpd_files",
+    "read_playlists",
+    "read_slice",
+]
 
 log = logging.getLogger(__name__)
 
@@ -33,25 +46,7 @@ PLAYLIST_COLUMNS: tuple[str, ...] = (
     "track_name",
 )
 
-_SUFFIXES = (".json", ".json.gz")
 _CHUNK = 1 << 20
-
-
-class PlaylistFileError(ValueError):
-    """An MPD file that cannot be read; the message names the file and where it went wrong."""
-
-
-def mpd_files(path: str | Path) -> list[Path]:
-    """The slice files under ``path`` (itself if a file), in name order."""
-    path = Path(path).expanduser()
-    if path.is_file():
-        return [path]
-    if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and p.name.endswith(_SUFFIXES))
-        if not files:
-            raise PlaylistFileError(f"{path}: folder holds no MPD slice (*.json or *.json.gz)")
-        return files
-    raise PlaylistFileError(f"{path}: no such MPD file or folder")
 
 
 class _Stream:
@@ -171,104 +166,155 @@ def iter_playlists(path: str | Path) -> Iterator[dict]:
         raise PlaylistFileError(f'{path}: not an MPD file: no "playlists" array at the top level')
 
 
-class _Interner:
-    """Strings to dense integer codes, so 600k repeated URIs/names are stored once."""
+# One MPD file as columns: one row per playlist entry, in file order. ``playlist`` is the
+# playlist's index in the file and ``item`` the entry's index in its track list (``pos`` is what
+# the file says, the list index when it says nothing).
+SLICE_SCHEMA = pa.schema(
+    [
+        ("playlist", pa.int32()),
+        ("pid", pa.int64()),
+        ("name", pa.string()),
+        ("item", pa.int16()),
+        ("pos", pa.int32()),
+        ("track_uri", pa.string()),
+        ("artist_name", pa.string()),
+        ("track_name", pa.string()),
+    ]
+)
+_MAX_TRACKS = 32_767  # ``item`` is int16; the MPD caps playlists at 250 tracks
 
-    def __init__(self) -> None:
-        self.codes: dict[str, int] = {}
 
-    def categorical(self, codes: array) -> pd.Categorical:
-        categories = pd.Index(list(self.codes), dtype=object)
-        return pd.Categorical.from_codes(np.frombuffer(codes, dtype=np.int32), categories)
+def _uri_problem(uri: object) -> str | None:
+    """Why a track_uri is unusable, or None."""
+    if not isinstance(uri, str) or not uri.startswith(TRACK_URI_PREFIX):
+        return f"has track_uri {uri!r}, expected '{TRACK_URI_PREFIX}<id>'"
+    if not uri[len(TRACK_URI_PREFIX) :].strip():
+        return f"has track_uri {uri!r} with no track id after '{TRACK_URI_PREFIX}'"
+    return None
 
 
-class _Builder:
-    def __init__(self) -> None:
-        self.pid = array("q")
-        self.pos = array("i")
-        self.row_playlist = array("i")
-        self.uri = array("i")
-        self.artist = array("i")
-        self.title = array("i")
-        self.names: list[str] = []
-        self.uris = _Interner()
-        self.artists = _Interner()
-        self.titles = _Interner()
+def _header(path: Path, index: int, playlist: object, seen: set[int]) -> tuple[int, list, str]:
+    """A playlist's pid, track list and name, checked; the error names file and playlist."""
+    where = f"{path}: playlist #{index}"
+    if not isinstance(playlist, dict):
+        raise PlaylistFileError(f"{where} is not a JSON object")
+    pid = playlist.get("pid")
+    if isinstance(pid, bool) or not isinstance(pid, int):
+        raise PlaylistFileError(f"{where}: 'pid' must be an integer, got {pid!r}")
+    where = f"{path}: playlist #{index} (pid {pid})"
+    if pid in seen:
+        raise PlaylistFileError(f"{where}: pid {pid} appears twice in the file")
+    seen.add(pid)
+    tracks = playlist.get("tracks")
+    if not isinstance(tracks, list):
+        raise PlaylistFileError(f"{where}: 'tracks' must be a list")
+    if len(tracks) > _MAX_TRACKS:
+        raise PlaylistFileError(f"{where}: {len(tracks)} tracks, more than {_MAX_TRACKS}")
+    name = playlist.get("name")
+    return pid, tracks, "" if name is None else str(name)
 
-    def add_file(self, path: Path) -> set[int]:
-        """Append a file's entries; returns its pids."""
-        uris, artists, titles = self.uris.codes, self.artists.codes, self.titles.codes
-        seen: set[int] = set()
-        for index, playlist in enumerate(iter_playlists(path)):
-            where = f"{path}: playlist #{index}"
-            if not isinstance(playlist, dict):
-                raise PlaylistFileError(f"{where} is not a JSON object")
-            pid = playlist.get("pid")
-            if isinstance(pid, bool) or not isinstance(pid, int):
-                raise PlaylistFileError(f"{where}: 'pid' must be an integer, got {pid!r}")
-            where = f"{path}: playlist #{index} (pid {pid})"
-            if pid in seen:
-                raise PlaylistFileError(f"{where}: pid {pid} appears twice in the file")
-            seen.add(pid)
-            tracks = playlist.get("tracks")
-            if not isinstance(tracks, list):
-                raise PlaylistFileError(f"{where}: 'tracks' must be a list")
-            name = playlist.get("name")
-            playlist_code = len(self.names)
-            self.names.append("" if name is None else str(name))
-            for i, track in enumerate(tracks):
-                try:
-                    uri = track["track_uri"]
-                except (KeyError, TypeError):
-                    raise PlaylistFileError(f"{where}: track {i} has no 'track_uri'") from None
-                if not isinstance(uri, str) or not uri.startswith(TRACK_URI_PREFIX):
-                    raise PlaylistFileError(
-                        f"{where}: track {i} has track_uri {uri!r}, expected '{TRACK_URI_PREFIX}<id>'"
-                    )
-                if not uri[len(TRACK_URI_PREFIX) :].strip():
-                    raise PlaylistFileError(
-                        f"{where}: track {i} has track_uri {uri!r} with no track id after "
-                        f"'{TRACK_URI_PREFIX}'"
-                    )
-                pos = track.get("pos", i)
-                if isinstance(pos, bool) or not isinstance(pos, int):
-                    raise PlaylistFileError(
-                        f"{where}: track {i} has pos {pos!r}, expected an integer"
-                    )
-                artist = str(track.get("artist_name") or "")
-                title = str(track.get("track_name") or "")
-                self.uri.append(uris.setdefault(uri, len(uris)))
-                self.artist.append(artists.setdefault(artist, len(artists)))
-                self.title.append(titles.setdefault(title, len(titles)))
-                self.pos.append(pos)
-                self.pid.append(pid)
-                self.row_playlist.append(playlist_code)
-        return seen
 
-    def shift_pids(self, start: int, offset: int) -> None:
-        np.frombuffer(self.pid, dtype=np.int64)[start:] += offset
+def _track_error(where: str, tracks: list) -> PlaylistFileError:
+    """The first track a fast read could not take, named (the slow path, on errors only)."""
+    for i, track in enumerate(tracks):
+        try:
+            uri = track["track_uri"]
+        except (KeyError, TypeError, IndexError):
+            return PlaylistFileError(f"{where}: track {i} has no 'track_uri'")
+        if not isinstance(track, dict):
+            return PlaylistFileError(f"{where}: track {i} is not a JSON object")
+        problem = _uri_problem(uri)
+        if problem:
+            return PlaylistFileError(f"{where}: track {i} {problem}")
+        pos = track.get("pos", i)
+        if isinstance(pos, bool) or not isinstance(pos, int):
+            return PlaylistFileError(f"{where}: track {i} has pos {pos!r}, expected an integer")
+    return PlaylistFileError(f"{where}: unreadable track list")
 
-    def frame(self) -> pd.DataFrame:
-        uri = self.uris.categorical(self.uri)
-        track_ids = uri.categories.str.slice(len(TRACK_URI_PREFIX))
-        return pd.DataFrame(
-            {
-                "pid": np.frombuffer(self.pid, dtype=np.int64),
-                "name": _names_categorical(self.names, self.row_playlist),
-                "pos": np.frombuffer(self.pos, dtype=np.int32),
-                "track_uri": uri,
-                "track_id": pd.Categorical.from_codes(uri.codes, track_ids),
-                "artist_name": self.artists.categorical(self.artist),
-                "track_name": self.titles.categorical(self.title),
-            },
-            columns=list(PLAYLIST_COLUMNS),
+
+def _texts(values: list) -> pa.Array:
+    """Names as text: missing ones empty, numbers as written (what the old reader stored)."""
+    try:
+        return pc.fill_null(pa.array(values, pa.string()), "")
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pa.array([str(v or "") for v in values], pa.string())
+
+
+def read_slice(path: str | Path) -> pa.Table:
+    """One MPD file as columns (``SLICE_SCHEMA``), every playlist and track checked.
+
+    The JSON is parsed one playlist at a time; each track list is taken apart with list
+    comprehensions and checked with Arrow kernels per file, and only a file with a bad value
+    walks the offending playlist again to name it: PlaylistFileError says file, playlist (index
+    and pid) and track.
+    """
+    path = Path(path)
+    seen: set[int] = set()
+    heads: list[tuple[int, str, int]] = []
+    wheres: list[str] = []
+    uris: list = []
+    poss: list = []
+    artists: list = []
+    titles: list = []
+    for index, playlist in enumerate(iter_playlists(path)):
+        pid, tracks, name = _header(path, index, playlist, seen)
+        where = f"{path}: playlist #{index} (pid {pid})"
+        try:
+            uris += [t["track_uri"] for t in tracks]
+            poss += [t.get("pos", i) for i, t in enumerate(tracks)]
+            artists += [t.get("artist_name") for t in tracks]
+            titles += [t.get("track_name") for t in tracks]
+        except (KeyError, TypeError, AttributeError, IndexError):
+            raise _track_error(where, tracks) from None
+        heads.append((pid, name, len(tracks)))
+        wheres.append(where)
+    counts = np.array([n for _, _, n in heads], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)])
+
+    def fail(row: int, problem: str) -> PlaylistFileError:
+        owner = int(np.searchsorted(starts, row, side="right")) - 1
+        return PlaylistFileError(f"{wheres[owner]}: track {row - starts[owner]} {problem}")
+
+    try:
+        uri = pa.array(uris, pa.string())
+        ok = pc.and_kleene(
+            pc.starts_with(uri, TRACK_URI_PREFIX),
+            pc.greater(
+                pc.utf8_length(
+                    pc.utf8_trim_whitespace(pc.utf8_slice_codeunits(uri, len(TRACK_URI_PREFIX)))
+                ),
+                0,
+            ),
         )
+        bad = pc.index(pc.fill_null(ok, False), False).as_py()
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        bad = next(i for i, u in enumerate(uris) if _uri_problem(u))
+    if bad >= 0:
+        raise fail(bad, str(_uri_problem(uris[bad])))
+    bad_pos = next((i for i, p in enumerate(poss) if type(p) is not int), None)
+    if bad_pos is not None:
+        raise fail(bad_pos, f"has pos {poss[bad_pos]!r}, expected an integer")
+    playlist_of = np.repeat(np.arange(len(heads), dtype=np.int32), counts)
+    return pa.table(
+        {
+            "playlist": playlist_of,
+            "pid": np.array([p for p, _, _ in heads], dtype=np.int64)[playlist_of],
+            "name": pa.array([n for _, n, _ in heads], pa.string()).take(playlist_of),
+            "item": (np.arange(len(uris)) - starts[:-1][playlist_of]).astype(np.int16),
+            "pos": pa.array(poss, pa.int32()),
+            "track_uri": uri,
+            "artist_name": _texts(artists),
+            "track_name": _texts(titles),
+        },
+        schema=SLICE_SCHEMA,
+    )
 
 
-def _names_categorical(names: list[str], row_playlist: array) -> pd.Categorical:
-    codes, uniques = pd.factorize(pd.Series(names, dtype=object))
+def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
+    encoded = column.combine_chunks().dictionary_encode()
     return pd.Categorical.from_codes(
-        codes[np.frombuffer(row_playlist, dtype=np.int32)].astype(np.int32), pd.Index(uniques)
+        encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32),
+        pd.Index(encoded.dictionary.to_pylist(), dtype=object),
     )
 
 
@@ -278,22 +324,42 @@ def read_playlists(path: str | Path) -> pd.DataFrame:
     String columns are categorical (shared dictionaries). Within a folder, slices keep their pids;
     a slice whose pids collide with an earlier slice's (extracts renumbered independently) is
     shifted past the largest pid read so far, and ``df.attrs["pid_offsets"]`` records by how much.
+    For the whole dataset, use the warehouse instead (``playlist_store``): this holds it in memory.
     """
-    builder = _Builder()
     files = mpd_files(path)
-    all_pids: set[int] = set()
+    tables: list[pa.Table] = []
     offsets: dict[str, int] = {}
+    largest: int | None = None
+    all_pids: set[int] = set()
     for file in files:
-        start = len(builder.pid)
-        pids = builder.add_file(file)
+        table = read_slice(file)
+        pids = set(table.column("pid").unique().to_pylist())
         if all_pids and not pids.isdisjoint(all_pids):
-            offset = max(all_pids) + 1 - min(pids)
-            builder.shift_pids(start, offset)
+            offset = int(largest) + 1 - min(pids)  # type: ignore[arg-type]
+            table = table.set_column(
+                1, "pid", pc.add(table.column("pid"), pa.scalar(offset, pa.int64()))
+            )
             pids = {p + offset for p in pids}
             offsets[file.name] = offset
             log.warning("%s: pids collide with earlier slices; shifted by %d", file, offset)
         all_pids |= pids
-    df = builder.frame()
+        largest = max(all_pids) if all_pids else largest
+        tables.append(table)
+    table = pa.concat_tables(tables)
+    uri = _categorical(table.column("track_uri"))
+    track_ids = uri.categories.str.slice(len(TRACK_URI_PREFIX))
+    df = pd.DataFrame(
+        {
+            "pid": table.column("pid").to_numpy(),
+            "name": _categorical(table.column("name")),
+            "pos": table.column("pos").to_numpy(),
+            "track_uri": uri,
+            "track_id": pd.Categorical.from_codes(uri.codes, track_ids),
+            "artist_name": _categorical(table.column("artist_name")),
+            "track_name": _categorical(table.column("track_name")),
+        },
+        columns=list(PLAYLIST_COLUMNS),
+    )
     df.attrs["pid_offsets"] = offsets
     df.attrs["files"] = [str(f) for f in files]
     return df

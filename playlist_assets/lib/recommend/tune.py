@@ -21,11 +21,13 @@ from playlist_assets.lib.recommend.cooccurrence import (
     VALIDATION,
     Case,
     TrackCooccurrence,
+    case_tracks,
     continuation_cases,
     learn_cooccurrence,
     strip_songs,
 )
 from playlist_assets.lib.recommend.merge_choice import MergeChoice, choose_merge
+from playlist_assets.lib.recommend.playlist_store import PlaylistStore, holds_any
 from playlist_assets.lib.recommend.recommender import Recommender
 from playlist_assets.lib.recommend.settings import Blends, SplitSpec
 
@@ -87,7 +89,7 @@ class TunedCooccurrence:
 
 
 def tune_cooccurrence(
-    playlists: pd.DataFrame,
+    playlists: pd.DataFrame | PlaylistStore,
     split: pd.Series,
     songs: pd.DataFrame | Recommender,
     classifier: Any,
@@ -143,7 +145,7 @@ def tune_cooccurrence(
 
 def _choose(
     base: Recommender,
-    playlists: pd.DataFrame,
+    playlists: pd.DataFrame | PlaylistStore,
     fit_part: pd.Index,
     cases: list[Case],
     spec: SplitSpec,
@@ -152,8 +154,10 @@ def _choose(
     """The warm and cold-start blends on co-occurrence learned without the validation playlists,
     then the cold-song blend and the merge on a cold fold (``spec.strip_fraction`` of the
     catalogue songs stripped from those training rows)."""
-    catalogue = base.ids
-    fold = base.with_cooccurrence(learn_cooccurrence(playlists, fit_part, catalogue), Blends())
+    catalogue, seeds = base.ids, case_tracks(cases)  # a fold is read at its cases' seeds only
+    fold = base.with_cooccurrence(
+        learn_cooccurrence(playlists, fit_part, catalogue, items=seeds), Blends()
+    )
     warm = choose_blend_weights(fold, prepare(fold, cases, k=k), "warm")
     cold = choose_blend_weights(fold, prepare(fold, cases, k=k, cold=True), "cold")
     choices: dict[str, Any] = {"warm": warm, "cold": cold}
@@ -161,9 +165,9 @@ def _choose(
         warm=warm.weights, cold=cold.weights, source={"warm": warm.source, "cold": cold.source}
     )
     stripped, _ = strip_songs(playlists, catalogue, spec.strip_fraction)
-    if spec.strip_fraction > 0 and stripped["pid"].isin(set(fit_part)).any():
+    if spec.strip_fraction > 0 and holds_any(stripped, fit_part):
         cold_fold = fold.with_cooccurrence(
-            learn_cooccurrence(stripped, fit_part, catalogue), blends
+            learn_cooccurrence(stripped, fit_part, catalogue, items=seeds), blends
         )
         merge = choose_merge(cold_fold, prepare(cold_fold, cases, k=k), blends, k=k)
         choices["merge"] = merge

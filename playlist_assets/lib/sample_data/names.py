@@ -121,9 +121,14 @@ def artist_pool(seed: int, genre: str, size: int) -> ArtistPool:
     rng = rng_for(seed, "artists", genre)
     names: list[str] = []
     seen: set[str] = set()
+    draws = 0
     while len(names) < size:
         name = random_artist(rng, genre)
-        if name not in seen or len(seen) > size * 20:
+        draws += 1
+        # Distinct names while they are easy to find; a genre whose name space is smaller than
+        # ``size`` (4,000 artists at 20,000 songs per genre) repeats names instead of drawing
+        # forever: the bound counts draws (it used to count distinct names, which never grew).
+        if name not in seen or draws > size * 20:
             seen.add(name)
             names.append(name)
     albums = [[random_album(rng, genre, n) for _ in range(int(rng.integers(1, 5)))] for n in names]
