@@ -177,7 +177,7 @@ launch_service() {
   daemon) launch daemon "${BIN}dagster-daemon" run -w "$WORKSPACE" ;;
   dashboard) launch dashboard "$PA" dashboard --host "$BACKEND_HOST" --port "$DASHBOARD_PORT" \
     --no-browser --base-url /dashboard/ ;;
-  api) launch api "$PA" api --host "$BACKEND_HOST" --port "$API_PORT" ;;
+  api) launch api "$PA" api --host "$BACKEND_HOST" --port "$API_PORT" --require-keys --root-path /api ;;
   proxy) launch_proxy ;;
   *) die "no such service: $1 (one of: ${SERVICES[*]:1})" ;;
   esac

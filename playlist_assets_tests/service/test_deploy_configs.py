@@ -25,6 +25,7 @@ DAGSTER_SERVICES = {
     "webserver-view",
     "daemon",
     "door",
+    "api",
     "proxy",
 }
 
@@ -123,6 +124,7 @@ def test_compose_door_renders_a_config_nginx_accepts(tmp_path: Path) -> None:
         a.replace("webserver-view:", "127.0.0.1:")
         .replace("webserver:", "127.0.0.1:")
         .replace("mlflow:", "127.0.0.1:")
+        .replace("api:", "127.0.0.1:")
         for a in render[3:]
     ]
     env = {**__import__("os").environ, "PLAYLIST_ASSETS_HOME": str(tmp_path)}
