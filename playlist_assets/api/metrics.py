@@ -28,6 +28,9 @@ class ApiMetrics:
     """Every metric the service exports; ``registry`` is what ``/metrics`` renders."""
 
     def __init__(self) -> None:
+        """One declaration per metric, each with its help text and labels: long because
+        prometheus-client declares metrics one constructor call at a time, and splitting them
+        would scatter what ``/metrics`` shows over several places."""
         r = self.registry = CollectorRegistry()
         ProcessCollector(registry=r)  # process_resident_memory_bytes, cpu seconds, open fds
         PlatformCollector(registry=r)

@@ -57,7 +57,10 @@ def _serving(state: ServingState | None, service: Service) -> ServingState:
 
 
 def build_router(service: Service) -> APIRouter:
-    """Every route of one service (its guard decides who may call which)."""
+    """Every route of one service (its guard decides who may call which).
+
+    One function because FastAPI routes are closures over the service: the route table reads in
+    one place, each handler a few lines that call the service."""
     router = APIRouter()
     client = Depends(service.guard.require("client"))
     admin = Depends(service.guard.require("admin"))

@@ -41,6 +41,8 @@ SERVICE_NAMES = (
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    """The ``service`` sub-commands and their options: one argparse declaration per command
+    serve.sh calls, kept together so the script's vocabulary reads in one place."""
     parser = subparsers.add_parser(
         "service",
         help="checks and settings of the service profile (used by scripts/serve.sh)",

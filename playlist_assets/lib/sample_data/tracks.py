@@ -39,6 +39,11 @@ _INTENSITY = np.array([0.1, 0.35, 0.35, 0.0, -0.3, 0.0, 0.15, 0.1])
 def genre_block(
     genre: str, n: int, seed: int, stream: str, pool: ArtistPool
 ) -> dict[str, np.ndarray]:
+    """``n`` tracks of one genre as columns: moods, audio features, artists, names, popularity.
+
+    One function because every column is drawn from the same random stream in a fixed order:
+    splitting it would make the order (and so every generated sample) easy to change by accident.
+    """
     prof = genre_profile(genre)
     rng = rng_for(seed, stream, genre)
     mood_idx = rng.choice(len(prof.moods), size=n, p=prof.mood_shares)
