@@ -219,7 +219,9 @@ def parse_feedback(lines: Iterable[Line], start: datetime, end: datetime) -> Hou
         "unknown event " + frame["event"].astype(str) + " (known: " + ", ".join(EVENTS) + ")",
     )
     _check_time(frame, start, end, reasons)
-    keys = frame.loc[:, list(FEEDBACK_KEY)].astype(str).agg("\x1f".join, axis=1)
+    keys = frame[FEEDBACK_KEY[0]].astype(str)
+    for name in FEEDBACK_KEY[1:]:
+        keys = keys + "\x1f" + frame[name].astype(str)
     repeat = reasons.ok & keys.where(reasons.ok).duplicated().to_numpy()
     reasons.flag(repeat, "duplicate event (request_id, track_id, event) counted once")
     return _finish(frame, reasons, bad, FEEDBACK_COLUMNS, start)
