@@ -59,6 +59,6 @@ def offline_ranker(data_home: Path, strategy: str = "hybrid", k: int = 10) -> tu
     def rank(arm: str, seeds: tuple[str, ...]) -> tuple[list[str], str]:
         arm = arm if arm in served else "champion"
         result = served[arm].recommend(list(seeds), k, strategy, allow_unknown=True)
-        return result["track_id"].astype(str).tolist(), versions[arm]
+        return [str(t) for t in result.track_ids], versions[arm]
 
     return rank, CHALLENGER in served

@@ -17,7 +17,6 @@ validation or held-out cases, so the offline evaluation stays on real playlists.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pandas as pd
@@ -38,22 +37,22 @@ class FeedbackTraining:
     max_share: float = 0.2
 
 
-def read_accepted(conn: Any, since: datetime | None = None) -> pd.DataFrame:
-    """Accepted events (``ACCEPTING_EVENTS``) since ``since``, with their request's seeds and
-    listener: request_id, track_id, user, time, seeds. Empty before any feedback."""
+def read_accepted(conn: Any, days: int = FeedbackTraining.days) -> pd.DataFrame:
+    """Accepted events (``ACCEPTING_EVENTS``) of the last ``days`` of stored feedback (counted
+    back from the newest event, so a backfill or a paused service still has its window), with
+    their request's seeds and listener: request_id, track_id, user, time, seeds."""
     if not (table_exists(conn, FEEDBACK_TABLE) and table_exists(conn, IMPRESSIONS_TABLE)):
         return pd.DataFrame(columns=["request_id", "track_id", "user", "time", "seeds"])
-    now = datetime.now(timezone.utc).replace(tzinfo=None)
-    since = since or now - timedelta(days=FeedbackTraining.days)
     events = ", ".join(f"'{e}'" for e in sorted(ACCEPTING_EVENTS))
     return conn.execute(
         f"""
         select f.request_id, f.track_id, coalesce(i.user, f.user) as user, f.time, i.seeds
         from {FEEDBACK_TABLE} f join {IMPRESSIONS_TABLE} i using (request_id)
-        where f.event in ({events}) and f.time >= ?
+        where f.event in ({events})
+          and f.time >= (select max(time) from {FEEDBACK_TABLE}) - to_days(?::INTEGER)
         order by f.time, f.request_id, f.track_id
         """,
-        [since],
+        [days],
     ).fetch_df()
 
 
