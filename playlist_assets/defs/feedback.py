@@ -163,14 +163,22 @@ def online_metrics(
             difference = arm_difference(counts, start)
             store.replace_metrics(conn, metrics, difference, start, end)
         hours.append((start, metrics, difference))
-    _, metrics, difference = hours[-1]
-    return dg.MaterializeResult(metadata=_metrics_metadata(context, metrics, difference))
+    import pandas as pd
+
+    every = pd.concat([m for _, m, _ in hours], ignore_index=True)  # all the run's hours
+    every = every if len(every) else hours[-1][1]
+    return dg.MaterializeResult(metadata=_metrics_metadata(context, every, hours[-1][2]))
 
 
 def _metrics_metadata(context: dg.AssetExecutionContext, metrics, difference) -> dict:  # noqa: ANN001
     shown = ["model_version", "strategy", "arm", "impressions", "acceptance_rate", "users"]
+    champion = metrics[metrics["arm"] == "champion"] if len(metrics) else metrics
     metadata: dict[str, object] = {
         "partition": range_label(context.partition_keys),
+        # what the retraining sensor reads (lib/drift/feedback_triggers.py)
+        "champion_impressions": int(champion["impressions"].sum()) if len(champion) else 0,
+        "champion_accepted": int(champion["accepted_impressions"].sum()) if len(champion) else 0,
+        "accepted_requests": int(metrics["accepted_impressions"].sum()) if len(metrics) else 0,
         "impressions": int(metrics["impressions"].sum()) if len(metrics) else 0,
         "feedback_events": int(metrics["events"].sum()) if len(metrics) else 0,
         "by_arm": dg.MetadataValue.md(
