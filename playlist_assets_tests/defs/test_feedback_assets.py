@@ -122,6 +122,13 @@ def test_an_hour_of_lines_becomes_tables_rejects_and_metrics_by_arm(data_home: P
     checks = result.get_asset_check_evaluations()
     assert len(checks) == 2 and all(c.passed for c in checks)
 
+    # the dashboard's listeners section reads them
+    from playlist_assets.dashboard import listeners
+
+    shown = listeners.section()
+    assert [type(x).__name__ for x in shown[:2]] == ["Figure", "Figure"]
+    assert any(isinstance(x, pd.DataFrame) and "acceptance_rate" in x.columns for x in shown)
+
     # the same hour again replaces it
     assert materialize().success
     assert sql(f"select count(*) n from {store.FEEDBACK_TABLE}")["n"].iat[0] == 2
