@@ -70,11 +70,13 @@ def event(rid: str, track: str, name: str, user: str = "u1") -> str:
     )
 
 
-def materialize(selection: dg.AssetSelection | None = None) -> dg.ExecuteInProcessResult:
+def materialize(
+    selection: dg.AssetSelection | None = None, key: str = KEY
+) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         ASSETS,
         selection=selection,
-        partition_key=KEY,
+        partition_key=key,
         resources={"warehouse": DuckDBResource(database=str(settings.warehouse_path()))},
         raise_on_error=False,
     )
@@ -104,6 +106,7 @@ def test_an_hour_of_lines_becomes_tables_rejects_and_metrics_by_arm(data_home: P
         + event("missing", "a", "added")  # unknown request
         + event("r3", "c", "shared", "u3"),  # unknown event
     )
+    assert materialize(key="2026-11-01-09:00").success  # an hour without traffic first
     result = materialize()
     assert result.success
     assert sql(f"select request_id from {store.IMPRESSIONS_TABLE} order by 1")[

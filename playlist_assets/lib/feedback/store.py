@@ -197,11 +197,10 @@ def replace_metrics(
 ) -> None:
     """Replace the hour's rows of the online metrics tables (created from the frames' columns)."""
     for table, frame in ((METRICS_TABLE, metrics), (ARM_DIFFERENCE_TABLE, difference)):
+        body = ", ".join(f'"{c}" {_sql_type(frame[c])}' for c in frame.columns)
+        conn.execute(f"create table if not exists {table} ({body})")
         conn.register("_metrics_rows", frame)
         try:
-            conn.execute(
-                f"create table if not exists {table} as select * from _metrics_rows limit 0"
-            )
             conn.execute(
                 f"delete from {table} where partition_hour >= ? and partition_hour < ?",
                 [start, end],
@@ -209,6 +208,14 @@ def replace_metrics(
             conn.execute(f"insert into {table} by name select * from _metrics_rows")
         finally:
             conn.unregister("_metrics_rows")
+
+
+def _sql_type(values: pd.Series) -> str:
+    """The column's type from its dtype (an empty hour's text columns are still VARCHAR)."""
+    kind = values.dtype.kind
+    return {"b": "BOOLEAN", "i": "BIGINT", "u": "BIGINT", "f": "DOUBLE", "M": "TIMESTAMP"}.get(
+        kind, "VARCHAR"
+    )
 
 
 def read_metrics(
