@@ -108,9 +108,13 @@ def section() -> list[Any]:
         Note("All hours together, per version (online):"),
         per_version[shown].round(4),
     ]
-    ab = arm_difference(metrics)
+    users = data.query("SELECT * FROM online_user_counts", "online_user_counts")
+    ab = arm_difference(metrics, users=users if len(users) else None)
     if len(ab):
-        out += [Note("Challenger minus champion acceptance (95 % Newcombe interval):"), ab.round(4)]
+        out += [
+            Note("Challenger minus champion acceptance (95 % interval, listeners as units):"),
+            ab.round(4),
+        ]
     offline = data.recommendation_eval()
     if len(offline):
         out += [

@@ -148,8 +148,14 @@ def online_metrics(
     """Per model version × strategy × arm: impressions, acceptance rate, add-rate@10, skip
     rate, share of fresh songs served, distinct listeners, with 95 % Wilson intervals
     (``main.online_metrics``); challenger minus champion acceptance with its interval and
-    whether it is significant (``main.online_arm_difference``)."""
-    from playlist_assets.lib.feedback.metrics import arm_difference, online_counts, rates
+    whether it is significant, each listener one unit (``main.online_arm_difference``;
+    per-listener counts in ``main.online_user_counts``)."""
+    from playlist_assets.lib.feedback.metrics import (
+        arm_difference,
+        online_counts,
+        rates,
+        user_counts,
+    )
     from playlist_assets.lib.recommend.names import NEW_SONG_HOURS
 
     hours: list[tuple[datetime, object, object]] = []
@@ -159,9 +165,15 @@ def online_metrics(
             feedback = store.read_hour(conn, store.FEEDBACK_TABLE, start, end)
             fresh = store.fresh_served(conn, start, end, NEW_SONG_HOURS)
             counts = online_counts(impressions, feedback, fresh)
+            users = user_counts(impressions, feedback)
             metrics = rates(counts).assign(partition_hour=start)
-            difference = arm_difference(counts, start)
-            store.replace_metrics(conn, metrics, difference, start, end)
+            difference = arm_difference(counts, start, users)
+            tables = {
+                store.METRICS_TABLE: metrics,
+                store.ARM_DIFFERENCE_TABLE: difference,
+                store.USER_COUNTS_TABLE: users.assign(partition_hour=start),
+            }
+            store.replace_metrics(conn, tables, start, end)
         hours.append((start, metrics, difference))
     import pandas as pd
 

@@ -43,12 +43,14 @@ def promote_challenger_on_online_evidence(
     since = pd.Timestamp.now(tz="UTC").tz_localize(None) - timedelta(hours=config.window_hours)
     with warehouse.get_connection() as conn:
         counts = store.read_metrics(conn, store.METRICS_TABLE, since.to_pydatetime())
+        users = store.read_metrics(conn, store.USER_COUNTS_TABLE, since.to_pydatetime())
     version = current[1].version if current else None
     decision = decide(
         counts if len(counts) else pd.DataFrame(columns=["strategy", "arm", "model_version"]),
         version,
         strategy=config.strategy,
         min_impressions=config.min_impressions,
+        users=users if len(users) else None,
     )
     acted = decision.action in (PROMOTE, RETIRE) and not config.dry_run and current is not None
     if acted and decision.action == PROMOTE:

@@ -153,10 +153,46 @@ def newcombe(
     )
 
 
-def arm_difference(counts: pd.DataFrame, hour: datetime | None = None) -> pd.DataFrame:
+def user_counts(impressions: pd.DataFrame, feedback: pd.DataFrame) -> pd.DataFrame:
+    """Impressions and accepted impressions per strategy, arm and listener (an anonymous
+    impression is its own listener): the units of the clustered A/B interval."""
+    imp = impressions[["request_id", "user", *GROUP]].copy()
+    imp["user"] = imp["user"].where(imp["user"].notna(), "request:" + imp["request_id"])
+    hit = set(feedback.loc[feedback["event"].isin(ACCEPTING_EVENTS), "request_id"])
+    imp["accepted"] = imp["request_id"].isin(hit).astype("int64")
+    out = imp.groupby([*GROUP, "user"]).agg(
+        impressions=("request_id", "size"), accepted_impressions=("accepted", "sum")
+    )
+    return out.reset_index()
+
+
+def clustered_difference(users: pd.DataFrame, z: float = Z_95) -> tuple[float, float, float]:
+    """(challenger - champion acceptance, low, high) with listeners as clusters: each arm's
+    rate is sum(accepted) / sum(impressions) over its listeners, its variance the ratio
+    estimator's (delta method, n/(n-1) corrected); NaNs when an arm has fewer than 2."""
+    parts = []
+    for arm in (CHAMPION, CHALLENGER):
+        rows = users[users["arm"] == arm].groupby("user")[COUNT_COLUMNS[:2]].sum()
+        n, shown = len(rows), float(rows["impressions"].sum())
+        if n < 2 or shown == 0:
+            return math.nan, math.nan, math.nan
+        rate = rows["accepted_impressions"].sum() / shown
+        residual = rows["accepted_impressions"] - rate * rows["impressions"]
+        parts.append((rate, float((residual**2).sum()) / shown**2 * n / (n - 1)))
+    (ra, va), (rb, vb) = parts
+    half = z * math.sqrt(va + vb)
+    return rb - ra, rb - ra - half, rb - ra + half
+
+
+def arm_difference(
+    counts: pd.DataFrame, hour: datetime | None = None, users: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Per strategy: challenger minus champion acceptance, its interval and verdict.
 
-    ``counts``: rows of ``online_counts`` (any number of hours; they are summed). ``verdict``:
+    ``counts``: rows of ``online_counts`` (any number of hours; they are summed). ``users``:
+    rows of ``user_counts`` of the same hours; with them the interval treats each listener as
+    one unit (arms are assigned per listener, and one listener's impressions are alike), else
+    Newcombe's interval treats impressions as independent. ``verdict``:
     ``challenger better``, ``challenger worse``, ``no significant difference``, or
     ``one arm without impressions``.
     """
@@ -170,6 +206,8 @@ def arm_difference(counts: pd.DataFrame, hour: datetime | None = None) -> pd.Dat
         hits_a, n_a = a.loc[CHAMPION, "accepted_impressions"], a.loc[CHAMPION, "impressions"]
         hits_b, n_b = a.loc[CHALLENGER, "accepted_impressions"], a.loc[CHALLENGER, "impressions"]
         diff, low, high = newcombe(hits_a, n_a, hits_b, n_b)
+        if users is not None and not math.isnan(diff):
+            diff, low, high = clustered_difference(users[users["strategy"] == strategy])
         significant = bool(not math.isnan(low) and (low > 0 or high < 0))
         if math.isnan(diff):
             verdict = "one arm without impressions"

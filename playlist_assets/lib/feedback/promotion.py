@@ -29,6 +29,7 @@ def decide(
     *,
     strategy: str = "hybrid",
     min_impressions: int = 1000,
+    users: pd.DataFrame | None = None,
 ) -> OnlineDecision:
     """What to do with the challenger given ``online_metrics`` rows of the window.
 
@@ -42,7 +43,13 @@ def decide(
     rows = counts[counts["strategy"] == strategy]
     is_challenger = rows["arm"] == "challenger"
     rows = rows[~is_challenger | (rows["model_version"] == challenger_version)]
-    table = arm_difference(rows) if len(rows) else pd.DataFrame()
+    if users is not None and len(users):
+        on_challenger = users["arm"] == "challenger"
+        users = users[
+            (users["strategy"] == strategy)
+            & (~on_challenger | (users["model_version"] == challenger_version))
+        ]
+    table = arm_difference(rows, users=users) if len(rows) else pd.DataFrame()
     if table.empty:
         return OnlineDecision(KEEP, f"no {strategy} impressions in the window", {})
     evidence = {k: _plain(v) for k, v in table.iloc[0].to_dict().items()}

@@ -21,6 +21,7 @@ FEEDBACK_TABLE = "main.recommendation_feedback"
 FEEDBACK_REJECTS_TABLE = "main.recommendation_feedback_rejects"
 METRICS_TABLE = "main.online_metrics"
 ARM_DIFFERENCE_TABLE = "main.online_arm_difference"
+USER_COUNTS_TABLE = "main.online_user_counts"  # per listener: the A/B readout's units
 FRESH_SONGS_TABLE = "main.fresh_songs"
 # Feedback may come back this long after its impression (the API's lists stay on screens).
 FEEDBACK_WINDOW = timedelta(hours=24)
@@ -190,13 +191,13 @@ def fresh_served(
 
 def replace_metrics(
     conn: duckdb.DuckDBPyConnection,
-    metrics: pd.DataFrame,
-    difference: pd.DataFrame,
+    tables: dict[str, pd.DataFrame],
     start: datetime,
     end: datetime,
 ) -> None:
-    """Replace the hour's rows of the online metrics tables (created from the frames' columns)."""
-    for table, frame in ((METRICS_TABLE, metrics), (ARM_DIFFERENCE_TABLE, difference)):
+    """Replace the hour's rows of the online metrics tables (``table -> rows``, each with
+    ``partition_hour``; a table is created with the column types of its first frame)."""
+    for table, frame in tables.items():
         body = ", ".join(f'"{c}" {_sql_type(frame[c])}' for c in frame.columns)
         conn.execute(f"create table if not exists {table} ({body})")
         conn.register("_metrics_rows", frame)

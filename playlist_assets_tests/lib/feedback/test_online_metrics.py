@@ -11,6 +11,7 @@ from playlist_assets.lib.feedback.metrics import (
     newcombe,
     online_counts,
     online_metrics,
+    user_counts,
     wilson,
 )
 
@@ -71,3 +72,32 @@ def test_equal_arms_are_not_significant_and_a_lone_arm_says_so() -> None:
         empty.empty
         and arm_difference(online_counts(impressions.iloc[0:0], feedback.iloc[0:0])).empty
     )
+
+
+def test_listeners_are_the_units_of_the_ab_interval() -> None:
+    """An A/A test with few listeners whose tastes differ: impressions counted as independent
+    call it significant; listeners as units do not."""
+    rng = np.random.default_rng(7)
+    imps, fbs = [], []
+    for u in range(40):
+        arm = "challenger" if u % 4 == 0 else "champion"
+        taste = rng.uniform(0.05, 0.95)  # each listener's own acceptance
+        for i in range(200):
+            rid = f"{u}-{i}"
+            imps.append((rid, f"user-{u}", "v", "hybrid", arm))
+            if rng.random() < taste:
+                fbs.append((rid, "added", 1, f"user-{u}", "v", "hybrid", arm))
+    impressions = pd.DataFrame(
+        imps, columns=["request_id", "user", "model_version", "strategy", "arm"]
+    )
+    impressions["ranked"] = [["a"]] * len(impressions)
+    feedback = pd.DataFrame(
+        fbs, columns=["request_id", "event", "rank", "user", "model_version", "strategy", "arm"]
+    )
+    counts = online_counts(impressions, feedback)
+    naive = arm_difference(counts).iloc[0]
+    clustered = arm_difference(counts, users=user_counts(impressions, feedback)).iloc[0]
+    assert clustered["difference"] == pytest.approx(naive["difference"])
+    width = clustered["difference_high"] - clustered["difference_low"]
+    assert width > 3 * (naive["difference_high"] - naive["difference_low"])
+    assert not clustered["significant"]
