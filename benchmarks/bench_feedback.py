@@ -5,7 +5,8 @@
 1. A data folder with the sample data's graph materialized (``scripts/materialize_all.sh``, or
    ``--home`` of an existing one), the serving co-occurrence installed as a challenger too.
 2. Simulated listeners (``lib.feedback.simulate.run_offline``) at ``--rate`` requests per
-   simulated second for ``--hours``, 10 % on the challenger, whose additions are cut by 20 %
+   simulated second for ``--hours``, ``--share`` of the listeners on the challenger (10 %),
+   whose additions are cut by 20 %
    (``challenger_penalty=0.2``: a challenger 20 % worse on acceptance by construction).
 3. Each hour: ``recommendation_impressions``, ``recommendation_feedback``, ``online_metrics``
    and both checks in one in-process run; CPU seconds of the process per hour (steady state:
@@ -46,6 +47,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--hours", type=int, default=24)
     parser.add_argument("--home", type=Path)
+    parser.add_argument("--share", type=float, default=0.1, help="listeners on the challenger")
     args = parser.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="bench_feedback_"))
     os.environ["PLAYLIST_ASSETS_HOME"] = str(home)
@@ -83,7 +85,7 @@ def main() -> None:
         rate=args.rate,
         hours=args.hours,
         how=Behaviour(challenger_penalty=0.2),
-        challenger_share=0.1,
+        challenger_share=args.share,
         seed=1,
     )
     print(

@@ -23,6 +23,10 @@ import pandas as pd
 from playlist_assets.lib.feedback.contract import ACCEPTING_EVENTS, CHALLENGER, CHAMPION
 
 Z_95 = 1.959963984540054
+# Listeners each arm needs before the clustered interval is trusted: with fewer, the spread of
+# listeners' own acceptance is estimated from too few of them (skewed tastes look narrow).
+MIN_LISTENERS = 30
+ARMS_ORDER = [CHAMPION, CHALLENGER]
 GROUP = ["model_version", "strategy", "arm"]
 COUNT_COLUMNS = [
     "impressions",
@@ -206,11 +210,17 @@ def arm_difference(
         hits_a, n_a = a.loc[CHAMPION, "accepted_impressions"], a.loc[CHAMPION, "impressions"]
         hits_b, n_b = a.loc[CHALLENGER, "accepted_impressions"], a.loc[CHALLENGER, "impressions"]
         diff, low, high = newcombe(hits_a, n_a, hits_b, n_b)
+        few = None
         if users is not None and not math.isnan(diff):
-            diff, low, high = clustered_difference(users[users["strategy"] == strategy])
-        significant = bool(not math.isnan(low) and (low > 0 or high < 0))
+            mine = users[users["strategy"] == strategy]
+            diff, low, high = clustered_difference(mine)
+            listeners = mine.groupby("arm")["user"].nunique().reindex(ARMS_ORDER).fillna(0)
+            few = int(listeners.min()) if listeners.min() < MIN_LISTENERS else None
+        significant = bool(few is None and not math.isnan(low) and (low > 0 or high < 0))
         if math.isnan(diff):
             verdict = "one arm without impressions"
+        elif few is not None:
+            verdict = f"too few listeners to judge ({few} < {MIN_LISTENERS} on an arm)"
         elif not significant:
             verdict = "no significant difference"
         else:
