@@ -37,6 +37,7 @@ EXPECTED_JOBS: dict[str, tuple[set[str], set[str]]] = {
     ),
     "run_retention_job": (set(), set()),
     "mpd_slices_job": (set(), set()),  # ops: one MPD slice to Parquet per run (defs/playlists.py)
+    "promote_challenger_job": (set(), set()),  # an op job: online evidence -> champion file
 }
 
 
