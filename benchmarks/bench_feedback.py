@@ -114,7 +114,9 @@ def main() -> None:
             assert result.success, key
             with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
                 counts = store.read_metrics(con, store.METRICS_TABLE)
-            verdict = arm_difference(counts[counts["strategy"] == "hybrid"]).iloc[0]
+                users = store.read_metrics(con, store.USER_COUNTS_TABLE)
+            hybrid = counts[counts["strategy"] == "hybrid"]
+            verdict = arm_difference(hybrid, users=users[users["strategy"] == "hybrid"]).iloc[0]
             if detected is None and verdict["verdict"] == "challenger worse":
                 detected = h + 1
             print(

@@ -13,7 +13,7 @@ were served needs the stored impressions (``store.shown``) and is judged by ``ju
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -81,13 +81,15 @@ def _decode(lines: Iterable[Line]) -> tuple[list[dict], list[tuple[Line, str]]]:
 
 
 def _is_text(values: pd.Series) -> np.ndarray:
-    return values.map(lambda v: isinstance(v, str) and v != "").to_numpy(dtype=bool)
+    return np.fromiter((isinstance(v, str) and v != "" for v in values), bool, len(values))
 
 
 def _is_text_list(values: pd.Series) -> np.ndarray:
-    return values.map(
-        lambda v: isinstance(v, list) and all(isinstance(x, str) and x for x in v)
-    ).to_numpy(dtype=bool)
+    return np.fromiter(
+        (isinstance(v, list) and all(isinstance(x, str) and x for x in v) for v in values),
+        bool,
+        len(values),
+    )
 
 
 class _Reasons:
@@ -96,10 +98,12 @@ class _Reasons:
     def __init__(self, n: int) -> None:
         self.reason = np.full(n, None, dtype=object)
 
-    def flag(self, bad: np.ndarray, text: str | pd.Series) -> None:
+    def flag(self, bad: np.ndarray, text: str | Callable[[np.ndarray], pd.Series]) -> None:
+        """``text``: the reason, or a function of the flagged rows' mask giving their reasons
+        (built only for those rows: most hours have none)."""
         fresh = bad & pd.isna(self.reason)
         if fresh.any():
-            values = text if isinstance(text, str) else np.asarray(text, dtype=object)[fresh]
+            values = text if isinstance(text, str) else np.asarray(text(fresh), dtype=object)
             self.reason[fresh] = values
 
     @property
@@ -122,7 +126,7 @@ def _check_fields(frame: pd.DataFrame, fields: tuple[str, ...], reasons: _Reason
 def _check_time(frame: pd.DataFrame, start: datetime, end: datetime, reasons: _Reasons) -> None:
     raw = frame["time"]
     parsed = pd.to_datetime(
-        raw.where(raw.map(lambda v: isinstance(v, str))),
+        raw.where(np.fromiter((isinstance(v, str) for v in raw), bool, len(raw))),
         utc=True,
         format="ISO8601",
         errors="coerce",
@@ -133,7 +137,10 @@ def _check_time(frame: pd.DataFrame, start: datetime, end: datetime, reasons: _R
     lo, hi = pd.Timestamp(start), pd.Timestamp(end)
     outside = (times.notna() & ((times < lo) | (times >= hi))).to_numpy()
     reasons.flag(
-        outside, "time " + raw.astype(str) + f" is outside the hour {lo:%Y-%m-%dT%H}:00..+1h"
+        outside,
+        lambda rows: (
+            "time " + raw[rows].astype(str) + f" is outside the hour {lo:%Y-%m-%dT%H}:00..+1h"
+        ),
     )
     frame["time"] = times
 
@@ -188,9 +195,15 @@ def parse_impressions(lines: Iterable[Line], start: datetime, end: datetime) -> 
     _check_fields(frame, IMPRESSION_FIELDS, reasons)
     reasons.flag(
         ~frame["arm"].isin(ARMS).to_numpy(),
-        "arm " + frame["arm"].astype(str) + " is not one of " + "/".join(ARMS),
+        lambda rows: "arm " + frame["arm"][rows].astype(str) + " is not one of " + "/".join(ARMS),
     )
-    k_ok = frame["k"].map(lambda v: isinstance(v, int) and not isinstance(v, bool) and v > 0)
+    k_ok = pd.Series(
+        np.fromiter(
+            (isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in frame["k"]),
+            bool,
+            len(frame),
+        )
+    )
     reasons.flag(~k_ok.to_numpy(dtype=bool), "field k is not a positive integer")
     for name in ("seeds", "ranked"):
         reasons.flag(~_is_text_list(frame[name]), f"field {name} is not a list of track ids")
@@ -216,13 +229,18 @@ def parse_feedback(lines: Iterable[Line], start: datetime, end: datetime) -> Hou
     unknown = frame["event"].notna().to_numpy() & ~frame["event"].isin(EVENTS).to_numpy()
     reasons.flag(
         unknown,
-        "unknown event " + frame["event"].astype(str) + " (known: " + ", ".join(EVENTS) + ")",
+        lambda rows: (
+            "unknown event "
+            + frame["event"][rows].astype(str)
+            + " (known: "
+            + ", ".join(EVENTS)
+            + ")"
+        ),
     )
     _check_time(frame, start, end, reasons)
-    keys = frame[FEEDBACK_KEY[0]].astype(str)
-    for name in FEEDBACK_KEY[1:]:
-        keys = keys + "\x1f" + frame[name].astype(str)
-    repeat = reasons.ok & keys.where(reasons.ok).duplicated().to_numpy()
+    ok = reasons.ok  # key fields are strings there: hashable
+    repeat = np.zeros(len(frame), dtype=bool)
+    repeat[ok] = frame.loc[ok, list(FEEDBACK_KEY)].duplicated().to_numpy()
     reasons.flag(repeat, "duplicate event (request_id, track_id, event) counted once")
     return _finish(frame, reasons, bad, FEEDBACK_COLUMNS, start)
 
@@ -242,12 +260,20 @@ def judge_shown(feedback: pd.DataFrame, shown: pd.DataFrame) -> HourLines:
     reasons = _Reasons(len(feedback))
     reasons.flag(
         ~shown["found"].to_numpy(dtype=bool),
-        "request_id " + feedback["request_id"].astype(str) + " is not among the impressions of "
-        "this hour or the previous 24 hours",
+        lambda rows: (
+            "request_id "
+            + feedback["request_id"][rows].astype(str)
+            + " is not among the impressions of "
+            "this hour or the previous 24 hours"
+        ),
     )
     reasons.flag(
         shown["rank"].isna().to_numpy(),
-        "track " + feedback["track_id"].astype(str) + " was not in that request's ranked list",
+        lambda rows: (
+            "track "
+            + feedback["track_id"][rows].astype(str)
+            + " was not in that request's ranked list"
+        ),
     )
     reasons.flag(
         shown["seen_before"].to_numpy(dtype=bool),
