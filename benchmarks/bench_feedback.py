@@ -6,8 +6,8 @@
    ``--home`` of an existing one), the serving co-occurrence installed as a challenger too.
 2. Simulated listeners (``lib.feedback.simulate.run_offline``) at ``--rate`` requests per
    simulated second for ``--hours``, ``--share`` of the listeners on the challenger (10 %),
-   whose additions are cut by 20 %
-   (``challenger_penalty=0.2``: a challenger 20 % worse on acceptance by construction).
+   on 20 % of whose lists listeners accept nothing (``challenger_penalty=0.2``: a challenger
+   20 % worse on acceptance by construction).
 3. Each hour: ``recommendation_impressions``, ``recommendation_feedback``, ``online_metrics``
    and both checks in one in-process run; CPU seconds of the process per hour (steady state:
    the code location's imports are paid once) and the cumulative A/B verdict after each hour.

@@ -57,7 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--challenger-penalty",
         type=float,
         default=0.0,
-        help="drop this share of the challenger arm's additions (to measure the A/B readout)",
+        help="on this share of the challenger's lists listeners accept nothing: its acceptance "
+        "is that much lower (to measure the A/B readout)",
     )
     parser.add_argument("--listeners", type=int, help="use only the first N listeners")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

@@ -3,8 +3,9 @@
 A listener is one held-out playlist (``continuation_cases``: the first half are the seeds they
 ask with, the catalogue songs of the second half their hidden taste). Shown a list, they look at
 its first ``look`` songs and add each one that is in their hidden continuation and skip the
-others; with probability ``noise`` a reaction flips. ``challenger_penalty`` drops that share of
-the challenger arm's additions (a known handicap for measuring what the A/B readout detects).
+others; with probability ``noise`` a reaction flips. ``challenger_penalty``: on that share of the
+challenger arm's lists the listener accepts nothing, so its acceptance is that much lower
+(a known handicap for measuring what the A/B readout detects).
 
 Two drivers share the listeners and reactions: ``run_offline`` ranks in process on a simulated
 clock and writes the contract's landing lines; ``run_api`` calls the HTTP API in real time.
@@ -45,7 +46,7 @@ class Listener:
 class Behaviour:
     look: int = 5  # songs of each list a listener reacts to
     noise: float = 0.05  # probability a reaction flips (added <-> skipped)
-    challenger_penalty: float = 0.0  # share of the challenger's additions dropped
+    challenger_penalty: float = 0.0  # share of the challenger's lists accepted from nothing
 
 
 @dataclass
@@ -87,13 +88,12 @@ def react(
 ) -> list[tuple[str, str]]:
     """(track, event) for the first ``how.look`` songs of ``ranked``."""
     out = []
+    handicapped = arm == CHALLENGER and rng.random() < how.challenger_penalty
     for track in ranked[: how.look]:
         likes = track in listener.hidden
         if rng.random() < how.noise:
             likes = not likes
-        if likes and arm == CHALLENGER and rng.random() < how.challenger_penalty:
-            likes = False
-        out.append((track, "added" if likes else "skipped"))
+        out.append((track, "added" if likes and not handicapped else "skipped"))
     return out
 
 
