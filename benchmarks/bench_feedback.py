@@ -42,15 +42,61 @@ def setup(home: Path) -> None:
     )
 
 
+def ab_only(home: Path, rate: float, hours: int, share: float, penalty: float) -> None:
+    """The A/B readout alone, on the same simulated traffic kept in memory (no landing files,
+    no assets): per-listener counts per hour into ``arm_difference`` after each hour."""
+    import random
+
+    import pandas as pd
+
+    from playlist_assets.lib.feedback.contract import ACCEPTING_EVENTS, arm_of
+    from playlist_assets.lib.feedback.listeners import held_out_listeners, offline_ranker
+    from playlist_assets.lib.feedback.metrics import arm_difference
+    from playlist_assets.lib.feedback.simulate import Behaviour, react
+
+    listeners = held_out_listeners(home)
+    rank, _ = offline_ranker(home)
+    how, rng, cache = Behaviour(challenger_penalty=penalty), random.Random(1), {}
+    per_user: dict[tuple[str, str], list[int]] = {}
+    per_hour = int(rate * 3600)
+    for h in range(hours):
+        for _ in range(per_hour):
+            listener = listeners[rng.randrange(len(listeners))]
+            arm = arm_of(listener.user, share)
+            if listener.user not in cache:
+                cache[listener.user] = rank("champion", listener.seeds)[0]
+            reactions = react(listener, cache[listener.user][:10], arm, rng, how)
+            cell = per_user.setdefault((listener.user, arm), [0, 0])
+            cell[0] += 1
+            cell[1] += any(e in ACCEPTING_EVENTS for _, e in reactions)
+        users = pd.DataFrame(
+            [(u, a, n, k) for (u, a), (n, k) in per_user.items()],
+            columns=["user", "arm", "impressions", "accepted_impressions"],
+        ).assign(strategy="hybrid", model_version="v")
+        counts = users.groupby(["model_version", "strategy", "arm"], as_index=False)[
+            ["impressions", "accepted_impressions"]
+        ].sum()
+        v = arm_difference(counts, users=users).iloc[0]
+        print(
+            f"share {share:.0%}, hour {h + 1}: {v['verdict']} {v['difference']:+.4f} "
+            f"[{v['difference_low']:+.4f}, {v['difference_high']:+.4f}] "
+            f"(champion {v['champion_acceptance']:.4f}, challenger {v['challenger_acceptance']:.4f})",
+            flush=True,
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--hours", type=int, default=24)
     parser.add_argument("--home", type=Path)
     parser.add_argument("--share", type=float, default=0.1, help="listeners on the challenger")
+    parser.add_argument("--ab-only", action="store_true", help="only the A/B readout, in memory")
     args = parser.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="bench_feedback_"))
     os.environ["PLAYLIST_ASSETS_HOME"] = str(home)
+    if args.ab_only:
+        return ab_only(home, args.rate, args.hours, args.share, 0.2)
     if not (home / "warehouse.duckdb").exists():
         began = time.perf_counter()
         setup(home)
