@@ -19,7 +19,7 @@ from playlist_assets.defs.partitions import BACKFILL_POLICY, hourly_partitions, 
 from playlist_assets.lib.constants import DUCKDB_POOL
 from playlist_assets.lib.feedback import store
 from playlist_assets.lib.feedback.contract import FEEDBACK_DIR, IMPRESSIONS_DIR
-from playlist_assets.lib.feedback.lines import HourLines, judge_shown, read_hour
+from playlist_assets.lib.feedback.lines import HourLines, read_hour, with_served
 from playlist_assets.lib.quality.gate import range_label
 
 GROUP = "listeners"
@@ -115,8 +115,7 @@ def recommendation_feedback(
     for _key, start, end in partition_hours(context.partition_keys):
         lines = read_hour(settings.landing_dir(), FEEDBACK_DIR, start, end)
         with warehouse.get_connection() as conn:
-            judged = judge_shown(lines.rows, store.shown(conn, lines.rows, start))
-            hour = HourLines(judged.rows, _concat(lines.rejects, judged.rejects))
+            hour = with_served(lines, store.shown(conn, lines.rows, start))
             tables = {store.FEEDBACK_TABLE: hour.rows, store.FEEDBACK_REJECTS_TABLE: hour.rejects}
             store.replace_hour(conn, tables, start, end)
         stored.append(hour)
@@ -127,13 +126,6 @@ def recommendation_feedback(
     events = [e for h in stored for e in h.rows["event"]]
     metadata["events"] = dg.MetadataValue.json({e: events.count(e) for e in sorted(set(events))})
     return dg.MaterializeResult(metadata=metadata)
-
-
-def _concat(a, b):  # noqa: ANN001, ANN202 - two reject frames of the same columns
-    import pandas as pd
-
-    parts = [f for f in (a, b) if len(f)]
-    return pd.concat(parts, ignore_index=True) if parts else a
 
 
 @dg.asset(

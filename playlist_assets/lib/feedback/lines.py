@@ -299,3 +299,11 @@ def judge_shown(feedback: pd.DataFrame, shown: pd.DataFrame) -> HourLines:
     )
     rejects["partition_hour"] = dropped["partition_hour"].to_numpy()
     return HourLines(kept, rejects.astype({"partition_hour": TIMESTAMP_DTYPE}))
+
+
+def with_served(lines: HourLines, shown: pd.DataFrame) -> HourLines:
+    """``lines`` judged against what was served (``judge_shown``), all rejects together."""
+    judged = judge_shown(lines.rows, shown)
+    parts = [f for f in (lines.rejects, judged.rejects) if len(f)]
+    rejects = pd.concat(parts, ignore_index=True) if parts else lines.rejects
+    return HourLines(judged.rows, rejects)
