@@ -100,20 +100,25 @@ def pseudo_playlists(
 
 
 def with_feedback(
-    playlists: pd.DataFrame,
+    playlists: Any,
     split: pd.Series,
     accepted: pd.DataFrame,
     songs: pd.DataFrame,
     policy: FeedbackTraining = FeedbackTraining(),
 ) -> tuple[pd.DataFrame, pd.Series, int]:
-    """``playlists`` and ``split`` with the feedback pseudo-playlists added as training
-    playlists, and how many were added."""
+    """``playlists`` (a frame or a ``PlaylistStore``) and ``split`` with the feedback
+    pseudo-playlists added as training playlists, and how many were added."""
     from playlist_assets.lib.recommend.cooccurrence import TRAIN
 
     n_real = int((split == TRAIN).sum())
     pseudo = pseudo_playlists(accepted, songs, n_real, policy)
     if pseudo.empty:
         return playlists, split, 0
+    if not isinstance(playlists, pd.DataFrame):
+        # A PlaylistStore (out of core): read into memory to add the rows. Fine for the sample
+        # and tens of thousands of playlists; at the full MPD the pseudo-playlists belong in the
+        # store's own tables instead (not done yet).
+        playlists = playlists.frame()
     pids = pd.Index(pseudo["pid"].unique(), name=split.index.name)
     split = pd.concat([split, pd.Series(TRAIN, index=pids, name=split.name)])
     columns = [c for c in playlists.columns if c in pseudo.columns]
