@@ -244,7 +244,7 @@ def run_api(
                 },
                 key,
             )
-            ranked = [song["id"] for song in answer["recommendations"]]
+            ranked = [song["id"] for song in answer["songs"]]
             arm = answer.get("arm", "champion")
             reactions = react(listener, ranked, arm, rng, how)
             if reactions:

@@ -62,7 +62,7 @@ def test_api_mode_posts_recommendations_then_the_reactions() -> None:
             return {
                 "request_id": f"r{len(calls)}",
                 "arm": "champion",
-                "recommendations": [{"id": t} for t in ("a", "b", "c")],
+                "songs": [{"id": t} for t in ("a", "b", "c")],
             }
         assert key == "secret"
         return {"accepted": len(body), "duplicates": 0}
