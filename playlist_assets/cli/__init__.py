@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "playlist_assets.cli.service",
     "playlist_assets.cli.users",
     "playlist_assets.cli.api",
+    "playlist_assets.cli.simulate",
 )
 
 

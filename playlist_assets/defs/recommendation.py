@@ -49,7 +49,7 @@ def _cluster_models(models: dict[str, ClusterModel]) -> dict[str, ClusterModel]:
     owners=OWNERS,
     pool=DUCKDB_POOL,
     io_manager_key="model_io_manager",
-    deps=["song_index"],
+    deps=["song_index", "recommendation_feedback"],
     ins={"playlists": dg.AssetIn(), **SERVING_MODEL_INS},
 )
 def track_cooccurrence(
@@ -67,6 +67,7 @@ def track_cooccurrence(
     chosen on validation playlists (co-occurrence then learned without them; the cold-song blend
     and the merge also without a share of the catalogue songs). Held-out playlists are recorded
     here so the evaluation never scores a playlist this was learned from."""
+    from playlist_assets.lib.feedback.training import read_accepted, with_feedback
     from playlist_assets.lib.recommend.cooccurrence import split_playlists
     from playlist_assets.lib.recommend.load import serving_songs
     from playlist_assets.lib.recommend.playlist_store import playlist_pids
@@ -75,10 +76,12 @@ def track_cooccurrence(
     spec = recommender_settings.spec()
     with warehouse.get_connection() as con:
         songs = serving_songs(con)
+        accepted = read_accepted(con)  # listeners' accepted songs (lib/feedback/training.py)
     try:
         split = split_playlists(
             playlist_pids(playlists), spec.holdout_fraction, spec.validation_fraction, spec.salt
         )
+        playlists, split, fed = with_feedback(playlists, split, accepted, songs)
         tuned = tune_cooccurrence(
             playlists,
             split,
@@ -97,7 +100,8 @@ def track_cooccurrence(
         params={**spec.as_dict(), **config.model_dump(), "weights_source": tuned.note},
         metrics=tuned.mlflow_metrics(),
     ).run_id
-    return dg.Output(tuned.cooccurrence, metadata=_cooccurrence_metadata(tuned, len(songs), run_id))
+    metadata = _cooccurrence_metadata(tuned, len(songs), run_id)
+    return dg.Output(tuned.cooccurrence, metadata={**metadata, "feedback_playlists": fed})
 
 
 def _now() -> str:

@@ -29,8 +29,10 @@ from playlist_assets.lib.drift.cursor import (
     episode_end_text,
 )
 from playlist_assets.lib.drift.episodes import DriftVerdict, drift_verdict
+from playlist_assets.lib.drift.feedback_triggers import FeedbackHour, feedback_hour
 
 FEATURE_DRIFT_KEY = dg.AssetKey("feature_drift")
+ONLINE_METRICS_KEY = dg.AssetKey("online_metrics")  # listeners' feedback (defs/feedback.py)
 CLASSIFIER_CHECK_KEY = dg.AssetCheckKey(dg.AssetKey("genre_classifier"), RETRAIN_CHECK_NAME)
 
 # What a retrain re-materializes (the contract of the drift issue). Keys that a deployment does
@@ -84,22 +86,48 @@ class DriftRetrainPolicy(dg.ConfigurableResource):
         "retrain, drift or not (0 = only drift requests retrains).",
     )
 
+    retrain_after_accepted: int = Field(
+        default=_POLICY.retrain_after_accepted,
+        description="Request a retrain once this many requests had songs accepted by listeners "
+        "since the last request (each becomes training evidence; 0 = off).",
+    )
+    acceptance_floor: float = Field(
+        default=_POLICY.acceptance_floor,
+        description="Request a retrain (once per episode) when the champion's online acceptance "
+        "rate over the window falls below this (0 = off).",
+    )
+    acceptance_window_hours: int = Field(
+        default=_POLICY.acceptance_window_hours,
+        description="Hours of online_metrics the acceptance floor is judged over.",
+    )
+    acceptance_min_impressions: int = Field(
+        default=_POLICY.acceptance_min_impressions,
+        description="Impressions the window needs before the floor is judged.",
+    )
+
     def policy(self) -> RetrainPolicy:
         return RetrainPolicy(
             min_retrain_interval_seconds=self.min_retrain_interval_seconds,
             max_events_per_tick=self.max_events_per_tick,
             retrain_after_tracks=self.retrain_after_tracks,
+            retrain_after_accepted=self.retrain_after_accepted,
+            acceptance_floor=self.acceptance_floor,
+            acceptance_window_hours=self.acceptance_window_hours,
+            acceptance_min_impressions=self.acceptance_min_impressions,
         )
 
 
 def _fetch_new_events(
-    instance: dg.DagsterInstance, after_storage_id: int | None, limit: int
+    instance: dg.DagsterInstance,
+    after_storage_id: int | None,
+    limit: int,
+    key: dg.AssetKey = FEATURE_DRIFT_KEY,
 ) -> list[dg.EventLogRecord]:
     records: list[dg.EventLogRecord] = []
     after = after_storage_id
     while len(records) < limit:
         result = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=FEATURE_DRIFT_KEY, after_storage_id=after),
+            dg.AssetRecordsFilter(asset_key=key, after_storage_id=after),
             limit=min(500, limit - len(records)),
             ascending=True,
         )
@@ -114,6 +142,13 @@ def _verdict(record: dg.EventLogRecord) -> DriftVerdict:
     materialization = record.asset_materialization
     metadata = dict(materialization.metadata) if materialization else {}
     return drift_verdict(metadata, record.partition_key)
+
+
+def _feedback_hour(record: dg.EventLogRecord) -> FeedbackHour:
+    materialization = record.asset_materialization
+    return feedback_hour(
+        dict(materialization.metadata) if materialization else {}, record.partition_key
+    )
 
 
 def _retraining_in_progress(instance: dg.DagsterInstance) -> bool:
@@ -172,7 +207,7 @@ def _episode_end_events(instance: dg.DagsterInstance, ended: list[tuple[str, str
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Reads each hour's feature_drift verdict and requests one retraining_job run per "
     "drift episode: after a retrain, only a shift beyond what it acknowledged (or enough new "
-    "data) requests another. Hours within the minimum interval, or while a retraining run is "
+    "data, enough listeners' feedback, or online acceptance below the floor) requests another. Hours within the minimum interval, or while a retraining run is "
     "active, are folded into one request.",
 )
 def drift_retraining_sensor(
@@ -186,12 +221,16 @@ def drift_retraining_sensor(
     policy = drift_retrain_policy.policy()
     records = _fetch_new_events(instance, state.after_storage_id, policy.max_events_per_tick)
     hours = [(r.storage_id, _verdict(r)) for r in records]
+    online = _fetch_new_events(
+        instance, state.feedback_after_storage_id, policy.max_events_per_tick, ONLINE_METRICS_KEY
+    )
     outcome = advance(
         state,
         hours,
         policy,
         now=time.time(),
         retraining_active=lambda: _retraining_in_progress(instance),
+        feedback=[(r.storage_id, _feedback_hour(r)) for r in online],
     )
     events = _episode_end_events(instance, outcome.ended)
     if outcome.request is None:

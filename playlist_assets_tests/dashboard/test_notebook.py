@@ -31,6 +31,7 @@ def test_repository_notebook_is_stripped_and_parameterised() -> None:
         "## Drift",
         "## Models",
         "## Recommendations",
+        "## Listeners",
         "## Try it",
     ]
 
@@ -66,4 +67,4 @@ def test_notebook_executes_on_data_with_its_figures(filled_home: Path, tmp_path:
     assert not re.findall(r"<(?:script|link)[^>]+(?:src|href)=[\"']?(?:https?:)?//", html)
     assert html.count("Plotly.newPlot") == len(expected) and html.count("plotly.js v") == 1
     # No Dagster instance, and the stand-in has no track_cooccurrence model for the form.
-    assert result.empty_sections == ["check history", "recommender"]
+    assert result.empty_sections == ["check history", "online metrics", "recommender"]

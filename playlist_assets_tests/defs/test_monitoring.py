@@ -355,7 +355,7 @@ def test_sensor_is_on_by_default_and_targets_the_retraining_job() -> None:
 # end to end, with the project's real assets, feed and MLflow
 
 
-PARTITIONED = dg.AssetSelection.assets("new_tracks", "feature_drift")
+PARTITIONED = dg.AssetSelection.from_string("tag:cadence=hourly")  # the feed, listeners' hours
 
 
 def project_defs() -> dg.Definitions:

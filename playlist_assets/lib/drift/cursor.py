@@ -31,6 +31,7 @@ from playlist_assets.lib.constants import (
     TRIGGER_TAG,
 )
 from playlist_assets.lib.drift.episodes import DriftVerdict
+from playlist_assets.lib.drift.feedback_triggers import FeedbackHour, read_feedback_hour
 
 UNPARTITIONED = "unpartitioned"
 _SHOWN_PARTITIONS = 12  # drifted partitions named in a request's tag
@@ -43,6 +44,11 @@ class RetrainPolicy:
     min_retrain_interval_seconds: int = 3600
     max_events_per_tick: int = 1000
     retrain_after_tracks: int = 20_000
+    # Listeners' feedback (lib.drift.feedback_triggers); 0 turns a trigger off.
+    retrain_after_accepted: int = 5_000
+    acceptance_floor: float = 0.0
+    acceptance_window_hours: int = 24
+    acceptance_min_impressions: int = 1_000
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,12 @@ class SensorState:
     ack_seen: str = ""
     tracks_since_ack: int = 0
     episode_since: str | None = None  # first drifted hour of the open episode
+    # listeners' feedback: online_metrics events read, accepted requests since the last
+    # request, the serving arm's [impressions, accepted] per recent hour, the open episode
+    feedback_after_storage_id: int | None = None
+    accepted_since_request: int = 0
+    acceptance_window: list[list[int]] = field(default_factory=list)
+    low_acceptance_since: str | None = None
 
     @classmethod
     def load(cls, cursor: str | None) -> SensorState:
@@ -221,6 +233,17 @@ def build_request(state: SensorState) -> RetrainRequest:
     return RetrainRequest(run_key=f"feature_drift:{first}-{last}:{len(events)}", tags=tags)
 
 
+def read_feedback(
+    state: SensorState, feedback: Sequence[tuple[int, FeedbackHour]], policy: RetrainPolicy
+) -> None:
+    """Fold ``online_metrics`` hours in; a trigger is a pending hour like a drifted one."""
+    for storage_id, hour in feedback:
+        why = read_feedback_hour(state, hour, policy)
+        if why and not state.pending:  # anything pending already asks for the same retrain
+            state.pending.append(Pending(storage_id, hour.partition, 0.0, state.ack_seen, why))
+        state.feedback_after_storage_id = storage_id
+
+
 def advance(
     state: SensorState,
     hours: Sequence[tuple[int, DriftVerdict]],
@@ -228,14 +251,17 @@ def advance(
     *,
     now: float,
     retraining_active: Callable[[], bool],
+    feedback: Sequence[tuple[int, FeedbackHour]] = (),
 ) -> TickOutcome:
-    """One tick: fold the new hours (``(storage_id, verdict)``, oldest first) into ``state``,
-    then request, hold or skip. ``state`` is updated in place and is the next cursor."""
+    """One tick: fold the new hours (``(storage_id, verdict)``, oldest first) and the new
+    ``online_metrics`` hours into ``state``, then request, hold or skip. ``state`` is updated
+    in place and is the next cursor."""
     tick = Tick()
     for storage_id, verdict in hours:
         read_hour(state, tick, storage_id, verdict, policy.retrain_after_tracks)
     if hours:
         state.after_storage_id = hours[-1][0]
+    read_feedback(state, feedback, policy)
     if not state.pending:
         return TickOutcome(None, skip_message(state, tick, len(hours)), tick.ended)
     hold = hold_reason(state, policy, now, retraining_active)
@@ -243,6 +269,7 @@ def advance(
         return TickOutcome(None, hold, tick.ended)
     request = build_request(state)
     state.requested_for, state.requested_key = state.pending[-1].ack, request.run_key
+    state.accepted_since_request = 0  # every retrain takes in the feedback so far
     state.pending = []
     state.last_request_at = now
     return TickOutcome(request, None, tick.ended)

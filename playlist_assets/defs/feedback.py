@@ -1,0 +1,214 @@
+"""Listeners' reactions as hourly assets: what was served, what came back, how each arm does.
+
+``recommendation_impressions`` and ``recommendation_feedback`` read the hour's landing lines
+(written by the API, or batch files of the same shape; ``lib.feedback.contract``) into the
+warehouse, one hour replaced at a time; unusable lines go to ``*_rejects`` tables with the
+reason. Each has a blocking Great Expectations check on what was stored. ``online_metrics``
+turns the hour into rates per model version, strategy and arm, and the arms' difference.
+They run by themselves: impressions five minutes after each hour (lines of the hour that just
+ended have landed by then), the rest as soon as their inputs passed their checks.
+"""
+
+from datetime import datetime
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from playlist_assets import settings
+from playlist_assets.defs.partitions import BACKFILL_POLICY, hourly_partitions, partition_hours
+from playlist_assets.lib.constants import DUCKDB_POOL
+from playlist_assets.lib.feedback import store
+from playlist_assets.lib.feedback.contract import FEEDBACK_DIR, IMPRESSIONS_DIR
+from playlist_assets.lib.feedback.lines import HourLines, read_hour, with_served
+from playlist_assets.lib.quality.gate import range_label
+
+GROUP = "listeners"
+OWNERS = ["team:ml-engineering"]
+_LISTED = 5
+
+AFTER_THE_HOUR = dg.AutomationCondition.on_cron("5 * * * *").with_label(
+    "five minutes after each hour"
+)
+AFTER_CHECKS = (
+    dg.AutomationCondition.eager() & dg.AutomationCondition.all_deps_blocking_checks_passed()
+).with_label("eager, after the inputs' blocking checks passed")
+_COMMON = {
+    "partitions_def": hourly_partitions,
+    "group_name": GROUP,
+    "owners": OWNERS,
+    "tags": settings.HOURLY_TAGS,
+    "pool": DUCKDB_POOL,
+    "backfill_policy": BACKFILL_POLICY,
+}
+
+
+def _hour_metadata(label: str, stored: list[HourLines], rejects_table: str) -> dict[str, object]:
+    rows = sum(len(h.rows) for h in stored)
+    rejected = sum(len(h.rejects) for h in stored)
+    reasons = sorted({r for h in stored for r in h.reasons})
+    metadata: dict[str, object] = {
+        "partition": label,
+        "dagster/row_count": rows,
+        "rejected_rows": rejected,
+    }
+    if rejected:
+        metadata["rejects"] = dg.MetadataValue.md(
+            "\n".join(f"- {r[:200]}" for r in reasons[:_LISTED])
+            + f"\n\nAll rejected lines, with file, line and reason: {rejects_table}."
+        )
+    return metadata
+
+
+def _warn(context: dg.AssetExecutionContext, stored: list[HourLines], table: str) -> None:
+    rejected = sum(len(h.rejects) for h in stored)
+    if rejected:
+        reasons = sorted({r for h in stored for r in h.reasons})
+        context.log.warning(
+            f"{rejected} line(s) kept aside in {table}: " + "; ".join(reasons[:_LISTED])
+        )
+
+
+@dg.asset(
+    **_COMMON,
+    kinds={"duckdb", "pandas"},
+    automation_condition=AFTER_THE_HOUR,
+)
+def recommendation_impressions(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource
+) -> dg.MaterializeResult:
+    """Every list the API served in the hour (request, listener, model version, strategy, arm,
+    seeds, ranked songs) in ``main.recommendation_impressions``; unusable lines in
+    ``main.recommendation_impressions_rejects`` with the file, line and reason."""
+    stored: list[HourLines] = []
+    for _key, start, end in partition_hours(context.partition_keys):
+        hour = read_hour(settings.landing_dir(), IMPRESSIONS_DIR, start, end)
+        with warehouse.get_connection() as conn:
+            tables = {store.IMPRESSIONS_TABLE: hour.rows}
+            store.replace_hour(
+                conn, {**tables, store.IMPRESSIONS_REJECTS_TABLE: hour.rejects}, start, end
+            )
+        stored.append(hour)
+    _warn(context, stored, store.IMPRESSIONS_REJECTS_TABLE)
+    metadata = _hour_metadata(
+        range_label(context.partition_keys), stored, store.IMPRESSIONS_REJECTS_TABLE
+    )
+    arms = [a for h in stored for a in h.rows["arm"]]
+    metadata["arms"] = dg.MetadataValue.json({a: arms.count(a) for a in sorted(set(arms))})
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(
+    **_COMMON,
+    kinds={"duckdb", "pandas"},
+    deps=["recommendation_impressions"],
+    automation_condition=AFTER_CHECKS,
+)
+def recommendation_feedback(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource
+) -> dg.MaterializeResult:
+    """The hour's feedback events (added, played, skipped, liked, disliked) joined with the
+    impression they answer (rank, arm, model version, strategy) in
+    ``main.recommendation_feedback``. Rejected with the reason, in
+    ``main.recommendation_feedback_rejects``: bad lines, unknown events, times outside the hour,
+    requests not served in this hour or the 24 before, tracks not in the served list, repeats."""
+    stored: list[HourLines] = []
+    for _key, start, end in partition_hours(context.partition_keys):
+        lines = read_hour(settings.landing_dir(), FEEDBACK_DIR, start, end)
+        with warehouse.get_connection() as conn:
+            hour = with_served(lines, store.shown(conn, lines.rows, start))
+            tables = {store.FEEDBACK_TABLE: hour.rows, store.FEEDBACK_REJECTS_TABLE: hour.rejects}
+            store.replace_hour(conn, tables, start, end)
+        stored.append(hour)
+    _warn(context, stored, store.FEEDBACK_REJECTS_TABLE)
+    metadata = _hour_metadata(
+        range_label(context.partition_keys), stored, store.FEEDBACK_REJECTS_TABLE
+    )
+    events = [e for h in stored for e in h.rows["event"]]
+    metadata["events"] = dg.MetadataValue.json({e: events.count(e) for e in sorted(set(events))})
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset(
+    **_COMMON,
+    kinds={"duckdb", "pandas"},
+    deps=["recommendation_impressions", "recommendation_feedback"],
+    automation_condition=AFTER_CHECKS,
+)
+def online_metrics(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource
+) -> dg.MaterializeResult:
+    """Per model version × strategy × arm: impressions, acceptance rate, add-rate@10, skip
+    rate, share of fresh songs served, distinct listeners, with 95 % Wilson intervals
+    (``main.online_metrics``); challenger minus champion acceptance with its interval and
+    whether it is significant, each listener one unit (``main.online_arm_difference``;
+    per-listener counts in ``main.online_user_counts``)."""
+    from playlist_assets.lib.feedback.metrics import (
+        arm_difference,
+        online_counts,
+        rates,
+        user_counts,
+    )
+    from playlist_assets.lib.recommend.names import NEW_SONG_HOURS
+
+    hours: list[tuple[datetime, object, object]] = []
+    for _key, start, end in partition_hours(context.partition_keys):
+        with warehouse.get_connection() as conn:
+            impressions = store.read_hour(conn, store.IMPRESSIONS_TABLE, start, end)
+            feedback = store.read_hour(conn, store.FEEDBACK_TABLE, start, end)
+            fresh = store.fresh_served(conn, start, end, NEW_SONG_HOURS)
+            counts = online_counts(impressions, feedback, fresh)
+            users = user_counts(impressions, feedback)
+            metrics = rates(counts).assign(partition_hour=start)
+            difference = arm_difference(counts, start, users)
+            tables = {
+                store.METRICS_TABLE: metrics,
+                store.ARM_DIFFERENCE_TABLE: difference,
+                store.USER_COUNTS_TABLE: users.assign(partition_hour=start),
+            }
+            store.replace_metrics(conn, tables, start, end)
+        hours.append((start, metrics, difference))
+    import pandas as pd
+
+    every = pd.concat([m for _, m, _ in hours], ignore_index=True)  # all the run's hours
+    every = every if len(every) else hours[-1][1]
+    return dg.MaterializeResult(metadata=_metrics_metadata(context, every, hours[-1][2]))
+
+
+def _metrics_metadata(context: dg.AssetExecutionContext, metrics, difference) -> dict:  # noqa: ANN001
+    shown = ["model_version", "strategy", "arm", "impressions", "acceptance_rate", "users"]
+    champion = metrics[metrics["arm"] == "champion"] if len(metrics) else metrics
+    metadata: dict[str, object] = {
+        "partition": range_label(context.partition_keys),
+        # what the retraining sensor reads (lib/drift/feedback_triggers.py)
+        "champion_impressions": int(champion["impressions"].sum()) if len(champion) else 0,
+        "champion_accepted": int(champion["accepted_impressions"].sum()) if len(champion) else 0,
+        "accepted_requests": int(metrics["accepted_impressions"].sum()) if len(metrics) else 0,
+        "impressions": int(metrics["impressions"].sum()) if len(metrics) else 0,
+        "feedback_events": int(metrics["events"].sum()) if len(metrics) else 0,
+        "by_arm": dg.MetadataValue.md(
+            metrics[shown].round(4).to_markdown(index=False) if len(metrics) else "_no impressions_"
+        ),
+    }
+    for row in difference.to_dict("records"):
+        metadata[f"ab_{row['strategy']}"] = (
+            f"{row['verdict']}: challenger - champion acceptance "
+            f"{row['difference']:+.4f} [{row['difference_low']:+.4f}, "
+            f"{row['difference_high']:+.4f}]"
+        )
+    return metadata
+
+
+feedback_automation_sensor = dg.AutomationConditionSensorDefinition(
+    "feedback_automation_sensor",
+    target=dg.AssetSelection.groups(GROUP),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Reads each hour's impressions five minutes after the hour, then its feedback "
+    "and online metrics once the checks before them passed.",
+)
+
+
+defs = dg.Definitions(
+    assets=[recommendation_impressions, recommendation_feedback, online_metrics],
+    sensors=[feedback_automation_sensor],
+)

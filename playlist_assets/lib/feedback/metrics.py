@@ -1,0 +1,247 @@
+"""Online metrics: what listeners did with what each model version, strategy and arm served.
+
+Per impression (one served list) the outcomes are yes/no, so the rates are binomial proportions
+with Wilson score intervals, and they add up over hours from their counts (``rates`` recomputes
+them for any window). The arms are compared on acceptance with Newcombe's hybrid score interval
+for a difference of two proportions (built from the two Wilson intervals); the difference is
+``significant`` when that interval leaves out zero.
+
+- ``acceptance_rate``: impressions with at least one accepting event (added or liked);
+- ``add_rate_at_10``: impressions with an ``added`` song among their first 10;
+- ``skip_rate``: skipped events among all feedback events;
+- ``fresh_share``: served songs that were new (landed within the ``new`` window).
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from playlist_assets.lib.feedback.contract import ACCEPTING_EVENTS, CHALLENGER, CHAMPION
+
+Z_95 = 1.959963984540054
+# Listeners each arm needs before the clustered interval is trusted: with fewer, the spread of
+# listeners' own acceptance is estimated from too few of them (skewed tastes look narrow).
+MIN_LISTENERS = 30
+ARMS_ORDER = [CHAMPION, CHALLENGER]
+GROUP = ["model_version", "strategy", "arm"]
+COUNT_COLUMNS = [
+    "impressions",
+    "accepted_impressions",
+    "added_at_10",
+    "events",
+    "skips",
+    "served",
+    "fresh_served",
+    "users",
+    "feedback_users",
+]
+DIFFERENCE_COLUMNS = [
+    "strategy",
+    "champion_version",
+    "challenger_version",
+    "champion_impressions",
+    "challenger_impressions",
+    "champion_acceptance",
+    "challenger_acceptance",
+    "difference",
+    "difference_low",
+    "difference_high",
+    "significant",
+    "verdict",
+]
+# rate column -> (successes, trials)
+RATES = {
+    "acceptance_rate": ("accepted_impressions", "impressions"),
+    "add_rate_at_10": ("added_at_10", "impressions"),
+    "skip_rate": ("skips", "events"),
+    "fresh_share": ("fresh_served", "served"),
+}
+
+
+def wilson(successes: float, trials: float, z: float = Z_95) -> tuple[float, float, float]:
+    """(rate, low, high) of a binomial proportion; NaNs without trials."""
+    if trials <= 0:
+        return math.nan, math.nan, math.nan
+    p = successes / trials
+    denominator = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denominator
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denominator
+    return p, max(0.0, centre - half), min(1.0, centre + half)
+
+
+def rates(counts: pd.DataFrame) -> pd.DataFrame:
+    """``counts`` plus each rate of ``RATES`` with ``<rate>_low`` / ``<rate>_high``."""
+    out = counts.copy()
+    for name, (hits, trials) in RATES.items():
+        triples = [wilson(h, t) for h, t in zip(out[hits], out[trials], strict=True)]
+        values = np.array(triples, dtype=float).reshape(-1, 3)
+        out[name], out[f"{name}_low"], out[f"{name}_high"] = values.T
+    return out
+
+
+def online_counts(
+    impressions: pd.DataFrame, feedback: pd.DataFrame, fresh: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Counts per model version, strategy and arm (``COUNT_COLUMNS``).
+
+    ``impressions``: request_id, user, model_version, strategy, arm (and ``ranked`` when ``fresh``
+    is None); ``feedback``: request_id, event, rank, user (feedback of earlier hours' impressions
+    counts for the hour it arrived, under its impression's version and arm); ``fresh``:
+    request_id, served, fresh (``store.fresh_served``).
+    """
+    imp = impressions[["request_id", "user", *GROUP]].copy()
+    if fresh is not None and len(fresh):
+        imp = imp.merge(fresh[["request_id", "served", "fresh"]], on="request_id", how="left")
+    else:
+        ranked = impressions["ranked"] if "ranked" in impressions else pd.Series(dtype=object)
+        imp["served"] = ranked.map(len).to_numpy() if len(ranked) else 0
+        imp["fresh"] = 0
+    imp[["served", "fresh"]] = imp[["served", "fresh"]].fillna(0)
+    fb = feedback.loc[:, ["request_id", "event", "rank", "user", *GROUP]]
+    accepted = fb.loc[fb["event"].isin(ACCEPTING_EVENTS), GROUP + ["request_id"]]
+    added10 = fb.loc[(fb["event"] == "added") & (fb["rank"] <= 10), GROUP + ["request_id"]]
+    by_imp = imp.groupby(GROUP, dropna=False)
+    counts = pd.DataFrame(
+        {
+            "impressions": by_imp["request_id"].nunique(),
+            "served": by_imp["served"].sum(),
+            "fresh_served": by_imp["fresh"].sum(),
+            "users": by_imp["user"].nunique(),
+        }
+    )
+    by_fb = fb.groupby(GROUP, dropna=False)
+    fb_counts = pd.DataFrame(
+        {
+            "accepted_impressions": accepted.groupby(GROUP, dropna=False)["request_id"].nunique(),
+            "added_at_10": added10.groupby(GROUP, dropna=False)["request_id"].nunique(),
+            "events": by_fb["event"].size(),
+            "skips": by_fb["event"].apply(lambda e: int((e == "skipped").sum())),
+            "feedback_users": by_fb["user"].nunique(),
+        }
+    )
+    counts = counts.join(fb_counts, how="outer").fillna(0)
+    counts = counts.reset_index().astype({c: "int64" for c in COUNT_COLUMNS})
+    return counts.loc[:, [*GROUP, *COUNT_COLUMNS]].sort_values(GROUP, ignore_index=True)
+
+
+def online_metrics(
+    impressions: pd.DataFrame,
+    feedback: pd.DataFrame,
+    fresh: pd.DataFrame | None = None,
+    hour: datetime | None = None,
+) -> pd.DataFrame:
+    """Counts and rates with 95 % Wilson intervals per model version × strategy × arm."""
+    out = rates(online_counts(impressions, feedback, fresh))
+    if hour is not None:
+        out.insert(0, "partition_hour", pd.Timestamp(hour))
+    return out
+
+
+def newcombe(
+    hits_a: float, n_a: float, hits_b: float, n_b: float, z: float = Z_95
+) -> tuple[float, float, float]:
+    """(b - a, low, high): the difference of two proportions with Newcombe's hybrid interval."""
+    pa, la, ua = wilson(hits_a, n_a, z)
+    pb, lb, ub = wilson(hits_b, n_b, z)
+    if math.isnan(pa) or math.isnan(pb):
+        return math.nan, math.nan, math.nan
+    diff = pb - pa
+    return (
+        diff,
+        diff - math.sqrt((pb - lb) ** 2 + (ua - pa) ** 2),
+        diff + math.sqrt((ub - pb) ** 2 + (pa - la) ** 2),
+    )
+
+
+def user_counts(impressions: pd.DataFrame, feedback: pd.DataFrame) -> pd.DataFrame:
+    """Impressions and accepted impressions per strategy, arm and listener (an anonymous
+    impression is its own listener): the units of the clustered A/B interval."""
+    imp = impressions[["request_id", "user", *GROUP]].copy()
+    imp["user"] = imp["user"].where(imp["user"].notna(), "request:" + imp["request_id"])
+    hit = set(feedback.loc[feedback["event"].isin(ACCEPTING_EVENTS), "request_id"])
+    imp["accepted"] = imp["request_id"].isin(hit).astype("int64")
+    out = imp.groupby([*GROUP, "user"]).agg(
+        impressions=("request_id", "size"), accepted_impressions=("accepted", "sum")
+    )
+    return out.reset_index()
+
+
+def clustered_difference(users: pd.DataFrame, z: float = Z_95) -> tuple[float, float, float]:
+    """(challenger - champion acceptance, low, high) with listeners as clusters: each arm's
+    rate is sum(accepted) / sum(impressions) over its listeners, its variance the ratio
+    estimator's (delta method, n/(n-1) corrected); NaNs when an arm has fewer than 2."""
+    parts = []
+    for arm in (CHAMPION, CHALLENGER):
+        rows = users[users["arm"] == arm].groupby("user")[COUNT_COLUMNS[:2]].sum()
+        n, shown = len(rows), float(rows["impressions"].sum())
+        if n < 2 or shown == 0:
+            return math.nan, math.nan, math.nan
+        rate = rows["accepted_impressions"].sum() / shown
+        residual = rows["accepted_impressions"] - rate * rows["impressions"]
+        parts.append((rate, float((residual**2).sum()) / shown**2 * n / (n - 1)))
+    (ra, va), (rb, vb) = parts
+    half = z * math.sqrt(va + vb)
+    return rb - ra, rb - ra - half, rb - ra + half
+
+
+def arm_difference(
+    counts: pd.DataFrame, hour: datetime | None = None, users: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Per strategy: challenger minus champion acceptance, its interval and verdict.
+
+    ``counts``: rows of ``online_counts`` (any number of hours; they are summed). ``users``:
+    rows of ``user_counts`` of the same hours; with them the interval treats each listener as
+    one unit (arms are assigned per listener, and one listener's impressions are alike), else
+    Newcombe's interval treats impressions as independent. ``verdict``:
+    ``challenger better``, ``challenger worse``, ``no significant difference``, or
+    ``one arm without impressions``.
+    """
+    summed = counts.groupby(["strategy", "arm"])[COUNT_COLUMNS[:2]].sum()
+    versions = counts.groupby(["strategy", "arm"])["model_version"].agg(
+        lambda v: ",".join(sorted({str(x) for x in v}))
+    )
+    rows = []
+    for strategy in sorted(counts["strategy"].unique()):
+        a = summed.loc[strategy].reindex([CHAMPION, CHALLENGER]).fillna(0)
+        hits_a, n_a = a.loc[CHAMPION, "accepted_impressions"], a.loc[CHAMPION, "impressions"]
+        hits_b, n_b = a.loc[CHALLENGER, "accepted_impressions"], a.loc[CHALLENGER, "impressions"]
+        diff, low, high = newcombe(hits_a, n_a, hits_b, n_b)
+        few = None
+        if users is not None and not math.isnan(diff):
+            mine = users[users["strategy"] == strategy]
+            diff, low, high = clustered_difference(mine)
+            listeners = mine.groupby("arm")["user"].nunique().reindex(ARMS_ORDER).fillna(0)
+            few = int(listeners.min()) if listeners.min() < MIN_LISTENERS else None
+        significant = bool(few is None and not math.isnan(low) and (low > 0 or high < 0))
+        if math.isnan(diff):
+            verdict = "one arm without impressions"
+        elif few is not None:
+            verdict = f"too few listeners to judge ({few} < {MIN_LISTENERS} on an arm)"
+        elif not significant:
+            verdict = "no significant difference"
+        else:
+            verdict = "challenger better" if low > 0 else "challenger worse"
+        rows.append(
+            {
+                "strategy": strategy,
+                "champion_version": versions.get((strategy, CHAMPION), ""),
+                "challenger_version": versions.get((strategy, CHALLENGER), ""),
+                "champion_impressions": int(n_a),
+                "challenger_impressions": int(n_b),
+                "champion_acceptance": hits_a / n_a if n_a else math.nan,
+                "challenger_acceptance": hits_b / n_b if n_b else math.nan,
+                "difference": diff,
+                "difference_low": low,
+                "difference_high": high,
+                "significant": significant,
+                "verdict": verdict,
+            }
+        )
+    out = pd.DataFrame(rows, columns=DIFFERENCE_COLUMNS)
+    if hour is not None:
+        out.insert(0, "partition_hour", pd.Timestamp(hour))
+    return out

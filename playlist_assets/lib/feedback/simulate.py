@@ -1,0 +1,264 @@
+"""Simulated listeners: deterministic people built from held-out playlists, for demos and tests.
+
+A listener is one held-out playlist (``continuation_cases``: the first half are the seeds they
+ask with, the catalogue songs of the second half their hidden taste). Shown a list, they look at
+its first ``look`` songs and add each one that is in their hidden continuation and skip the
+others; with probability ``noise`` a reaction flips. ``challenger_penalty``: on that share of the
+challenger arm's lists the listener accepts nothing, so its acceptance is that much lower
+(a known handicap for measuring what the A/B readout detects).
+
+Two drivers share the listeners and reactions: ``run_offline`` ranks in process on a simulated
+clock and writes the contract's landing lines; ``run_api`` calls the HTTP API in real time.
+Everything is seeded: the same arguments give the same lines.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from playlist_assets.lib.feedback.contract import (
+    CHALLENGER,
+    DEFAULT_CHALLENGER_SHARE,
+    FEEDBACK_DIR,
+    IMPRESSIONS_DIR,
+    LINE_SUFFIX,
+    arm_of,
+    hour_folder,
+)
+from playlist_assets.lib.feeds.landing import hour_folder_name
+
+
+@dataclass(frozen=True)
+class Listener:
+    user: str
+    seeds: tuple[str, ...]
+    hidden: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    look: int = 5  # songs of each list a listener reacts to
+    noise: float = 0.05  # probability a reaction flips (added <-> skipped)
+    challenger_penalty: float = 0.0  # share of the challenger's lists accepted from nothing
+
+
+@dataclass
+class Tally:
+    """What a simulation did, per arm."""
+
+    requests: dict[str, int] = field(default_factory=dict)
+    accepted: dict[str, int] = field(default_factory=dict)  # requests with an addition
+    events: int = 0
+    failures: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def count(self, arm: str, reactions: list[tuple[str, str]]) -> None:
+        self.requests[arm] = self.requests.get(arm, 0) + 1
+        if any(event == "added" for _, event in reactions):
+            self.accepted[arm] = self.accepted.get(arm, 0) + 1
+        self.events += len(reactions)
+
+    def summary(self) -> str:
+        parts = []
+        for arm in sorted(self.requests):
+            n, a = self.requests[arm], self.accepted.get(arm, 0)
+            parts.append(f"{arm}: {n} requests, {a / n:.1%} with an addition")
+        extra = f", {self.failures} failed calls" if self.failures else ""
+        return "; ".join(parts) + f"; {self.events} feedback events{extra}"
+
+
+def listeners_from(cases: Iterable[Any]) -> list[Listener]:
+    """Listeners from continuation cases (``lib.recommend.cooccurrence.Case``)."""
+    return [
+        Listener(f"listener-{c.pid}", tuple(c.seeds), frozenset(c.targets))
+        for c in cases
+        if c.seeds and c.targets
+    ]
+
+
+def react(
+    listener: Listener, ranked: list[str], arm: str, rng: random.Random, how: Behaviour
+) -> list[tuple[str, str]]:
+    """(track, event) for the first ``how.look`` songs of ``ranked``."""
+    out = []
+    handicapped = arm == CHALLENGER and rng.random() < how.challenger_penalty
+    for track in ranked[: how.look]:
+        likes = track in listener.hidden
+        if rng.random() < how.noise:
+            likes = not likes
+        out.append((track, "added" if likes and not handicapped else "skipped"))
+    return out
+
+
+class LandingWriter:
+    """Appends contract lines to ``<landing>/<kind>/<hour>/simulator-<tag>.jsonl``."""
+
+    def __init__(self, landing: Path, tag: str) -> None:
+        self.landing, self.name = Path(landing), f"simulator-{tag}{LINE_SUFFIX}"
+        self._open: dict[tuple[str, str], IO[str]] = {}
+
+    def write(self, kind: str, moment: datetime, record: dict[str, Any]) -> None:
+        hour = hour_folder_name(moment)
+        handle = self._open.get((kind, hour))
+        if handle is None:
+            for key in [k for k in self._open if k[0] == kind]:
+                self._open.pop(key).close()
+            folder = hour_folder(self.landing, kind, hour)
+            folder.mkdir(parents=True, exist_ok=True)
+            handle = self._open[(kind, hour)] = (folder / self.name).open("a")
+        handle.write(json.dumps(record, separators=(",", ":")) + "\n")
+
+    def close(self) -> None:
+        for handle in self._open.values():
+            handle.close()
+        self._open.clear()
+
+
+def iso_ms(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+Ranker = Callable[[str, tuple[str, ...]], tuple[list[str], str]]  # (arm, seeds) -> ranked, version
+
+
+def run_offline(
+    listeners: list[Listener],
+    rank: Ranker,
+    landing: Path,
+    *,
+    start: datetime,
+    rate: float,
+    hours: float,
+    k: int = 10,
+    strategy: str = "hybrid",
+    how: Behaviour = Behaviour(),
+    challenger_share: float = DEFAULT_CHALLENGER_SHARE,
+    seed: int = 0,
+) -> Tally:
+    """``rate`` requests per simulated second for ``hours`` from ``start`` (naive UTC), ranked
+    by ``rank`` (cached per listener and arm: a listener's seeds do not change), written as the
+    API would write them; each reaction lands 1-60 s after its impression."""
+    rng, tally = random.Random(seed), Tally()
+    cache: dict[tuple[str, str], tuple[list[str], str]] = {}
+    writer = LandingWriter(landing, f"{seed}-{start:%Y%m%dT%H%M}")
+    try:
+        for i in range(int(rate * hours * 3600)):
+            listener = listeners[rng.randrange(len(listeners))]
+            arm = arm_of(listener.user, challenger_share)
+            if (listener.user, arm) not in cache:
+                cache[(listener.user, arm)] = rank(arm, listener.seeds)
+            ranked, version = cache[(listener.user, arm)]
+            moment = start + timedelta(seconds=i / rate)
+            request_id = f"sim-{seed}-{i}"
+            writer.write(
+                IMPRESSIONS_DIR,
+                moment,
+                {
+                    "request_id": request_id,
+                    "time": iso_ms(moment),
+                    "user": listener.user,
+                    "key_id": None,
+                    "model_version": version,
+                    "strategy": strategy,
+                    "arm": arm,
+                    "k": k,
+                    "seeds": list(listener.seeds),
+                    "ranked": ranked[:k],
+                },
+            )
+            reactions = react(listener, ranked[:k], arm, rng, how)
+            later = moment + timedelta(seconds=1 + rng.random() * 59)
+            for track, event in reactions:
+                writer.write(
+                    FEEDBACK_DIR,
+                    later,
+                    {
+                        "request_id": request_id,
+                        "track_id": track,
+                        "event": event,
+                        "time": iso_ms(later),
+                        "user": listener.user,
+                        "key_id": None,
+                        "arm": arm,
+                        "model_version": version,
+                    },
+                )
+            tally.count(arm, reactions)
+    finally:
+        writer.close()
+    return tally
+
+
+def _post(url: str, body: Any, key: str | None, timeout: float = 10.0) -> Any:
+    from urllib.request import Request, urlopen
+
+    headers = {"Content-Type": "application/json"}
+    if key:
+        headers["Authorization"] = f"Bearer {key}"
+    request = Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+    with urlopen(request, timeout=timeout) as response:  # noqa: S310 - the user's API URL
+        return json.loads(response.read() or b"null")
+
+
+def run_api(
+    listeners: list[Listener],
+    base_url: str,
+    *,
+    key: str | None,
+    rate: float,
+    hours: float,
+    k: int = 10,
+    strategy: str = "hybrid",
+    how: Behaviour = Behaviour(),
+    seed: int = 0,
+    post: Callable[[str, Any, str | None], Any] = _post,
+) -> Tally:
+    """The same listeners against the HTTP API, ``rate`` requests per real second: POST
+    /v1/recommendations, then the reactions in one POST /v1/feedback. A failed call is counted
+    and named (the first few), never fatal: the API may be restarting."""
+    from urllib.error import HTTPError, URLError
+
+    rng, tally = random.Random(seed), Tally()
+    base = base_url.rstrip("/")
+    began = time.monotonic()
+    for i in range(int(rate * hours * 3600)):
+        pause = began + i / rate - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        listener = listeners[rng.randrange(len(listeners))]
+        try:
+            answer = post(
+                f"{base}/v1/recommendations",
+                {
+                    "seeds": list(listener.seeds),
+                    "k": k,
+                    "strategy": strategy,
+                    "user": listener.user,
+                },
+                key,
+            )
+            ranked = [song["id"] for song in answer["songs"]]
+            arm = answer.get("arm", "champion")
+            reactions = react(listener, ranked, arm, rng, how)
+            if reactions:
+                events = [
+                    {"request_id": answer["request_id"], "track_id": t, "event": e}
+                    for t, e in reactions
+                ]
+                post(f"{base}/v1/feedback", events, key)
+            tally.count(arm, reactions)
+        except (HTTPError, URLError, OSError, KeyError, ValueError) as exc:
+            tally.failures += 1
+            if len(tally.errors) < 5:
+                detail = (
+                    exc.read().decode(errors="replace")[:200] if isinstance(exc, HTTPError) else ""
+                )
+                tally.errors.append(f"request {i}: {exc} {detail}".strip())
+    return tally

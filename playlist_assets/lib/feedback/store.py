@@ -1,0 +1,229 @@
+"""The listeners' tables in the warehouse: impressions, feedback, their rejects, online metrics.
+
+Every write replaces one hour (delete then insert, in one transaction), so re-materializing an
+hour or backfilling a range never duplicates rows. Whether a feedback event's request and track
+were served is answered here in SQL (``shown``), against the stored impressions of the hour and
+the 24 before it, for the feedback's request ids only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import duckdb
+import pandas as pd
+
+from playlist_assets.lib.quality.quarantine import QUARANTINE_SQL_TYPES, stamped
+
+IMPRESSIONS_TABLE = "main.recommendation_impressions"
+IMPRESSIONS_REJECTS_TABLE = "main.recommendation_impressions_rejects"
+FEEDBACK_TABLE = "main.recommendation_feedback"
+FEEDBACK_REJECTS_TABLE = "main.recommendation_feedback_rejects"
+METRICS_TABLE = "main.online_metrics"
+ARM_DIFFERENCE_TABLE = "main.online_arm_difference"
+USER_COUNTS_TABLE = "main.online_user_counts"  # per listener: the A/B readout's units
+FRESH_SONGS_TABLE = "main.fresh_songs"
+# Feedback may come back this long after its impression (the API's lists stay on screens).
+FEEDBACK_WINDOW = timedelta(hours=24)
+
+_IMPRESSIONS_SQL = {
+    "partition_hour": "TIMESTAMP",
+    "request_id": "VARCHAR",
+    "time": "TIMESTAMP",
+    "user": "VARCHAR",
+    "key_id": "VARCHAR",
+    "model_version": "VARCHAR",
+    "strategy": "VARCHAR",
+    "arm": "VARCHAR",
+    "k": "BIGINT",
+    "seeds": "VARCHAR[]",
+    "ranked": "VARCHAR[]",
+    "source": "VARCHAR",
+    "line": "BIGINT",
+}
+_FEEDBACK_SQL = {
+    "partition_hour": "TIMESTAMP",
+    "request_id": "VARCHAR",
+    "track_id": "VARCHAR",
+    "event": "VARCHAR",
+    "time": "TIMESTAMP",
+    "user": "VARCHAR",
+    "key_id": "VARCHAR",
+    "rank": "BIGINT",
+    "arm": "VARCHAR",
+    "model_version": "VARCHAR",
+    "strategy": "VARCHAR",
+    "source": "VARCHAR",
+    "line": "BIGINT",
+}
+_REJECTS_SQL = {**QUARANTINE_SQL_TYPES, "partition_hour": "TIMESTAMP"}
+TABLES: dict[str, dict[str, str]] = {
+    IMPRESSIONS_TABLE: _IMPRESSIONS_SQL,
+    IMPRESSIONS_REJECTS_TABLE: _REJECTS_SQL,
+    FEEDBACK_TABLE: _FEEDBACK_SQL,
+    FEEDBACK_REJECTS_TABLE: _REJECTS_SQL,
+}
+
+
+def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute("create schema if not exists main")
+    for table, columns in TABLES.items():
+        body = ", ".join(f'"{name}" {sql}' for name, sql in columns.items())
+        conn.execute(f"create table if not exists {table} ({body})")
+
+
+def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, name = table.split(".")
+    row = conn.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, name],
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def _insert(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    if len(frame):
+        conn.register("_feedback_rows", frame)
+        try:
+            conn.execute(f"insert into {table} by name select * from _feedback_rows")
+        finally:
+            conn.unregister("_feedback_rows")
+
+
+def replace_hour(
+    conn: duckdb.DuckDBPyConnection,
+    tables: dict[str, pd.DataFrame],
+    start: datetime,
+    end: datetime,
+) -> None:
+    """Replace the hour [start, end) of each ``table -> rows`` in one transaction (rejects are
+    stamped with ``quarantined_at`` here)."""
+    ensure_tables(conn)
+    conn.execute("begin transaction")
+    try:
+        for table, frame in tables.items():
+            conn.execute(
+                f"delete from {table} where partition_hour >= ? and partition_hour < ?",
+                [start, end],
+            )
+            rows = stamped(frame) if "reason" in frame.columns else frame
+            _insert(conn, table, rows)
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+
+
+def read_hour(
+    conn: duckdb.DuckDBPyConnection, table: str, start: datetime, end: datetime
+) -> pd.DataFrame:
+    """The stored rows of the hour (an empty frame with the table's columns when none)."""
+    ensure_tables(conn)
+    return conn.execute(
+        f"select * from {table} where partition_hour >= ? and partition_hour < ? "
+        "order by source, line",
+        [start, end],
+    ).fetch_df()
+
+
+def shown(conn: duckdb.DuckDBPyConnection, feedback: pd.DataFrame, start: datetime) -> pd.DataFrame:
+    """For each feedback row (same order): ``found``, ``rank``, ``arm``, ``model_version``,
+    ``strategy`` of its impression (stored for the hour starting at ``start`` or the 24 hours
+    before) and ``seen_before`` (the same event is stored for an earlier hour)."""
+    ensure_tables(conn)
+    keys = feedback[["request_id", "track_id", "event"]].reset_index(drop=True)
+    keys["_row"] = range(len(keys))
+    conn.register("_feedback_keys", keys)
+    try:
+        return conn.execute(
+            f"""
+            with served as (
+                select request_id, ranked, arm, model_version, strategy
+                from {IMPRESSIONS_TABLE}
+                where partition_hour >= ? and partition_hour <= ?
+                  and request_id in (select request_id from _feedback_keys)
+                qualify row_number() over (partition by request_id order by partition_hour) = 1
+            ),
+            earlier as (
+                select distinct request_id, track_id, event from {FEEDBACK_TABLE}
+                where partition_hour >= ? and partition_hour < ?
+                  and request_id in (select request_id from _feedback_keys)
+            )
+            select f._row, s.request_id is not null as found,
+                   nullif(list_position(s.ranked, f.track_id), 0) as rank,
+                   s.arm, s.model_version, s.strategy,
+                   e.request_id is not null as seen_before
+            from _feedback_keys f
+            left join served s using (request_id)
+            left join earlier e using (request_id, track_id, event)
+            order by f._row
+            """,
+            [start - FEEDBACK_WINDOW, start, start - FEEDBACK_WINDOW, start],
+        ).fetch_df()
+    finally:
+        conn.unregister("_feedback_keys")
+
+
+def fresh_served(
+    conn: duckdb.DuckDBPyConnection, start: datetime, end: datetime, new_hours: int
+) -> pd.DataFrame:
+    """Per impression of the hour: ``served`` songs and how many of them were ``fresh`` (landed
+    in ``main.fresh_songs`` within ``new_hours`` before the hour's end: the ``new`` flag)."""
+    ensure_tables(conn)
+    fresh = (
+        f"select distinct track_id from {FRESH_SONGS_TABLE} where landed_at >= ? and landed_at < ?"
+        if table_exists(conn, FRESH_SONGS_TABLE)
+        else "select null::varchar as track_id where false and ? is null and ? is null"
+    )
+    return conn.execute(
+        f"""
+        with served as (
+            select request_id, unnest(ranked) as track_id from {IMPRESSIONS_TABLE}
+            where partition_hour >= ? and partition_hour < ?
+        ), fresh as ({fresh})
+        select request_id, count(*) as served, count(f.track_id) as fresh
+        from served s left join fresh f using (track_id)
+        group by request_id
+        """,
+        [start, end, end - timedelta(hours=new_hours), end],
+    ).fetch_df()
+
+
+def replace_metrics(
+    conn: duckdb.DuckDBPyConnection,
+    tables: dict[str, pd.DataFrame],
+    start: datetime,
+    end: datetime,
+) -> None:
+    """Replace the hour's rows of the online metrics tables (``table -> rows``, each with
+    ``partition_hour``; a table is created with the column types of its first frame)."""
+    for table, frame in tables.items():
+        body = ", ".join(f'"{c}" {_sql_type(frame[c])}' for c in frame.columns)
+        conn.execute(f"create table if not exists {table} ({body})")
+        conn.register("_metrics_rows", frame)
+        try:
+            conn.execute(
+                f"delete from {table} where partition_hour >= ? and partition_hour < ?",
+                [start, end],
+            )
+            conn.execute(f"insert into {table} by name select * from _metrics_rows")
+        finally:
+            conn.unregister("_metrics_rows")
+
+
+def _sql_type(values: pd.Series) -> str:
+    """The column's type from its dtype (an empty hour's text columns are still VARCHAR)."""
+    kind = values.dtype.kind
+    return {"b": "BOOLEAN", "i": "BIGINT", "u": "BIGINT", "f": "DOUBLE", "M": "TIMESTAMP"}.get(
+        kind, "VARCHAR"
+    )
+
+
+def read_metrics(
+    conn: duckdb.DuckDBPyConnection, table: str, since: datetime | None = None
+) -> pd.DataFrame:
+    """Stored online metrics (all hours, or since ``since``), oldest first; empty if none."""
+    if not table_exists(conn, table):
+        return pd.DataFrame()
+    where, params = ("where partition_hour >= ?", [since]) if since else ("", [])
+    return conn.execute(f"select * from {table} {where} order by partition_hour", params).fetch_df()

@@ -1,0 +1,48 @@
+"""``simulate-listeners --api``: held-out listeners call the real HTTP API over a socket, and
+what the API logs is what the hourly assets read."""
+
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import duckdb
+import pytest
+from materialized_sample import materialize_sample
+
+from playlist_assets.cli import main as cli_main
+from playlist_assets.lib.feedback import store
+from playlist_assets.lib.feedback.lines import read_hour, with_served
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "api"))
+from api_harness import launch, stop  # noqa: E402
+
+
+def test_listeners_through_the_api_land_as_clean_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    home = materialize_sample(tmp_path / "data", tmp_path / "sample.json")["home"]
+    monkeypatch.setenv("PLAYLIST_ASSETS_HOME", str(home))
+    api = launch(home, tmp_path / "api.log")
+    try:
+        api.wait_ready()
+        argv = ["simulate-listeners", "--api", api.url, "--rate", "20", "--hours", "0.0005"]
+        assert cli_main(argv) == 0
+    finally:
+        stop(api)
+    printed = capsys.readouterr().out
+    assert "36 requests" in printed and "failed" not in printed, printed
+
+    now = datetime.now(timezone.utc).replace(tzinfo=None, minute=0, second=0, microsecond=0)
+    conn, impressions, feedback = duckdb.connect(), 0, 0
+    for start in (now - timedelta(hours=1), now):  # the run may straddle the hour
+        landing = Path(home) / "landing"
+        imp = read_hour(landing, "impressions", start, start + timedelta(hours=1))
+        store.replace_hour(
+            conn, {store.IMPRESSIONS_TABLE: imp.rows}, start, start + timedelta(hours=1)
+        )
+        lines = read_hour(landing, "feedback", start, start + timedelta(hours=1))
+        judged = with_served(lines, store.shown(conn, lines.rows, start))
+        assert imp.rejects.empty and judged.rejects.empty, judged.reasons
+        impressions += len(imp.rows)
+        feedback += len(judged.rows)
+    assert impressions == 36 and feedback == 36 * 5

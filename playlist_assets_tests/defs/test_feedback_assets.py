@@ -1,0 +1,164 @@
+"""The listeners' hourly assets on hand-written landing lines: stored, quarantined, gated, idempotent."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from playlist_assets import settings
+from playlist_assets.defs.feedback import (
+    online_metrics,
+    recommendation_feedback,
+    recommendation_impressions,
+)
+from playlist_assets.defs.feedback_checks import (
+    recommendation_feedback_great_expectations,
+    recommendation_impressions_great_expectations,
+)
+from playlist_assets.defs.feedback_promotion import promote_challenger_job
+from playlist_assets.lib.feedback import store
+
+KEY = "2026-11-01-10:00"
+ASSETS = [
+    recommendation_impressions,
+    recommendation_feedback,
+    online_metrics,
+    recommendation_impressions_great_expectations,
+    recommendation_feedback_great_expectations,
+]
+
+
+def _line(**fields) -> str:
+    return json.dumps(fields) + "\n"
+
+
+def land(kind: str, text: str, hour: str = "2026-11-01T10") -> None:
+    folder = settings.landing_dir() / kind / hour
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / "api-1-1.jsonl").open("a") as fh:
+        fh.write(text)
+
+
+def impression(rid: str, user: str, arm: str, minute: int = 5) -> str:
+    return _line(
+        request_id=rid,
+        time=f"2026-11-01T10:{minute:02d}:00.000Z",
+        user=user,
+        key_id=None,
+        model_version="v-champ" if arm == "champion" else "v-chall",
+        strategy="hybrid",
+        arm=arm,
+        k=3,
+        seeds=["s1", "s2"],
+        ranked=["a", "b", "c"],
+    )
+
+
+def event(rid: str, track: str, name: str, user: str = "u1") -> str:
+    return _line(
+        request_id=rid,
+        track_id=track,
+        event=name,
+        time="2026-11-01T10:30:00.000Z",
+        user=user,
+        key_id=None,
+    )
+
+
+def materialize(
+    selection: dg.AssetSelection | None = None, key: str = KEY
+) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        ASSETS,
+        selection=selection,
+        partition_key=key,
+        resources={"warehouse": DuckDBResource(database=str(settings.warehouse_path()))},
+        raise_on_error=False,
+    )
+
+
+def sql(query: str) -> pd.DataFrame:
+    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as conn:
+        return conn.execute(query).fetchdf()
+
+
+def test_an_hour_of_lines_becomes_tables_rejects_and_metrics_by_arm(data_home: Path) -> None:
+    land(
+        "impressions",
+        impression("r1", "u1", "champion")
+        + impression("r2", "u2", "challenger")
+        + impression("r3", "u3", "champion")
+        + "garbage\n"
+        + impression("r4", "u4", "champion", minute=75 % 60).replace("10:15", "11:15")
+        + impression("r1", "u1", "champion"),
+    )
+    land(
+        "feedback",
+        event("r1", "a", "added")
+        + event("r1", "a", "added")  # repeat
+        + event("r2", "b", "skipped", "u2")
+        + event("r3", "z", "liked", "u3")  # not shown
+        + event("missing", "a", "added")  # unknown request
+        + event("r3", "c", "shared", "u3"),  # unknown event
+    )
+    assert materialize(key="2026-11-01-09:00").success  # an hour without traffic first
+    result = materialize()
+    assert result.success
+    assert sql(f"select request_id from {store.IMPRESSIONS_TABLE} order by 1")[
+        "request_id"
+    ].tolist() == ["r1", "r2", "r3"]
+    rejects = sql(f"select reason from {store.IMPRESSIONS_REJECTS_TABLE} order by row_number")
+    assert [r.split(" ")[0] for r in rejects["reason"]] == ["not", "time", "duplicate"]
+    fb_rejects = sql(f"select reason from {store.FEEDBACK_REJECTS_TABLE}")["reason"].tolist()
+    assert len(fb_rejects) == 4 and any(
+        "not in that request's ranked list" in r for r in fb_rejects
+    )
+    metrics = sql(f"select * from {store.METRICS_TABLE}").set_index("arm")
+    assert metrics.loc["champion", "impressions"] == 2
+    assert metrics.loc["champion", "acceptance_rate"] == 0.5
+    assert metrics.loc["challenger", "skip_rate"] == 1.0
+    checks = result.get_asset_check_evaluations()
+    assert len(checks) == 2 and all(c.passed for c in checks)
+
+    # the dashboard's listeners section reads them
+    from playlist_assets.dashboard import listeners
+
+    shown = listeners.section()
+    assert [type(x).__name__ for x in shown[:2]] == ["Figure", "Figure"]
+    assert any(isinstance(x, pd.DataFrame) and "acceptance_rate" in x.columns for x in shown)
+
+    # the same hour again replaces it
+    assert materialize().success
+    assert sql(f"select count(*) n from {store.FEEDBACK_TABLE}")["n"].iat[0] == 2
+    assert sql(f"select count(*) n from {store.METRICS_TABLE}")["n"].iat[0] == 2
+
+
+def test_a_failed_check_stops_the_online_metrics(data_home: Path) -> None:
+    land("impressions", impression("r1", "u1", "champion"))
+    assert materialize().success
+    with duckdb.connect(str(settings.warehouse_path())) as conn:  # a row no reader would store
+        conn.execute(
+            f"insert into {store.IMPRESSIONS_TABLE} select * from {store.IMPRESSIONS_TABLE}"
+        )
+        conn.execute(f"delete from {store.METRICS_TABLE}")
+    result = materialize(
+        dg.AssetSelection.checks(recommendation_impressions_great_expectations)
+        | dg.AssetSelection.assets("online_metrics")
+    )
+    (check,) = result.get_asset_check_evaluations()
+    assert not check.passed and "request_id_unique" in (check.description or "")
+    assert sql(f"select count(*) n from {store.METRICS_TABLE}")["n"].iat[0] == 0
+
+
+def test_promotion_on_online_evidence_is_logged_and_needs_evidence(data_home: Path) -> None:
+    result = promote_challenger_job.execute_in_process(
+        resources={"warehouse": DuckDBResource(database=str(settings.warehouse_path()))}
+    )
+    output = result.output_for_node("promote_challenger_on_online_evidence")
+    assert output["action"] == "keep" and not output["acted"]
+    assert "no challenger" in output["reason"]

@@ -1,0 +1,77 @@
+"""Simulated listeners: deterministic, contract lines the hourly reader accepts, the API calls."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from playlist_assets.lib.feedback.contract import FEEDBACK_DIR, IMPRESSIONS_DIR
+from playlist_assets.lib.feedback.lines import read_hour
+from playlist_assets.lib.feedback.simulate import Behaviour, Listener, run_api, run_offline
+
+LISTENERS = [
+    Listener(f"listener-{i}", ("s1", "s2"), frozenset({"a", "c"} if i % 2 else {"b"}))
+    for i in range(50)
+]
+START = datetime(2026, 11, 1, 10)
+
+
+def rank(arm: str, seeds: tuple[str, ...]) -> tuple[list[str], str]:
+    return ["a", "b", "c", "d", "e", "f"], f"v-{arm}"
+
+
+def test_offline_listeners_write_lines_the_hourly_reader_accepts(tmp_path: Path) -> None:
+    how = Behaviour(look=3, noise=0.0)
+    tally = run_offline(
+        LISTENERS, rank, tmp_path, start=START, rate=0.5, hours=1, how=how, challenger_share=0.5
+    )
+    again = run_offline(
+        LISTENERS,
+        rank,
+        tmp_path / "again",
+        start=START,
+        rate=0.5,
+        hours=1,
+        how=how,
+        challenger_share=0.5,
+    )
+    assert tally.requests == again.requests and sum(tally.requests.values()) == 1800
+    assert set(tally.requests) == {"champion", "challenger"}
+    end = datetime(2026, 11, 1, 11)
+    impressions = read_hour(tmp_path, IMPRESSIONS_DIR, START, end)
+    feedback = read_hour(tmp_path, FEEDBACK_DIR, START, end)
+    assert impressions.rejects.empty and feedback.rejects.empty
+    assert len(impressions.rows) == 1800 and set(impressions.rows["model_version"]) == {
+        "v-champion",
+        "v-challenger",
+    }
+    # odd listeners add a and c, even ones b: what they are shown of their continuation
+    added = feedback.rows[feedback.rows["event"] == "added"]
+    odd = added["user"].str.rsplit("-", n=1).str[1].astype(int) % 2 == 1
+    assert set(added.loc[odd, "track_id"]) == {"a", "c"} and set(added.loc[~odd, "track_id"]) == {
+        "b"
+    }
+
+
+def test_api_mode_posts_recommendations_then_the_reactions() -> None:
+    calls: list[tuple[str, object]] = []
+
+    def post(url: str, body, key):  # noqa: ANN001, ANN202 - a stand-in for the HTTP API
+        calls.append((url, body))
+        if url.endswith("/v1/recommendations"):
+            return {
+                "request_id": f"r{len(calls)}",
+                "arm": "champion",
+                "songs": [{"id": t} for t in ("a", "b", "c")],
+            }
+        assert key == "secret"
+        return {"accepted": len(body), "duplicates": 0}
+
+    tally = run_api(
+        LISTENERS, "http://api/", key="secret", rate=1000, hours=10 / 3600_000, post=post
+    )
+    assert tally.requests == {"champion": 10} and tally.failures == 0
+    (url, body), (url2, events) = calls[:2]
+    assert url == "http://api/v1/recommendations" and body["seeds"] == ["s1", "s2"]
+    assert url2 == "http://api/v1/feedback" and {e["event"] for e in events} <= {"added", "skipped"}
+    assert all(e["request_id"] == "r1" for e in events)
