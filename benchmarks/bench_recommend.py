@@ -43,6 +43,8 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from playlist_assets.settings import DEFAULT_GENRES  # noqa: E402  (the project's ten genres)
+
 DATA = next(
     (p / "shared" / "data" for p in ROOT.parents if (p / "shared" / "data").is_dir()),
     ROOT.parent / "shared" / "data",
@@ -55,18 +57,6 @@ STRATEGIES = ("hybrid", "cooccurrence", "popular", "random")
 WARM = ("r_precision", "ndcg", "clicks", "hit_at_10", "hit_at_100")
 COLD = ("recall_at_100", "recall_at_500")
 HELD_OUT, MIN_CATALOGUE = 0.08, 5
-GENRES = (
-    "alternative",
-    "classical",
-    "country",
-    "edm",
-    "hip-hop",
-    "jazz",
-    "latin",
-    "pop",
-    "r-n-b",
-    "rock",
-)
 
 
 def unit(value: object, salt: str) -> float:
@@ -235,7 +225,7 @@ def main() -> None:
     args = parser.parse_args()
     builds = args.builds.split(",") + [f"now@{s}" for s in args.strips.split(",") if s]
     raw = pd.read_csv(TRACKS, index_col=0, usecols=[0, 1, 20])
-    catalogue = set(raw.loc[raw["track_genre"].isin(GENRES), "track_id"])
+    catalogue = set(raw.loc[raw["track_genre"].isin(DEFAULT_GENRES), "track_id"])
     with gzip.open(MPD) as fh:
         data = json.load(fh)
     scratch = Path(tempfile.mkdtemp(prefix="bench_recommend-"))

@@ -9,7 +9,7 @@ import pandas as pd
 
 from playlist_assets.dashboard import data
 from playlist_assets.dashboard.figures import layout
-from playlist_assets.lib.feedback.metrics import arm_difference, rates
+from playlist_assets.lib.feedback.metrics import ADDITIVE_COLUMNS, GROUP, arm_difference, rates
 from playlist_assets.lib.feedback.store import METRICS_TABLE
 
 
@@ -70,25 +70,9 @@ def section() -> list[Any]:
                 "simulate-listeners --offline`."
             ),
         ]
-    counts = [
-        c
-        for c in metrics.columns
-        if c
-        in (
-            "impressions",
-            "accepted_impressions",
-            "added_at_10",
-            "events",
-            "skips",
-            "served",
-            "fresh_served",
-        )
-    ]
+    counts = [c for c in metrics.columns if c in ADDITIVE_COLUMNS]
     per_version = rates(
-        metrics.groupby(["model_version", "strategy", "arm"])[counts]
-        .sum()
-        .reset_index()
-        .assign(users=0, feedback_users=0)
+        metrics.groupby(GROUP)[counts].sum().reset_index().assign(users=0, feedback_users=0)
     )
     shown = [
         "model_version",

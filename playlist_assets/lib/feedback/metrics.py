@@ -28,7 +28,8 @@ Z_95 = 1.959963984540054
 MIN_LISTENERS = 30
 ARMS_ORDER = [CHAMPION, CHALLENGER]
 GROUP = ["model_version", "strategy", "arm"]
-COUNT_COLUMNS = [
+# Counts that add up over hours; distinct listeners (``users``, ``feedback_users``) do not.
+ADDITIVE_COLUMNS = [
     "impressions",
     "accepted_impressions",
     "added_at_10",
@@ -36,9 +37,8 @@ COUNT_COLUMNS = [
     "skips",
     "served",
     "fresh_served",
-    "users",
-    "feedback_users",
 ]
+COUNT_COLUMNS = [*ADDITIVE_COLUMNS, "users", "feedback_users"]
 DIFFERENCE_COLUMNS = [
     "strategy",
     "champion_version",
