@@ -57,6 +57,9 @@ def test_a_worse_recommender_waits_as_the_challenger(world, home):
     outcome = promote(world, home, first)
     assert outcome.promotion.promote and outcome.role == "champion"
     assert load_recommender(home).version == version_of(first)
+    # the champion is the candidate's file, linked, not a second copy of it
+    served = champion.folder(home / "models") / "champion"
+    assert served.stat().st_ino == (home / "models" / champion.CANDIDATE).stat().st_ino
 
     # a candidate whose warm blend ranks the evidence backwards
     backwards = Blends(warm={"bias": 0.0, "cooc": -5.0, "popularity": -1.0})
@@ -68,6 +71,7 @@ def test_a_worse_recommender_waits_as_the_challenger(world, home):
     assert champion.card(home / "models", "challenger").version == version_of(worse)
     # the command line still serves the champion; the challenger is there for a traffic split
     assert load_recommender(home).version == version_of(first)
+    assert served.stat().st_ino != (home / "models" / champion.CANDIDATE).stat().st_ino
     held, card = champion.challenger(home / "models")
     assert card.version == version_of(worse) and held.blends == backwards
 
