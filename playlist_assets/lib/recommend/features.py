@@ -119,7 +119,21 @@ def evidenced(evidence: Evidence, seeds: Seeds) -> np.ndarray:
 def candidate_features(
     table: SongTable, evidence: Evidence, seeds: Seeds, candidates: np.ndarray
 ) -> np.ndarray:
-    """The hybrid's feature matrix (candidates x FEATURES) for the sorted ``candidates``."""
+    """The hybrid's feature matrix (candidates x FEATURES) for the sorted ``candidates``.
+
+    The features scaled by their maximum (``scaled``) are scaled over the candidates and the
+    seeds' own songs, as over the whole base: the seeds hold the largest co-occurrence values, and
+    the blends were fitted on that scale (without the seeds, a playlist's best candidate got 1.0
+    and the blend's balance between co-occurrence, neighbours and the rest moved)."""
+    scope = np.union1d(candidates, seeds.songs).astype(np.int64)
+    if len(scope) == len(candidates):
+        return _features(table, evidence, seeds, candidates)
+    return _features(table, evidence, seeds, scope)[np.searchsorted(scope, candidates)]
+
+
+def _features(
+    table: SongTable, evidence: Evidence, seeds: Seeds, candidates: np.ndarray
+) -> np.ndarray:
     out = np.zeros((len(candidates), len(FEATURES)))
     if not len(candidates):
         return out
