@@ -67,28 +67,21 @@ def track_cooccurrence(
     chosen on validation playlists (co-occurrence then learned without them; the cold-song blend
     and the merge also without a share of the catalogue songs). Held-out playlists are recorded
     here so the evaluation never scores a playlist this was learned from."""
-    from playlist_assets.lib.feedback.training import read_accepted, with_feedback
-    from playlist_assets.lib.recommend.cooccurrence import split_playlists
+    from playlist_assets.lib.feedback.training import read_accepted
     from playlist_assets.lib.recommend.load import serving_songs
-    from playlist_assets.lib.recommend.playlist_store import playlist_pids
-    from playlist_assets.lib.recommend.tune import tune_cooccurrence
+    from playlist_assets.lib.recommend.tune import learn_served
 
     spec = recommender_settings.spec()
     with warehouse.get_connection() as con:
-        songs = serving_songs(con)
-        accepted = read_accepted(con)  # listeners' accepted songs (lib/feedback/training.py)
+        songs, accepted = serving_songs(con), read_accepted(con)
     try:
-        split = split_playlists(
-            playlist_pids(playlists), spec.holdout_fraction, spec.validation_fraction, spec.salt
-        )
-        playlists, split, fed = with_feedback(playlists, split, accepted, songs)
-        tuned = tune_cooccurrence(
+        tuned, fed = learn_served(
             playlists,
-            split,
             songs,
+            accepted,
             genre_classifier,
             _cluster_models(cluster_models),
-            spec=spec,
+            spec,
             tune=config.tune_weights,
         )
     except ValueError as exc:

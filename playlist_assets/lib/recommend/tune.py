@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from playlist_assets.lib.feedback.training import with_feedback
 from playlist_assets.lib.recommend.blend import (
     BlendChoice,
     choose_blend_weights,
@@ -24,10 +25,11 @@ from playlist_assets.lib.recommend.cooccurrence import (
     case_tracks,
     continuation_cases,
     learn_cooccurrence,
+    split_playlists,
     strip_songs,
 )
 from playlist_assets.lib.recommend.merge_choice import MergeChoice, choose_merge
-from playlist_assets.lib.recommend.playlist_store import PlaylistStore, holds_any
+from playlist_assets.lib.recommend.playlist_store import PlaylistStore, holds_any, playlist_pids
 from playlist_assets.lib.recommend.recommender import Recommender
 from playlist_assets.lib.recommend.settings import Blends, SplitSpec
 
@@ -141,6 +143,29 @@ def tune_cooccurrence(
         note=note,
         choices=choices,
     )
+
+
+def learn_served(
+    playlists: pd.DataFrame | PlaylistStore,
+    songs: pd.DataFrame,
+    accepted: pd.DataFrame,
+    classifier: Any,
+    cluster_models: dict[str, Any],
+    spec: SplitSpec,
+    *,
+    tune: bool = True,
+) -> tuple[TunedCooccurrence, int]:
+    """What ``track_cooccurrence`` learns: the keyed split of the playlists, the listeners'
+    accepted songs added as training pseudo-playlists (``accepted``, lib/feedback/training.py),
+    then ``tune_cooccurrence``; and how many pseudo-playlists joined."""
+    split = split_playlists(
+        playlist_pids(playlists), spec.holdout_fraction, spec.validation_fraction, spec.salt
+    )
+    playlists, split, fed = with_feedback(playlists, split, accepted, songs)
+    tuned = tune_cooccurrence(
+        playlists, split, songs, classifier, cluster_models, spec=spec, tune=tune
+    )
+    return tuned, fed
 
 
 def _choose(
