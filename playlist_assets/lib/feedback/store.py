@@ -14,6 +14,7 @@ import duckdb
 import pandas as pd
 
 from playlist_assets.lib.quality.quarantine import QUARANTINE_SQL_TYPES, stamped
+from playlist_assets.lib.tables import insert_rows, table_exists
 
 IMPRESSIONS_TABLE = "main.recommendation_impressions"
 IMPRESSIONS_REJECTS_TABLE = "main.recommendation_impressions_rejects"
@@ -72,24 +73,6 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(f"create table if not exists {table} ({body})")
 
 
-def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".")
-    row = conn.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, name],
-    ).fetchone()
-    return bool(row and row[0])
-
-
-def _insert(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    if len(frame):
-        conn.register("_feedback_rows", frame)
-        try:
-            conn.execute(f"insert into {table} by name select * from _feedback_rows")
-        finally:
-            conn.unregister("_feedback_rows")
-
-
 def replace_hour(
     conn: duckdb.DuckDBPyConnection,
     tables: dict[str, pd.DataFrame],
@@ -107,7 +90,7 @@ def replace_hour(
                 [start, end],
             )
             rows = stamped(frame) if "reason" in frame.columns else frame
-            _insert(conn, table, rows)
+            insert_rows(conn, table, rows)
         conn.execute("commit")
     except BaseException:
         conn.execute("rollback")

@@ -25,6 +25,7 @@ import pandas as pd
 from playlist_assets.lib.quality.judge import Judgment, to_typed
 from playlist_assets.lib.quality.quarantine import QUARANTINE_COLUMNS, QUARANTINE_SQL_TYPES, stamped
 from playlist_assets.lib.schema import TIMESTAMP_DTYPE, TYPED_DTYPES
+from playlist_assets.lib.tables import insert_rows, table_exists
 
 # What the checks judge: the staged catalogue and the feed's hours, as their assets store them.
 CATALOGUE_TABLE = "main.raw_spotify_tracks"
@@ -69,15 +70,6 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(_ddl(VERDICTS_TABLE, _VERDICT_COLUMNS))
     conn.execute(_ddl(ACCEPTED_TABLE, _ACCEPTED_COLUMNS))
     conn.execute(_ddl(QUARANTINE_TABLE, _QUARANTINE_COLUMNS))
-
-
-def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".") if "." in table else ("main", table)
-    row = conn.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, name],
-    ).fetchone()
-    return bool(row and row[0])
 
 
 def read_table(
@@ -139,15 +131,6 @@ def _verdict_rows(judgment: Judgment, judged_at: pd.Timestamp, print_: str | Non
     )
 
 
-def _insert(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    if len(frame):
-        conn.register("_quality_rows", frame)
-        try:
-            conn.execute(f"insert into {table} by name select * from _quality_rows")
-        finally:
-            conn.unregister("_quality_rows")
-
-
 def store_catalogue(
     conn: duckdb.DuckDBPyConnection,
     judgment: Judgment,
@@ -156,13 +139,13 @@ def store_catalogue(
 ) -> None:
     """Record the catalogue's verdict; promote its rows only when it was accepted."""
     ensure_tables(conn)
-    _insert(conn, VERDICTS_TABLE, _verdict_rows(judgment, judged_at, content))
+    insert_rows(conn, VERDICTS_TABLE, _verdict_rows(judgment, judged_at, content))
     if judgment.failed:
         return
     conn.execute(f"delete from {ACCEPTED_TABLE} where partition_hour is null")
     conn.execute(f"delete from {QUARANTINE_TABLE} where partition_hour is null")
-    _insert(conn, ACCEPTED_TABLE, judgment.accepted)
-    _insert(conn, QUARANTINE_TABLE, stamped(judgment.rejects, judged_at))
+    insert_rows(conn, ACCEPTED_TABLE, judgment.accepted)
+    insert_rows(conn, QUARANTINE_TABLE, stamped(judgment.rejects, judged_at))
 
 
 def clear_hours(conn: duckdb.DuckDBPyConnection, start: datetime, end: datetime) -> None:
@@ -191,9 +174,9 @@ def store_hours(
             )
     finally:
         conn.unregister("_quality_hours")
-    _insert(conn, VERDICTS_TABLE, _verdict_rows(judgment, judged_at, None))
-    _insert(conn, ACCEPTED_TABLE, judgment.accepted)
-    _insert(conn, QUARANTINE_TABLE, stamped(judgment.rejects, judged_at))
+    insert_rows(conn, VERDICTS_TABLE, _verdict_rows(judgment, judged_at, None))
+    insert_rows(conn, ACCEPTED_TABLE, judgment.accepted)
+    insert_rows(conn, QUARANTINE_TABLE, stamped(judgment.rejects, judged_at))
 
 
 @dataclass(frozen=True)

@@ -25,13 +25,9 @@ def serving_songs(con: Any) -> pd.DataFrame:
     """``song_index`` and, after it, the fresh songs it does not hold yet (newest landing wins),
     read through an open DuckDB connection."""
     songs = con.execute(f"SELECT * FROM {SONG_INDEX_TABLE}").df()
-    tables = {
-        row[0]
-        for row in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
-        ).fetchall()
-    }
-    if "fresh_songs" not in tables:
+    from playlist_assets.lib.tables import table_exists
+
+    if not table_exists(con, FRESH_SONGS_TABLE):
         return songs
     fresh = con.execute(
         f"SELECT * FROM {FRESH_SONGS_TABLE} WHERE track_id NOT IN "
