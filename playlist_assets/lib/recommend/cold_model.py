@@ -26,9 +26,13 @@ TREES = {"max_iter": 100, "max_leaf_nodes": 15, "min_samples_leaf": 50, "l2_regu
 
 @dataclass
 class ColdSongModel:
-    """Gradient-boosted trees over a cold candidate's features; ``logit`` is their log-odds."""
+    """Gradient-boosted trees over a cold candidate's features; ``logit`` is their log-odds,
+    plus the linear cold-song blend's when ``linear`` (``[bias, *FEATURES]``) is set: on the
+    real extract the trees ranked the first cold places better and the linear blend the deep
+    ones (a popular song of a seed's genre), their sum both."""
 
     model: Any
+    linear: np.ndarray | None = None
 
     def logit(self, x: np.ndarray) -> np.ndarray:
         from playlist_assets.lib.recommend.songs import one_thread
@@ -36,7 +40,10 @@ class ColdSongModel:
         if not len(x):
             return np.zeros(0)
         with one_thread():
-            return np.asarray(self.model.decision_function(x[:, COLUMNS]), dtype=float)
+            out = np.asarray(self.model.decision_function(x[:, COLUMNS]), dtype=float)
+        if self.linear is not None:
+            out = out + self.linear[0] + x @ self.linear[1:]
+        return out
 
 
 def fit_cold_model(

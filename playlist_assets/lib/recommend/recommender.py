@@ -9,9 +9,10 @@ with it (``Evidence``) and the blends (``Blends``); a request scores only its ca
   models' posteriors, playlist frequency and popularity (``features``). Songs with co-occurrence
   evidence are scored by the warm blend, the others (fresh songs, songs no playlist holds yet) by
   the cold-song blend; both are calibrated to "chance of being one of the playlist's next songs"
-  on validation playlists, so a song without evidence enters the list only where its chance
-  beats the evidenced songs it displaces. A playlist none of whose tracks is in the playlists
-  data (cold start) is ranked by the cold-start blend.
+  on validation playlists, so a song without evidence enters the first 150 places only where its
+  chance beats the evidenced songs it displaces; past them, songs without evidence come first
+  (``merge.Merge``). A playlist none of whose tracks is in the playlists data (cold start) is
+  ranked by the cold-start blend.
 - ``cooccurrence``: summed co-occurrence counts with the seeds, popularity fill.
 - ``frequent``: most frequent songs in the playlists data; ``popular``: catalogue popularity;
   ``random``: a fixed shuffle (the evaluation's floor).

@@ -146,8 +146,19 @@ class Blends:
             "cold": dict(self.cold),
             "cold_song": dict(self.cold_song),
             "merge": {
-                f"{group}_{name}": value
+                name: value
                 for group, curve in (("warm", self.merge.warm), ("cold", self.merge.cold))
-                for name, value in asdict(curve).items()
+                for name, value in _curve_numbers(group, curve).items()
             },
         }
+
+
+def _curve_numbers(group: str, curve: Any) -> dict[str, float]:
+    """A merge curve's numbers by flat name (``warm_slope``, ``cold_rank_offset_3``, ...)."""
+    out = {}
+    for name, value in asdict(curve).items():
+        if isinstance(value, tuple):
+            out.update({f"{group}_{name[:-1]}_{i}": float(v) for i, v in enumerate(value)})
+        else:
+            out[f"{group}_{name}"] = float(value)
+    return out
