@@ -1,9 +1,7 @@
 """The listeners' tables in the warehouse: impressions, feedback, their rejects, online metrics.
 
 Every write replaces one hour (delete then insert, in one transaction), so re-materializing an
-hour or backfilling a range never duplicates rows. Whether a feedback event's request and track
-were served is answered here in SQL (``shown``), against the stored impressions of the hour and
-the 24 before it, for the feedback's request ids only.
+hour or backfilling a range never duplicates rows.
 """
 
 from __future__ import annotations
@@ -13,8 +11,8 @@ from datetime import datetime, timedelta
 import duckdb
 import pandas as pd
 
-from playlist_assets.lib.quality.quarantine import QUARANTINE_SQL_TYPES, stamped
-from playlist_assets.lib.tables import insert_rows, table_exists
+from playlist_assets.lib.quality.quarantine import QUARANTINE_SQL_TYPES, now_utc
+from playlist_assets.lib.tables import table_exists
 
 IMPRESSIONS_TABLE = "main.recommendation_impressions"
 IMPRESSIONS_REJECTS_TABLE = "main.recommendation_impressions_rejects"
@@ -73,24 +71,25 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(f"create table if not exists {table} ({body})")
 
 
-def replace_hour(
-    conn: duckdb.DuckDBPyConnection,
-    tables: dict[str, pd.DataFrame],
-    start: datetime,
-    end: datetime,
+def replace_hour_from(
+    conn: duckdb.DuckDBPyConnection, selects: dict[str, str], start: datetime, end: datetime
 ) -> None:
-    """Replace the hour [start, end) of each ``table -> rows`` in one transaction (rejects are
-    stamped with ``quarantined_at`` here)."""
+    """Replace the hour [start, end) of each ``table -> select`` in one transaction (by column
+    name; a rejects table's rows are stamped with ``quarantined_at`` here)."""
     ensure_tables(conn)
+    now = now_utc().to_pydatetime()
     conn.execute("begin transaction")
     try:
-        for table, frame in tables.items():
+        for table, select in selects.items():
             conn.execute(
                 f"delete from {table} where partition_hour >= ? and partition_hour < ?",
                 [start, end],
             )
-            rows = stamped(frame) if "reason" in frame.columns else frame
-            insert_rows(conn, table, rows)
+            stamp = ", ?::timestamp as quarantined_at" if "quarantined_at" in TABLES[table] else ""
+            conn.execute(
+                f"insert into {table} by name select *{stamp} from ({select})",
+                [now] if stamp else [],
+            )
         conn.execute("commit")
     except BaseException:
         conn.execute("rollback")
@@ -102,49 +101,12 @@ def read_hour(
 ) -> pd.DataFrame:
     """The stored rows of the hour (an empty frame with the table's columns when none)."""
     ensure_tables(conn)
+    line = "line" if "line" in TABLES[table] else "row_number"
     return conn.execute(
         f"select * from {table} where partition_hour >= ? and partition_hour < ? "
-        "order by source, line",
+        f"order by source, {line}",
         [start, end],
     ).fetch_df()
-
-
-def shown(conn: duckdb.DuckDBPyConnection, feedback: pd.DataFrame, start: datetime) -> pd.DataFrame:
-    """For each feedback row (same order): ``found``, ``rank``, ``arm``, ``model_version``,
-    ``strategy`` of its impression (stored for the hour starting at ``start`` or the 24 hours
-    before) and ``seen_before`` (the same event is stored for an earlier hour)."""
-    ensure_tables(conn)
-    keys = feedback[["request_id", "track_id", "event"]].reset_index(drop=True)
-    keys["_row"] = range(len(keys))
-    conn.register("_feedback_keys", keys)
-    try:
-        return conn.execute(
-            f"""
-            with served as (
-                select request_id, ranked, arm, model_version, strategy
-                from {IMPRESSIONS_TABLE}
-                where partition_hour >= ? and partition_hour <= ?
-                  and request_id in (select request_id from _feedback_keys)
-                qualify row_number() over (partition by request_id order by partition_hour) = 1
-            ),
-            earlier as (
-                select distinct request_id, track_id, event from {FEEDBACK_TABLE}
-                where partition_hour >= ? and partition_hour < ?
-                  and request_id in (select request_id from _feedback_keys)
-            )
-            select f._row, s.request_id is not null as found,
-                   nullif(list_position(s.ranked, f.track_id), 0) as rank,
-                   s.arm, s.model_version, s.strategy,
-                   e.request_id is not null as seen_before
-            from _feedback_keys f
-            left join served s using (request_id)
-            left join earlier e using (request_id, track_id, event)
-            order by f._row
-            """,
-            [start - FEEDBACK_WINDOW, start, start - FEEDBACK_WINDOW, start],
-        ).fetch_df()
-    finally:
-        conn.unregister("_feedback_keys")
 
 
 def fresh_served(

@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
+
+from playlist_assets.lib.feedback import store
 from playlist_assets.lib.feedback.contract import FEEDBACK_DIR, IMPRESSIONS_DIR
-from playlist_assets.lib.feedback.lines import read_hour
+from playlist_assets.lib.feedback.lines import load_hour
 from playlist_assets.lib.feedback.simulate import Behaviour, Listener, run_api, run_offline
 
 LISTENERS = [
@@ -38,15 +41,15 @@ def test_offline_listeners_write_lines_the_hourly_reader_accepts(tmp_path: Path)
     assert tally.requests == again.requests and sum(tally.requests.values()) == 1800
     assert set(tally.requests) == {"champion", "challenger"}
     end = datetime(2026, 11, 1, 11)
-    impressions = read_hour(tmp_path, IMPRESSIONS_DIR, START, end)
-    feedback = read_hour(tmp_path, FEEDBACK_DIR, START, end)
-    assert impressions.rejects.empty and feedback.rejects.empty
-    assert len(impressions.rows) == 1800 and set(impressions.rows["model_version"]) == {
-        "v-champion",
-        "v-challenger",
-    }
+    conn = duckdb.connect()
+    impressions = load_hour(conn, tmp_path, IMPRESSIONS_DIR, START, end)
+    feedback = load_hour(conn, tmp_path, FEEDBACK_DIR, START, end)
+    assert impressions.rejected == 0 and feedback.rejected == 0
+    assert impressions.rows == 1800
+    versions = conn.execute(f"select distinct model_version from {store.IMPRESSIONS_TABLE}")
+    assert {v for (v,) in versions.fetchall()} == {"v-champion", "v-challenger"}
     # odd listeners add a and c, even ones b: what they are shown of their continuation
-    added = feedback.rows[feedback.rows["event"] == "added"]
+    added = store.read_hour(conn, store.FEEDBACK_TABLE, START, end).query("event == 'added'")
     odd = added["user"].str.rsplit("-", n=1).str[1].astype(int) % 2 == 1
     assert set(added.loc[odd, "track_id"]) == {"a", "c"} and set(added.loc[~odd, "track_id"]) == {
         "b"
