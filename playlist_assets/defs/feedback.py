@@ -120,22 +120,13 @@ def online_metrics(
     (``main.online_metrics``); challenger minus champion acceptance with its interval and
     whether it is significant, each listener one unit (``main.online_arm_difference``;
     per-listener counts in ``main.online_user_counts``)."""
-    from playlist_assets.lib.feedback.metrics import (
-        arm_difference,
-        online_counts,
-        rates,
-        user_counts,
-    )
+    from playlist_assets.lib.feedback.metrics import arm_difference, rates
     from playlist_assets.lib.recommend.names import NEW_SONG_HOURS
 
     hours: list[tuple[datetime, object, object]] = []
     for _key, start, end in partition_hours(context.partition_keys):
         with warehouse.get_connection() as conn:
-            impressions = store.read_hour(conn, store.IMPRESSIONS_TABLE, start, end)
-            feedback = store.read_hour(conn, store.FEEDBACK_TABLE, start, end)
-            fresh = store.fresh_served(conn, start, end, NEW_SONG_HOURS)
-            counts = online_counts(impressions, feedback, fresh)
-            users = user_counts(impressions, feedback)
+            counts, users = store.hour_counts(conn, start, end, NEW_SONG_HOURS)
             metrics = rates(counts).assign(partition_hour=start)
             difference = arm_difference(counts, start, users)
             tables = {

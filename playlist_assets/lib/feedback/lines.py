@@ -182,6 +182,7 @@ def _judge_sql(kind: str) -> str:
     ), timed as (
         select *, {"".join(x + ", " for x in lists)}
                case when t[{at["time"]}] <> 'VARCHAR' then null
+                    when suffix({time}, 'Z') then try_cast({time} as timestamp)  -- the API's
                     when regexp_matches({time}, '{_ZONED}')
                     then timezone('UTC', try_cast({time} as timestamptz))
                     else try_cast({time} as timestamp) end as parsed_time

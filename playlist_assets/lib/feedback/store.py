@@ -109,29 +109,48 @@ def read_hour(
     ).fetch_df()
 
 
-def fresh_served(
+def hour_counts(
     conn: duckdb.DuckDBPyConnection, start: datetime, end: datetime, new_hours: int
-) -> pd.DataFrame:
-    """Per impression of the hour: ``served`` songs and how many of them were ``fresh`` (landed
-    in ``main.fresh_songs`` within ``new_hours`` before the hour's end: the ``new`` flag)."""
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The hour's ``metrics.online_counts`` and ``metrics.user_counts``, computed in the
+    warehouse: each impression's ``served`` songs and how many were ``fresh`` (landed in
+    ``main.fresh_songs`` within ``new_hours`` before the hour's end: the ``new`` flag)."""
+    from playlist_assets.lib.feedback.metrics import counts_sql, user_counts_sql
+
     ensure_tables(conn)
     fresh = (
-        f"select distinct track_id from {FRESH_SONGS_TABLE} where landed_at >= ? and landed_at < ?"
+        f"select distinct track_id from {FRESH_SONGS_TABLE} "
+        "where landed_at >= $fresh_since and landed_at < $end"
         if table_exists(conn, FRESH_SONGS_TABLE)
-        else "select null::varchar as track_id where false and ? is null and ? is null"
+        else "select null::varchar as track_id where false"
     )
-    return conn.execute(
+    hour = "partition_hour >= $start and partition_hour < $end"
+    conn.execute(
         f"""
-        with served as (
-            select request_id, unnest(ranked) as track_id from {IMPRESSIONS_TABLE}
-            where partition_hour >= ? and partition_hour < ?
-        ), fresh as ({fresh})
-        select request_id, count(*) as served, count(f.track_id) as fresh
-        from served s left join fresh f using (track_id)
-        group by request_id
+        create or replace temp table _hour_impressions as
+        with imp as (select * from {IMPRESSIONS_TABLE} where {hour}),
+        fresh as ({fresh}),
+        fresh_served as (
+            select request_id, count(*) as fresh
+            from (select request_id, unnest(ranked) as track_id from imp)
+            where track_id in (select track_id from fresh) group by all
+        )
+        select i.request_id, i."user", i.model_version, i.strategy, i.arm,
+               len(i.ranked) as served, coalesce(f.fresh, 0) as fresh
+        from imp i left join fresh_served f using (request_id)
         """,
-        [start, end, end - timedelta(hours=new_hours), end],
-    ).fetch_df()
+        {"start": start, "end": end, "fresh_since": end - timedelta(hours=new_hours)}
+        if "$fresh_since" in fresh
+        else {"start": start, "end": end},
+    )
+    feedback = f"(select * from {FEEDBACK_TABLE} where {hour})"
+    try:
+        hours = {"start": start, "end": end}
+        counts = conn.execute(counts_sql("_hour_impressions", feedback), hours).fetch_df()
+        users = conn.execute(user_counts_sql("_hour_impressions", feedback), hours).fetch_df()
+    finally:
+        conn.execute("drop table if exists _hour_impressions")
+    return counts, users
 
 
 def replace_metrics(

@@ -95,7 +95,8 @@ _FEEDBACK_RULES = {
     "no_duplicates": (
         "duplicates",
         "an event counts once (in its hour and against the 24 hours before)",
-        "count(*) filter (repeated)",
+        "count(*) - count(distinct (request_id, track_id, event)) "
+        "+ count(*) filter (first_hour < partition_hour)",
     ),
 }
 SCHEMA_RULE = "schema"
@@ -175,19 +176,15 @@ def hour_summary(
               and request_id in (select request_id from hours)
             qualify row_number() over (partition by request_id order by partition_hour) = 1
         ),
-        earlier as (
-            select partition_hour, {key} from {FEEDBACK_TABLE}
+        earlier as (  -- the first stored hour of each of these events
+            select {key}, min(partition_hour) as first_hour from {FEEDBACK_TABLE}
             where partition_hour >= $1::timestamp - $3 and partition_hour < $2
               and request_id in (select request_id from hours)
+            group by all
         )
-        select h.*,
-               coalesce(list_position(s.ranked, h.track_id) = h.rank, false) as served,
-               row_number() over (partition by h.partition_hour, {key} order by h.line) > 1
-               or exists (select 1 from earlier e where e.request_id = h.request_id
-                          and e.track_id = h.track_id and e.event = h.event
-                          and e.partition_hour < h.partition_hour
-                          and e.partition_hour >= h.partition_hour - $3) as repeated
-        from hours h left join served s using (request_id)
+        select h.*, e.first_hour,
+               coalesce(list_position(s.ranked, h.track_id) = h.rank, false) as served
+        from hours h left join served s using (request_id) left join earlier e using ({key})
         """
     params = [start, end, FEEDBACK_WINDOW] if feedback else [start, end]
     summary = conn.execute(
