@@ -193,19 +193,34 @@ def user_counts(impressions: pd.DataFrame, feedback: pd.DataFrame) -> pd.DataFra
     return _in_duckdb(user_counts_sql("_impressions", "_feedback"), imp, feedback)
 
 
+def clustered_rate(
+    impressions: np.ndarray | pd.Series, accepted: np.ndarray | pd.Series
+) -> tuple[float, float]:
+    """(rate, variance) of sum(accepted) / sum(impressions) with each listener one cluster
+    (one entry per listener): the ratio estimator's variance (delta method, n/(n-1)
+    corrected); NaNs with fewer than 2 listeners or no impressions. Differences of per-listener
+    pairs (the same listeners under two recommenders) go through it too: ``accepted`` is then
+    the difference of their accepted impressions."""
+    shown_per = np.asarray(impressions, dtype=float)
+    hits = np.asarray(accepted, dtype=float)
+    n, shown = len(shown_per), float(shown_per.sum())
+    if n < 2 or shown == 0:
+        return math.nan, math.nan
+    rate = float(hits.sum()) / shown
+    residual = hits - rate * shown_per
+    return rate, float((residual**2).sum()) / shown**2 * n / (n - 1)
+
+
 def clustered_difference(users: pd.DataFrame, z: float = Z_95) -> tuple[float, float, float]:
     """(challenger - champion acceptance, low, high) with listeners as clusters: each arm's
-    rate is sum(accepted) / sum(impressions) over its listeners, its variance the ratio
-    estimator's (delta method, n/(n-1) corrected); NaNs when an arm has fewer than 2."""
+    rate and variance by ``clustered_rate``; NaNs when an arm has fewer than 2 listeners."""
     parts = []
     for arm in (CHAMPION, CHALLENGER):
         rows = users[users["arm"] == arm].groupby("user")[COUNT_COLUMNS[:2]].sum()
-        n, shown = len(rows), float(rows["impressions"].sum())
-        if n < 2 or shown == 0:
+        rate, variance = clustered_rate(rows["impressions"], rows["accepted_impressions"])
+        if math.isnan(rate):
             return math.nan, math.nan, math.nan
-        rate = rows["accepted_impressions"].sum() / shown
-        residual = rows["accepted_impressions"] - rate * rows["impressions"]
-        parts.append((rate, float((residual**2).sum()) / shown**2 * n / (n - 1)))
+        parts.append((rate, variance))
     (ra, va), (rb, vb) = parts
     half = z * math.sqrt(va + vb)
     return rb - ra, rb - ra - half, rb - ra + half
