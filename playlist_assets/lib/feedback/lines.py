@@ -16,6 +16,7 @@ there, so an hour of 20 requests/s never becomes Python objects row by row.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -45,7 +46,8 @@ from playlist_assets.lib.feedback.store import (
 )
 from playlist_assets.lib.feeds.landing import hour_folder_name
 
-LINES = "_landing_lines"  # temp table: source, line, text
+LINES = "_landing_lines"  # temp view (or table): seq, source, line, text
+_FILE_STRIDE = 2**32  # seq = file's position * _FILE_STRIDE + line
 JUDGED = "_judged_lines"  # temp table: the stored columns, text, reason (null: accepted)
 # What a stored row keeps besides the contract's fields: where it came from.
 PROVENANCE = ("source", "line")
@@ -60,37 +62,62 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def stage_lines(conn: duckdb.DuckDBPyConnection, landing: Path, kind: str, start: datetime) -> int:
-    """Load the whole, non-blank lines of the hour's files of ``kind`` into ``LINES``.
+def _fill(sql: str, **parts: str) -> str:
+    for name, value in parts.items():
+        sql = sql.replace(f"@{name}", value)
+    return sql
+
+
+def _drop_lines(conn: duckdb.DuckDBPyConnection) -> None:
+    """Drop ``LINES``, a view or a table."""
+    for kind in ("view", "table"):
+        with contextlib.suppress(duckdb.CatalogException):  # it is the other kind
+            conn.execute(f"drop {kind} if exists {LINES}")
+
+
+def stage_lines(conn: duckdb.DuckDBPyConnection, landing: Path, kind: str, start: datetime) -> None:
+    """``LINES``: the whole, non-blank lines of the hour's files of ``kind`` (``seq`` orders
+    them: file, then line), as a view that reads the files.
 
     DuckDB reads the files (``read_text``) and splits them at newlines; the part after a
     file's last newline (the last element of the split: empty when the file ends with one) is
     left out. A CR before the newline stays (JSON reads it as white space). Blank lines are
     skipped (a longer run of spaces is kept and rejected as not JSON: cheaper than trimming
-    every line). A file that is not valid UTF-8 is decoded here instead, bad bytes as U+FFFD.
+    every line). When a file is not valid UTF-8, the lines are decoded here instead (bad bytes
+    as U+FFFD) into a table.
     """
-    conn.execute(
-        f"create or replace temp table {LINES} (source varchar, line bigint, text varchar)"
-    )
     files = [str(p) for p in line_files(hour_folder(landing, kind, hour_folder_name(start)))]
-    split = f"""insert into {LINES}
-        select source, line, text from (
-            select source, generate_subscripts(parts, 1) as line, unnest(parts) as text,
-                   len(parts) as n
-            from (select {{source}} as source, string_split({{content}}, chr(10)) as parts
-                  {{origin}}))
+    listing = "[" + ", ".join(_quote(f) for f in files) + "]"
+    lines = f"""
+        select list_position({listing}::varchar[], source) * {_FILE_STRIDE} + line as seq,
+               source, line, text
+        from (select source, generate_subscripts(parts, 1) as line, unnest(parts) as text,
+                     len(parts) as n
+              from (select @source as source, string_split(@content, chr(10)) as parts
+                    @origin))
         where line < n and (strlen(text) > 8 or trim(text, e' \\t\\r') <> '')"""
+    _drop_lines(conn)
+    if not files:
+        conn.execute(
+            f"create temp table {LINES} (seq bigint, source varchar, line bigint, text varchar)"
+        )
+        return
+    origin = f"from read_text({listing})"
     try:
-        if files:
-            conn.execute(
-                split.format(source="filename", content="content", origin="from read_text(?)"),
-                [files],
-            )
-    except duckdb.InvalidInputException:  # not UTF-8 somewhere: file by file
-        conn.execute(f"delete from {LINES}")
+        conn.execute(f"select sum(strlen(content)) {origin}").fetchone()  # fails if not UTF-8
+        conn.execute(
+            f"create temp view {LINES} as "
+            + _fill(lines, source="filename", content="content", origin=origin)
+        )
+    except duckdb.InvalidInputException:  # not UTF-8 somewhere: decoded here
+        conn.execute(
+            f"create temp table {LINES} (seq bigint, source varchar, line bigint, text varchar)"
+        )
         for path in files:
-            conn.execute(split.format(source="?", content="?", origin=""), [path, whole_text(path)])
-    return conn.execute(f"select count(*) from {LINES}").fetchone()[0]
+            conn.execute(
+                f"insert into {LINES} " + _fill(lines, source="?", content="?", origin=""),
+                [path, whole_text(path)],
+            )
 
 
 def _field_reasons(fields: tuple[str, ...]) -> list[str]:
@@ -173,7 +200,7 @@ def _judge_sql(kind: str) -> str:
     )
     judged = f"""
     with parsed as (  -- the root's and the fields' types in one parse: null when not JSON
-        select rowid as seq, source, line, text, try(json_type(text, {root_paths})) as types
+        select seq, source, line, text, try(json_type(text, {root_paths})) as types
         from {LINES}
     ), typed as (
         select *, types is not null as valid, types[1] as root, types[2:] as t,
@@ -195,7 +222,7 @@ def _judge_sql(kind: str) -> str:
     ), repeated as (  -- keys accepted more than once: lines after the first are repeats
         select {keys}, min(seq) as first from judged where reason is null
         group by all having count(*) > 1
-    ), deduped as materialized (
+    ), deduped as (
         select j.* exclude (reason),
                coalesce(j.reason, case when j.seq > r.first then {_quote(repeat)} end) as reason
         from judged j left join repeated r using ({keys})
@@ -205,7 +232,7 @@ def _judge_sql(kind: str) -> str:
     return (
         judged
         + f""",
-    asked as (select distinct request_id from deduped where reason is null),
+    asked as (select distinct request_id from judged where reason is null),
     served as (  -- the impression answered (the earliest if stored twice)
         select request_id, ranked, arm, model_version, strategy
         from {IMPRESSIONS_TABLE}
@@ -279,17 +306,6 @@ def load_hour(
         else (FEEDBACK_TABLE, FEEDBACK_REJECTS_TABLE)
     )
     track = "null" if impressions else "j.track_id"
-    replace_hour_from(
-        conn,
-        {
-            rows: f"select * exclude (seq, reason) from {judged} where reason is null",
-            rejects: f"select j.source, j.line as row_number, {track} as track_id, j.reason, "
-            f"l.text as row_json, j.partition_hour from {judged} j join {LINES} l "
-            "on l.rowid = j.seq where j.reason is not null",
-        },
-        start,
-        end,
-    )
     by = "arm" if impressions else "event"
     reasons = conn.execute(
         f"select reason, count(*) n from {judged} where reason is not null "
@@ -300,7 +316,21 @@ def load_hour(
             f"select {by}, count(*) from {judged} where reason is null group by {by} order by 1"
         ).fetchall()
     )
-    conn.execute(f"drop table if exists {LINES}; drop table if exists {JUDGED}")
+    # the rejected lines' text read again only when there are some (the files are read again)
+    text = f"join {LINES} l using (seq)" if reasons else "cross join (select null as text) l"
+    replace_hour_from(
+        conn,
+        {
+            rows: f"select * exclude (seq, reason) from {judged} where reason is null",
+            rejects: f"select j.source, j.line as row_number, {track} as track_id, j.reason, "
+            f"l.text as row_json, j.partition_hour from {judged} j {text} "
+            "where j.reason is not null",
+        },
+        start,
+        end,
+    )
+    _drop_lines(conn)
+    conn.execute(f"drop table if exists {JUDGED}")
     return HourSummary(
         rows=sum(counts.values()),
         rejected=sum(n for _, n in reasons),

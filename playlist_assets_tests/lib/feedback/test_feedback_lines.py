@@ -155,3 +155,15 @@ def test_feedback_joins_what_was_served(tmp_path: Path) -> None:
     assert again.rows == 0 and again.reasons == (
         "duplicate event (request_id, track_id, event) already stored in an earlier hour",
     )
+
+
+def test_a_file_that_is_not_utf8_still_loads_line_by_line(tmp_path: Path) -> None:
+    folder = tmp_path / IMPRESSIONS_DIR / "2026-11-01T10"
+    folder.mkdir(parents=True)
+    good = json.dumps(impression("r1")).encode()
+    (folder / "batch.jsonl").write_bytes(good + b"\n\xff\xfe{oops\n" + good.replace(b"r1", b"r2"))
+    conn = duckdb.connect()
+    summary = load_hour(conn, tmp_path, IMPRESSIONS_DIR, START, END)
+    assert (summary.rows, summary.rejected) == (1, 1)  # r2 has no newline yet: not read
+    (reject,) = stored(conn, store.IMPRESSIONS_REJECTS_TABLE).to_dict("records")
+    assert reject["reason"] == "not JSON" and reject["row_json"].startswith("\ufffd\ufffd{oops")
