@@ -48,7 +48,8 @@ from playlist_assets.lib.feeds.landing import hour_folder_name
 
 LINES = "_landing_lines"  # temp view (or table): seq, source, line, text
 _FILE_STRIDE = 2**32  # seq = file's position * _FILE_STRIDE + line
-JUDGED = "_judged_lines"  # temp table: the stored columns, text, reason (null: accepted)
+JUDGED = "_judged_lines"  # temp table: the stored columns, seq, reason (null: accepted)
+_LINE_JUDGED, _SERVED = "_judged_feedback_lines", "_served_impressions"  # feedback's steps
 # What a stored row keeps besides the contract's fields: where it came from.
 PROVENANCE = ("source", "line")
 _NULLABLE = frozenset({"user", "key_id"})  # null or a non-empty string
@@ -227,23 +228,19 @@ def _judge_sql(kind: str) -> str:
                coalesce(j.reason, case when j.seq > r.first then {_quote(repeat)} end) as reason
         from judged j left join repeated r using ({keys})
     )"""
-    if impressions:
-        return judged + " select * from deduped"
-    return (
-        judged
-        + f""",
-    asked as (select distinct request_id from judged where reason is null),
-    served as (  -- the impression answered (the earliest if stored twice)
-        select request_id, ranked, arm, model_version, strategy
-        from {IMPRESSIONS_TABLE}
-        where partition_hour >= $3 and partition_hour <= $1
-          and request_id in (select request_id from asked)
-        qualify row_number() over (partition by request_id order by partition_hour) = 1
-    ),
-    earlier as (  -- the same events stored for an earlier hour
+    return judged + " select * from deduped"
+
+
+def _served_sql() -> str:
+    """The judged feedback lines (``_LINE_JUDGED``) joined with what served them
+    (``_SERVED``) and with the same events stored for an earlier hour (from $1, the first
+    hour of the impressions answered: an event is stored no earlier than its impression, so
+    older hours need not be read; to $2, the hour's start)."""
+    return f"""
+    with earlier as (
         select distinct request_id, track_id, event from {FEEDBACK_TABLE}
-        where partition_hour >= $3 and partition_hour < $1
-          and request_id in (select request_id from asked)
+        where partition_hour >= $1 and partition_hour < $2
+          and request_id in (select request_id from {_SERVED})
     )
     select d.* exclude (reason),
            nullif(coalesce(list_position(s.ranked, d.track_id), 0), 0) as rank,
@@ -256,12 +253,11 @@ def _judge_sql(kind: str) -> str:
                when e.request_id is not null then 'duplicate event (request_id, track_id, '
                    || 'event) already stored in an earlier hour'
            end) as reason
-    from deduped d
-    left join served s on d.reason is null and s.request_id = d.request_id
+    from {_LINE_JUDGED} d
+    left join {_SERVED} s on d.reason is null and s.request_id = d.request_id
     left join earlier e on d.reason is null and e.request_id = d.request_id
         and e.track_id = d.track_id and e.event = d.event
     """
-    )
 
 
 def _ident(name: str) -> str:
@@ -277,8 +273,24 @@ def judge_lines(conn: duckdb.DuckDBPyConnection, kind: str, start: datetime, end
     earlier hour (feedback may come a day late)."""
     assert kind in (IMPRESSIONS_DIR, FEEDBACK_DIR), kind
     ensure_tables(conn)
-    params = [start, end] if kind == IMPRESSIONS_DIR else [start, end, start - FEEDBACK_WINDOW]
-    conn.execute(f"create or replace temp table {JUDGED} as {_judge_sql(kind)}", params)
+    if kind == IMPRESSIONS_DIR:
+        conn.execute(f"create or replace temp table {JUDGED} as {_judge_sql(kind)}", [start, end])
+        return
+    conn.execute(f"create or replace temp table {_LINE_JUDGED} as {_judge_sql(kind)}", [start, end])
+    conn.execute(  # the impression each request answers: the earliest if stored twice
+        f"""create or replace temp table {_SERVED} as
+        select request_id, ranked, arm, model_version, strategy, partition_hour
+        from {IMPRESSIONS_TABLE}
+        where partition_hour >= ? and partition_hour <= ?
+          and request_id in (select request_id from {_LINE_JUDGED} where reason is null)
+        qualify row_number() over (partition by request_id order by partition_hour) = 1""",
+        [start - FEEDBACK_WINDOW, start],
+    )
+    (first,) = conn.execute(f"select min(partition_hour) from {_SERVED}").fetchone()
+    conn.execute(
+        f"create or replace temp table {JUDGED} as {_served_sql()}", [first or start, start]
+    )
+    conn.execute(f"drop table {_LINE_JUDGED}; drop table {_SERVED}")
 
 
 @dataclass(frozen=True)

@@ -165,33 +165,43 @@ def hour_summary(
     table = FEEDBACK_TABLE if feedback else IMPRESSIONS_TABLE
     rules = _FEEDBACK_RULES if feedback else _IMPRESSION_RULES
     counts = ", ".join(f"{sql} as {column}" for column, _, sql in rules.values())
-    source = f"select * from {table} where partition_hour >= $1 and partition_hour < $2"
+    hours = f"select * from {table} where partition_hour >= $1 and partition_hour < $2"
+    params: list[object] = [start, end]
     if feedback:
-        key = ", ".join(FEEDBACK_KEY)
-        source = f"""
-        with hours as ({source}),
-        served as (
-            select request_id, ranked from {IMPRESSIONS_TABLE}
+        # The impression each stored event answers (stored for its hour or the 24 before); an
+        # earlier copy of the event is stored no earlier than that impression's hour.
+        conn.execute(
+            f"""create or replace temp table _check_served as
+            select request_id, ranked, partition_hour from {IMPRESSIONS_TABLE}
             where partition_hour >= $1::timestamp - $3 and partition_hour < $2
-              and request_id in (select request_id from hours)
-            qualify row_number() over (partition by request_id order by partition_hour) = 1
-        ),
+              and request_id in ({hours.replace("select *", "select request_id")})
+            qualify row_number() over (partition by request_id order by partition_hour) = 1""",
+            [start, end, FEEDBACK_WINDOW],
+        )
+        (first,) = conn.execute("select min(partition_hour) from _check_served").fetchone()
+        key = ", ".join(FEEDBACK_KEY)
+        hours = f"""
+        with hours as ({hours}),
         earlier as (  -- the first stored hour of each of these events
             select {key}, min(partition_hour) as first_hour from {FEEDBACK_TABLE}
-            where partition_hour >= $1::timestamp - $3 and partition_hour < $2
-              and request_id in (select request_id from hours)
+            where partition_hour >= $3 and partition_hour < $2
+              and request_id in (select request_id from _check_served)
             group by all
         )
         select h.*, e.first_hour,
                coalesce(list_position(s.ranked, h.track_id) = h.rank, false) as served
-        from hours h left join served s using (request_id) left join earlier e using ({key})
+        from hours h left join _check_served s using (request_id)
+        left join earlier e using ({key})
         """
-    params = [start, end, FEEDBACK_WINDOW] if feedback else [start, end]
-    summary = conn.execute(
-        f"select partition_hour, count(*) as {ROWS}, {counts} from ({source}) "
-        "group by partition_hour order by partition_hour",
-        params,
-    ).fetch_df()
+        params.append(first or start)
+    try:
+        summary = conn.execute(
+            f"select partition_hour, count(*) as {ROWS}, {counts} from ({hours}) "
+            "group by partition_hour order by partition_hour",
+            params,
+        ).fetch_df()
+    finally:
+        conn.execute("drop table if exists _check_served")
     summary.insert(2, SCHEMA_COLUMN, _columns_wrong(conn, table))
     return summary
 
