@@ -1,8 +1,8 @@
 """An hour's landing lines judged in DuckDB: accepted rows, and every unusable line with its reason.
 
-The API (and clients' batch files) write JSON lines per the contract (``contract``). An hour's
-whole lines go into DuckDB as text (one string per file, split there), and DuckDB's JSON
-functions (C++) parse and judge them: each line gets at most one reason, the first rule it
+The API (and clients' batch files) write JSON lines per the contract (``contract``). DuckDB reads
+an hour's files and splits them into whole lines (``stage_lines``), and its JSON functions (C++)
+parse and judge them in SQL (``judge_lines``): each line gets at most one reason, the first rule it
 breaks, in this order: not JSON, not an object, each field missing or of the wrong type (in the
 contract's field order), a value outside its set, the time not ISO 8601 or outside the hour, a
 repeat within the hour (the first line of a request or event counts). Feedback is also judged
@@ -50,8 +50,6 @@ LINES = "_landing_lines"  # temp view (or table): seq, source, line, text
 _FILE_STRIDE = 2**32  # seq = file's position * _FILE_STRIDE + line
 JUDGED = "_judged_lines"  # temp table: the stored columns, seq, reason (null: accepted)
 _LINE_JUDGED, _SERVED = "_judged_feedback_lines", "_served_impressions"  # feedback's steps
-# What a stored row keeps besides the contract's fields: where it came from.
-PROVENANCE = ("source", "line")
 _NULLABLE = frozenset({"user", "key_id"})  # null or a non-empty string
 _TEXT = frozenset({"request_id", "model_version", "strategy", "track_id", "event"})
 _LISTS = ("seeds", "ranked")  # lists of track ids (impressions)
@@ -265,7 +263,7 @@ def _ident(name: str) -> str:
 
 
 def judge_lines(conn: duckdb.DuckDBPyConnection, kind: str, start: datetime, end: datetime) -> None:
-    """``JUDGED`` from ``LINES``: every line's stored columns (``seq``: its row in ``LINES``)
+    """``JUDGED`` from ``LINES``: every line's stored columns (``seq``: its key in ``LINES``)
     and its reason, null when accepted. Feedback is also judged against what was served: the
     request among the impressions stored for the hour or the 24 before (the earliest if
     repeated) gives ``rank``, ``arm``, ``model_version`` and ``strategy``; rejected when the
