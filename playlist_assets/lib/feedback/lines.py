@@ -74,7 +74,14 @@ def _drop_lines(conn: duckdb.DuckDBPyConnection) -> None:
             conn.execute(f"drop {kind} if exists {LINES}")
 
 
-def stage_lines(conn: duckdb.DuckDBPyConnection, landing: Path, kind: str, start: datetime) -> None:
+def stage_lines(
+    conn: duckdb.DuckDBPyConnection,
+    landing: Path,
+    kind: str,
+    start: datetime,
+    *,
+    decode_here: bool = False,
+) -> None:
     """``LINES``: the whole, non-blank lines of the hour's files of ``kind`` (``seq`` orders
     them: file, then line), as a view that reads the files.
 
@@ -82,8 +89,8 @@ def stage_lines(conn: duckdb.DuckDBPyConnection, landing: Path, kind: str, start
     file's last newline (the last element of the split: empty when the file ends with one) is
     left out. A CR before the newline stays (JSON reads it as white space). Blank lines are
     skipped (a longer run of spaces is kept and rejected as not JSON: cheaper than trimming
-    every line). When a file is not valid UTF-8, the lines are decoded here instead (bad bytes
-    as U+FFFD) into a table.
+    every line). When a file is not valid UTF-8 (or ``decode_here``), the lines are decoded
+    here instead (bad bytes as U+FFFD) into a table.
     """
     files = [str(p) for p in line_files(hour_folder(landing, kind, hour_folder_name(start)))]
     listing = "[" + ", ".join(_quote(f) for f in files) + "]"
@@ -103,6 +110,8 @@ def stage_lines(conn: duckdb.DuckDBPyConnection, landing: Path, kind: str, start
         return
     origin = f"from read_text({listing})"
     try:
+        if decode_here:
+            raise duckdb.InvalidInputException("decoded here")
         conn.execute(f"select sum(strlen(content)) {origin}").fetchone()  # fails if not UTF-8
         conn.execute(
             f"create temp view {LINES} as "
@@ -306,8 +315,27 @@ def load_hour(
     conn: duckdb.DuckDBPyConnection, landing: Path, kind: str, start: datetime, end: datetime
 ) -> HourSummary:
     """Read, judge and store the hour's lines of ``kind``: the hour [start, end) of its table and
-    of its rejects table replaced in one transaction (idempotent, backfillable)."""
-    stage_lines(conn, landing, kind, start)
+    of its rejects table replaced in one transaction (idempotent, backfillable).
+
+    DuckDB reads the files more than once (a check, the judging, the rejects' text); a file that
+    turns invalid UTF-8 between reads (a write caught mid-character) sends the whole hour
+    through the decoded-here table instead of failing the run."""
+    try:
+        return _load_hour(conn, landing, kind, start, end, decode_here=False)
+    except duckdb.InvalidInputException:
+        return _load_hour(conn, landing, kind, start, end, decode_here=True)
+
+
+def _load_hour(
+    conn: duckdb.DuckDBPyConnection,
+    landing: Path,
+    kind: str,
+    start: datetime,
+    end: datetime,
+    *,
+    decode_here: bool,
+) -> HourSummary:
+    stage_lines(conn, landing, kind, start, decode_here=decode_here)
     judge_lines(conn, kind, start, end)
     impressions, judged = kind == IMPRESSIONS_DIR, JUDGED
     rows, rejects = (

@@ -167,3 +167,21 @@ def test_a_file_that_is_not_utf8_still_loads_line_by_line(tmp_path: Path) -> Non
     assert (summary.rows, summary.rejected) == (1, 1)  # r2 has no newline yet: not read
     (reject,) = stored(conn, store.IMPRESSIONS_REJECTS_TABLE).to_dict("records")
     assert reject["reason"] == "not JSON" and reject["row_json"].startswith("\ufffd\ufffd{oops")
+
+
+def test_a_file_turning_invalid_between_reads_is_decoded_here(tmp_path: Path, monkeypatch) -> None:
+    """A write caught mid-character between DuckDB's reads must not fail the hour."""
+    write(tmp_path, IMPRESSIONS_DIR, [impression("r1"), "{not json"])
+    from playlist_assets.lib.feedback import lines
+
+    real = lines.judge_lines
+
+    def flaky(conn, kind, start, end, calls=[]):  # noqa: ANN001, ANN202, B006 - counts calls
+        calls.append(kind)
+        if len(calls) == 1:
+            raise duckdb.InvalidInputException("read_text: not valid UTF-8")
+        return real(conn, kind, start, end)
+
+    monkeypatch.setattr(lines, "judge_lines", flaky)
+    summary = load_hour(duckdb.connect(), tmp_path, IMPRESSIONS_DIR, START, END)
+    assert (summary.rows, summary.reasons) == (1, ("not JSON",))
