@@ -286,14 +286,23 @@ def judge_lines(conn: duckdb.DuckDBPyConnection, kind: str, start: datetime, end
     conn.execute(f"create or replace temp table {_LINE_JUDGED} as {_judge_sql(kind)}", [start, end])
     conn.execute(  # the impression each request answers: the earliest if stored twice
         f"""create or replace temp table {_SERVED} as
-        select request_id, ranked, arm, model_version, strategy, partition_hour
-        from {IMPRESSIONS_TABLE}
+        select request_id, min(partition_hour) as partition_hour from {IMPRESSIONS_TABLE}
         where partition_hour >= ? and partition_hour <= ?
           and request_id in (select request_id from {_LINE_JUDGED} where reason is null)
-        qualify row_number() over (partition by request_id order by partition_hour) = 1""",
+        group by request_id""",
         [start - FEEDBACK_WINDOW, start],
     )
-    (first,) = conn.execute(f"select min(partition_hour) from {_SERVED}").fetchone()
+    first, last = conn.execute(
+        f"select min(partition_hour), max(partition_hour) from {_SERVED}"
+    ).fetchone()
+    conn.execute(  # what served them, read only from the hours that hold them
+        f"""create or replace temp table {_SERVED} as
+        select s.request_id, i.ranked, i.arm, i.model_version, i.strategy from {_SERVED} s
+        join {IMPRESSIONS_TABLE} i using (request_id, partition_hour)
+        where i.partition_hour >= ? and i.partition_hour <= ?
+        qualify row_number() over (partition by s.request_id) = 1  -- stored twice in an hour""",
+        [first or start, last or start],
+    )
     conn.execute(
         f"create or replace temp table {JUDGED} as {_served_sql()}", [first or start, start]
     )

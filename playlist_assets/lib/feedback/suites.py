@@ -172,13 +172,23 @@ def hour_summary(
         # earlier copy of the event is stored no earlier than that impression's hour.
         conn.execute(
             f"""create or replace temp table _check_served as
-            select request_id, ranked, partition_hour from {IMPRESSIONS_TABLE}
+            select request_id, min(partition_hour) as partition_hour from {IMPRESSIONS_TABLE}
             where partition_hour >= $1::timestamp - $3 and partition_hour < $2
-              and request_id in ({hours.replace("select *", "select request_id")})
-            qualify row_number() over (partition by request_id order by partition_hour) = 1""",
+              and request_id in ({hours.replace("select *", "select distinct request_id")})
+            group by request_id""",
             [start, end, FEEDBACK_WINDOW],
         )
-        (first,) = conn.execute("select min(partition_hour) from _check_served").fetchone()
+        first, last = conn.execute(
+            "select min(partition_hour), max(partition_hour) from _check_served"
+        ).fetchone()
+        conn.execute(  # the served lists, read only from the hours that hold them
+            f"""create or replace temp table _check_served as
+            select s.request_id, i.ranked from _check_served s
+            join {IMPRESSIONS_TABLE} i using (request_id, partition_hour)
+            where i.partition_hour >= $1 and i.partition_hour <= $2
+            qualify row_number() over (partition by s.request_id) = 1""",
+            [first or start, last or start],
+        )
         key = ", ".join(FEEDBACK_KEY)
         hours = f"""
         with hours as ({hours}),
