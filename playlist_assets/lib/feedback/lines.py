@@ -53,6 +53,8 @@ _LINE_JUDGED, _SERVED = "_judged_feedback_lines", "_served_impressions"  # feedb
 _NULLABLE = frozenset({"user", "key_id"})  # null or a non-empty string
 _TEXT = frozenset({"request_id", "model_version", "strategy", "track_id", "event"})
 _LISTS = ("seeds", "ranked")  # lists of track ids (impressions)
+# A rejected line is kept as it came (it is the row as JSON); one that is not JSON only in part.
+_ROW_JSON = "case when j.reason = 'not JSON' then left(l.text, 2000) else l.text end"
 # ISO 8601 with a zone (Z or an offset): converted to UTC; without one the time is UTC already.
 _ZONED = r"\d:\d\d(:\d\d(\.\d*)?)?\s*(Z|z|[+-]\d\d(:?\d\d)?)$"
 
@@ -370,7 +372,7 @@ def _load_hour(
         {
             rows: f"select * exclude (seq, reason) from {judged} where reason is null",
             rejects: f"select j.source, j.line as row_number, {track} as track_id, j.reason, "
-            f"l.text as row_json, j.partition_hour from {judged} j {text} "
+            f"{_ROW_JSON} as row_json, j.partition_hour from {judged} j {text} "
             "where j.reason is not null",
         },
         start,
