@@ -1,7 +1,7 @@
 """Listeners' feedback loop: CPU of the hourly feedback assets, the A/B readout, training on feedback.
 
     nice -n 10 .venv/bin/python benchmarks/bench_feedback.py [--rate 20] [--hours 24] [--home DIR]
-        [--share 0.1] [--per-playlist 10]
+        [--share 0.1] [--per-playlist 10] [--hourly-only]
 
 1. A data folder with the sample data's graph materialized (``scripts/materialize_all.sh``, or
    ``--home`` of an existing one), the serving co-occurrence installed as a challenger too.
@@ -22,6 +22,9 @@
    new listeners of the feedback playlists (ids never seen), and, for contrast, the listeners
    whose feedback trained it. Acceptance of each with its interval (listeners as units) and
    the paired difference (the same listeners and requests under both).
+
+``--hourly-only``: step 4 alone, on landing lines already in ``--home`` (an earlier run's):
+two builds measured on the same lines (the other build's package first on PYTHONPATH).
 """
 
 from __future__ import annotations
@@ -188,6 +191,12 @@ def main() -> None:
     parser.add_argument("--share", type=float, default=0.1, help="listeners on the challenger")
     parser.add_argument("--per-playlist", type=int, default=10, help="listeners per playlist")
     parser.add_argument("--ab-only", action="store_true", help="only the A/B readout, in memory")
+    parser.add_argument(
+        "--hourly-only",
+        action="store_true",
+        help="only the hourly materializations, on the landing lines already in --home (of an "
+        "earlier run: the same lines for two builds)",
+    )
     args = parser.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="bench_feedback_"))
     os.environ["PLAYLIST_ASSETS_HOME"] = str(home)
@@ -215,38 +224,39 @@ def main() -> None:
     serving, info = champion.serving(models)
     card = champion.Card("bench-challenger", "bench", champion.CHALLENGER, "now", "bench")
     champion.install(models, champion.CHALLENGER, serving, card)
-    groups = split_listeners(
-        held_out_listeners(home, per_playlist=2 * args.per_playlist), args.per_playlist
-    )
-    listeners = groups["feedback"]
-    print(
-        ", ".join(
-            f"{name}: {len(g)} listeners of {len({x.playlist for x in g})} playlists"
-            for name, g in groups.items()
-        ),
-        flush=True,
-    )
-    rank, _ = offline_ranker(home)
     start = datetime(2026, 11, 1)
-    began = time.perf_counter()
-    tally = run_offline(
-        listeners,
-        rank,
-        settings.landing_dir(),
-        start=start,
-        rate=args.rate,
-        hours=args.hours,
-        how=Behaviour(challenger_penalty=0.2),
-        challenger_share=args.share,
-        seed=1,
-    )
-    on_challenger = len({u for arm, u in tally.by_listener if arm == champion.CHALLENGER})
-    print(
-        f"simulated {sum(tally.requests.values())} requests, {tally.events} events of "
-        f"{len(listeners)} listeners ({on_challenger} on the challenger) in "
-        f"{time.perf_counter() - began:.0f} s: {tally.summary()}",
-        flush=True,
-    )
+    if not args.hourly_only:
+        groups = split_listeners(
+            held_out_listeners(home, per_playlist=2 * args.per_playlist), args.per_playlist
+        )
+        listeners = groups["feedback"]
+        print(
+            ", ".join(
+                f"{name}: {len(g)} listeners of {len({x.playlist for x in g})} playlists"
+                for name, g in groups.items()
+            ),
+            flush=True,
+        )
+        rank, _ = offline_ranker(home)
+        began = time.perf_counter()
+        tally = run_offline(
+            listeners,
+            rank,
+            settings.landing_dir(),
+            start=start,
+            rate=args.rate,
+            hours=args.hours,
+            how=Behaviour(challenger_penalty=0.2),
+            challenger_share=args.share,
+            seed=1,
+        )
+        on_challenger = len({u for arm, u in tally.by_listener if arm == champion.CHALLENGER})
+        print(
+            f"simulated {sum(tally.requests.values())} requests, {tally.events} events of "
+            f"{len(listeners)} listeners ({on_challenger} on the challenger) in "
+            f"{time.perf_counter() - began:.0f} s: {tally.summary()}",
+            flush=True,
+        )
 
     graph = [
         fdefs.recommendation_impressions,
@@ -292,7 +302,8 @@ def main() -> None:
         else "A/B: not detected within the run"
     )
     print(f"load average: {Path('/proc/loadavg').read_text().strip()}", flush=True)
-
+    if args.hourly_only:
+        return
     champion.retire_challenger(models)
     trained = {}
     for name in ("with feedback", "without feedback"):
