@@ -1,19 +1,30 @@
 """Listeners' feedback loop: CPU of the hourly feedback assets, the A/B readout, training on feedback.
 
     nice -n 10 .venv/bin/python benchmarks/bench_feedback.py [--rate 20] [--hours 24] [--home DIR]
+        [--share 0.1] [--per-playlist 10] [--hourly-only]
 
 1. A data folder with the sample data's graph materialized (``scripts/materialize_all.sh``, or
    ``--home`` of an existing one), the serving co-occurrence installed as a challenger too.
-2. Simulated listeners (``lib.feedback.simulate.run_offline``) at ``--rate`` requests per
-   simulated second for ``--hours``, ``--share`` of the listeners on the challenger (10 %),
-   on 20 % of whose lists listeners accept nothing (``challenger_penalty=0.2``: a challenger
-   20 % worse on acceptance by construction).
-3. Each hour: ``recommendation_impressions``, ``recommendation_feedback``, ``online_metrics``
+2. Listeners: ``--per-playlist`` per held-out playlist (``simulate.listeners_from``: each with
+   their own share of the playlist's taste, deterministic by listener id). The playlists are
+   split in two by a hash of their id: the *feedback* half's listeners use the service on the
+   simulated day; the *unseen* half never does (their playlists gave no feedback).
+3. The feedback half at ``--rate`` requests per simulated second for ``--hours``, ``--share``
+   of the listeners on the challenger (10 %), on 20 % of whose lists listeners accept nothing
+   (``challenger_penalty=0.2``: a challenger 20 % worse on acceptance by construction).
+4. Each hour: ``recommendation_impressions``, ``recommendation_feedback``, ``online_metrics``
    and both checks in one in-process run; CPU seconds of the process per hour (steady state:
-   the code location's imports are paid once) and the cumulative A/B verdict after each hour.
-4. ``track_cooccurrence`` retrained with the feedback in the warehouse; the same listeners
-   (new seed) served by the co-occurrence learned with and without the feedback: acceptance of
-   each with its Wilson interval.
+   the code location's imports are paid once) and the cumulative A/B verdict after each hour
+   (listeners as units).
+5. ``track_cooccurrence`` retrained twice by the same code, with the day's feedback in the
+   warehouse and without it (the feedback table renamed away for the second run). Each is then
+   served to held-out listeners (a new seed, no challenger): the unseen playlists' listeners,
+   new listeners of the feedback playlists (ids never seen), and, for contrast, the listeners
+   whose feedback trained it. Acceptance of each with its interval (listeners as units) and
+   the paired difference (the same listeners and requests under both).
+
+``--hourly-only``: step 4 alone, on landing lines already in ``--home`` (an earlier run's):
+two builds measured on the same lines (the other build's package first on PYTHONPATH).
 """
 
 from __future__ import annotations
@@ -42,7 +53,31 @@ def setup(home: Path) -> None:
     )
 
 
-def ab_only(home: Path, rate: float, hours: int, share: float, penalty: float) -> None:
+FEEDBACK_HALF_SALT = "bench_feedback.v1"
+
+
+def split_listeners(listeners: list, per_playlist: int) -> dict[str, list]:
+    """The feedback half's listeners (ids j < per_playlist), new listeners of the same
+    playlists (j >= per_playlist), and the unseen half's listeners (j < per_playlist)."""
+    import hashlib
+
+    def feedback_half(playlist: str) -> bool:
+        digest = hashlib.blake2b(f"{FEEDBACK_HALF_SALT}:{playlist}".encode(), digest_size=8)
+        return int.from_bytes(digest.digest(), "big") % 2 == 0
+
+    groups: dict[str, list] = {"feedback": [], "new listeners": [], "unseen playlists": []}
+    for listener in listeners:
+        j = int(listener.user.rsplit("-", 1)[1])
+        if feedback_half(listener.playlist):
+            groups["feedback" if j < per_playlist else "new listeners"].append(listener)
+        elif j < per_playlist:
+            groups["unseen playlists"].append(listener)
+    return groups
+
+
+def ab_only(
+    home: Path, rate: float, hours: int, share: float, penalty: float, per_playlist: int
+) -> None:
     """The A/B readout alone, on the same simulated traffic kept in memory (no landing files,
     no assets): per-listener counts per hour into ``arm_difference`` after each hour."""
     import random
@@ -54,18 +89,25 @@ def ab_only(home: Path, rate: float, hours: int, share: float, penalty: float) -
     from playlist_assets.lib.feedback.metrics import arm_difference
     from playlist_assets.lib.feedback.simulate import Behaviour, react
 
-    listeners = held_out_listeners(home)
+    listeners = split_listeners(
+        held_out_listeners(home, per_playlist=2 * per_playlist), per_playlist
+    )["feedback"]
     rank, _ = offline_ranker(home)
     how, rng, cache = Behaviour(challenger_penalty=penalty), random.Random(1), {}
     per_user: dict[tuple[str, str], list[int]] = {}
     per_hour = int(rate * 3600)
+    arms = {arm_of(x.user, share) for x in listeners}
+    print(
+        f"{len(listeners)} listeners, {sum(arm_of(x.user, share) != 'champion' for x in listeners)} on the challenger ({sorted(arms)})",
+        flush=True,
+    )
     for h in range(hours):
         for _ in range(per_hour):
             listener = listeners[rng.randrange(len(listeners))]
             arm = arm_of(listener.user, share)
-            if listener.user not in cache:
-                cache[listener.user] = rank("champion", listener.seeds)[0]
-            reactions = react(listener, cache[listener.user][:10], arm, rng, how)
+            if listener.seeds not in cache:
+                cache[listener.seeds] = rank("champion", listener.seeds)[0]
+            reactions = react(listener, cache[listener.seeds][:10], arm, rng, how)
             cell = per_user.setdefault((listener.user, arm), [0, 0])
             cell[0] += 1
             cell[1] += any(e in ACCEPTING_EVENTS for _, e in reactions)
@@ -85,18 +127,81 @@ def ab_only(home: Path, rate: float, hours: int, share: float, penalty: float) -
         )
 
 
+def retrain(home: Path) -> None:
+    """``track_cooccurrence`` materialized by the Dagster CLI (as a deployment's retrain)."""
+    subprocess.run(
+        [
+            str(ROOT / ".venv/bin/dagster"),
+            "asset",
+            "materialize",
+            "-m",
+            "playlist_assets.definitions",
+            "--select",
+            "track_cooccurrence",
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PLAYLIST_ASSETS_HOME": str(home)},
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def acceptance(tally) -> tuple[dict[str, tuple[int, int]], str]:  # noqa: ANN001 - a simulate.Tally
+    """Per listener (requests, accepted) of the champion arm, and the rate with its clustered
+    95 % interval as text."""
+    import math
+
+    import numpy as np
+
+    from playlist_assets.lib.feedback.metrics import Z_95, clustered_rate
+
+    cells = {u: (n, a) for (arm, u), (n, a) in tally.by_listener.items() if arm == "champion"}
+    shown, hits = np.array(list(cells.values()), dtype=float).reshape(-1, 2).T
+    rate, variance = clustered_rate(shown, hits)
+    half = Z_95 * math.sqrt(variance)
+    return (
+        cells,
+        f"{rate:.4f} [{rate - half:.4f}, {rate + half:.4f}] ({len(cells)} listeners, {int(shown.sum())} requests)",
+    )
+
+
+def paired(without: dict, with_: dict) -> str:
+    """With minus without acceptance on the same listeners and requests, its clustered
+    interval (each listener's difference of accepted requests one unit)."""
+    import math
+
+    import numpy as np
+
+    from playlist_assets.lib.feedback.metrics import Z_95, clustered_rate
+
+    users = sorted(without)
+    shown = np.array([without[u][0] for u in users], dtype=float)
+    diff = np.array([with_[u][1] - without[u][1] for u in users], dtype=float)
+    rate, variance = clustered_rate(shown, diff)
+    half = Z_95 * math.sqrt(variance)
+    return f"{rate:+.4f} [{rate - half:+.4f}, {rate + half:+.4f}]"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--hours", type=int, default=24)
     parser.add_argument("--home", type=Path)
     parser.add_argument("--share", type=float, default=0.1, help="listeners on the challenger")
+    parser.add_argument("--per-playlist", type=int, default=10, help="listeners per playlist")
     parser.add_argument("--ab-only", action="store_true", help="only the A/B readout, in memory")
+    parser.add_argument(
+        "--hourly-only",
+        action="store_true",
+        help="only the hourly materializations, on the landing lines already in --home (of an "
+        "earlier run: the same lines for two builds)",
+    )
     args = parser.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="bench_feedback_"))
     os.environ["PLAYLIST_ASSETS_HOME"] = str(home)
     if args.ab_only:
-        return ab_only(home, args.rate, args.hours, args.share, 0.2)
+        return ab_only(home, args.rate, args.hours, args.share, 0.2, args.per_playlist)
     if not (home / "warehouse.duckdb").exists():
         began = time.perf_counter()
         setup(home)
@@ -111,7 +216,7 @@ def main() -> None:
     from playlist_assets.defs import feedback_checks as cdefs
     from playlist_assets.lib.feedback import store
     from playlist_assets.lib.feedback.listeners import held_out_listeners, offline_ranker
-    from playlist_assets.lib.feedback.metrics import arm_difference, wilson
+    from playlist_assets.lib.feedback.metrics import arm_difference
     from playlist_assets.lib.feedback.simulate import Behaviour, run_offline
     from playlist_assets.lib.recommend import champion
 
@@ -119,26 +224,39 @@ def main() -> None:
     serving, info = champion.serving(models)
     card = champion.Card("bench-challenger", "bench", champion.CHALLENGER, "now", "bench")
     champion.install(models, champion.CHALLENGER, serving, card)
-    listeners = held_out_listeners(home)
-    rank, _ = offline_ranker(home)
     start = datetime(2026, 11, 1)
-    began = time.perf_counter()
-    tally = run_offline(
-        listeners,
-        rank,
-        settings.landing_dir(),
-        start=start,
-        rate=args.rate,
-        hours=args.hours,
-        how=Behaviour(challenger_penalty=0.2),
-        challenger_share=args.share,
-        seed=1,
-    )
-    print(
-        f"simulated {sum(tally.requests.values())} requests, {tally.events} events of "
-        f"{len(listeners)} listeners in {time.perf_counter() - began:.0f} s: {tally.summary()}",
-        flush=True,
-    )
+    if not args.hourly_only:
+        groups = split_listeners(
+            held_out_listeners(home, per_playlist=2 * args.per_playlist), args.per_playlist
+        )
+        listeners = groups["feedback"]
+        print(
+            ", ".join(
+                f"{name}: {len(g)} listeners of {len({x.playlist for x in g})} playlists"
+                for name, g in groups.items()
+            ),
+            flush=True,
+        )
+        rank, _ = offline_ranker(home)
+        began = time.perf_counter()
+        tally = run_offline(
+            listeners,
+            rank,
+            settings.landing_dir(),
+            start=start,
+            rate=args.rate,
+            hours=args.hours,
+            how=Behaviour(challenger_penalty=0.2),
+            challenger_share=args.share,
+            seed=1,
+        )
+        on_challenger = len({u for arm, u in tally.by_listener if arm == champion.CHALLENGER})
+        print(
+            f"simulated {sum(tally.requests.values())} requests, {tally.events} events of "
+            f"{len(listeners)} listeners ({on_challenger} on the challenger) in "
+            f"{time.perf_counter() - began:.0f} s: {tally.summary()}",
+            flush=True,
+        )
 
     graph = [
         fdefs.recommendation_impressions,
@@ -174,65 +292,72 @@ def main() -> None:
     steady = sorted(cpu[1:-1] or cpu)
     print(
         f"CPU-s per hourly materialization: median {steady[len(steady) // 2]:.2f}, "
-        f"max {max(steady):.2f} (first, with imports: {cpu[0]:.2f})"
+        f"max {max(steady):.2f} (first, with imports: {cpu[0]:.2f}; "
+        f"the empty hour after the day: {cpu[-1]:.2f})"
     )
     print(
-        f"A/B: 20 %-worse challenger detected after {detected} simulated hour(s)"
+        f"A/B at a {args.share:.0%} share: 20 %-worse challenger detected after {detected} "
+        "simulated hour(s)"
         if detected
         else "A/B: not detected within the run"
     )
-
-    before = serving
-    env = {**os.environ, "PLAYLIST_ASSETS_HOME": str(home)}
-    began = time.perf_counter()
-    subprocess.run(
-        [
-            str(ROOT / ".venv/bin/dagster"),
-            "asset",
-            "materialize",
-            "-m",
-            "playlist_assets.definitions",
-            "--select",
-            "track_cooccurrence",
-        ],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    with open(models / "track_cooccurrence", "rb") as fh:
-        after = pickle.load(fh)
-    print(
-        f"retrain with feedback: {time.perf_counter() - began:.0f} s, "
-        f"{after.n_playlists - before.n_playlists} more training playlists"
-    )
+    print(f"load average: {Path('/proc/loadavg').read_text().strip()}", flush=True)
+    if args.hourly_only:
+        return
     champion.retire_challenger(models)
+    trained = {}
+    for name in ("with feedback", "without feedback"):
+        began = time.perf_counter()
+        hide = name == "without feedback"
+        if hide:
+            with duckdb.connect(str(settings.warehouse_path())) as con:
+                con.execute(f"alter table {store.FEEDBACK_TABLE} rename to bench_feedback_off")
+        try:
+            retrain(home)
+        finally:
+            if hide:
+                with duckdb.connect(str(settings.warehouse_path())) as con:
+                    con.execute(
+                        "alter table main.bench_feedback_off rename to recommendation_feedback"
+                    )
+        with open(models / "track_cooccurrence", "rb") as fh:
+            trained[name] = pickle.load(fh)
+        print(
+            f"retrain {name}: {time.perf_counter() - began:.0f} s, "
+            f"{trained[name].n_playlists - serving.n_playlists:+d} training playlists "
+            "against the served model",
+            flush=True,
+        )
     from playlist_assets.lib.recommend.load import load_recommender
 
     base = load_recommender(home)
-    for name, cooc in (("without feedback", before), ("with feedback", after)):
-        recommender = base.with_cooccurrence(cooc)
+    for group in ("unseen playlists", "new listeners", "feedback"):
+        cells = {}
+        for name in ("without feedback", "with feedback"):
+            recommender = base.with_cooccurrence(trained[name])
 
-        def ranker(arm, seeds, r=recommender, name=name):
-            return [
-                str(t) for t in r.recommend(list(seeds), 10, "hybrid", allow_unknown=True).track_ids
-            ], name
+            def ranker(arm, seeds, r=recommender, name=name):  # noqa: ANN001, ANN202
+                ids = r.recommend(list(seeds), 10, "hybrid", allow_unknown=True).track_ids
+                return [str(t) for t in ids], name
 
-        with tempfile.TemporaryDirectory() as scratch:
-            day2 = run_offline(
-                listeners,
-                ranker,
-                Path(scratch),
-                start=start + timedelta(days=2),
-                rate=1.0,
-                hours=2,
-                challenger_share=0.0,
-                seed=2,
-            )
-        n, a = day2.requests.get("champion", 0), day2.accepted.get("champion", 0)
-        rate, low, high = wilson(a, n)
-        print(f"acceptance {name}: {rate:.4f} [{low:.4f}, {high:.4f}] on {n} requests")
+            with tempfile.TemporaryDirectory() as scratch:
+                day2 = run_offline(
+                    groups[group],
+                    ranker,
+                    Path(scratch),
+                    start=start + timedelta(days=2),
+                    rate=1.0,
+                    hours=4,
+                    challenger_share=0.0,
+                    seed=2,
+                )
+            cells[name], text = acceptance(day2)
+            print(f"{group}: acceptance {name}: {text}", flush=True)
+        print(
+            f"{group}: with - without feedback (paired): "
+            f"{paired(cells['without feedback'], cells['with feedback'])}",
+            flush=True,
+        )
     print(f"load average: {Path('/proc/loadavg').read_text().strip()}")
 
 

@@ -19,7 +19,7 @@ from playlist_assets.defs.partitions import BACKFILL_POLICY, hourly_partitions, 
 from playlist_assets.lib.constants import DUCKDB_POOL
 from playlist_assets.lib.feedback import store
 from playlist_assets.lib.feedback.contract import FEEDBACK_DIR, IMPRESSIONS_DIR
-from playlist_assets.lib.feedback.lines import HourLines, read_hour, with_served
+from playlist_assets.lib.feedback.lines import HourSummary, load_hour
 from playlist_assets.lib.quality.gate import range_label
 
 GROUP = "listeners"
@@ -42,16 +42,30 @@ _COMMON = {
 }
 
 
-def _hour_metadata(label: str, stored: list[HourLines], rejects_table: str) -> dict[str, object]:
-    rows = sum(len(h.rows) for h in stored)
-    rejected = sum(len(h.rejects) for h in stored)
-    reasons = sorted({r for h in stored for r in h.reasons})
+def _load(
+    context: dg.AssetExecutionContext, warehouse: DuckDBResource, kind: str, rejects_table: str
+) -> dict[str, object]:
+    """Load each hour of the run (``lines.load_hour``); the metadata, and a warning naming
+    the reasons when lines were kept aside."""
+    summaries: list[HourSummary] = []
+    for _key, start, end in partition_hours(context.partition_keys):
+        with warehouse.get_connection() as conn:
+            summaries.append(load_hour(conn, settings.landing_dir(), kind, start, end))
+    rejected = sum(s.rejected for s in summaries)
+    reasons = sorted({r for s in summaries for r in s.reasons})
+    counts: dict[str, int] = {}
+    for s in summaries:
+        for name, n in s.counts.items():
+            counts[name] = counts.get(name, 0) + n
     metadata: dict[str, object] = {
-        "partition": label,
-        "dagster/row_count": rows,
+        "partition": range_label(context.partition_keys),
+        "dagster/row_count": sum(s.rows for s in summaries),
         "rejected_rows": rejected,
+        ("arms" if kind == IMPRESSIONS_DIR else "events"): dg.MetadataValue.json(counts),
     }
     if rejected:
+        listed = "; ".join(reasons[:_LISTED])
+        context.log.warning(f"{rejected} line(s) kept aside in {rejects_table}: {listed}")
         metadata["rejects"] = dg.MetadataValue.md(
             "\n".join(f"- {r[:200]}" for r in reasons[:_LISTED])
             + f"\n\nAll rejected lines, with file, line and reason: {rejects_table}."
@@ -59,18 +73,9 @@ def _hour_metadata(label: str, stored: list[HourLines], rejects_table: str) -> d
     return metadata
 
 
-def _warn(context: dg.AssetExecutionContext, stored: list[HourLines], table: str) -> None:
-    rejected = sum(len(h.rejects) for h in stored)
-    if rejected:
-        reasons = sorted({r for h in stored for r in h.reasons})
-        context.log.warning(
-            f"{rejected} line(s) kept aside in {table}: " + "; ".join(reasons[:_LISTED])
-        )
-
-
 @dg.asset(
     **_COMMON,
-    kinds={"duckdb", "pandas"},
+    kinds={"duckdb"},
     automation_condition=AFTER_THE_HOUR,
 )
 def recommendation_impressions(
@@ -79,27 +84,13 @@ def recommendation_impressions(
     """Every list the API served in the hour (request, listener, model version, strategy, arm,
     seeds, ranked songs) in ``main.recommendation_impressions``; unusable lines in
     ``main.recommendation_impressions_rejects`` with the file, line and reason."""
-    stored: list[HourLines] = []
-    for _key, start, end in partition_hours(context.partition_keys):
-        hour = read_hour(settings.landing_dir(), IMPRESSIONS_DIR, start, end)
-        with warehouse.get_connection() as conn:
-            tables = {store.IMPRESSIONS_TABLE: hour.rows}
-            store.replace_hour(
-                conn, {**tables, store.IMPRESSIONS_REJECTS_TABLE: hour.rejects}, start, end
-            )
-        stored.append(hour)
-    _warn(context, stored, store.IMPRESSIONS_REJECTS_TABLE)
-    metadata = _hour_metadata(
-        range_label(context.partition_keys), stored, store.IMPRESSIONS_REJECTS_TABLE
-    )
-    arms = [a for h in stored for a in h.rows["arm"]]
-    metadata["arms"] = dg.MetadataValue.json({a: arms.count(a) for a in sorted(set(arms))})
+    metadata = _load(context, warehouse, IMPRESSIONS_DIR, store.IMPRESSIONS_REJECTS_TABLE)
     return dg.MaterializeResult(metadata=metadata)
 
 
 @dg.asset(
     **_COMMON,
-    kinds={"duckdb", "pandas"},
+    kinds={"duckdb"},
     deps=["recommendation_impressions"],
     automation_condition=AFTER_CHECKS,
 )
@@ -111,20 +102,7 @@ def recommendation_feedback(
     ``main.recommendation_feedback``. Rejected with the reason, in
     ``main.recommendation_feedback_rejects``: bad lines, unknown events, times outside the hour,
     requests not served in this hour or the 24 before, tracks not in the served list, repeats."""
-    stored: list[HourLines] = []
-    for _key, start, end in partition_hours(context.partition_keys):
-        lines = read_hour(settings.landing_dir(), FEEDBACK_DIR, start, end)
-        with warehouse.get_connection() as conn:
-            hour = with_served(lines, store.shown(conn, lines.rows, start))
-            tables = {store.FEEDBACK_TABLE: hour.rows, store.FEEDBACK_REJECTS_TABLE: hour.rejects}
-            store.replace_hour(conn, tables, start, end)
-        stored.append(hour)
-    _warn(context, stored, store.FEEDBACK_REJECTS_TABLE)
-    metadata = _hour_metadata(
-        range_label(context.partition_keys), stored, store.FEEDBACK_REJECTS_TABLE
-    )
-    events = [e for h in stored for e in h.rows["event"]]
-    metadata["events"] = dg.MetadataValue.json({e: events.count(e) for e in sorted(set(events))})
+    metadata = _load(context, warehouse, FEEDBACK_DIR, store.FEEDBACK_REJECTS_TABLE)
     return dg.MaterializeResult(metadata=metadata)
 
 
@@ -142,22 +120,13 @@ def online_metrics(
     (``main.online_metrics``); challenger minus champion acceptance with its interval and
     whether it is significant, each listener one unit (``main.online_arm_difference``;
     per-listener counts in ``main.online_user_counts``)."""
-    from playlist_assets.lib.feedback.metrics import (
-        arm_difference,
-        online_counts,
-        rates,
-        user_counts,
-    )
+    from playlist_assets.lib.feedback.metrics import arm_difference, rates
     from playlist_assets.lib.recommend.names import NEW_SONG_HOURS
 
     hours: list[tuple[datetime, object, object]] = []
     for _key, start, end in partition_hours(context.partition_keys):
         with warehouse.get_connection() as conn:
-            impressions = store.read_hour(conn, store.IMPRESSIONS_TABLE, start, end)
-            feedback = store.read_hour(conn, store.FEEDBACK_TABLE, start, end)
-            fresh = store.fresh_served(conn, start, end, NEW_SONG_HOURS)
-            counts = online_counts(impressions, feedback, fresh)
-            users = user_counts(impressions, feedback)
+            counts, users = store.hour_counts(conn, start, end, NEW_SONG_HOURS)
             metrics = rates(counts).assign(partition_hour=start)
             difference = arm_difference(counts, start, users)
             tables = {

@@ -10,8 +10,7 @@ import pytest
 from materialized_sample import materialize_sample
 
 from playlist_assets.cli import main as cli_main
-from playlist_assets.lib.feedback import store
-from playlist_assets.lib.feedback.lines import read_hour, with_served
+from playlist_assets.lib.feedback.lines import load_hour
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "api"))
 from api_harness import launch, stop  # noqa: E402
@@ -35,14 +34,10 @@ def test_listeners_through_the_api_land_as_clean_lines(
     now = datetime.now(timezone.utc).replace(tzinfo=None, minute=0, second=0, microsecond=0)
     conn, impressions, feedback = duckdb.connect(), 0, 0
     for start in (now - timedelta(hours=1), now):  # the run may straddle the hour
-        landing = Path(home) / "landing"
-        imp = read_hour(landing, "impressions", start, start + timedelta(hours=1))
-        store.replace_hour(
-            conn, {store.IMPRESSIONS_TABLE: imp.rows}, start, start + timedelta(hours=1)
-        )
-        lines = read_hour(landing, "feedback", start, start + timedelta(hours=1))
-        judged = with_served(lines, store.shown(conn, lines.rows, start))
-        assert imp.rejects.empty and judged.rejects.empty, judged.reasons
-        impressions += len(imp.rows)
-        feedback += len(judged.rows)
+        landing, end = Path(home) / "landing", start + timedelta(hours=1)
+        imp = load_hour(conn, landing, "impressions", start, end)
+        judged = load_hour(conn, landing, "feedback", start, end)
+        assert imp.rejected == 0 and judged.rejected == 0, judged.reasons
+        impressions += imp.rows
+        feedback += judged.rows
     assert impressions == 36 and feedback == 36 * 5

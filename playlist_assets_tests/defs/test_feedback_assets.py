@@ -151,7 +151,26 @@ def test_a_failed_check_stops_the_online_metrics(data_home: Path) -> None:
         | dg.AssetSelection.assets("online_metrics")
     )
     (check,) = result.get_asset_check_evaluations()
-    assert not check.passed and "request_id_unique" in (check.description or "")
+    assert not check.passed and "request_id_unique: 1 stored row(s)" in (check.description or "")
+    assert sql(f"select count(*) n from {store.METRICS_TABLE}")["n"].iat[0] == 0
+
+
+def test_feedback_stored_against_what_was_served_is_gated(data_home: Path) -> None:
+    land("impressions", impression("r1", "u1", "champion") + impression("r2", "u2", "champion"))
+    land("feedback", event("r1", "a", "added") + event("r2", "b", "skipped", "u2"))
+    assert materialize().success
+    with duckdb.connect(str(settings.warehouse_path())) as conn:  # rows no reader would store
+        conn.execute(f"update {store.FEEDBACK_TABLE} set track_id = 'zz' where request_id = 'r1'")
+        conn.execute(f"update {store.FEEDBACK_TABLE} set time = time - interval 2 hour")
+        conn.execute(f"delete from {store.METRICS_TABLE}")
+    result = materialize(
+        dg.AssetSelection.checks(recommendation_feedback_great_expectations)
+        | dg.AssetSelection.assets("online_metrics")
+    )
+    (check,) = result.get_asset_check_evaluations()
+    described = check.description or ""
+    assert not check.passed and "request_and_track_served: 1 stored row(s)" in described
+    assert "time_inside_hour: 2 stored row(s)" in described
     assert sql(f"select count(*) n from {store.METRICS_TABLE}")["n"].iat[0] == 0
 
 

@@ -65,16 +65,24 @@ def hour_folder(landing: Path, kind: str, hour_name: str) -> Path:
     return Path(landing) / kind / hour_name
 
 
+def line_files(folder: Path) -> list[Path]:
+    """An hour folder's line files, in name order (none when the folder does not exist)."""
+    return sorted(Path(folder).glob(f"*{LINE_SUFFIX}")) if Path(folder).is_dir() else []
+
+
+def whole_text(path: Path) -> str:
+    """The file's whole lines: up to its last newline (the rest is still being written or was
+    cut by a crash); bytes that are not UTF-8 become U+FFFD instead of failing the read."""
+    data = Path(path).read_bytes()
+    return data[: data.rfind(b"\n") + 1].decode("utf-8", errors="replace")
+
+
 def whole_lines(folder: Path) -> Iterator[tuple[Path, int, str]]:
     """(file, 1-based line number, text) of every whole line of an hour's files, in name order."""
-    if not Path(folder).is_dir():
-        return
-    for path in sorted(Path(folder).glob(f"*{LINE_SUFFIX}")):
-        data = path.read_bytes()
-        whole = data[: data.rfind(b"\n") + 1].decode("utf-8", errors="replace")
-        for number, text in enumerate(whole.splitlines(), start=1):
+    for path in line_files(folder):
+        for number, text in enumerate(whole_text(path).split("\n"), start=1):
             if text.strip():
-                yield path, number, text
+                yield path, number, text.removesuffix("\r")
 
 
 def read_records(folder: Path) -> list[dict[str, Any]]:

@@ -1,25 +1,27 @@
-"""An hour's landing lines as typed frames, every line that cannot be used kept with its reason.
+"""An hour's landing lines judged in DuckDB: accepted rows, and every unusable line with its reason.
 
-The API (and clients' batch files) write JSON lines per the contract (``contract``); this reads
-the whole lines of one hour's folder and splits them into accepted rows and rejects in the shared
-reject shape (``lib.quality.quarantine``): the file, the line number, the reason and the line
-itself. Checks are vectorized over the hour (pandas), so an hour of 20 requests/s stays cheap.
+The API (and clients' batch files) write JSON lines per the contract (``contract``). DuckDB reads
+an hour's files and splits them into whole lines (``stage_lines``), and its JSON functions (C++)
+parse and judge them in SQL (``judge_lines``): each line gets at most one reason, the first rule it
+breaks, in this order: not JSON, not an object, each field missing or of the wrong type (in the
+contract's field order), a value outside its set, the time not ISO 8601 or outside the hour, a
+repeat within the hour (the first line of a request or event counts). Feedback is also judged
+against what was served: the request among the impressions of the hour or the 24 before, the
+track in its list, the event not already stored for an earlier hour.
 
-What is judged here needs only the lines themselves: JSON, fields and their types, the time
-inside the hour, known events, repeats within the hour. Whether a feedback's request and track
-were served needs the stored impressions (``store.shown``) and is judged by ``judge_shown``.
+The judged lines stay in a temporary table of the connection (``JUDGED``): the store copies the
+accepted rows and the rejects (file, line, reason, the line itself) into the warehouse from
+there, so an hour of 20 requests/s never becomes Python objects row by row.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable
+import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
+import duckdb
 
 from playlist_assets.lib.feedback.contract import (
     ARMS,
@@ -30,280 +32,357 @@ from playlist_assets.lib.feedback.contract import (
     IMPRESSION_FIELDS,
     IMPRESSIONS_DIR,
     hour_folder,
-    whole_lines,
+    line_files,
+    whole_text,
+)
+from playlist_assets.lib.feedback.store import (
+    FEEDBACK_REJECTS_TABLE,
+    FEEDBACK_TABLE,
+    FEEDBACK_WINDOW,
+    IMPRESSIONS_REJECTS_TABLE,
+    IMPRESSIONS_TABLE,
+    ensure_tables,
+    replace_hour_from,
 )
 from playlist_assets.lib.feeds.landing import hour_folder_name
-from playlist_assets.lib.quality.quarantine import empty_hour_rejects, reject_rows
-from playlist_assets.lib.schema import TIMESTAMP_DTYPE
 
-Line = tuple[str, int, str]  # (source file, 1-based line number, text)
+LINES = "_landing_lines"  # temp view (or table): seq, source, line, text
+_FILE_STRIDE = 2**32  # seq = file's position * _FILE_STRIDE + line
+JUDGED = "_judged_lines"  # temp table: the stored columns, seq, reason (null: accepted)
+_LINE_JUDGED, _SERVED = "_judged_feedback_lines", "_served_impressions"  # feedback's steps
+_NULLABLE = frozenset({"user", "key_id"})  # null or a non-empty string
+_TEXT = frozenset({"request_id", "model_version", "strategy", "track_id", "event"})
+_LISTS = ("seeds", "ranked")  # lists of track ids (impressions)
+# A rejected line is kept as it came (it is the row as JSON); one that is not JSON only in part.
+_ROW_JSON = "case when j.reason = 'not JSON' then left(l.text, 2000) else l.text end"
+# ISO 8601 with a zone (Z or an offset): converted to UTC; without one the time is UTC already.
+_ZONED = r"\d:\d\d(:\d\d(\.\d*)?)?\s*(Z|z|[+-]\d\d(:?\d\d)?)$"
 
-# Optional fields: null or a string. The rest are required.
-_NULLABLE = frozenset({"user", "key_id"})
-_TEXT = ("request_id", "model_version", "strategy", "track_id", "event")
-# What a stored row keeps besides the contract's fields: where it came from.
-PROVENANCE = ("source", "line")
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _fill(sql: str, **parts: str) -> str:
+    for name, value in parts.items():
+        sql = sql.replace(f"@{name}", value)
+    return sql
+
+
+def _drop_lines(conn: duckdb.DuckDBPyConnection) -> None:
+    """Drop ``LINES``, a view or a table."""
+    for kind in ("view", "table"):
+        with contextlib.suppress(duckdb.CatalogException):  # it is the other kind
+            conn.execute(f"drop {kind} if exists {LINES}")
+
+
+def stage_lines(
+    conn: duckdb.DuckDBPyConnection,
+    landing: Path,
+    kind: str,
+    start: datetime,
+    *,
+    decode_here: bool = False,
+) -> None:
+    """``LINES``: the whole, non-blank lines of the hour's files of ``kind`` (``seq`` orders
+    them: file, then line), as a view that reads the files.
+
+    DuckDB reads the files (``read_text``) and splits them at newlines; the part after a
+    file's last newline (the last element of the split: empty when the file ends with one) is
+    left out. A CR before the newline stays (JSON reads it as white space). Blank lines are
+    skipped (a longer run of spaces is kept and rejected as not JSON: cheaper than trimming
+    every line). When a file is not valid UTF-8 (or ``decode_here``), the lines are decoded
+    here instead (bad bytes as U+FFFD) into a table.
+    """
+    files = [str(p) for p in line_files(hour_folder(landing, kind, hour_folder_name(start)))]
+    listing = "[" + ", ".join(_quote(f) for f in files) + "]"
+    lines = f"""
+        select list_position({listing}::varchar[], source) * {_FILE_STRIDE} + line as seq,
+               source, line, text
+        from (select source, generate_subscripts(parts, 1) as line, unnest(parts) as text,
+                     len(parts) as n
+              from (select @source as source, string_split(@content, chr(10)) as parts
+                    @origin))
+        where line < n and (strlen(text) > 8 or trim(text, e' \\t\\r') <> '')"""
+    _drop_lines(conn)
+    if not files:
+        conn.execute(
+            f"create temp table {LINES} (seq bigint, source varchar, line bigint, text varchar)"
+        )
+        return
+    origin = f"from read_text({listing})"
+    try:
+        if decode_here:
+            raise duckdb.InvalidInputException("decoded here")
+        conn.execute(f"select sum(strlen(content)) {origin}").fetchone()  # fails if not UTF-8
+        conn.execute(
+            f"create temp view {LINES} as "
+            + _fill(lines, source="filename", content="content", origin=origin)
+        )
+    except duckdb.InvalidInputException:  # not UTF-8 somewhere: decoded here
+        conn.execute(
+            f"create temp table {LINES} (seq bigint, source varchar, line bigint, text varchar)"
+        )
+        for path in files:
+            conn.execute(
+                f"insert into {LINES} " + _fill(lines, source="?", content="?", origin=""),
+                [path, whole_text(path)],
+            )
+
+
+def _field_reasons(fields: tuple[str, ...]) -> list[str]:
+    """CASE branches: each field missing, then of the wrong type, in the contract's order."""
+    branches = []
+    for i, name in enumerate(fields, start=1):
+        t, v = f"t[{i}]", f"v[{i}]"
+        if name not in _NULLABLE:
+            branches.append(f"when {t} is null or {t} = 'NULL' then 'missing field {name}'")
+        if name in _TEXT or name in _NULLABLE:
+            branches.append(
+                f"when {t} <> 'NULL' and not ({t} = 'VARCHAR' and {v} <> '') "
+                f"then 'field {name} is not a non-empty string'"
+            )
+    return branches
+
+
+def _judge_sql(kind: str) -> str:
+    """The query judging ``LINES`` of ``kind``; parameters: the hour's start and end."""
+    impressions = kind == IMPRESSIONS_DIR
+    fields = IMPRESSION_FIELDS if impressions else FEEDBACK_FIELDS
+    at = {name: i for i, name in enumerate(fields, start=1)}
+    paths = "[" + ", ".join(_quote(f"$.{f}") for f in fields) + "]"
+    root_paths = "['$', " + paths[1:]
+    time = f"v[{at['time']}]"
+    branches = [
+        "when not valid then 'not JSON'",
+        "when root <> 'OBJECT' then 'not a JSON object'",
+        *_field_reasons(fields),
+    ]
+    extra: list[str] = []
+    lists: list[str] = []  # the lists' element types and values, computed once
+    if impressions:
+        arms = ", ".join(_quote(a) for a in ARMS)
+        arm = f"v[{at['arm']}]"
+        k = f"{at['k']}"
+        branches.append(
+            f"when {arm} not in ({arms}) then 'arm ' || {arm} || ' is not one of {'/'.join(ARMS)}'"
+        )
+        branches.append(
+            f"when t[{k}] not in ('BIGINT', 'UBIGINT') or coalesce(try_cast(v[{k}] as bigint), 0)"
+            " <= 0 then 'field k is not a positive integer'"
+        )
+        for name in _LISTS:
+            branches.append(
+                f"when {name}_types is null or list_contains({name}, '') or not coalesce("
+                f"list_bool_and(list_transform({name}_types, lambda x: x = 'VARCHAR')), true) "
+                f"then 'field {name} is not a list of track ids'"
+            )
+            lists += [
+                f"case when t[{at[name]}] = 'ARRAY' then json_type(v[{at[name]}], '$[*]') "
+                f"end as {name}_types",
+                f"case when t[{at[name]}] = 'ARRAY' "
+                f"then json_extract_string(v[{at[name]}], '$[*]') end as {name}",
+            ]
+        extra = [f"try_cast(v[{k}] as bigint) as k", *_LISTS]
+    else:
+        events = ", ".join(_quote(e) for e in EVENTS)
+        event = f"v[{at['event']}]"
+        branches.append(
+            f"when {event} not in ({events}) then 'unknown event ' || {event} || "
+            f"' (known: {', '.join(EVENTS)})'"
+        )
+    branches += [
+        "when parsed_time is null then 'field time is not an ISO 8601 time'",
+        f"when parsed_time < $1 or parsed_time >= $2 then 'time ' || {time} || "
+        "' is outside the hour ' || strftime($1, '%Y-%m-%dT%H') || ':00..+1h'",
+    ]
+    columns = [
+        f"case when t[{at[n]}] = 'VARCHAR' then v[{at[n]}] end as {_ident(n)}"
+        for n in fields
+        if n in _TEXT or n in _NULLABLE or n == "arm"
+    ]
+    key = ("request_id",) if impressions else FEEDBACK_KEY
+    keys = ", ".join(_ident(c) for c in key)
+    repeat = (
+        "duplicate request_id (counted once)"
+        if impressions
+        else f"duplicate event ({', '.join(FEEDBACK_KEY)}) counted once"
+    )
+    judged = f"""
+    with parsed as (  -- the root's and the fields' types in one parse: null when not JSON
+        select seq, source, line, text, try(json_type(text, {root_paths})) as types
+        from {LINES}
+    ), typed as (
+        select *, types is not null as valid, types[1] as root, types[2:] as t,
+               case when types[1] = 'OBJECT' then json_extract_string(text, {paths}) end as v
+        from parsed
+    ), timed as (
+        select *, {"".join(x + ", " for x in lists)}
+               case when t[{at["time"]}] <> 'VARCHAR' then null
+                    when suffix({time}, 'Z') then try_cast({time} as timestamp)  -- the API's
+                    when regexp_matches({time}, '{_ZONED}')
+                    then timezone('UTC', try_cast({time} as timestamptz))
+                    else try_cast({time} as timestamp) end as parsed_time
+        from typed
+    ), judged as materialized (  -- the JSON work, once
+        select seq, $1::timestamp as partition_hour, {", ".join(columns)},
+               parsed_time as "time", {"".join(e + ", " for e in extra)}source, line,
+               case {" ".join(branches)} end as reason
+        from timed
+    ), repeated as (  -- keys accepted more than once: lines after the first are repeats
+        select {keys}, min(seq) as first from judged where reason is null
+        group by all having count(*) > 1
+    ), deduped as (
+        select j.* exclude (reason),
+               coalesce(j.reason, case when j.seq > r.first then {_quote(repeat)} end) as reason
+        from judged j left join repeated r using ({keys})
+    )"""
+    return judged + " select * from deduped"
+
+
+def _served_sql() -> str:
+    """The judged feedback lines (``_LINE_JUDGED``) joined with what served them
+    (``_SERVED``) and with the same events stored for an earlier hour (from $1, the first
+    hour of the impressions answered: an event is stored no earlier than its impression, so
+    older hours need not be read; to $2, the hour's start)."""
+    return f"""
+    with earlier as (
+        select distinct request_id, track_id, event from {FEEDBACK_TABLE}
+        where partition_hour >= $1 and partition_hour < $2
+          and request_id in (select request_id from {_SERVED})
+    )
+    select d.* exclude (reason),
+           nullif(coalesce(list_position(s.ranked, d.track_id), 0), 0) as rank,
+           s.arm, s.model_version, s.strategy,
+           coalesce(d.reason, case
+               when s.request_id is null then 'request_id ' || d.request_id
+                   || ' is not among the impressions of this hour or the previous 24 hours'
+               when coalesce(list_position(s.ranked, d.track_id), 0) = 0 then 'track '
+                   || d.track_id || ' was not in that request''s ranked list'
+               when e.request_id is not null then 'duplicate event (request_id, track_id, '
+                   || 'event) already stored in an earlier hour'
+           end) as reason
+    from {_LINE_JUDGED} d
+    left join {_SERVED} s on d.reason is null and s.request_id = d.request_id
+    left join earlier e on d.reason is null and e.request_id = d.request_id
+        and e.track_id = d.track_id and e.event = d.event
+    """
+
+
+def _ident(name: str) -> str:
+    return f'"{name}"'
+
+
+def judge_lines(conn: duckdb.DuckDBPyConnection, kind: str, start: datetime, end: datetime) -> None:
+    """``JUDGED`` from ``LINES``: every line's stored columns (``seq``: its key in ``LINES``)
+    and its reason, null when accepted. Feedback is also judged against what was served: the
+    request among the impressions stored for the hour or the 24 before (the earliest if
+    repeated) gives ``rank``, ``arm``, ``model_version`` and ``strategy``; rejected when the
+    request was not served, the track was not in its list, or the same event is stored for an
+    earlier hour (feedback may come a day late)."""
+    assert kind in (IMPRESSIONS_DIR, FEEDBACK_DIR), kind
+    ensure_tables(conn)
+    if kind == IMPRESSIONS_DIR:
+        conn.execute(f"create or replace temp table {JUDGED} as {_judge_sql(kind)}", [start, end])
+        return
+    conn.execute(f"create or replace temp table {_LINE_JUDGED} as {_judge_sql(kind)}", [start, end])
+    conn.execute(  # the impression each request answers: the earliest if stored twice
+        f"""create or replace temp table {_SERVED} as
+        select request_id, min(partition_hour) as partition_hour from {IMPRESSIONS_TABLE}
+        where partition_hour >= ? and partition_hour <= ?
+          and request_id in (select request_id from {_LINE_JUDGED} where reason is null)
+        group by request_id""",
+        [start - FEEDBACK_WINDOW, start],
+    )
+    first, last = conn.execute(
+        f"select min(partition_hour), max(partition_hour) from {_SERVED}"
+    ).fetchone()
+    conn.execute(  # what served them, read only from the hours that hold them
+        f"""create or replace temp table {_SERVED} as
+        select s.request_id, i.ranked, i.arm, i.model_version, i.strategy from {_SERVED} s
+        join {IMPRESSIONS_TABLE} i using (request_id, partition_hour)
+        where i.partition_hour >= ? and i.partition_hour <= ?
+        qualify row_number() over (partition by s.request_id) = 1  -- stored twice in an hour""",
+        [first or start, last or start],
+    )
+    conn.execute(
+        f"create or replace temp table {JUDGED} as {_served_sql()}", [first or start, start]
+    )
+    conn.execute(f"drop table {_LINE_JUDGED}; drop table {_SERVED}")
 
 
 @dataclass(frozen=True)
-class HourLines:
-    """One hour's accepted rows and rejected lines (``partition_hour`` on both)."""
+class HourSummary:
+    """What one hour's load stored: rows, rejected lines, their reasons and the rows per arm
+    (impressions) or event (feedback)."""
 
-    rows: pd.DataFrame
-    rejects: pd.DataFrame
-
-    @property
-    def reasons(self) -> list[str]:
-        return sorted(set(self.rejects["reason"].astype(str)))
-
-
-def hour_lines(landing: Path, kind: str, start: datetime) -> list[Line]:
-    """Every whole line of the hour's files of ``kind`` (IMPRESSIONS_DIR or FEEDBACK_DIR)."""
-    folder = hour_folder(landing, kind, hour_folder_name(start))
-    return [(str(path), number, text) for path, number, text in whole_lines(folder)]
+    rows: int
+    rejected: int
+    reasons: tuple[str, ...]  # distinct, most frequent first
+    counts: dict[str, int]
 
 
-def _decode(lines: Iterable[Line]) -> tuple[list[dict], list[tuple[Line, str]]]:
-    records: list[dict] = []
-    bad: list[tuple[Line, str]] = []
-    for source, number, text in lines:
-        try:
-            record = json.loads(text)
-        except ValueError as exc:
-            bad.append(((source, number, text), f"not JSON ({exc.msg} at column {exc.colno})"))
-            continue
-        if not isinstance(record, dict):
-            bad.append(((source, number, text), "not a JSON object"))
-            continue
-        record["source"], record["line"] = source, number
-        records.append(record)
-    return records, bad
+def load_hour(
+    conn: duckdb.DuckDBPyConnection, landing: Path, kind: str, start: datetime, end: datetime
+) -> HourSummary:
+    """Read, judge and store the hour's lines of ``kind``: the hour [start, end) of its table and
+    of its rejects table replaced in one transaction (idempotent, backfillable).
+
+    DuckDB reads the files more than once (a check, the judging, the rejects' text); a file that
+    turns invalid UTF-8 between reads (a write caught mid-character) sends the whole hour
+    through the decoded-here table instead of failing the run."""
+    try:
+        return _load_hour(conn, landing, kind, start, end, decode_here=False)
+    except duckdb.InvalidInputException:
+        return _load_hour(conn, landing, kind, start, end, decode_here=True)
 
 
-def _is_text(values: pd.Series) -> np.ndarray:
-    return np.fromiter((isinstance(v, str) and v != "" for v in values), bool, len(values))
-
-
-def _is_text_list(values: pd.Series) -> np.ndarray:
-    return np.fromiter(
-        (isinstance(v, list) and all(isinstance(x, str) and x for x in v) for v in values),
-        bool,
-        len(values),
-    )
-
-
-class _Reasons:
-    """The first reason each row is rejected for (later checks keep the earlier reason)."""
-
-    def __init__(self, n: int) -> None:
-        self.reason = np.full(n, None, dtype=object)
-
-    def flag(self, bad: np.ndarray, text: str | Callable[[np.ndarray], pd.Series]) -> None:
-        """``text``: the reason, or a function of the flagged rows' mask giving their reasons
-        (built only for those rows: most hours have none)."""
-        fresh = bad & pd.isna(self.reason)
-        if fresh.any():
-            values = text if isinstance(text, str) else np.asarray(text(fresh), dtype=object)
-            self.reason[fresh] = values
-
-    @property
-    def ok(self) -> np.ndarray:
-        return pd.isna(self.reason)
-
-
-def _check_fields(frame: pd.DataFrame, fields: tuple[str, ...], reasons: _Reasons) -> None:
-    for name in fields:
-        if name not in frame.columns:
-            frame[name] = None
-        values = frame[name]
-        missing = values.isna().to_numpy()
-        if name not in _NULLABLE:
-            reasons.flag(missing, f"missing field {name}")
-        if name in _TEXT or name in _NULLABLE:
-            reasons.flag(~missing & ~_is_text(values), f"field {name} is not a non-empty string")
-
-
-def _check_time(frame: pd.DataFrame, start: datetime, end: datetime, reasons: _Reasons) -> None:
-    raw = frame["time"]
-    parsed = pd.to_datetime(
-        raw.where(np.fromiter((isinstance(v, str) for v in raw), bool, len(raw))),
-        utc=True,
-        format="ISO8601",
-        errors="coerce",
-    )
-    times = parsed.dt.tz_convert("UTC").dt.tz_localize(None).astype(TIMESTAMP_DTYPE)
-    unparsed = times.isna().to_numpy() & raw.notna().to_numpy()
-    reasons.flag(unparsed, "field time is not an ISO 8601 time")
-    lo, hi = pd.Timestamp(start), pd.Timestamp(end)
-    outside = (times.notna() & ((times < lo) | (times >= hi))).to_numpy()
-    reasons.flag(
-        outside,
-        lambda rows: (
-            "time " + raw[rows].astype(str) + f" is outside the hour {lo:%Y-%m-%dT%H}:00..+1h"
-        ),
-    )
-    frame["time"] = times
-
-
-def _finish(
-    frame: pd.DataFrame,
-    reasons: _Reasons,
-    bad: list[tuple[Line, str]],
-    columns: tuple[str, ...],
+def _load_hour(
+    conn: duckdb.DuckDBPyConnection,
+    landing: Path,
+    kind: str,
     start: datetime,
-) -> HourLines:
-    ok = reasons.ok
-    kept = frame.loc[ok, list(columns)].reset_index(drop=True)
-    dropped = frame.loc[~ok]
-    rows_json = dropped.drop(columns=[*PROVENANCE]).astype(object)
-    rows_json["time"] = rows_json["time"].astype(str)
-    parts = [
-        reject_rows(
-            dropped["source"].tolist(),
-            reasons.reason[~ok].tolist(),
-            rows_json,
-            dropped["line"].tolist(),
-        ),
-        reject_rows(
-            [line[0] for line, _ in bad],
-            [why for _, why in bad],
-            None,
-            [line[1] for line, _ in bad],
-        ).assign(row_json=[line[2][:2000] for line, _ in bad]),
-    ]
-    parts = [p for p in parts if len(p)]
-    rejects = pd.concat(parts, ignore_index=True) if parts else empty_hour_rejects()
-    rejects["partition_hour"] = pd.Series(
-        [pd.Timestamp(start)] * len(rejects), dtype=TIMESTAMP_DTYPE
+    end: datetime,
+    *,
+    decode_here: bool,
+) -> HourSummary:
+    stage_lines(conn, landing, kind, start, decode_here=decode_here)
+    judge_lines(conn, kind, start, end)
+    impressions, judged = kind == IMPRESSIONS_DIR, JUDGED
+    rows, rejects = (
+        (IMPRESSIONS_TABLE, IMPRESSIONS_REJECTS_TABLE)
+        if impressions
+        else (FEEDBACK_TABLE, FEEDBACK_REJECTS_TABLE)
     )
-    kept.insert(
-        0, "partition_hour", pd.Series([pd.Timestamp(start)] * len(kept), dtype=TIMESTAMP_DTYPE)
+    track = "null" if impressions else "j.track_id"
+    by = "arm" if impressions else "event"
+    reasons = conn.execute(
+        f"select reason, count(*) n from {judged} where reason is not null "
+        "group by reason order by n desc, reason"
+    ).fetchall()
+    counts = dict(
+        conn.execute(
+            f"select {by}, count(*) from {judged} where reason is null group by {by} order by 1"
+        ).fetchall()
     )
-    return HourLines(kept, rejects)
-
-
-IMPRESSION_COLUMNS = (*IMPRESSION_FIELDS, *PROVENANCE)
-
-
-def parse_impressions(lines: Iterable[Line], start: datetime, end: datetime) -> HourLines:
-    """The hour's impressions: a request id served twice counts once (the first line)."""
-    records, bad = _decode(lines)
-    frame = (
-        pd.DataFrame.from_records(records) if records else pd.DataFrame({"source": [], "line": []})
+    # the rejected lines' text read again only when there are some (the files are read again)
+    text = f"join {LINES} l using (seq)" if reasons else "cross join (select null as text) l"
+    replace_hour_from(
+        conn,
+        {
+            rows: f"select * exclude (seq, reason) from {judged} where reason is null",
+            rejects: f"select j.source, j.line as row_number, {track} as track_id, j.reason, "
+            f"{_ROW_JSON} as row_json, j.partition_hour from {judged} j {text} "
+            "where j.reason is not null",
+        },
+        start,
+        end,
     )
-    reasons = _Reasons(len(frame))
-    _check_fields(frame, IMPRESSION_FIELDS, reasons)
-    reasons.flag(
-        ~frame["arm"].isin(ARMS).to_numpy(),
-        lambda rows: "arm " + frame["arm"][rows].astype(str) + " is not one of " + "/".join(ARMS),
+    _drop_lines(conn)
+    conn.execute(f"drop table if exists {JUDGED}")
+    return HourSummary(
+        rows=sum(counts.values()),
+        rejected=sum(n for _, n in reasons),
+        reasons=tuple(r for r, _ in reasons),
+        counts=counts,
     )
-    k_ok = pd.Series(
-        np.fromiter(
-            (isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in frame["k"]),
-            bool,
-            len(frame),
-        )
-    )
-    reasons.flag(~k_ok.to_numpy(dtype=bool), "field k is not a positive integer")
-    for name in ("seeds", "ranked"):
-        reasons.flag(~_is_text_list(frame[name]), f"field {name} is not a list of track ids")
-    _check_time(frame, start, end, reasons)
-    ids = frame["request_id"].where(reasons.ok)
-    reasons.flag((ids.notna() & ids.duplicated()).to_numpy(), "duplicate request_id (counted once)")
-    out = _finish(frame, reasons, bad, IMPRESSION_COLUMNS, start)
-    out.rows["k"] = out.rows["k"].astype("int64")
-    return out
-
-
-FEEDBACK_COLUMNS = (*FEEDBACK_FIELDS, *PROVENANCE)
-
-
-def parse_feedback(lines: Iterable[Line], start: datetime, end: datetime) -> HourLines:
-    """The hour's feedback events: a repeat of ``FEEDBACK_KEY`` counts once (the first line)."""
-    records, bad = _decode(lines)
-    frame = (
-        pd.DataFrame.from_records(records) if records else pd.DataFrame({"source": [], "line": []})
-    )
-    reasons = _Reasons(len(frame))
-    _check_fields(frame, FEEDBACK_FIELDS, reasons)
-    unknown = frame["event"].notna().to_numpy() & ~frame["event"].isin(EVENTS).to_numpy()
-    reasons.flag(
-        unknown,
-        lambda rows: (
-            "unknown event "
-            + frame["event"][rows].astype(str)
-            + " (known: "
-            + ", ".join(EVENTS)
-            + ")"
-        ),
-    )
-    _check_time(frame, start, end, reasons)
-    ok = reasons.ok  # key fields are strings there: hashable
-    repeat = np.zeros(len(frame), dtype=bool)
-    repeat[ok] = frame.loc[ok, list(FEEDBACK_KEY)].duplicated().to_numpy()
-    reasons.flag(repeat, "duplicate event (request_id, track_id, event) counted once")
-    return _finish(frame, reasons, bad, FEEDBACK_COLUMNS, start)
-
-
-def read_hour(landing: Path, kind: str, start: datetime, end: datetime) -> HourLines:
-    """Read and judge the hour's lines of ``kind`` from the landing folder."""
-    parse = parse_impressions if kind == IMPRESSIONS_DIR else parse_feedback
-    assert kind in (IMPRESSIONS_DIR, FEEDBACK_DIR), kind
-    return parse(hour_lines(landing, kind, start), start, end)
-
-
-def judge_shown(feedback: pd.DataFrame, shown: pd.DataFrame) -> HourLines:
-    """Feedback joined with what was served: ``shown`` has one row per feedback row (same
-    order) with ``found`` (the request is among the impressions), ``rank`` (1-based position of
-    the track in that list, null if absent), ``arm``, ``model_version``, ``strategy`` of the
-    impression and ``seen_before`` (the same event was stored in an earlier hour)."""
-    reasons = _Reasons(len(feedback))
-    reasons.flag(
-        ~shown["found"].to_numpy(dtype=bool),
-        lambda rows: (
-            "request_id "
-            + feedback["request_id"][rows].astype(str)
-            + " is not among the impressions of "
-            "this hour or the previous 24 hours"
-        ),
-    )
-    reasons.flag(
-        shown["rank"].isna().to_numpy(),
-        lambda rows: (
-            "track "
-            + feedback["track_id"][rows].astype(str)
-            + " was not in that request's ranked list"
-        ),
-    )
-    reasons.flag(
-        shown["seen_before"].to_numpy(dtype=bool),
-        "duplicate event (request_id, track_id, event) already stored in an earlier hour",
-    )
-    frame = feedback.assign(
-        rank=shown["rank"].to_numpy(),
-        arm=shown["arm"].to_numpy(),
-        model_version=shown["model_version"].to_numpy(),
-        strategy=shown["strategy"].to_numpy(),
-    )
-    ok = reasons.ok
-    kept = frame.loc[ok].reset_index(drop=True)
-    kept["rank"] = kept["rank"].astype("int64")
-    dropped = frame.loc[~ok]
-    rows_json = dropped.drop(columns=[*PROVENANCE, "partition_hour"]).astype(object)
-    rows_json["time"] = rows_json["time"].astype(str)
-    rejects = reject_rows(
-        dropped["source"].tolist(),
-        reasons.reason[~ok].tolist(),
-        rows_json,
-        dropped["line"].tolist(),
-    )
-    rejects["partition_hour"] = dropped["partition_hour"].to_numpy()
-    return HourLines(kept, rejects.astype({"partition_hour": TIMESTAMP_DTYPE}))
-
-
-def with_served(lines: HourLines, shown: pd.DataFrame) -> HourLines:
-    """``lines`` judged against what was served (``judge_shown``), all rejects together."""
-    judged = judge_shown(lines.rows, shown)
-    parts = [f for f in (lines.rejects, judged.rejects) if len(f)]
-    rejects = pd.concat(parts, ignore_index=True) if parts else lines.rejects
-    return HourLines(judged.rows, rejects)

@@ -14,8 +14,11 @@ from playlist_assets.lib.feedback.contract import CHALLENGER
 from playlist_assets.lib.feedback.simulate import Listener, Ranker, listeners_from
 
 
-def held_out_listeners(data_home: Path, limit: int | None = None) -> list[Listener]:
-    """Listeners from the held-out playlists of the materialized ``playlists`` table."""
+def held_out_listeners(
+    data_home: Path, limit: int | None = None, per_playlist: int = 1
+) -> list[Listener]:
+    """Listeners from the held-out playlists of the materialized ``playlists`` table
+    (``per_playlist`` of them per playlist: ``simulate.listeners_from``)."""
     import duckdb
     import numpy as np
 
@@ -38,7 +41,7 @@ def held_out_listeners(data_home: Path, limit: int | None = None) -> list[Listen
         )
         holdout = split.index[split == "holdout"].to_numpy()
     cases = continuation_cases(playlists, holdout, catalogue)
-    listeners = listeners_from(cases)
+    listeners = listeners_from(cases, per_playlist)
     return listeners[:limit] if limit else listeners
 
 

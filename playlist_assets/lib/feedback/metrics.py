@@ -83,10 +83,61 @@ def rates(counts: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def counts_sql(impressions: str, feedback: str) -> str:
+    """The query of ``online_counts`` over two relations (table names or subqueries):
+    ``impressions`` with request_id, user, model_version, strategy, arm, served, fresh;
+    ``feedback`` with request_id, event, rank, user, model_version, strategy, arm."""
+    group = ", ".join(GROUP)
+    same = " and ".join(f"i.{c} is not distinct from f.{c}" for c in GROUP)
+    pick = ", ".join(f"coalesce(i.{c}, f.{c}) as {c}" for c in GROUP)
+    accepting = ", ".join(f"'{e}'" for e in sorted(ACCEPTING_EVENTS))
+    return f"""
+    with by_imp as (
+        select {group}, count(distinct request_id) as impressions,
+               coalesce(sum(served), 0) as served, coalesce(sum(fresh), 0) as fresh_served,
+               count(distinct "user") as users
+        from {impressions} group by all
+    ), by_fb as (
+        select {group},
+               count(distinct request_id) filter (event in ({accepting})) as accepted_impressions,
+               count(distinct request_id) filter (event = 'added' and rank <= 10) as added_at_10,
+               count(*) as events, count(*) filter (event = 'skipped') as skips,
+               count(distinct "user") as feedback_users
+        from {feedback} group by all
+    )
+    select {pick}, {", ".join(f"coalesce({c}, 0)::BIGINT as {c}" for c in COUNT_COLUMNS)}
+    from by_imp i full outer join by_fb f on {same}
+    order by {group}
+    """
+
+
+def user_counts_sql(impressions: str, feedback: str) -> str:
+    """The query of ``user_counts`` over the relations of ``counts_sql``."""
+    accepting = ", ".join(f"'{e}'" for e in sorted(ACCEPTING_EVENTS))
+    return f"""
+    with hit as (select distinct request_id from {feedback} where event in ({accepting}))
+    select {", ".join(GROUP)}, coalesce(i."user", 'request:' || i.request_id) as "user",
+           count(*)::BIGINT as impressions,
+           count(h.request_id)::BIGINT as accepted_impressions
+    from {impressions} i left join hit h using (request_id)
+    group by all order by all
+    """
+
+
+def _in_duckdb(query: str, impressions: pd.DataFrame, feedback: pd.DataFrame) -> pd.DataFrame:
+    import duckdb
+
+    conn = duckdb.connect()
+    conn.register("_impressions", impressions)
+    conn.register("_feedback", feedback)
+    return conn.execute(query).fetch_df()
+
+
 def online_counts(
     impressions: pd.DataFrame, feedback: pd.DataFrame, fresh: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """Counts per model version, strategy and arm (``COUNT_COLUMNS``).
+    """Counts per model version, strategy and arm (``COUNT_COLUMNS``), from frames
+    (``counts_sql``; the hourly asset runs it in the warehouse).
 
     ``impressions``: request_id, user, model_version, strategy, arm (and ``ranked`` when ``fresh``
     is None); ``feedback``: request_id, event, rank, user (feedback of earlier hours' impressions
@@ -100,32 +151,9 @@ def online_counts(
         ranked = impressions["ranked"] if "ranked" in impressions else pd.Series(dtype=object)
         imp["served"] = ranked.map(len).to_numpy() if len(ranked) else 0
         imp["fresh"] = 0
-    imp[["served", "fresh"]] = imp[["served", "fresh"]].fillna(0)
+    imp[["served", "fresh"]] = imp[["served", "fresh"]].fillna(0).astype("int64")
     fb = feedback.loc[:, ["request_id", "event", "rank", "user", *GROUP]]
-    accepted = fb.loc[fb["event"].isin(ACCEPTING_EVENTS), GROUP + ["request_id"]]
-    added10 = fb.loc[(fb["event"] == "added") & (fb["rank"] <= 10), GROUP + ["request_id"]]
-    by_imp = imp.groupby(GROUP, dropna=False)
-    counts = pd.DataFrame(
-        {
-            "impressions": by_imp["request_id"].nunique(),
-            "served": by_imp["served"].sum(),
-            "fresh_served": by_imp["fresh"].sum(),
-            "users": by_imp["user"].nunique(),
-        }
-    )
-    by_fb = fb.groupby(GROUP, dropna=False)
-    fb_counts = pd.DataFrame(
-        {
-            "accepted_impressions": accepted.groupby(GROUP, dropna=False)["request_id"].nunique(),
-            "added_at_10": added10.groupby(GROUP, dropna=False)["request_id"].nunique(),
-            "events": by_fb["event"].size(),
-            "skips": by_fb["event"].apply(lambda e: int((e == "skipped").sum())),
-            "feedback_users": by_fb["user"].nunique(),
-        }
-    )
-    counts = counts.join(fb_counts, how="outer").fillna(0)
-    counts = counts.reset_index().astype({c: "int64" for c in COUNT_COLUMNS})
-    return counts.loc[:, [*GROUP, *COUNT_COLUMNS]].sort_values(GROUP, ignore_index=True)
+    return _in_duckdb(counts_sql("_impressions", "_feedback"), imp, fb)
 
 
 def online_metrics(
@@ -159,30 +187,40 @@ def newcombe(
 
 def user_counts(impressions: pd.DataFrame, feedback: pd.DataFrame) -> pd.DataFrame:
     """Impressions and accepted impressions per strategy, arm and listener (an anonymous
-    impression is its own listener): the units of the clustered A/B interval."""
-    imp = impressions[["request_id", "user", *GROUP]].copy()
-    imp["user"] = imp["user"].where(imp["user"].notna(), "request:" + imp["request_id"])
-    hit = set(feedback.loc[feedback["event"].isin(ACCEPTING_EVENTS), "request_id"])
-    imp["accepted"] = imp["request_id"].isin(hit).astype("int64")
-    out = imp.groupby([*GROUP, "user"]).agg(
-        impressions=("request_id", "size"), accepted_impressions=("accepted", "sum")
-    )
-    return out.reset_index()
+    impression is its own listener): the units of the clustered A/B interval
+    (``user_counts_sql``)."""
+    imp = impressions[["request_id", "user", *GROUP]]
+    return _in_duckdb(user_counts_sql("_impressions", "_feedback"), imp, feedback)
+
+
+def clustered_rate(
+    impressions: np.ndarray | pd.Series, accepted: np.ndarray | pd.Series
+) -> tuple[float, float]:
+    """(rate, variance) of sum(accepted) / sum(impressions) with each listener one cluster
+    (one entry per listener): the ratio estimator's variance (delta method, n/(n-1)
+    corrected); NaNs with fewer than 2 listeners or no impressions. Differences of per-listener
+    pairs (the same listeners under two recommenders) go through it too: ``accepted`` is then
+    the difference of their accepted impressions."""
+    shown_per = np.asarray(impressions, dtype=float)
+    hits = np.asarray(accepted, dtype=float)
+    n, shown = len(shown_per), float(shown_per.sum())
+    if n < 2 or shown == 0:
+        return math.nan, math.nan
+    rate = float(hits.sum()) / shown
+    residual = hits - rate * shown_per
+    return rate, float((residual**2).sum()) / shown**2 * n / (n - 1)
 
 
 def clustered_difference(users: pd.DataFrame, z: float = Z_95) -> tuple[float, float, float]:
     """(challenger - champion acceptance, low, high) with listeners as clusters: each arm's
-    rate is sum(accepted) / sum(impressions) over its listeners, its variance the ratio
-    estimator's (delta method, n/(n-1) corrected); NaNs when an arm has fewer than 2."""
+    rate and variance by ``clustered_rate``; NaNs when an arm has fewer than 2 listeners."""
     parts = []
     for arm in (CHAMPION, CHALLENGER):
         rows = users[users["arm"] == arm].groupby("user")[COUNT_COLUMNS[:2]].sum()
-        n, shown = len(rows), float(rows["impressions"].sum())
-        if n < 2 or shown == 0:
+        rate, variance = clustered_rate(rows["impressions"], rows["accepted_impressions"])
+        if math.isnan(rate):
             return math.nan, math.nan, math.nan
-        rate = rows["accepted_impressions"].sum() / shown
-        residual = rows["accepted_impressions"] - rate * rows["impressions"]
-        parts.append((rate, float((residual**2).sum()) / shown**2 * n / (n - 1)))
+        parts.append((rate, variance))
     (ra, va), (rb, vb) = parts
     half = z * math.sqrt(va + vb)
     return rb - ra, rb - ra - half, rb - ra + half

@@ -14,6 +14,7 @@ Everything is seeded: the same arguments give the same lines.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import time
@@ -40,6 +41,12 @@ class Listener:
     user: str
     seeds: tuple[str, ...]
     hidden: frozenset[str]
+    playlist: str = ""  # the held-out playlist the listener comes from
+
+
+# Listeners per held-out playlist keep this share of its continuation as their own taste.
+TASTE_SHARE = 0.8
+_TASTE_SALT = b"playlist_assets.listener.v1"
 
 
 @dataclass(frozen=True)
@@ -58,12 +65,18 @@ class Tally:
     events: int = 0
     failures: int = 0
     errors: list[str] = field(default_factory=list)
+    # (arm, listener) -> [requests, requests with an addition]: listeners are the units
+    by_listener: dict[tuple[str, str], list[int]] = field(default_factory=dict)
 
-    def count(self, arm: str, reactions: list[tuple[str, str]]) -> None:
+    def count(self, arm: str, reactions: list[tuple[str, str]], user: str = "") -> None:
         self.requests[arm] = self.requests.get(arm, 0) + 1
-        if any(event == "added" for _, event in reactions):
+        accepted = any(event == "added" for _, event in reactions)
+        if accepted:
             self.accepted[arm] = self.accepted.get(arm, 0) + 1
         self.events += len(reactions)
+        cell = self.by_listener.setdefault((arm, user), [0, 0])
+        cell[0] += 1
+        cell[1] += accepted
 
     def summary(self) -> str:
         parts = []
@@ -74,13 +87,36 @@ class Tally:
         return "; ".join(parts) + f"; {self.events} feedback events{extra}"
 
 
-def listeners_from(cases: Iterable[Any]) -> list[Listener]:
-    """Listeners from continuation cases (``lib.recommend.cooccurrence.Case``)."""
-    return [
-        Listener(f"listener-{c.pid}", tuple(c.seeds), frozenset(c.targets))
-        for c in cases
-        if c.seeds and c.targets
-    ]
+def _keeps(user: str, track: str, share: float) -> bool:
+    digest = hashlib.blake2b(f"{user}\n{track}".encode(), key=_TASTE_SALT, digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 < share
+
+
+def listeners_from(
+    cases: Iterable[Any], per_playlist: int = 1, taste: float = TASTE_SHARE
+) -> list[Listener]:
+    """Listeners from continuation cases (``lib.recommend.cooccurrence.Case``).
+
+    One per playlist (``listener-<pid>``, the whole continuation as taste), or ``per_playlist``
+    of them (``listener-<pid>-<j>``): many more listeners than playlists, as a deployment has.
+    Each asks with the playlist's seeds and likes its own ``taste`` share of the continuation,
+    which songs chosen by a hash of the listener id and the song: deterministic per listener,
+    different between listeners of one playlist (who still share much of their taste).
+    """
+    out = []
+    for c in cases:
+        if not (c.seeds and c.targets):
+            continue
+        if per_playlist <= 1:
+            out.append(
+                Listener(f"listener-{c.pid}", tuple(c.seeds), frozenset(c.targets), str(c.pid))
+            )
+            continue
+        for j in range(per_playlist):
+            user = f"listener-{c.pid}-{j}"
+            hidden = frozenset(t for t in c.targets if _keeps(user, str(t), taste))
+            out.append(Listener(user, tuple(c.seeds), hidden, str(c.pid)))
+    return out
 
 
 def react(
@@ -143,18 +179,19 @@ def run_offline(
     seed: int = 0,
 ) -> Tally:
     """``rate`` requests per simulated second for ``hours`` from ``start`` (naive UTC), ranked
-    by ``rank`` (cached per listener and arm: a listener's seeds do not change), written as the
-    API would write them; each reaction lands 1-60 s after its impression."""
+    by ``rank`` (cached per seeds and arm: a listener's seeds do not change, and listeners of
+    one playlist share them), written as the API would write them; each reaction lands 1-60 s
+    after its impression."""
     rng, tally = random.Random(seed), Tally()
-    cache: dict[tuple[str, str], tuple[list[str], str]] = {}
+    cache: dict[tuple[tuple[str, ...], str], tuple[list[str], str]] = {}
     writer = LandingWriter(landing, f"{seed}-{start:%Y%m%dT%H%M}")
     try:
         for i in range(int(rate * hours * 3600)):
             listener = listeners[rng.randrange(len(listeners))]
             arm = arm_of(listener.user, challenger_share)
-            if (listener.user, arm) not in cache:
-                cache[(listener.user, arm)] = rank(arm, listener.seeds)
-            ranked, version = cache[(listener.user, arm)]
+            if (listener.seeds, arm) not in cache:
+                cache[(listener.seeds, arm)] = rank(arm, listener.seeds)
+            ranked, version = cache[(listener.seeds, arm)]
             moment = start + timedelta(seconds=i / rate)
             request_id = f"sim-{seed}-{i}"
             writer.write(
@@ -190,7 +227,7 @@ def run_offline(
                         "model_version": version,
                     },
                 )
-            tally.count(arm, reactions)
+            tally.count(arm, reactions, listener.user)
     finally:
         writer.close()
     return tally
@@ -253,7 +290,7 @@ def run_api(
                     for t, e in reactions
                 ]
                 post(f"{base}/v1/feedback", events, key)
-            tally.count(arm, reactions)
+            tally.count(arm, reactions, listener.user)
         except (HTTPError, URLError, OSError, KeyError, ValueError) as exc:
             tally.failures += 1
             if len(tally.errors) < 5:

@@ -1,9 +1,7 @@
 """The listeners' tables in the warehouse: impressions, feedback, their rejects, online metrics.
 
 Every write replaces one hour (delete then insert, in one transaction), so re-materializing an
-hour or backfilling a range never duplicates rows. Whether a feedback event's request and track
-were served is answered here in SQL (``shown``), against the stored impressions of the hour and
-the 24 before it, for the feedback's request ids only.
+hour or backfilling a range never duplicates rows.
 """
 
 from __future__ import annotations
@@ -13,8 +11,8 @@ from datetime import datetime, timedelta
 import duckdb
 import pandas as pd
 
-from playlist_assets.lib.quality.quarantine import QUARANTINE_SQL_TYPES, stamped
-from playlist_assets.lib.tables import insert_rows, table_exists
+from playlist_assets.lib.quality.quarantine import QUARANTINE_SQL_TYPES, now_utc
+from playlist_assets.lib.tables import table_exists
 
 IMPRESSIONS_TABLE = "main.recommendation_impressions"
 IMPRESSIONS_REJECTS_TABLE = "main.recommendation_impressions_rejects"
@@ -73,24 +71,25 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(f"create table if not exists {table} ({body})")
 
 
-def replace_hour(
-    conn: duckdb.DuckDBPyConnection,
-    tables: dict[str, pd.DataFrame],
-    start: datetime,
-    end: datetime,
+def replace_hour_from(
+    conn: duckdb.DuckDBPyConnection, selects: dict[str, str], start: datetime, end: datetime
 ) -> None:
-    """Replace the hour [start, end) of each ``table -> rows`` in one transaction (rejects are
-    stamped with ``quarantined_at`` here)."""
+    """Replace the hour [start, end) of each ``table -> select`` in one transaction (by column
+    name; a rejects table's rows are stamped with ``quarantined_at`` here)."""
     ensure_tables(conn)
+    now = now_utc().to_pydatetime()
     conn.execute("begin transaction")
     try:
-        for table, frame in tables.items():
+        for table, select in selects.items():
             conn.execute(
                 f"delete from {table} where partition_hour >= ? and partition_hour < ?",
                 [start, end],
             )
-            rows = stamped(frame) if "reason" in frame.columns else frame
-            insert_rows(conn, table, rows)
+            stamp = ", ?::timestamp as quarantined_at" if "quarantined_at" in TABLES[table] else ""
+            conn.execute(
+                f"insert into {table} by name select *{stamp} from ({select})",
+                [now] if stamp else [],
+            )
         conn.execute("commit")
     except BaseException:
         conn.execute("rollback")
@@ -102,74 +101,56 @@ def read_hour(
 ) -> pd.DataFrame:
     """The stored rows of the hour (an empty frame with the table's columns when none)."""
     ensure_tables(conn)
+    line = "line" if "line" in TABLES[table] else "row_number"
     return conn.execute(
         f"select * from {table} where partition_hour >= ? and partition_hour < ? "
-        "order by source, line",
+        f"order by source, {line}",
         [start, end],
     ).fetch_df()
 
 
-def shown(conn: duckdb.DuckDBPyConnection, feedback: pd.DataFrame, start: datetime) -> pd.DataFrame:
-    """For each feedback row (same order): ``found``, ``rank``, ``arm``, ``model_version``,
-    ``strategy`` of its impression (stored for the hour starting at ``start`` or the 24 hours
-    before) and ``seen_before`` (the same event is stored for an earlier hour)."""
-    ensure_tables(conn)
-    keys = feedback[["request_id", "track_id", "event"]].reset_index(drop=True)
-    keys["_row"] = range(len(keys))
-    conn.register("_feedback_keys", keys)
-    try:
-        return conn.execute(
-            f"""
-            with served as (
-                select request_id, ranked, arm, model_version, strategy
-                from {IMPRESSIONS_TABLE}
-                where partition_hour >= ? and partition_hour <= ?
-                  and request_id in (select request_id from _feedback_keys)
-                qualify row_number() over (partition by request_id order by partition_hour) = 1
-            ),
-            earlier as (
-                select distinct request_id, track_id, event from {FEEDBACK_TABLE}
-                where partition_hour >= ? and partition_hour < ?
-                  and request_id in (select request_id from _feedback_keys)
-            )
-            select f._row, s.request_id is not null as found,
-                   nullif(list_position(s.ranked, f.track_id), 0) as rank,
-                   s.arm, s.model_version, s.strategy,
-                   e.request_id is not null as seen_before
-            from _feedback_keys f
-            left join served s using (request_id)
-            left join earlier e using (request_id, track_id, event)
-            order by f._row
-            """,
-            [start - FEEDBACK_WINDOW, start, start - FEEDBACK_WINDOW, start],
-        ).fetch_df()
-    finally:
-        conn.unregister("_feedback_keys")
-
-
-def fresh_served(
+def hour_counts(
     conn: duckdb.DuckDBPyConnection, start: datetime, end: datetime, new_hours: int
-) -> pd.DataFrame:
-    """Per impression of the hour: ``served`` songs and how many of them were ``fresh`` (landed
-    in ``main.fresh_songs`` within ``new_hours`` before the hour's end: the ``new`` flag)."""
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The hour's ``metrics.online_counts`` and ``metrics.user_counts``, computed in the
+    warehouse: each impression's ``served`` songs and how many were ``fresh`` (landed in
+    ``main.fresh_songs`` within ``new_hours`` before the hour's end: the ``new`` flag)."""
+    from playlist_assets.lib.feedback.metrics import counts_sql, user_counts_sql
+
     ensure_tables(conn)
     fresh = (
-        f"select distinct track_id from {FRESH_SONGS_TABLE} where landed_at >= ? and landed_at < ?"
+        f"select distinct track_id from {FRESH_SONGS_TABLE} "
+        "where landed_at >= $fresh_since and landed_at < $end"
         if table_exists(conn, FRESH_SONGS_TABLE)
-        else "select null::varchar as track_id where false and ? is null and ? is null"
+        else "select null::varchar as track_id where false"
     )
-    return conn.execute(
+    hour = "partition_hour >= $start and partition_hour < $end"
+    conn.execute(
         f"""
-        with served as (
-            select request_id, unnest(ranked) as track_id from {IMPRESSIONS_TABLE}
-            where partition_hour >= ? and partition_hour < ?
-        ), fresh as ({fresh})
-        select request_id, count(*) as served, count(f.track_id) as fresh
-        from served s left join fresh f using (track_id)
-        group by request_id
+        create or replace temp table _hour_impressions as
+        with imp as (select * from {IMPRESSIONS_TABLE} where {hour}),
+        fresh as ({fresh}),
+        fresh_served as (
+            select request_id, count(*) as fresh
+            from (select request_id, unnest(ranked) as track_id from imp)
+            where track_id in (select track_id from fresh) group by all
+        )
+        select i.request_id, i."user", i.model_version, i.strategy, i.arm,
+               len(i.ranked) as served, coalesce(f.fresh, 0) as fresh
+        from imp i left join fresh_served f using (request_id)
         """,
-        [start, end, end - timedelta(hours=new_hours), end],
-    ).fetch_df()
+        {"start": start, "end": end, "fresh_since": end - timedelta(hours=new_hours)}
+        if "$fresh_since" in fresh
+        else {"start": start, "end": end},
+    )
+    feedback = f"(select * from {FEEDBACK_TABLE} where {hour})"
+    try:
+        hours = {"start": start, "end": end}
+        counts = conn.execute(counts_sql("_hour_impressions", feedback), hours).fetch_df()
+        users = conn.execute(user_counts_sql("_hour_impressions", feedback), hours).fetch_df()
+    finally:
+        conn.execute("drop table if exists _hour_impressions")
+    return counts, users
 
 
 def replace_metrics(

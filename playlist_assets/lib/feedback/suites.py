@@ -2,9 +2,12 @@
 
 The assets already keep unusable lines aside; the blocking checks judge what was *stored*, so a
 row written by anything else (an old build, a hand edit, a bug in the reader) still cannot reach
-the online metrics. Rules (``lib.quality.rules.Rule``, run by ``lib.quality.gx_suite``): the
-schema, non-empty ids, known values (arms, events), the time inside the hour, feedback whose
-request and track were served (``known``, from the stored impressions), no duplicates.
+the online metrics. Every stored row is judged, exactly, in SQL: one summary row per hour
+(``hour_summary``) counts the rows breaking each rule (the schema, non-empty ids, known arms
+and events, the time inside the hour, feedback whose request and track were served, no
+duplicates). Great Expectations validates that summary (each count must be 0), so its verdict,
+Data Docs and the check's metadata name the rules that broke; it never iterates the rows
+itself, which at 20 requests/s cost seconds per hour (benchmarks/README.md, issue 23).
 """
 
 from __future__ import annotations
@@ -12,121 +15,235 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 
 from playlist_assets.lib.feedback.contract import ARMS, EVENTS, FEEDBACK_KEY
+from playlist_assets.lib.feedback.store import (
+    FEEDBACK_TABLE,
+    FEEDBACK_WINDOW,
+    IMPRESSIONS_TABLE,
+    TABLES,
+    ensure_tables,
+)
 from playlist_assets.lib.quality.gx_results import SuiteOutcome
 from playlist_assets.lib.quality.rules import Rule, SuiteSpec
 
 IMPRESSIONS_SUITE_NAME = "recommendation_impressions"
 FEEDBACK_SUITE_NAME = "recommendation_feedback"
-SECONDS_INTO_HOUR = "seconds_into_hour"  # derived: the time inside [0, 3600)
-KNOWN = "served"  # derived (feedback): the request and the track were served
+ROWS = "rows"  # the summary's row count column (not a rule)
 
 
-def _rule(name: str, kind: str, description: str, **spec: object) -> Rule:
-    return Rule(name=name, kind=kind, level="schema", description=description, **spec)  # type: ignore[arg-type]
+def _values(values: tuple[str, ...]) -> str:
+    return ", ".join("'" + v + "'" for v in values)
 
 
-def _common(columns: tuple[str, ...], ids: tuple[str, ...]) -> list[Rule]:
-    rules = [_rule("columns", "columns_present", "every stored column", columns=columns)]
-    for column in ids:
-        rules.append(_rule(f"{column}_not_null", "not_null", f"{column} is set", column=column))
-        rules.append(
-            _rule(
-                f"{column}_string",
-                "column_type",
-                f"{column} is text",
-                column=column,
-                type_family="string",
-            )
-        )
-    rules.append(
-        _rule(
-            "time_inside_hour",
-            "between",
-            "time lies inside the partition's hour",
-            column=SECONDS_INTO_HOUR,
-            min_value=0,
-            max_value=3600,
-            strict_max=True,
-        )
+def _missing(columns: tuple[str, ...]) -> str:
+    return " or ".join(f"coalesce({c}, '') = ''" for c in columns)
+
+
+_OUTSIDE = "time is null or time < partition_hour or time >= partition_hour + interval 1 hour"
+# rule name -> (summary column, what every stored row must satisfy, SQL counting the rows
+# that do not), per table. Counts are over the stored rows of each hour.
+_IMPRESSION_RULES = {
+    "ids_not_empty": (
+        "ids_missing",
+        "request_id, model_version and strategy are set",
+        f"count(*) filter ({_missing(('request_id', 'model_version', 'strategy'))})",
+    ),
+    "arm_known": (
+        "unknown_arms",
+        "arm is an arm",
+        f"count(*) filter (arm not in ({_values(ARMS)}) or arm is null)",
+    ),
+    "time_inside_hour": (
+        "times_outside_hour",
+        "time lies inside the row's hour",
+        f"count(*) filter ({_OUTSIDE})",
+    ),
+    "served_songs": (
+        "lists_bad",
+        "k >= 1 and the seeds and the ranked songs are lists of track ids",
+        "count(*) filter (k is null or k < 1 or seeds is null or ranked is null "
+        "or list_contains(ranked, '') or list_contains(seeds, ''))",
+    ),
+    "request_id_unique": (
+        "duplicates",
+        "one row per request (in its hour)",
+        "count(*) - count(distinct request_id)",
+    ),
+}
+_FEEDBACK_RULES = {
+    "ids_not_empty": (
+        "ids_missing",
+        "request_id, track_id and model_version are set",
+        f"count(*) filter ({_missing(('request_id', 'track_id', 'model_version'))})",
+    ),
+    "arm_known": _IMPRESSION_RULES["arm_known"],
+    "event_known": (
+        "unknown_events",
+        "event is an event",
+        f"count(*) filter (event not in ({_values(EVENTS)}) or event is null)",
+    ),
+    "time_inside_hour": _IMPRESSION_RULES["time_inside_hour"],
+    "request_and_track_served": (
+        "not_served",
+        "the request is among the stored impressions of the hour or the 24 before, and the "
+        "track at its stored rank in that list",
+        "count(*) filter (not served)",
+    ),
+    "no_duplicates": (
+        "duplicates",
+        "an event counts once (in its hour and against the 24 hours before)",
+        "count(*) - count(distinct (request_id, track_id, event)) "
+        "+ count(*) filter (first_hour < partition_hour)",
+    ),
+}
+SCHEMA_RULE = "schema"
+SCHEMA_COLUMN = "columns_wrong"  # expected columns missing or of another type
+
+
+def _spec(name: str, rules: dict[str, tuple[str, str, str]]) -> SuiteSpec:
+    columns = (ROWS, SCHEMA_COLUMN, *(c for c, _, _ in rules.values()))
+    zero = {"min_value": 0, "max_value": 0}
+    return SuiteSpec(
+        name,
+        (
+            Rule(
+                name="summary_columns",
+                kind="columns_present",
+                level="schema",
+                description="the hour's summary has every count",
+                columns=columns,
+            ),
+            Rule(
+                name=SCHEMA_RULE,
+                kind="between",
+                level="schema",
+                description="the stored table has every column, with its type",
+                column=SCHEMA_COLUMN,
+                **zero,
+            ),
+            *(
+                Rule(
+                    name=rule,
+                    kind="between",
+                    level="schema",
+                    description=text,
+                    column=column,
+                    **zero,
+                )
+                for rule, (column, text, _) in rules.items()
+            ),
+        ),
+        min_rows=0,
     )
-    rules.append(_rule("arm_known", "in_set", "arm is an arm", column="arm", value_set=ARMS))
-    return rules
 
 
-IMPRESSIONS_SUITE = SuiteSpec(
-    IMPRESSIONS_SUITE_NAME,
-    (
-        *_common(
-            ("request_id", "time", "model_version", "strategy", "arm", "ranked"),
-            ("request_id", "model_version", "strategy"),
-        ),
-        _rule("served_songs", "between", "k >= 1", column="k", min_value=1),
-        _rule(
-            "request_id_unique",
-            "unique_together",
-            "one row per request (in its hour)",
-            columns=("partition_hour", "request_id"),
-        ),
-    ),
-    min_rows=0,
-)
-FEEDBACK_SUITE = SuiteSpec(
-    FEEDBACK_SUITE_NAME,
-    (
-        *_common(
-            ("request_id", "track_id", "event", "time", "rank", "arm"),
-            ("request_id", "track_id", "model_version"),
-        ),
-        _rule("event_known", "in_set", "event is an event", column="event", value_set=EVENTS),
-        _rule(
-            "request_and_track_served",
-            "in_set",
-            "the request is among the stored impressions and the track was in its list",
-            column=KNOWN,
-            value_set=(True,),
-        ),
-        _rule("no_duplicates", "unique_together", "an event counts once", columns=FEEDBACK_KEY),
-    ),
-    min_rows=0,
-)
+IMPRESSIONS_SUITE = _spec(IMPRESSIONS_SUITE_NAME, _IMPRESSION_RULES)
+FEEDBACK_SUITE = _spec(FEEDBACK_SUITE_NAME, _FEEDBACK_RULES)
 
 
-def check_frame(
-    rows: pd.DataFrame, start: datetime, known: pd.Series | None = None
+def _columns_wrong(conn: duckdb.DuckDBPyConnection, table: str) -> int:
+    schema, name = table.split(".")
+    actual = dict(
+        conn.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = ? and table_name = ?",
+            [schema, name],
+        ).fetchall()
+    )
+    return sum(actual.get(c) != t for c, t in TABLES[table].items())
+
+
+def hour_summary(
+    conn: duckdb.DuckDBPyConnection, feedback: bool, start: datetime, end: datetime
 ) -> pd.DataFrame:
-    """The stored rows as the suite sees them: lists dropped, the derived columns added."""
-    frame = rows.drop(columns=[c for c in ("seeds", "ranked") if c in rows.columns])
-    if "ranked" in rows.columns:
-        frame["ranked"] = rows["ranked"].map(len)
-    offset = (pd.to_datetime(rows["time"]) - pd.Timestamp(start)).dt.total_seconds()
-    frame[SECONDS_INTO_HOUR] = offset.astype(float)
-    if known is not None:
-        frame[KNOWN] = known.to_numpy(dtype=bool)
-    return frame
+    """One row per stored hour in [start, end): ``rows`` and the count of rows breaking each
+    rule of the suite (every stored row, in SQL); none for hours without rows."""
+    ensure_tables(conn)
+    table = FEEDBACK_TABLE if feedback else IMPRESSIONS_TABLE
+    rules = _FEEDBACK_RULES if feedback else _IMPRESSION_RULES
+    counts = ", ".join(f"{sql} as {column}" for column, _, sql in rules.values())
+    hours = f"select * from {table} where partition_hour >= $1 and partition_hour < $2"
+    params: list[object] = [start, end]
+    if feedback:
+        # The impression each stored event answers (stored for its hour or the 24 before); an
+        # earlier copy of the event is stored no earlier than that impression's hour.
+        conn.execute(
+            f"""create or replace temp table _check_served as
+            select request_id, min(partition_hour) as partition_hour from {IMPRESSIONS_TABLE}
+            where partition_hour >= $1::timestamp - $3 and partition_hour < $2
+              and request_id in ({hours.replace("select *", "select distinct request_id")})
+            group by request_id""",
+            [start, end, FEEDBACK_WINDOW],
+        )
+        first, last = conn.execute(
+            "select min(partition_hour), max(partition_hour) from _check_served"
+        ).fetchone()
+        conn.execute(  # the served lists, read only from the hours that hold them
+            f"""create or replace temp table _check_served as
+            select s.request_id, i.ranked from _check_served s
+            join {IMPRESSIONS_TABLE} i using (request_id, partition_hour)
+            where i.partition_hour >= $1 and i.partition_hour <= $2
+            qualify row_number() over (partition by s.request_id) = 1""",
+            [first or start, last or start],
+        )
+        key = ", ".join(FEEDBACK_KEY)
+        hours = f"""
+        with hours as ({hours}),
+        earlier as (  -- the first stored hour of each of these events
+            select {key}, min(partition_hour) as first_hour from {FEEDBACK_TABLE}
+            where partition_hour >= $3 and partition_hour < $2
+              and request_id in (select request_id from _check_served)
+            group by all
+        )
+        select h.*, e.first_hour,
+               coalesce(list_position(s.ranked, h.track_id) = h.rank, false) as served
+        from hours h left join _check_served s using (request_id)
+        left join earlier e using ({key})
+        """
+        params.append(first or start)
+    try:
+        summary = conn.execute(
+            f"select partition_hour, count(*) as {ROWS}, {counts} from ({hours}) "
+            "group by partition_hour order by partition_hour",
+            params,
+        ).fetch_df()
+    finally:
+        conn.execute("drop table if exists _check_served")
+    summary.insert(2, SCHEMA_COLUMN, _columns_wrong(conn, table))
+    return summary
 
 
 def validate(
-    frame: pd.DataFrame,
+    summary: pd.DataFrame,
     spec: SuiteSpec,
     batch: str,
     *,
     data_docs_dir: Path | None,
     run_name: str | None,
 ) -> SuiteOutcome:
-    """Run ``spec`` on ``frame`` (Great Expectations is imported here, not at load time)."""
+    """Run ``spec`` on the hours' ``summary`` (Great Expectations is imported here, not at
+    load time)."""
     from playlist_assets.lib.quality.gx_suite import run_suite
 
-    return run_suite(frame, spec, data_docs_dir=data_docs_dir, batch_name=batch, run_name=run_name)
+    return run_suite(
+        summary, spec, data_docs_dir=data_docs_dir, batch_name=batch, run_name=run_name
+    )
 
 
-def problems(outcome: SuiteOutcome) -> list[str]:
-    """One line per failed expectation: the rule, what it observed, a few samples."""
+def problems(outcome: SuiteOutcome, summary: pd.DataFrame, spec: SuiteSpec) -> list[str]:
+    """One line per failed expectation: the rule, how many stored rows (or columns) break it,
+    in how many hours, and what it asks."""
     lines = []
     for e in outcome.failures:
-        count = f"{e.unexpected_count} row(s)" if e.unexpected_count else e.observed
-        samples = f" e.g. {', '.join(e.samples[:3])}" if e.samples else ""
-        lines.append(f"{e.rule}: {e.error or count}{samples}")
+        if e.error or e.column not in summary.columns:
+            lines.append(f"{e.rule}: {e.error or e.observed}")
+            continue
+        bad = summary.loc[summary[e.column] > 0, e.column]
+        schema = e.column == SCHEMA_COLUMN
+        count = f"{int(bad.max())} column(s)" if schema else f"{int(bad.sum())} stored row(s)"
+        text = spec.rule(e.rule).description
+        lines.append(f"{e.rule}: {count} in {len(bad)} hour(s) break it ({text})")
     return lines

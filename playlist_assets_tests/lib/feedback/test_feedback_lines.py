@@ -11,7 +11,7 @@ import pandas as pd
 
 from playlist_assets.lib.feedback import store
 from playlist_assets.lib.feedback.contract import FEEDBACK_DIR, IMPRESSIONS_DIR
-from playlist_assets.lib.feedback.lines import judge_shown, read_hour
+from playlist_assets.lib.feedback.lines import load_hour
 
 START, END = datetime(2026, 11, 1, 10), datetime(2026, 11, 1, 11)
 
@@ -51,13 +51,22 @@ def write(landing: Path, kind: str, lines: list[object]) -> None:
     (folder / "api-1-1.jsonl").write_text(text + '{"request_id": "cut')
 
 
+def stored(conn: duckdb.DuckDBPyConnection, table: str) -> pd.DataFrame:
+    return store.read_hour(conn, table, START, END)
+
+
+def rejects(conn: duckdb.DuckDBPyConnection, table: str) -> dict[int, str]:
+    frame = stored(conn, table)
+    return dict(zip(frame["row_number"], frame["reason"], strict=True))
+
+
 def test_bad_impressions_are_kept_with_their_reason(tmp_path: Path) -> None:
     write(
         tmp_path,
         IMPRESSIONS_DIR,
         [
             impression("r1"),
-            impression("r2", arm="challenger", user="u2"),
+            impression("r2", arm="challenger", user="u2", time="2026-11-01T12:15:00+02:00"),
             "{not json",
             "[1, 2]",
             impression("r3", arm="treatment"),
@@ -65,19 +74,42 @@ def test_bad_impressions_are_kept_with_their_reason(tmp_path: Path) -> None:
             impression("r5", ranked="abc"),
             {k: v for k, v in impression("r6").items() if k != "model_version"},
             impression("r1"),
+            impression("r7", k=0),
+            impression("r8", seeds=["s1", 3]),
+            impression("r9", user=""),
+            impression("r10", time="yesterday"),
+            "",
+            impression("r11", time="2026-11-01T10:59:59.999"),
         ],
     )
-    hour = read_hour(tmp_path, IMPRESSIONS_DIR, START, END)
-    assert hour.rows["request_id"].tolist() == ["r1", "r2"]
-    assert hour.rows["ranked"].iloc[0] == ["a", "b", "c"]
-    reasons = dict(zip(hour.rejects["row_number"], hour.rejects["reason"], strict=True))
-    assert reasons[3].startswith("not JSON") and reasons[4] == "not a JSON object"
+    conn = duckdb.connect()
+    summary = load_hour(conn, tmp_path, IMPRESSIONS_DIR, START, END)
+    rows = stored(conn, store.IMPRESSIONS_TABLE)
+    assert rows["request_id"].tolist() == ["r1", "r2", "r11"]
+    assert list(rows["ranked"].iloc[0]) == ["a", "b", "c"] and rows["k"].tolist() == [3, 3, 3]
+    assert rows["time"].dt.minute.tolist() == [15, 15, 59]  # +02:00 is UTC 10:15
+    reasons = rejects(conn, store.IMPRESSIONS_REJECTS_TABLE)
+    assert reasons[3] == "not JSON" and reasons[4] == "not a JSON object"
     assert "arm treatment" in reasons[5]
     assert "outside the hour" in reasons[6]
     assert reasons[7] == "field ranked is not a list of track ids"
     assert reasons[8] == "missing field model_version"
     assert reasons[9] == "duplicate request_id (counted once)"
-    assert len(hour.rejects) == 7  # the cut last line is not read at all
+    assert reasons[10] == "field k is not a positive integer"
+    assert reasons[11] == "field seeds is not a list of track ids"
+    assert reasons[12] == "field user is not a non-empty string"
+    assert reasons[13] == "field time is not an ISO 8601 time"
+    assert len(reasons) == 11  # the blank line and the cut last line are not read at all
+    assert (summary.rows, summary.rejected, summary.counts) == (
+        3,
+        11,
+        {"champion": 2, "challenger": 1},
+    )
+    kept = stored(conn, store.IMPRESSIONS_REJECTS_TABLE).set_index("row_number")
+    assert json.loads(kept.loc[5, "row_json"])["arm"] == "treatment"  # the line as it came
+    # the same hour again replaces it
+    load_hour(conn, tmp_path, IMPRESSIONS_DIR, START, END)
+    assert len(stored(conn, store.IMPRESSIONS_TABLE)) == 3
 
 
 def test_feedback_joins_what_was_served(tmp_path: Path) -> None:
@@ -92,24 +124,64 @@ def test_feedback_joins_what_was_served(tmp_path: Path) -> None:
             feedback("nope", "a"),  # unknown request
             feedback("r2", "a", "loved"),  # unknown event
             feedback("r2", "c", "skipped"),
+            feedback("r2", 7, "skipped"),  # not a track id
         ],
     )
     conn = duckdb.connect()
-    imp = read_hour(tmp_path, IMPRESSIONS_DIR, START, END)
-    store.replace_hour(conn, {store.IMPRESSIONS_TABLE: imp.rows}, START, END)
-    fb = read_hour(tmp_path, FEEDBACK_DIR, START, END)
-    judged = judge_shown(fb.rows, store.shown(conn, fb.rows, START))
-    assert judged.rows[["track_id", "rank", "arm"]].values.tolist() == [
+    load_hour(conn, tmp_path, IMPRESSIONS_DIR, START, END)
+    summary = load_hour(conn, tmp_path, FEEDBACK_DIR, START, END)
+    rows = stored(conn, store.FEEDBACK_TABLE)
+    assert rows[["track_id", "rank", "arm"]].values.tolist() == [
         ["b", 2, "champion"],
         ["c", 3, "challenger"],
     ]
-    reasons = sorted(pd.concat([fb.rejects, judged.rejects])["reason"])
-    assert [r.split(" ")[0] for r in reasons] == ["duplicate", "request_id", "track", "unknown"]
-    store.replace_hour(conn, {store.FEEDBACK_TABLE: judged.rows}, START, END)
-    store.replace_hour(conn, {store.FEEDBACK_TABLE: judged.rows}, START, END)  # idempotent
+    assert summary.counts == {"added": 1, "skipped": 1}
+    reasons = rejects(conn, store.FEEDBACK_REJECTS_TABLE)
+    assert reasons[2] == "duplicate event (request_id, track_id, event) counted once"
+    assert reasons[3] == "track z was not in that request's ranked list"
+    assert reasons[4].startswith("request_id nope is not among the impressions")
+    assert reasons[5].startswith("unknown event loved")
+    assert reasons[7] == "field track_id is not a non-empty string"
+    load_hour(conn, tmp_path, FEEDBACK_DIR, START, END)  # idempotent
     assert conn.execute(f"select count(*) from {store.FEEDBACK_TABLE}").fetchone() == (2,)
-    # the same event again an hour later is a duplicate of the stored one
-    later = datetime(2026, 11, 1, 11)
-    again = judged.rows.assign(partition_hour=pd.Timestamp(later))
-    repeat = judge_shown(again, store.shown(conn, again, later))
-    assert repeat.rows.empty and repeat.rejects["reason"].str.contains("earlier hour").all()
+    # the same events again an hour later are duplicates of the stored ones
+    later = tmp_path / "later"
+    write(later, IMPRESSIONS_DIR, [])
+    folder = later / FEEDBACK_DIR / "2026-11-01T11"
+    folder.mkdir(parents=True)
+    moved = [feedback("r1", "b", time="2026-11-01T11:20:00.000Z")]
+    (folder / "api.jsonl").write_text("".join(json.dumps(x) + "\n" for x in moved))
+    again = load_hour(conn, later, FEEDBACK_DIR, END, datetime(2026, 11, 1, 12))
+    assert again.rows == 0 and again.reasons == (
+        "duplicate event (request_id, track_id, event) already stored in an earlier hour",
+    )
+
+
+def test_a_file_that_is_not_utf8_still_loads_line_by_line(tmp_path: Path) -> None:
+    folder = tmp_path / IMPRESSIONS_DIR / "2026-11-01T10"
+    folder.mkdir(parents=True)
+    good = json.dumps(impression("r1")).encode()
+    (folder / "batch.jsonl").write_bytes(good + b"\n\xff\xfe{oops\n" + good.replace(b"r1", b"r2"))
+    conn = duckdb.connect()
+    summary = load_hour(conn, tmp_path, IMPRESSIONS_DIR, START, END)
+    assert (summary.rows, summary.rejected) == (1, 1)  # r2 has no newline yet: not read
+    (reject,) = stored(conn, store.IMPRESSIONS_REJECTS_TABLE).to_dict("records")
+    assert reject["reason"] == "not JSON" and reject["row_json"].startswith("\ufffd\ufffd{oops")
+
+
+def test_a_file_turning_invalid_between_reads_is_decoded_here(tmp_path: Path, monkeypatch) -> None:
+    """A write caught mid-character between DuckDB's reads must not fail the hour."""
+    write(tmp_path, IMPRESSIONS_DIR, [impression("r1"), "{not json"])
+    from playlist_assets.lib.feedback import lines
+
+    real = lines.judge_lines
+
+    def flaky(conn, kind, start, end, calls=[]):  # noqa: ANN001, ANN202, B006 - counts calls
+        calls.append(kind)
+        if len(calls) == 1:
+            raise duckdb.InvalidInputException("read_text: not valid UTF-8")
+        return real(conn, kind, start, end)
+
+    monkeypatch.setattr(lines, "judge_lines", flaky)
+    summary = load_hour(duckdb.connect(), tmp_path, IMPRESSIONS_DIR, START, END)
+    assert (summary.rows, summary.reasons) == (1, ("not JSON",))

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
 
+import duckdb
+
+from playlist_assets.lib.feedback import store
 from playlist_assets.lib.feedback.contract import FEEDBACK_DIR, IMPRESSIONS_DIR
-from playlist_assets.lib.feedback.lines import read_hour
-from playlist_assets.lib.feedback.simulate import Behaviour, Listener, run_api, run_offline
+from playlist_assets.lib.feedback.lines import load_hour
+from playlist_assets.lib.feedback.simulate import (
+    Behaviour,
+    Listener,
+    listeners_from,
+    run_api,
+    run_offline,
+)
 
 LISTENERS = [
     Listener(f"listener-{i}", ("s1", "s2"), frozenset({"a", "c"} if i % 2 else {"b"}))
@@ -38,15 +48,15 @@ def test_offline_listeners_write_lines_the_hourly_reader_accepts(tmp_path: Path)
     assert tally.requests == again.requests and sum(tally.requests.values()) == 1800
     assert set(tally.requests) == {"champion", "challenger"}
     end = datetime(2026, 11, 1, 11)
-    impressions = read_hour(tmp_path, IMPRESSIONS_DIR, START, end)
-    feedback = read_hour(tmp_path, FEEDBACK_DIR, START, end)
-    assert impressions.rejects.empty and feedback.rejects.empty
-    assert len(impressions.rows) == 1800 and set(impressions.rows["model_version"]) == {
-        "v-champion",
-        "v-challenger",
-    }
+    conn = duckdb.connect()
+    impressions = load_hour(conn, tmp_path, IMPRESSIONS_DIR, START, end)
+    feedback = load_hour(conn, tmp_path, FEEDBACK_DIR, START, end)
+    assert impressions.rejected == 0 and feedback.rejected == 0
+    assert impressions.rows == 1800
+    versions = conn.execute(f"select distinct model_version from {store.IMPRESSIONS_TABLE}")
+    assert {v for (v,) in versions.fetchall()} == {"v-champion", "v-challenger"}
     # odd listeners add a and c, even ones b: what they are shown of their continuation
-    added = feedback.rows[feedback.rows["event"] == "added"]
+    added = store.read_hour(conn, store.FEEDBACK_TABLE, START, end).query("event == 'added'")
     odd = added["user"].str.rsplit("-", n=1).str[1].astype(int) % 2 == 1
     assert set(added.loc[odd, "track_id"]) == {"a", "c"} and set(added.loc[~odd, "track_id"]) == {
         "b"
@@ -75,3 +85,17 @@ def test_api_mode_posts_recommendations_then_the_reactions() -> None:
     assert url == "http://api/v1/recommendations" and body["seeds"] == ["s1", "s2"]
     assert url2 == "http://api/v1/feedback" and {e["event"] for e in events} <= {"added", "skipped"}
     assert all(e["request_id"] == "r1" for e in events)
+
+
+def test_several_listeners_per_playlist_have_their_own_stable_taste() -> None:
+    case = SimpleNamespace(pid=7, seeds=["s1", "s2"], targets=[f"t{i}" for i in range(40)])
+    listeners = listeners_from([case], per_playlist=4)
+    again = listeners_from([case], per_playlist=4)
+    assert [x.user for x in listeners] == [f"listener-7-{j}" for j in range(4)]
+    assert listeners == again  # deterministic by listener id
+    assert all(x.seeds == ("s1", "s2") and x.playlist == "7" for x in listeners)
+    tastes = [x.hidden for x in listeners]
+    assert all(t < frozenset(case.targets) and 20 <= len(t) < 40 for t in tastes)
+    assert len(set(tastes)) == 4  # each their own share of the playlist's taste
+    (one,) = listeners_from([case])
+    assert one.user == "listener-7" and one.hidden == frozenset(case.targets)
