@@ -60,7 +60,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="on this share of the challenger's lists listeners accept nothing: its acceptance "
         "is that much lower (to measure the A/B readout)",
     )
-    parser.add_argument("--listeners", type=int, help="use only the first N listeners")
+    parser.add_argument("--listeners", type=int, help="use only the first N held-out playlists")
+    parser.add_argument(
+        "--listeners-per-playlist",
+        type=int,
+        default=1,
+        help="listeners per held-out playlist, each with their own stable share of its "
+        "continuation as taste (default 1: the whole continuation); more listeners let the A/B "
+        "readout judge a 10%% challenger share",
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.set_defaults(func=run)
 
@@ -79,11 +87,11 @@ def run(args: argparse.Namespace) -> int:
     from playlist_assets.lib.feedback.listeners import held_out_listeners, offline_ranker
     from playlist_assets.lib.feedback.simulate import Behaviour, run_api, run_offline
 
-    if args.rate <= 0 or args.hours <= 0:
-        raise CliError("--rate and --hours must be positive")
+    if args.rate <= 0 or args.hours <= 0 or args.listeners_per_playlist < 1:
+        raise CliError("--rate, --hours and --listeners-per-playlist must be positive")
     home = settings.data_home()
     try:
-        listeners = held_out_listeners(home, args.listeners)
+        listeners = held_out_listeners(home, args.listeners, args.listeners_per_playlist)
     except Exception as exc:  # noqa: BLE001 - one line for the user, whatever is missing
         raise CliError(f"no listeners in {home} (materialize playlists first): {exc}") from None
     if not listeners:

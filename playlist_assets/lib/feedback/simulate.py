@@ -244,6 +244,32 @@ def _post(url: str, body: Any, key: str | None, timeout: float = 10.0) -> Any:
         return json.loads(response.read() or b"null")
 
 
+# A rate-limited call (429) is tried again after the API's Retry-After, at most this often, as a
+# well-behaved client does: the simulator makes two calls per listener request.
+RATE_LIMIT_RETRIES = 3
+
+
+def _polite(post: Callable[[str, Any, str | None], Any]) -> Callable[[str, Any, str | None], Any]:
+    """``post`` that waits out a 429 (its Retry-After, at most 2 s) and tries again."""
+    from urllib.error import HTTPError
+
+    def call(url: str, body: Any, key: str | None) -> Any:
+        for _ in range(RATE_LIMIT_RETRIES):
+            try:
+                return post(url, body, key)
+            except HTTPError as exc:
+                if exc.code != 429:
+                    raise
+                wait = exc.headers.get("Retry-After") if exc.headers else None
+                try:
+                    time.sleep(min(max(float(wait or 1.0), 0.05), 2.0))
+                except ValueError:
+                    time.sleep(1.0)
+        return post(url, body, key)
+
+    return call
+
+
 def run_api(
     listeners: list[Listener],
     base_url: str,
@@ -258,12 +284,14 @@ def run_api(
     post: Callable[[str, Any, str | None], Any] = _post,
 ) -> Tally:
     """The same listeners against the HTTP API, ``rate`` requests per real second: POST
-    /v1/recommendations, then the reactions in one POST /v1/feedback. A failed call is counted
-    and named (the first few), never fatal: the API may be restarting."""
+    /v1/recommendations, then the reactions in one POST /v1/feedback. A rate-limited call waits
+    and is tried again; a failed call is counted and named (the first few), never fatal: the API
+    may be restarting."""
     from urllib.error import HTTPError, URLError
 
     rng, tally = random.Random(seed), Tally()
     base = base_url.rstrip("/")
+    post = _polite(post)
     began = time.monotonic()
     for i in range(int(rate * hours * 3600)):
         pause = began + i / rate - time.monotonic()

@@ -99,3 +99,23 @@ def test_several_listeners_per_playlist_have_their_own_stable_taste() -> None:
     assert len(set(tastes)) == 4  # each their own share of the playlist's taste
     (one,) = listeners_from([case])
     assert one.user == "listener-7" and one.hidden == frozenset(case.targets)
+
+
+def test_api_mode_waits_out_a_rate_limit_and_tries_again() -> None:
+    from email.message import Message
+    from urllib.error import HTTPError
+
+    calls: list[str] = []
+
+    def post(url: str, body, key):  # noqa: ANN001, ANN202 - an API that limits every 2nd call
+        calls.append(url)
+        if len(calls) % 2 == 0:
+            headers = Message()
+            headers["Retry-After"] = "0"
+            raise HTTPError(url, 429, "Too Many Requests", headers, None)
+        if url.endswith("/v1/recommendations"):
+            return {"request_id": "r", "arm": "champion", "songs": [{"id": "a"}, {"id": "b"}]}
+        return {"accepted": len(body), "duplicates": 0}
+
+    tally = run_api(LISTENERS, "http://api", key=None, rate=1000, hours=4 / 3600_000, post=post)
+    assert tally.failures == 0 and tally.requests == {"champion": 4}
