@@ -1,6 +1,7 @@
 """Building answers from a serving state: runs in a worker thread, never in the event loop.
 
-One recommendation = ``Recommender.rank`` of the resolved seeds (the positions and scores that
+One recommendation = ``Recommender.rank`` of the resolved seeds (in the state's ranking
+processes, ``pool``) (the positions and scores that
 ``recommend`` would put in a DataFrame: building that table was a fifth of a request at the
 sample), the answer's rows taken from the state's column arrays, the request remembered for its
 feedback, the impression appended, the JSON encoded once. Everything a request reads comes from the one ``ServingState`` it was given.
@@ -58,15 +59,13 @@ def recommend(
     """The JSON answer to one recommendation request (raises ``ApiError`` for bad input)."""
     started = time.perf_counter()
     try:
-        chosen, scores, parsed, note = state.recommender.rank(
-            seeds.tracks, body.k, body.strategy, artists=seeds.artists
-        )
+        ranked = state.rank(seeds.tracks, body.k, body.strategy, seeds.artists)
     except NoUsableTracks as exc:
         raise ApiError(422, "unknown_seeds", f"seeds: {exc}", "seeds") from None
     except ValueError as exc:
         raise ApiError(422, "invalid", f"strategy {body.strategy}: {exc}", "strategy") from None
     metrics.recommend_seconds.observe(time.perf_counter() - started)
-    c = state.columns
+    c, chosen = state.columns, ranked.chosen
     ids = c.ids[chosen].tolist()
     songs = [
         {"rank": rank, "id": i, "name": n, "artist": a, "genre": g, "score": s, "new": new}
@@ -76,12 +75,12 @@ def recommend(
             c.names[chosen].tolist(),
             c.artists[chosen].tolist(),
             c.genres[chosen].tolist(),
-            np.round(scores, 6).tolist(),
+            np.round(ranked.scores, 6).tolist(),
             c.new[chosen].tolist(),
             strict=True,
         )
     ]
-    unknown = set(parsed.unknown)
+    unknown = set(ranked.unknown)
     answer = {
         "request_id": info.request_id,
         "model_version": state.model_version,
@@ -92,11 +91,11 @@ def recommend(
         "index": state.index,
         "seeds": {
             "given": len(dict.fromkeys(seeds.tracks)),
-            "unknown": parsed.unknown,
-            "not_in_songs_base": [t for t in parsed.missing if t not in unknown],
+            "unknown": ranked.unknown,
+            "not_in_songs_base": [t for t in ranked.missing if t not in unknown],
         },
-        "cold_start": not len(parsed.items),
-        "note": note,
+        "cold_start": ranked.cold_start,
+        "note": ranked.note,
         "songs": songs,
     }
     recent.remember(info.request_id, Served(tuple(ids), body.user, arm, state.model_version))

@@ -31,13 +31,15 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from playlist_assets.api.hourly_log import iso_ms, utc_now
 from playlist_assets.api.metrics import ApiMetrics
+from playlist_assets.api.pool import Ranked, RankingPool, rank_here, reap
 from playlist_assets.api.versions import VersionProbe, Versions
 from playlist_assets.lib.constants import DataFolder
 from playlist_assets.lib.feedback.contract import CHALLENGER, CHAMPION, arm_of
@@ -87,6 +89,19 @@ class ServingState:
     index: dict[str, Any]
     loaded_at: str
     load_seconds: float
+    pool: RankingPool | None = None  # the processes ranking with this state's recommender
+
+    def rank(
+        self,
+        tracks: Sequence[str],
+        k: int,
+        strategy: str,
+        artists: Sequence[str | None] | None,
+    ) -> Ranked:
+        """The recommender's ranking, in this state's ranking processes when it has some."""
+        if self.pool is not None:
+            return self.pool.rank(tracks, k, strategy, artists)
+        return rank_here(self.recommender, tracks, k, strategy, artists)
 
 
 @dataclass
@@ -140,6 +155,7 @@ class StateHolder:
         *,
         poll_seconds: float,
         challenger_share: float = 0.0,
+        processes: int = 0,
         loader: Callable[[Path], Any] = _default_loader,
         challenger_loader: Callable[[Path], tuple[Any, str] | None] = _default_challenger,
     ) -> None:
@@ -148,6 +164,7 @@ class StateHolder:
         self.metrics = metrics
         self.poll_seconds = poll_seconds
         self.challenger_share = challenger_share
+        self.processes = processes
         self._loader = loader
         self._challenger_loader = challenger_loader
         self._states: dict[str, ServingState] = {}
@@ -157,6 +174,9 @@ class StateHolder:
         self._forced = False
         self._thread: threading.Thread | None = None
         self._released: list[str] = []  # versions whose state was freed since the last poll
+        # Ranking processes are forked from this thread, made before the watcher lowers its own
+        # priority: a child inherits the niceness of the thread that forks it.
+        self._forker = ThreadPoolExecutor(1, thread_name_prefix="ranking-fork")
 
     # -- what requests read ------------------------------------------------------------------
 
@@ -179,6 +199,7 @@ class StateHolder:
     # -- the watcher -------------------------------------------------------------------------
 
     def start(self) -> None:
+        self._forker.submit(int).result()  # the forking thread exists now, at full priority
         self._thread = threading.Thread(target=self._run, name="state-watcher", daemon=True)
         self._thread.start()
 
@@ -188,6 +209,10 @@ class StateHolder:
         if self._thread is not None:
             self._thread.join(timeout=30)
         self.probe.close()
+        self._forker.shutdown(wait=False)
+        for state in self._states.values():
+            if state.pool is not None:
+                state.pool.close()
 
     def reload(self) -> None:
         """Load now, even if nothing seems to have changed (the admin endpoint)."""
@@ -223,7 +248,9 @@ class StateHolder:
 
     def _trim_released(self) -> None:
         """After a replaced state is freed, hand its memory back to the system (glibc keeps
-        freed blocks). Not in the finalizer itself: it runs before the state's parts are freed."""
+        freed blocks) and collect its ranking processes' exit. Not in the finalizer itself: it
+        runs before the state's parts are freed."""
+        reap()
         if not self._released:
             return
         versions = []
@@ -307,7 +334,10 @@ class StateHolder:
         self, recommender: Any, columns: SongColumns, versions: Versions, seconds: float
     ) -> ServingState:
         classifier = recommender.table.classifier
-        return ServingState(
+        pool = None
+        if self.processes > 0:
+            pool = self._forker.submit(RankingPool, recommender, self.processes).result()
+        state = ServingState(
             recommender=recommender,
             columns=columns,
             model_version=model_version_of(recommender.version, versions),
@@ -316,7 +346,11 @@ class StateHolder:
             index={"songs": int(recommender.n), **versions.index_info()},
             loaded_at=iso_ms(utc_now()),
             load_seconds=round(seconds, 3),
+            pool=pool,
         )
+        if pool is not None:  # its children exit when no request uses the state any more
+            weakref.finalize(state, pool.close)
+        return state
 
     def _swap(
         self,

@@ -46,6 +46,7 @@ class Service:
             metrics,
             poll_seconds=config.poll_seconds,
             challenger_share=config.challenger_share,
+            processes=config.processes,
         )
         checker = KeyChecker(KeyStore(api_config.keys_path(home)))
         checker.refresh()
