@@ -1,10 +1,10 @@
 """Building answers from a serving state: runs in a worker thread, never in the event loop.
 
-One recommendation = ``Recommender.rank`` of the resolved seeds (in the state's ranking
-processes, ``pool``) (the positions and scores that
-``recommend`` would put in a DataFrame: building that table was a fifth of a request at the
-sample), the answer's rows taken from the state's column arrays, the request remembered for its
-feedback, the impression appended, the JSON encoded once. Everything a request reads comes from the one ``ServingState`` it was given.
+One recommendation = ``Recommender.rank`` of the resolved seeds, in the state's ranking processes
+(``pool``): the positions and scores that ``recommend`` would put in a DataFrame (building that
+table was a fifth of a request at the sample); each song's JSON copied from the state's
+pre-encoded songs (``SongColumns``); the request remembered for its feedback; the impression
+appended. Everything a request reads comes from the one ``ServingState`` it was given.
 """
 
 from __future__ import annotations
@@ -68,13 +68,11 @@ def recommend(
     c, chosen = state.columns, ranked.chosen
     ids = c.ids[chosen].tolist()
     songs = [
-        {"rank": rank, "id": i, "name": n, "artist": a, "genre": g, "score": s, "new": new}
-        for rank, i, n, a, g, s, new in zip(
+        b'{"rank":%d,%s,"score":%s,"new":%s}'
+        % (rank, c.fragment(position), _number(score), b"true" if new else b"false")
+        for rank, position, score, new in zip(
             range(1, len(ids) + 1),
-            ids,
-            c.names[chosen].tolist(),
-            c.artists[chosen].tolist(),
-            c.genres[chosen].tolist(),
+            chosen.tolist(),
             np.round(ranked.scores, 6).tolist(),
             c.new[chosen].tolist(),
             strict=True,
@@ -96,12 +94,16 @@ def recommend(
         },
         "cold_start": ranked.cold_start,
         "note": ranked.note,
-        "songs": songs,
     }
     recent.remember(info.request_id, Served(tuple(ids), body.user, arm, state.model_version))
     if impressions is not None:
         _log_impression(impressions, metrics, body, state, arm, info, seeds.tracks, ids)
-    return encode(answer)
+    return encode(answer)[:-1] + b',"songs":[' + b",".join(songs) + b"]}"
+
+
+def _number(value: float) -> bytes:
+    """A float as ``json.dumps`` writes it."""
+    return (repr(value) if math.isfinite(value) else json.dumps(value)).encode()
 
 
 def _log_impression(

@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import json
 import logging
 import os
 import threading
@@ -54,27 +55,41 @@ LOADER_NICENESS = 10
 
 @dataclass(frozen=True)
 class SongColumns:
-    """The columns an answer lists, as arrays aligned with the recommender's song positions:
-    an answer takes its rows by position (no per-request DataFrame). Object columns share the
-    songs table's strings, so they cost a pointer per song."""
+    """What an answer lists of each song, aligned with the recommender's song positions: the
+    ids (the songs table's own strings: impressions and the requests remembered for feedback
+    point at them) and each song's ``"id":…,"name":…,"artist":…,"genre":…`` already encoded as
+    JSON, in one buffer (``fragment``). An answer copies its songs' bytes: it neither encodes
+    them again nor touches the names' string objects, whose pages the ranking processes share
+    (a reference count written is a page copied)."""
 
     ids: Any
-    names: Any
-    artists: Any
-    genres: Any
     new: Any
+    encoded: bytes
+    offsets: Any  # song i is encoded[offsets[i]:offsets[i + 1]]
 
     @classmethod
     def of(cls, recommender: Any) -> SongColumns:
+        import numpy as np
+
         table = recommender.table
         songs = table.songs
-        return cls(
-            ids=table.ids,
-            names=songs["track_name"].to_numpy(dtype=object),
-            artists=songs["artists"].to_numpy(dtype=object),
-            genres=songs["track_genre"].to_numpy(dtype=object),
-            new=table.new,
-        )
+        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        parts = [
+            f'"id":{dumps(i)},"name":{dumps(n)},"artist":{dumps(a)},"genre":{dumps(g)}'.encode()
+            for i, n, a, g in zip(
+                table.ids.tolist(),
+                songs["track_name"].to_numpy(dtype=object).tolist(),
+                songs["artists"].to_numpy(dtype=object).tolist(),
+                songs["track_genre"].to_numpy(dtype=object).tolist(),
+                strict=True,
+            )
+        ]
+        offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+        np.cumsum([len(p) for p in parts], out=offsets[1:])
+        return cls(ids=table.ids, new=table.new, encoded=b"".join(parts), offsets=offsets)
+
+    def fragment(self, position: int) -> bytes:
+        return self.encoded[self.offsets[position] : self.offsets[position + 1]]
 
 
 @dataclass(frozen=True)
@@ -336,6 +351,10 @@ class StateHolder:
         classifier = recommender.table.classifier
         pool = None
         if self.processes > 0:
+            # The load's garbage goes back to the system before the fork: a freed page this
+            # process reuses later would otherwise be copied, the children keeping the original.
+            gc.collect()
+            _trim()
             pool = self._forker.submit(RankingPool, recommender, self.processes).result()
         state = ServingState(
             recommender=recommender,
