@@ -4,11 +4,12 @@ A ``ServingState`` is immutable once built: the loaded recommender, the model ve
 answers with and the materializations it read. Requests take the current reference once and use
 only it, so a swap never changes a request's state half-way. The watcher thread polls the
 versions (``versions``); when they changed and then held still for one poll (a retrain writes
-several assets in a row), it loads the new state in the background (lower CPU priority), computes
-every song's posteriors (``SongTable.warm_up``) and answers one request with it, then swaps the
-reference. Until the swap the old state answers; after it, the
-old one is freed as soon as the requests still using it finish (two full copies are held only
-while the new one loads). Requests never wait for a load.
+several assets in a row), it loads the new state in the background (at lower CPU priority when
+the threads rank), computes every song's posteriors (``SongTable.warm_up``) and answers one
+request with it, forks the state's ranking processes (``pool``), then swaps the reference. Until
+the swap the old state answers; after it, the old one is freed, and its ranking processes exit,
+as soon as the requests still using it finish (two full copies are held only while the new one
+loads). Requests never wait for a load.
 
 Loading reads the warehouse into memory and closes it (``load_recommender``): a materialization
 holding DuckDB's writer lock makes the load fail with a lock error; the state in memory keeps
@@ -192,6 +193,7 @@ class StateHolder:
         # Ranking processes are forked from this thread, made before the watcher lowers its own
         # priority: a child inherits the niceness of the thread that forks it.
         self._forker = ThreadPoolExecutor(1, thread_name_prefix="ranking-fork")
+        metrics.ranking_processes.set_function(self._ranking_processes)
 
     # -- what requests read ------------------------------------------------------------------
 
@@ -210,6 +212,9 @@ class StateHolder:
         states = self._states
         arm = arm_of(listener, self.challenger_share) if CHALLENGER in states else CHAMPION
         return arm, states.get(arm)
+
+    def _ranking_processes(self) -> int:
+        return sum(s.pool.processes for s in self._states.values() if s.pool is not None)
 
     # -- the watcher -------------------------------------------------------------------------
 
@@ -253,7 +258,10 @@ class StateHolder:
                 if settled or time.monotonic() - changing_since > MAX_SETTLE_SECONDS:
                     keep = None if forced or current is None else current.recommender
                     ok, transient = self._load(versions, keep, current and current.versions)
-                    if ok and not niced:  # the first load at full speed, swaps behind requests
+                    # The first load at full speed, swaps behind requests; not with ranking
+                    # processes: this thread would hold the GIL the event loop needs while the
+                    # children, at full priority, took the cores (answers stalled for seconds).
+                    if ok and not niced and self.processes == 0:
                         niced = _lower_priority()
                     failed = None if ok or transient else versions
                     changing_since = None
@@ -351,10 +359,6 @@ class StateHolder:
         classifier = recommender.table.classifier
         pool = None
         if self.processes > 0:
-            # The load's garbage goes back to the system before the fork: a freed page this
-            # process reuses later would otherwise be copied, the children keeping the original.
-            gc.collect()
-            _trim()
             pool = self._forker.submit(RankingPool, recommender, self.processes).result()
         state = ServingState(
             recommender=recommender,
@@ -379,7 +383,9 @@ class StateHolder:
         seconds: float,
         kept: bool = False,
     ) -> None:
-        columns = SongColumns.of(recommender)  # one set for both arms: they share the songs
+        current = self._states.get(CHAMPION)
+        # one set for both arms (they share the songs), and for the next state when it keeps them
+        columns = current.columns if kept and current else SongColumns.of(recommender)
         states = {CHAMPION: self._state(recommender, columns, versions, seconds)}
         if challenger is not None:
             states[CHALLENGER] = self._state(challenger, columns, versions, seconds)
@@ -412,8 +418,8 @@ class StateHolder:
             f", replacing {replaced.model_version}" if replaced else "",
         )
         if replaced is not None:  # the last request on it frees it; the watcher then trims
-            weakref.finalize(replaced.columns, self._released.append, replaced.model_version)
-        del old, replaced
+            weakref.finalize(replaced, self._released.append, replaced.model_version)
+        del old, replaced, current
 
 
 def _rebound(current: Any, data_home: Path) -> Any:

@@ -49,6 +49,7 @@ def test_ranking_processes_answer_what_the_recommender_ranks(
                 songs = answer.json()["songs"]
                 assert [s["id"] for s in songs] == want["track_id"].tolist()
                 assert [s["score"] for s in songs] == want["score"].tolist()
+        assert "playlist_api_ranking_processes 2.0" in client.get("/metrics").text
         unknown = client.post("/v1/recommendations", json={"seeds": ["0" * 22]})
         assert unknown.status_code == 422  # raised in a child, answered as before
         assert unknown.json()["error"]["field"] == "seeds"
