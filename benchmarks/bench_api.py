@@ -502,7 +502,10 @@ def main() -> None:
     text = table(rows, args)
     print("\n" + text)
     if args.write:
-        command = "nice -n 10 .venv/bin/python benchmarks/bench_api.py " + " ".join(sys.argv[1:])
+        niceness = os.nice(0)
+        command = (f"nice -n {niceness} " if niceness else "") + " ".join(
+            [".venv/bin/python benchmarks/bench_api.py", *sys.argv[1:]]
+        )
         RESULTS.write_text(
             f"# Recommendation API under load\n\n`{command}`, {stamp}, "
             f"{os.cpu_count()} cores.\n\n{text}\n"
