@@ -59,7 +59,7 @@ def recommend(
     """The JSON answer to one recommendation request (raises ``ApiError`` for bad input)."""
     started = time.perf_counter()
     try:
-        ranked = state.rank(seeds.tracks, body.k, body.strategy, seeds.artists)
+        ranked = state.pool.rank(seeds.tracks, body.k, body.strategy, seeds.artists)
     except NoUsableTracks as exc:
         raise ApiError(422, "unknown_seeds", f"seeds: {exc}", "seeds") from None
     except ValueError as exc:

@@ -33,7 +33,7 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +41,7 @@ from typing import Any
 
 from playlist_assets.api.hourly_log import iso_ms, utc_now
 from playlist_assets.api.metrics import ApiMetrics
-from playlist_assets.api.pool import Ranked, RankingPool, rank_here, reap
+from playlist_assets.api.pool import RankingPool, reap
 from playlist_assets.api.versions import VersionProbe, Versions
 from playlist_assets.lib.constants import DataFolder
 from playlist_assets.lib.feedback.contract import CHALLENGER, CHAMPION, arm_of
@@ -105,19 +105,7 @@ class ServingState:
     index: dict[str, Any]
     loaded_at: str
     load_seconds: float
-    pool: RankingPool | None = None  # the processes ranking with this state's recommender
-
-    def rank(
-        self,
-        tracks: Sequence[str],
-        k: int,
-        strategy: str,
-        artists: Sequence[str | None] | None,
-    ) -> Ranked:
-        """The recommender's ranking, in this state's ranking processes when it has some."""
-        if self.pool is not None:
-            return self.pool.rank(tracks, k, strategy, artists)
-        return rank_here(self.recommender, tracks, k, strategy, artists)
+    pool: RankingPool  # ranks with the recommender: in its processes, or here without any
 
 
 @dataclass
@@ -214,7 +202,7 @@ class StateHolder:
         return arm, states.get(arm)
 
     def _ranking_processes(self) -> int:
-        return sum(s.pool.processes for s in self._states.values() if s.pool is not None)
+        return sum(s.pool.processes for s in self._states.values())
 
     # -- the watcher -------------------------------------------------------------------------
 
@@ -231,8 +219,7 @@ class StateHolder:
         self.probe.close()
         self._forker.shutdown(wait=False)
         for state in self._states.values():
-            if state.pool is not None:
-                state.pool.close()
+            state.pool.close()
 
     def reload(self) -> None:
         """Load now, even if nothing seems to have changed (the admin endpoint)."""
@@ -357,7 +344,7 @@ class StateHolder:
         self, recommender: Any, columns: SongColumns, versions: Versions, seconds: float
     ) -> ServingState:
         classifier = recommender.table.classifier
-        pool = None
+        pool = RankingPool(recommender, 0)  # no process: the ranking threads rank
         if self.processes > 0:
             pool = self._forker.submit(RankingPool, recommender, self.processes).result()
         state = ServingState(
@@ -371,7 +358,7 @@ class StateHolder:
             load_seconds=round(seconds, 3),
             pool=pool,
         )
-        if pool is not None:  # its children exit when no request uses the state any more
+        if pool.processes:  # its children exit when no request uses the state any more
             weakref.finalize(state, pool.close)
         return state
 

@@ -69,7 +69,8 @@ def can_fork() -> bool:
 
 
 class RankingPool:
-    """``processes`` children ranking with ``recommender``; ``rank`` picks an idle one."""
+    """``processes`` children ranking with ``recommender``; ``rank`` picks an idle one (with no
+    child alive, or none forked, it ranks in the calling thread)."""
 
     def __init__(self, recommender: Any, processes: int) -> None:
         self.recommender = recommender
