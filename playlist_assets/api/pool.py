@@ -75,6 +75,7 @@ class RankingPool:
     def __init__(self, recommender: Any, processes: int) -> None:
         self.recommender = recommender
         self.pids: list[int] = []
+        self._pid_of: dict[Connection, int] = {}
         self._idle: queue.SimpleQueue[Connection] = queue.SimpleQueue()
         self._pipes: list[Connection] = []
         self._alive = 0
@@ -97,6 +98,7 @@ class RankingPool:
                 os._exit(0)
         theirs.close()
         self.pids.append(pid)
+        self._pid_of[mine] = pid
         self._pipes.append(mine)
         self._idle.put(mine)
         self._alive += 1
@@ -123,8 +125,11 @@ class RankingPool:
         except (EOFError, OSError):  # the child died: this request and the next are ranked here
             with self._lock:
                 self._alive -= 1
+                self.pids.remove(self._pid_of[pipe])
             with contextlib.suppress(OSError):
                 pipe.close()
+            with _exited_lock:
+                _exited.append(self._pid_of[pipe])  # collected at the next poll
             return rank_here(self.recommender, tracks, k, strategy, artists)
         self._idle.put(pipe)
         if not ok:

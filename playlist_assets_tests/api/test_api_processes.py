@@ -1,8 +1,11 @@
-"""Ranking processes (``--processes``): the answers are the recommender's own ranking, and a
-reload replaces the children instead of adding to them."""
+"""Ranking processes (``--processes``): the answers are the recommender's own ranking, a dead
+child's share is answered all the same, and a reload replaces the children instead of adding to
+them."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -53,6 +56,17 @@ def test_ranking_processes_answer_what_the_recommender_ranks(
         unknown = client.post("/v1/recommendations", json={"seeds": ["0" * 22]})
         assert unknown.status_code == 422  # raised in a child, answered as before
         assert unknown.json()["error"]["field"] == "seeds"
+
+        victim = min(pids)  # a ranking process dies: its share is ranked by the serving one
+        os.kill(victim, signal.SIGKILL)
+        wait_for(lambda: victim not in children(api.process.pid), 10, "the child to die")
+        for pid in range(8):
+            tracks = tracks_of(sample_home, pid)[:8]
+            answer = client.post("/v1/recommendations", json={"seeds": tracks, "k": 30})
+            assert answer.status_code == 200, answer.text
+            want = recommender.recommend(tracks, 30).recommendations["track_id"].tolist()
+            assert [s["id"] for s in answer.json()["songs"]] == want
+        assert "playlist_api_ranking_processes 1.0" in client.get("/metrics").text
 
         assert client.post("/v1/admin/reload").status_code == 202
         wait_for(
