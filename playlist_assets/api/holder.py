@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import gc
 import json
 import logging
@@ -50,6 +51,8 @@ log = logging.getLogger("playlist_assets.api")
 
 # A state still changing after this long is loaded anyway (a very long retrain).
 MAX_SETTLE_SECONDS = 120.0
+# How long a swap waits for the replaced state's last request before forking ranking processes.
+RELEASE_WAIT_SECONDS = 30.0
 WARM_SEEDS = 5
 LOADER_NICENESS = 10
 
@@ -178,6 +181,7 @@ class StateHolder:
         self._forced = False
         self._thread: threading.Thread | None = None
         self._released: list[str] = []  # versions whose state was freed since the last poll
+        self._replaced_freed: threading.Event | None = None  # set once the last swap's is freed
         # Ranking processes are forked from this thread, made before the watcher lowers its own
         # priority: a child inherits the niceness of the thread that forks it.
         self._forker = ThreadPoolExecutor(1, thread_name_prefix="ranking-fork")
@@ -244,7 +248,11 @@ class StateHolder:
                 changing_since = changing_since or time.monotonic()
                 if settled or time.monotonic() - changing_since > MAX_SETTLE_SECONDS:
                     keep = None if forced or current is None else current.recommender
-                    ok, transient = self._load(versions, keep, current and current.versions)
+                    before, current = current and current.versions, None
+                    ok, transient = self._load(versions, keep, before)
+                    keep = None  # the replaced state is freed before the children fork
+                    if ok and self.processes > 0:
+                        self._fork_pools()
                     # The first load at full speed, swaps behind requests; not with ranking
                     # processes: this thread would hold the GIL the event loop needs while the
                     # children, at full priority, took the cores (answers stalled for seconds).
@@ -344,10 +352,7 @@ class StateHolder:
         self, recommender: Any, columns: SongColumns, versions: Versions, seconds: float
     ) -> ServingState:
         classifier = recommender.table.classifier
-        pool = RankingPool(recommender, 0)  # no process: the ranking threads rank
-        if self.processes > 0:
-            pool = self._forker.submit(RankingPool, recommender, self.processes).result()
-        state = ServingState(
+        return ServingState(
             recommender=recommender,
             columns=columns,
             model_version=model_version_of(recommender.version, versions),
@@ -356,11 +361,34 @@ class StateHolder:
             index={"songs": int(recommender.n), **versions.index_info()},
             loaded_at=iso_ms(utc_now()),
             load_seconds=round(seconds, 3),
-            pool=pool,
+            pool=RankingPool(recommender, 0),  # until _fork_pools: the ranking threads rank
         )
-        if pool.processes:  # its children exit when no request uses the state any more
-            weakref.finalize(state, pool.close)
-        return state
+
+    def _fork_pools(self) -> None:
+        """Give the serving states their ranking processes, once the replaced state is freed.
+
+        A child maps everything its parent holds when it forks: forked beside the replaced state
+        (a whole song side after a load of new songs), the children would keep that memory for
+        their lives. So the new state first serves from the ranking threads; once the replaced
+        state's last request ended, its memory is handed back and the children are forked, and
+        the same states are published again with them."""
+        replaced, self._replaced_freed = self._replaced_freed, None
+        if replaced is not None and not replaced.wait(RELEASE_WAIT_SECONDS):
+            log.warning("the replaced state is still in use: forking the ranking processes anyway")
+        # Everything alive now is the serving states and the process's own long-lived objects:
+        # frozen, the collector never walks them again here (its walks write into each object,
+        # copying the pages the children share). A state freed later goes by reference counts
+        # (a loaded recommender holds no reference cycle).
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+        _trim()
+        pooled = {}
+        for arm, state in self._states.items():
+            pool = self._forker.submit(RankingPool, state.recommender, self.processes).result()
+            pooled[arm] = dataclasses.replace(state, pool=pool)
+            weakref.finalize(pooled[arm], pool.close)  # its children exit with the state
+        self._states = pooled
 
     def _swap(
         self,
@@ -406,6 +434,8 @@ class StateHolder:
         )
         if replaced is not None:  # the last request on it frees it; the watcher then trims
             weakref.finalize(replaced, self._released.append, replaced.model_version)
+            self._replaced_freed = threading.Event()  # what _fork_pools waits for
+            weakref.finalize(replaced, self._replaced_freed.set)
         del old, replaced, current
 
 
