@@ -9,9 +9,10 @@ a child costs what it allocates per request and the few pages it touches, not a 
 ranking thread sends a request's seeds down a pipe to an idle child and waits for the ranked
 positions with the GIL released; the answer is built in the serving process as before.
 
-A pool lives and dies with its state: a swap forks the new state's children before the swap, and
-the replaced state's children exit once no request uses that state (their pipes close). A child
-that dies is not replaced: its requests are ranked in the serving process (the state is here too).
+A pool lives and dies with its state: the replaced state's children exit once no request uses
+that state (their pipes close), and only then are the new state's children forked (``holder``:
+forked beside the old state they would keep its pages). A child that dies is not replaced: its
+requests are ranked in the serving process (the state is here too).
 Linux (``os.fork``) only; elsewhere, or with 0 processes, the threads rank in process.
 """
 
