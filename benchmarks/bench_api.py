@@ -20,8 +20,14 @@ the script:
    card version, as ``recommendation_eval`` promotes (the original folder is put back after the
    run). Reported per window: requests/s, p50/p95/
    p99 latency, errors (anything but 200, connection errors), the versions answered and when
-   the new one was first answered; and the service's CPU per request, its resident memory
-   before, after, idle and at its peak (VmHWM: the swaps included).
+   the new one was first answered; and the service's CPU per request (its ranking processes
+   included) and its memory before, after, idle and at its peak (sampled every second, the swaps
+   included) as PSS summed over its processes (a page shared by n processes counts 1/n in
+   each: what the service costs the machine), beside USS (private pages) and summed RSS.
+
+Before the windows, the service's answers for 200 playlists are checked equal (ids, order) to
+``Recommender.recommend`` in this process. The service runs once per ``--processes`` value
+(default ``0,2``: ranking in threads, then in 2 forked ranking processes), same data, same run.
 
 The load generator (``http_load.py``) is a minimal asyncio HTTP/1.1 client with pre-encoded
 requests, so the machine's two cores go to the server rather than to the client. The data
@@ -37,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -48,7 +55,16 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from http_load import K, cpu_seconds, load, percentile, request_bytes, vm_kib, window
+from http_load import (
+    K,
+    load,
+    percentile,
+    request_bytes,
+    tree_cpu_seconds,
+    tree_memory_mib,
+    vm_kib,
+    window,
+)
 from year_base import build_sample, build_year, env_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -96,18 +112,47 @@ def playlists(home: Path, n: int = 400) -> list[list[str]]:
     return [tracks[:10] for _, tracks in rows if len(tracks) >= 3]
 
 
-def recommender_cost(home: Path, seeds: list[list[str]], n: int) -> dict:
-    """``Recommender.recommend`` per request, in process, after loading (ms)."""
+def recommender_cost(home: Path, seeds: list[list[str]], n: int) -> tuple[dict, list[list[str]]]:
+    """``Recommender.recommend`` per request, in process, after loading (ms): cold (the first
+    time each playlist's seeds are seen: their posteriors are computed then) and warm (every
+    song's posteriors computed, as the service does before serving: CPU ms per request); and
+    the ids it ranks for each playlist (the service must answer the same)."""
+    from threadpoolctl import threadpool_limits
+
     from playlist_assets.lib.recommend.load import load_recommender
 
+    threadpool_limits(1)  # as the service
     recommender = load_recommender(home)
-    times = []
+    times, ranked = [], []
     for tracks in seeds[:n]:
         started = time.perf_counter()
-        recommender.recommend(tracks, K, allow_unknown=True)
+        ranked.append(recommender.recommend(tracks, K, allow_unknown=True).track_ids)
         times.append((time.perf_counter() - started) * 1000)
+    recommender.table.warm_up()
+    cpu = time.process_time()
+    for tracks in seeds[:n]:
+        recommender.rank(tracks, K, allow_unknown=True)
+    warm_cpu = 1000 * (time.process_time() - cpu) / len(seeds[:n])
     del recommender
-    return {"p50_ms": statistics.median(times), "p95_ms": percentile(times, 95)}
+    cost = {"p50_ms": statistics.median(times), "p95_ms": percentile(times, 95)}
+    return {**cost, "warm_cpu_ms": warm_cpu}, ranked
+
+
+def same_answers(port: int, key: str, seeds: list[list[str]], ranked: list[list[str]]) -> int:
+    """How many of the service's answers differ from ``Recommender.recommend`` in process (the
+    ranking processes must answer the same ids in the same order); raises when any does."""
+    import httpx
+
+    headers = {"Authorization": f"Bearer {key}"}
+    differ = 0
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60) as c:
+        for tracks, want in zip(seeds, ranked, strict=False):
+            answer = c.post("/v1/recommendations", json={"seeds": tracks, "k": K})
+            got = [s["id"] for s in answer.json()["songs"]] if answer.status_code == 200 else None
+            differ += got != want
+    if differ:
+        raise SystemExit(f"{differ} of {len(ranked)} answers differ from Recommender.recommend")
+    return len(ranked)
 
 
 def cli_per_request(home: Path, seeds: list[str], repeats: int) -> float:
@@ -155,6 +200,19 @@ def promote(home: Path) -> None:
     champion.install(models, champion.CHAMPION, cooccurrence, info)
 
 
+def promote_elsewhere(home: Path) -> None:
+    """``promote`` in its own process, as a Dagster run would: in this one it would hold the GIL
+    the load generator needs (reading and writing the co-occurrence), and its clients' delays
+    would count as the service's latency."""
+    code = "import sys; from pathlib import Path; from bench_api import promote; promote(Path(sys.argv[1]))"
+    subprocess.run(
+        [sys.executable, "-c", code, str(home)],
+        cwd=Path(__file__).parent,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)},
+        check=True,
+    )
+
+
 def unpromote(home: Path) -> None:
     from playlist_assets.lib.recommend import champion
 
@@ -167,11 +225,43 @@ def unpromote(home: Path) -> None:
             kept.rmdir()
 
 
+class MemoryPeak:
+    """The service's memory (its process and its ranking processes), sampled every second in
+    the background: the largest PSS summed over the processes, and the parent's VmHWM."""
+
+    def __init__(self, pid: int) -> None:
+        import threading
+
+        self.pid, self.peak = pid, {"pss": 0.0, "uss": 0.0, "rss": 0.0, "processes": 0}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(1.0):
+            with contextlib.suppress(OSError, KeyError):
+                now = tree_memory_mib(self.pid)
+                if now["pss"] > self.peak["pss"]:
+                    self.peak = now
+
+    def stop(self) -> dict:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
 def serve_and_load(
-    home: Path, seeds: list[list[str]], clients: int, seconds: float, rate: float, flags: list
+    home: Path,
+    seeds: list[list[str]],
+    ranked: list[list[str]],
+    clients: int,
+    seconds: float,
+    rate: float,
+    flags: list,
 ) -> dict:
     """Two windows on one service, a promotion swapped in during each: back to back (the most
-    it answers), then ``rate`` requests/s offered (the latency an app sees at that load)."""
+    it answers), then ``rate`` requests/s offered (the latency an app sees at that load).
+    First, its answers are checked against ``Recommender.recommend`` (``ranked``)."""
     from playlist_assets.api.config import keys_path
     from playlist_assets.api.keys import KeyStore
 
@@ -188,27 +278,36 @@ def serve_and_load(
     try:
         port = wait_listening(log, server)
         wait_ready(port)
+        checked = same_answers(port, key, seeds, ranked)
         requests = [request_bytes(port, key, s, f"user-{i}") for i, s in enumerate(seeds)]
-        cpu = cpu_seconds(server.pid)
+        asyncio.run(load(port, requests, clients, 2.0, 1.0, lambda: None))  # first touches
+        cpu = tree_cpu_seconds(server.pid)
         warm = asyncio.run(load(port, requests, clients, 5.0, 1.0, lambda: None))
-        cpu_warm = 1000 * (cpu_seconds(server.pid) - cpu) / max(len(warm) - 1, 1)
-        rss_before = vm_kib(server.pid, "VmRSS") / 1024
+        cpu_warm = 1000 * (tree_cpu_seconds(server.pid) - cpu) / max(len(warm) - 1, 1)
+        before = tree_memory_mib(server.pid)
+        peak = MemoryPeak(server.pid)
         swap_at = seconds / 4
         most = window(
-            asyncio.run(load(port, requests, clients, seconds, swap_at, lambda: promote(home))),
+            asyncio.run(
+                load(port, requests, clients, seconds, swap_at, lambda: promote_elsewhere(home))
+            ),
             seconds,
         )
         paced = window(
             asyncio.run(
-                load(port, requests, clients, seconds, swap_at, lambda: promote(home), rate)
+                load(
+                    port, requests, clients, seconds, swap_at, lambda: promote_elsewhere(home), rate
+                )
             ),
             seconds,
         )
-        rss_after = vm_kib(server.pid, "VmRSS") / 1024
-        time.sleep(5)  # the last answers out: what stays when idle
-        rss_idle = vm_kib(server.pid, "VmRSS") / 1024
-        peak = vm_kib(server.pid, "VmHWM") / 1024
+        after = tree_memory_mib(server.pid)
+        time.sleep(5)  # the last answers out, the replaced children gone: what stays when idle
+        idle = tree_memory_mib(server.pid)
+        peak_tree = peak.stop()
+        hwm = vm_kib(server.pid, "VmHWM") / 1024
         recommender_ms = server_recommender_ms(port, admin)
+        reload = full_reload(port, admin, server.pid, requests, clients)
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -218,11 +317,45 @@ def serve_and_load(
         "paced": paced,
         "rate": rate,
         "server_cpu_ms": cpu_warm,
-        "rss_before_mib": rss_before,
-        "rss_after_mib": rss_after,
-        "rss_idle_mib": rss_idle,
-        "peak_mib": peak,
+        "checked_answers": checked,
+        "memory_before": before,
+        "memory_after": after,
+        "memory_idle": idle,
+        "memory_peak": peak_tree,
+        "parent_hwm_mib": hwm,
         "server_recommender_ms": recommender_ms,
+        "reload": reload,
+    }
+
+
+def full_reload(port: int, admin: str, pid: int, requests: list, clients: int) -> dict:
+    """A load of the whole state (songs included, as a new ``fresh_songs`` hour brings), forced
+    through the admin endpoint under 100 requests/s: its errors, the memory at its peak and 10 s
+    after it swapped (PSS summed over the service's processes)."""
+    import httpx
+
+    url, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {admin}"}
+    first = httpx.get(f"{url}/readyz").json()["loaded_at"]
+    peak = MemoryPeak(pid)
+    done: list[float] = []
+
+    def reload() -> None:
+        httpx.post(f"{url}/v1/admin/reload", headers=headers).raise_for_status()
+        while httpx.get(f"{url}/readyz").json()["loaded_at"] == first:
+            time.sleep(0.5)
+        done.append(time.perf_counter())
+
+    started = time.perf_counter()
+    served = window(asyncio.run(load(port, requests, clients, 60.0, 1.0, reload, 100.0)), 60.0)
+    swapped_s = done[0] - started if done else None
+    time.sleep(max(0.0, 10.0 - (time.perf_counter() - done[0])) if done else 0.0)
+    return {
+        "errors": served["errors"],
+        "requests": served["requests"],
+        "p99_ms": served["p99_ms"],
+        "swapped_after_s": swapped_s,
+        "peak_mib": peak.stop()["pss"],
+        "after_mib": tree_memory_mib(pid)["pss"],
     }
 
 
@@ -269,28 +402,36 @@ def server_recommender_ms(port: int, key: str) -> float | None:
 # -- the report ----------------------------------------------------------------------------------
 
 
-def scenario(name: str, home: Path, args: argparse.Namespace, cli_repeats: int) -> dict:
+def scenario(name: str, home: Path, args: argparse.Namespace, cli_repeats: int) -> list[dict]:
+    """One data folder: the recommender alone, the CLI, then the service once per
+    ``--processes`` value (one column each)."""
     print(f"== {name}: {home}", flush=True)
     seeds = playlists(home)
     single = one_recommender(home)
     print(f"   one recommender: {single}", flush=True)
-    cost = recommender_cost(home, seeds, 200)
+    cost, ranked = recommender_cost(home, seeds, 200)
     print(f"   Recommender.recommend k={K}: {cost}", flush=True)
     cli_s = cli_per_request(home, seeds[0], cli_repeats)
     print(f"   CLI per request: {cli_s:.2f} s", flush=True)
-    load_avg = Path("/proc/loadavg").read_text().split()[:3]
-    flags = ["--threads", str(args.threads)] if args.threads else []
-    served = serve_and_load(home, seeds, args.clients, args.seconds, args.rate, flags)
-    print(f"   API: {served}", flush=True)
-    return {
-        "name": name,
-        "single": single,
-        "cost": cost,
-        "cli_s": cli_s,
-        "api": served,
-        "loadavg_before": load_avg,
-        "loadavg_after": Path("/proc/loadavg").read_text().split()[:3],
-    }
+    rows = []
+    for processes in args.processes:
+        load_avg = Path("/proc/loadavg").read_text().split()[:3]
+        flags = ["--processes", str(processes)]
+        flags += ["--threads", str(args.threads)] if args.threads else []
+        served = serve_and_load(home, seeds, ranked, args.clients, args.seconds, args.rate, flags)
+        print(f"   API, {processes} ranking processes: {served}", flush=True)
+        rows.append(
+            {
+                "name": f"{name}, {processes} ranking processes",
+                "single": single,
+                "cost": cost,
+                "cli_s": cli_s,
+                "api": served,
+                "loadavg_before": load_avg,
+                "loadavg_after": Path("/proc/loadavg").read_text().split()[:3],
+            }
+        )
+    return rows
 
 
 def _ms(value: float | None, digits: int = 1) -> str:
@@ -335,26 +476,54 @@ def table(rows: list[dict], args: argparse.Namespace) -> str:
         lambda r: _ms(r["api"]["server_recommender_ms"]),
     )
     line(
-        "Recommender.recommend alone, p50 / p95 (ms)",
+        "Recommender.recommend alone, first sight of the seeds, p50 / p95 (ms)",
         lambda r: f"{_ms(r['cost']['p50_ms'])} / {_ms(r['cost']['p95_ms'])}",
+    )
+    line(
+        "Recommender.rank alone, posteriors warmed as served: CPU per request (ms)",
+        lambda r: _ms(r["cost"]["warm_cpu_ms"]),
+    )
+    line(
+        "answers checked equal to Recommender.recommend (ids, order)",
+        lambda r: f"{r['api']['checked_answers']} of {r['api']['checked_answers']}",
     )
     line("CLI, one playlist per process (s)", lambda r: f"{r['cli_s']:.2f}")
     line(
         "one loaded recommender: load (s) / memory (MiB)",
         lambda r: f"{r['single']['load_s']:.1f} / {r['single']['rss_mib']:.0f}",
     )
+    mem = lambda r, when, kind: r["api"][f"memory_{when}"][kind]  # noqa: E731
+    line("API processes (serving + ranking)", lambda r: str(mem(r, "idle", "processes")))
     line(
-        "API memory: before / after the windows / idle 5 s later / peak (MiB)",
+        "API memory, PSS summed over its processes: before / after the windows / idle 5 s "
+        "later / peak (MiB)",
         lambda r: " / ".join(
-            f"{r['api'][k]:.0f}"
-            for k in ("rss_before_mib", "rss_after_mib", "rss_idle_mib", "peak_mib")
+            f"{mem(r, w, 'pss'):.0f}" for w in ("before", "after", "idle", "peak")
         ),
     )
     line(
-        "API memory / one recommender: idle; peak (two states during a swap)",
+        "API memory idle: USS summed (private pages) / RSS summed (shared counted per process)",
+        lambda r: f"{mem(r, 'idle', 'uss'):.0f} / {mem(r, 'idle', 'rss'):.0f}",
+    )
+    line(
+        "API memory (PSS) / one recommender (RSS): idle; peak (two states during a swap)",
         lambda r: (
-            f"{r['api']['rss_idle_mib'] / r['single']['rss_mib']:.2f}x; "
-            f"{r['api']['peak_mib'] / r['single']['rss_mib']:.2f}x"
+            f"{mem(r, 'idle', 'pss') / r['single']['rss_mib']:.2f}x; "
+            f"{mem(r, 'peak', 'pss') / r['single']['rss_mib']:.2f}x"
+        ),
+    )
+    line(
+        "a full reload (new songs) under 100 requests/s: errors; p99 (ms); swapped after (s)",
+        lambda r: (
+            f"{r['api']['reload']['errors']} of {r['api']['reload']['requests']:,}; "
+            f"{_ms(r['api']['reload']['p99_ms'])}; {_ms(r['api']['reload']['swapped_after_s'])}"
+        ),
+    )
+    line(
+        "the same: memory (PSS) at its peak; 10 s after the swap (/ one recommender)",
+        lambda r: (
+            f"{r['api']['reload']['peak_mib']:.0f} ({r['api']['reload']['peak_mib'] / r['single']['rss_mib']:.2f}x); "
+            f"{r['api']['reload']['after_mib']:.0f} ({r['api']['reload']['after_mib'] / r['single']['rss_mib']:.2f}x)"
         ),
     )
     line(
@@ -372,7 +541,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, help="per window (default 60; quick: 10)")
     parser.add_argument("--rate", type=float, default=200.0, help="offered requests/s, paced")
     parser.add_argument("--no-year", action="store_true", help="the sample only")
+    parser.add_argument("--no-sample", action="store_true", help="the year only")
     parser.add_argument("--threads", type=int, help="the API's ranking threads (its default)")
+    parser.add_argument(
+        "--processes",
+        type=lambda text: [int(p) for p in text.split(",")],
+        default=[0, 2],
+        help="the API's ranking processes, a service per value (default 0,2: threads only, "
+        "then 2 processes)",
+    )
     parser.add_argument("--write", action="store_true", help=f"write {RESULTS.relative_to(ROOT)}")
     args = parser.parse_args()
     args.seconds = args.seconds or (10.0 if args.quick else 60.0)
@@ -380,17 +557,18 @@ def main() -> None:
     work.mkdir(parents=True, exist_ok=True)
     sample = work / "sample"
     build_sample(sample)
-    rows = [scenario("sample", sample, args, 3)]
+    rows = [] if args.no_sample else scenario("sample", sample, args, 3)
     if not (args.quick or args.no_year):
         year = work / "year"
         build_year(sample, year)
-        rows.append(scenario("a year of fresh songs", year, args, 1))
+        rows.extend(scenario("a year of fresh songs", year, args, 1))
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     text = table(rows, args)
     print("\n" + text)
     if args.write:
-        command = "nice -n 10 .venv/bin/python benchmarks/bench_api.py" + (
-            " --quick" if args.quick else ""
+        niceness = os.nice(0)
+        command = (f"nice -n {niceness} " if niceness else "") + " ".join(
+            [".venv/bin/python benchmarks/bench_api.py", *sys.argv[1:]]
         )
         RESULTS.write_text(
             f"# Recommendation API under load\n\n`{command}`, {stamp}, "

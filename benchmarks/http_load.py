@@ -32,6 +32,56 @@ def vm_kib(pid: int, field: str) -> int:
         return int(next(line for line in fh if line.startswith(field)).split()[1])
 
 
+def descendants(pid: int) -> list[int]:
+    """Live (not zombie) processes under ``pid`` (the API's ranking processes)."""
+    parent: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            parent[int(stat.parent.name)] = int(fields[1])
+    out, frontier = [], [pid]
+    while frontier:
+        below = [p for p, pp in parent.items() if pp in frontier]
+        out.extend(below)
+        frontier = below
+    return out
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process, its exited children it collected and its live descendants."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(f) for f in fields[11:15])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK") + sum(_cpu_or_zero(p) for p in descendants(pid))
+
+
+def _cpu_or_zero(pid: int) -> float:
+    try:
+        return cpu_seconds(pid)
+    except OSError:
+        return 0.0
+
+
+def tree_memory_mib(pid: int) -> dict:
+    """Memory of a process and its descendants (MiB): ``pss`` (each shared page divided among
+    the processes sharing it: what the tree costs the machine), ``uss`` (pages only one process
+    holds), ``rss`` (summed: shared pages counted once per process), and how many processes."""
+    total = {"pss": 0, "uss": 0, "rss": 0}
+    pids = [pid, *descendants(pid)]
+    for p in pids:
+        try:
+            lines = Path(f"/proc/{p}/smaps_rollup").read_text().splitlines()
+        except OSError:
+            continue
+        kib = {ln.split(":")[0]: int(ln.split()[1]) for ln in lines[1:] if ln.endswith("kB")}
+        total["pss"] += kib["Pss"]
+        total["uss"] += kib["Private_Clean"] + kib["Private_Dirty"]
+        total["rss"] += kib["Rss"]
+    return {**{k: v / 1024 for k, v in total.items()}, "processes": len(pids)}
+
+
 def request_bytes(port: int, key: str, seeds: list[str], user: str) -> bytes:
     body = json.dumps({"seeds": seeds, "k": K, "user": user}).encode()
     head = (

@@ -1,9 +1,10 @@
 """Building answers from a serving state: runs in a worker thread, never in the event loop.
 
-One recommendation = ``Recommender.rank`` of the resolved seeds (the positions and scores that
-``recommend`` would put in a DataFrame: building that table was a fifth of a request at the
-sample), the answer's rows taken from the state's column arrays, the request remembered for its
-feedback, the impression appended, the JSON encoded once. Everything a request reads comes from the one ``ServingState`` it was given.
+One recommendation = ``Recommender.rank`` of the resolved seeds, in the state's ranking processes
+(``pool``): the positions and scores that ``recommend`` would put in a DataFrame (building that
+table was a fifth of a request at the sample); each song's JSON copied from the state's
+pre-encoded songs (``SongColumns``); the request remembered for its feedback; the impression
+appended. Everything a request reads comes from the one ``ServingState`` it was given.
 """
 
 from __future__ import annotations
@@ -58,30 +59,26 @@ def recommend(
     """The JSON answer to one recommendation request (raises ``ApiError`` for bad input)."""
     started = time.perf_counter()
     try:
-        chosen, scores, parsed, note = state.recommender.rank(
-            seeds.tracks, body.k, body.strategy, artists=seeds.artists
-        )
+        ranked = state.pool.rank(seeds.tracks, body.k, body.strategy, seeds.artists)
     except NoUsableTracks as exc:
         raise ApiError(422, "unknown_seeds", f"seeds: {exc}", "seeds") from None
     except ValueError as exc:
         raise ApiError(422, "invalid", f"strategy {body.strategy}: {exc}", "strategy") from None
     metrics.recommend_seconds.observe(time.perf_counter() - started)
-    c = state.columns
+    c, chosen = state.columns, ranked.chosen
     ids = c.ids[chosen].tolist()
     songs = [
-        {"rank": rank, "id": i, "name": n, "artist": a, "genre": g, "score": s, "new": new}
-        for rank, i, n, a, g, s, new in zip(
+        b'{"rank":%d,%s,"score":%s,"new":%s}'
+        % (rank, c.fragment(position), _number(score), b"true" if new else b"false")
+        for rank, position, score, new in zip(
             range(1, len(ids) + 1),
-            ids,
-            c.names[chosen].tolist(),
-            c.artists[chosen].tolist(),
-            c.genres[chosen].tolist(),
-            np.round(scores, 6).tolist(),
+            chosen.tolist(),
+            np.round(ranked.scores, 6).tolist(),
             c.new[chosen].tolist(),
             strict=True,
         )
     ]
-    unknown = set(parsed.unknown)
+    unknown = set(ranked.unknown)
     answer = {
         "request_id": info.request_id,
         "model_version": state.model_version,
@@ -92,17 +89,21 @@ def recommend(
         "index": state.index,
         "seeds": {
             "given": len(dict.fromkeys(seeds.tracks)),
-            "unknown": parsed.unknown,
-            "not_in_songs_base": [t for t in parsed.missing if t not in unknown],
+            "unknown": ranked.unknown,
+            "not_in_songs_base": [t for t in ranked.missing if t not in unknown],
         },
-        "cold_start": not len(parsed.items),
-        "note": note,
-        "songs": songs,
+        "cold_start": ranked.cold_start,
+        "note": ranked.note,
     }
     recent.remember(info.request_id, Served(tuple(ids), body.user, arm, state.model_version))
     if impressions is not None:
         _log_impression(impressions, metrics, body, state, arm, info, seeds.tracks, ids)
-    return encode(answer)
+    return encode(answer)[:-1] + b',"songs":[' + b",".join(songs) + b"]}"
+
+
+def _number(value: float) -> bytes:
+    """A float as ``json.dumps`` writes it."""
+    return (repr(value) if math.isfinite(value) else json.dumps(value)).encode()
 
 
 def _log_impression(

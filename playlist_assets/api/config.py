@@ -20,6 +20,7 @@ RATE_ENV = "PLAYLIST_API_RATE"  # requests per second per key
 BURST_ENV = "PLAYLIST_API_BURST"  # requests a key may send at once
 POLL_ENV = "PLAYLIST_API_POLL_SECONDS"  # how often the watcher looks for new serving state
 THREADS_ENV = "PLAYLIST_API_THREADS"  # recommendation worker threads
+PROCESSES_ENV = "PLAYLIST_API_PROCESSES"  # ranking processes forked per serving state
 # Share of listeners the recommender challenger serves (0 disables it; default from the contract)
 CHALLENGER_SHARE_ENV = "PLAYLIST_API_CHALLENGER_SHARE"
 # How many recent requests (at most a day's) the process remembers to check feedback against.
@@ -37,6 +38,9 @@ DEFAULT_POLL_SECONDS = 5.0
 # Two cores here; the ranking holds the GIL for its Python parts, so more threads add waiting
 # and per-request memory (bench_api.py), not throughput.
 DEFAULT_THREADS = 2
+# The ranking is mostly GIL-bound: processes forked after a load share the recommender's pages
+# and use both cores (pool.py); 0 ranks in the threads of the serving process.
+DEFAULT_PROCESSES = 2
 # ~0.5 KB per remembered request at k=20 (its ranked ids point at the songs' own strings):
 # 100,000 requests hold ~50 MB; feedback for an older or forgotten request is refused (404).
 DEFAULT_FEEDBACK_MEMORY = 100_000
@@ -93,6 +97,7 @@ class ApiConfig:
     burst: int = DEFAULT_BURST
     poll_seconds: float = DEFAULT_POLL_SECONDS
     threads: int = DEFAULT_THREADS
+    processes: int = DEFAULT_PROCESSES
     challenger_share: float = DEFAULT_CHALLENGER_SHARE
     feedback_memory: int = DEFAULT_FEEDBACK_MEMORY
     require_keys: bool = False
@@ -110,6 +115,7 @@ class ApiConfig:
             burst=int(_env_float(BURST_ENV, DEFAULT_BURST)),
             poll_seconds=_env_float(POLL_ENV, DEFAULT_POLL_SECONDS),
             threads=int(_env_float(THREADS_ENV, DEFAULT_THREADS)),
+            processes=int(_env_float(PROCESSES_ENV, DEFAULT_PROCESSES)),
             challenger_share=_env_float(CHALLENGER_SHARE_ENV, DEFAULT_CHALLENGER_SHARE),
             feedback_memory=int(_env_float(FEEDBACK_MEMORY_ENV, DEFAULT_FEEDBACK_MEMORY)),
             require_keys=os.environ.get(REQUIRE_KEYS_ENV, "").strip().lower()
@@ -128,6 +134,8 @@ class ApiConfig:
             out.append(f"poll interval must be positive, got {self.poll_seconds}")
         if self.threads < 1:
             out.append(f"threads must be at least 1, got {self.threads}")
+        if self.processes < 0:
+            out.append(f"processes must be 0 or more, got {self.processes}")
         if self.root_path and not self.root_path.startswith("/"):
             out.append(f"root path must start with '/', got {self.root_path!r}")
         if self.feedback_memory < 1:

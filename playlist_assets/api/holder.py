@@ -4,11 +4,12 @@ A ``ServingState`` is immutable once built: the loaded recommender, the model ve
 answers with and the materializations it read. Requests take the current reference once and use
 only it, so a swap never changes a request's state half-way. The watcher thread polls the
 versions (``versions``); when they changed and then held still for one poll (a retrain writes
-several assets in a row), it loads the new state in the background (lower CPU priority), computes
-every song's posteriors (``SongTable.warm_up``) and answers one request with it, then swaps the
-reference. Until the swap the old state answers; after it, the
-old one is freed as soon as the requests still using it finish (two full copies are held only
-while the new one loads). Requests never wait for a load.
+several assets in a row), it loads the new state in the background (at lower CPU priority when
+the threads rank), computes every song's posteriors (``SongTable.warm_up``) and answers one
+request with it, forks the state's ranking processes (``pool``), then swaps the reference. Until
+the swap the old state answers; after it, the old one is freed, and its ranking processes exit,
+as soon as the requests still using it finish (two full copies are held only while the new one
+loads). Requests never wait for a load.
 
 Loading reads the warehouse into memory and closes it (``load_recommender``): a materialization
 holding DuckDB's writer lock makes the load fail with a lock error; the state in memory keeps
@@ -25,19 +26,23 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import gc
+import json
 import logging
 import os
 import threading
 import time
 import weakref
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from playlist_assets.api.hourly_log import iso_ms, utc_now
 from playlist_assets.api.metrics import ApiMetrics
+from playlist_assets.api.pool import RankingPool, reap
 from playlist_assets.api.versions import VersionProbe, Versions
 from playlist_assets.lib.constants import DataFolder
 from playlist_assets.lib.feedback.contract import CHALLENGER, CHAMPION, arm_of
@@ -46,33 +51,49 @@ log = logging.getLogger("playlist_assets.api")
 
 # A state still changing after this long is loaded anyway (a very long retrain).
 MAX_SETTLE_SECONDS = 120.0
+# How long a swap waits for the replaced state's last request before forking ranking processes.
+RELEASE_WAIT_SECONDS = 30.0
 WARM_SEEDS = 5
 LOADER_NICENESS = 10
 
 
 @dataclass(frozen=True)
 class SongColumns:
-    """The columns an answer lists, as arrays aligned with the recommender's song positions:
-    an answer takes its rows by position (no per-request DataFrame). Object columns share the
-    songs table's strings, so they cost a pointer per song."""
+    """What an answer lists of each song, aligned with the recommender's song positions: the
+    ids (the songs table's own strings: impressions and the requests remembered for feedback
+    point at them) and each song's ``"id":…,"name":…,"artist":…,"genre":…`` already encoded as
+    JSON, in one buffer (``fragment``). An answer copies its songs' bytes: it neither encodes
+    them again nor touches the names' string objects, whose pages the ranking processes share
+    (a reference count written is a page copied)."""
 
     ids: Any
-    names: Any
-    artists: Any
-    genres: Any
     new: Any
+    encoded: bytes
+    offsets: Any  # song i is encoded[offsets[i]:offsets[i + 1]]
 
     @classmethod
     def of(cls, recommender: Any) -> SongColumns:
+        import numpy as np
+
         table = recommender.table
         songs = table.songs
-        return cls(
-            ids=table.ids,
-            names=songs["track_name"].to_numpy(dtype=object),
-            artists=songs["artists"].to_numpy(dtype=object),
-            genres=songs["track_genre"].to_numpy(dtype=object),
-            new=table.new,
-        )
+        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        parts = [
+            f'"id":{dumps(i)},"name":{dumps(n)},"artist":{dumps(a)},"genre":{dumps(g)}'.encode()
+            for i, n, a, g in zip(
+                table.ids.tolist(),
+                songs["track_name"].to_numpy(dtype=object).tolist(),
+                songs["artists"].to_numpy(dtype=object).tolist(),
+                songs["track_genre"].to_numpy(dtype=object).tolist(),
+                strict=True,
+            )
+        ]
+        offsets = np.zeros(len(parts) + 1, dtype=np.int64)
+        np.cumsum([len(p) for p in parts], out=offsets[1:])
+        return cls(ids=table.ids, new=table.new, encoded=b"".join(parts), offsets=offsets)
+
+    def fragment(self, position: int) -> bytes:
+        return self.encoded[self.offsets[position] : self.offsets[position + 1]]
 
 
 @dataclass(frozen=True)
@@ -87,6 +108,7 @@ class ServingState:
     index: dict[str, Any]
     loaded_at: str
     load_seconds: float
+    pool: RankingPool  # ranks with the recommender: in its processes, or here without any
 
 
 @dataclass
@@ -140,6 +162,7 @@ class StateHolder:
         *,
         poll_seconds: float,
         challenger_share: float = 0.0,
+        processes: int = 0,
         loader: Callable[[Path], Any] = _default_loader,
         challenger_loader: Callable[[Path], tuple[Any, str] | None] = _default_challenger,
     ) -> None:
@@ -148,6 +171,7 @@ class StateHolder:
         self.metrics = metrics
         self.poll_seconds = poll_seconds
         self.challenger_share = challenger_share
+        self.processes = processes
         self._loader = loader
         self._challenger_loader = challenger_loader
         self._states: dict[str, ServingState] = {}
@@ -157,6 +181,11 @@ class StateHolder:
         self._forced = False
         self._thread: threading.Thread | None = None
         self._released: list[str] = []  # versions whose state was freed since the last poll
+        self._replaced_freed: threading.Event | None = None  # set once the last swap's is freed
+        # Ranking processes are forked from this thread, made before the watcher lowers its own
+        # priority: a child inherits the niceness of the thread that forks it.
+        self._forker = ThreadPoolExecutor(1, thread_name_prefix="ranking-fork")
+        metrics.ranking_processes.set_function(self._ranking_processes)
 
     # -- what requests read ------------------------------------------------------------------
 
@@ -176,9 +205,13 @@ class StateHolder:
         arm = arm_of(listener, self.challenger_share) if CHALLENGER in states else CHAMPION
         return arm, states.get(arm)
 
+    def _ranking_processes(self) -> int:
+        return sum(s.pool.processes for s in self._states.values())
+
     # -- the watcher -------------------------------------------------------------------------
 
     def start(self) -> None:
+        self._forker.submit(int).result()  # the forking thread exists now, at full priority
         self._thread = threading.Thread(target=self._run, name="state-watcher", daemon=True)
         self._thread.start()
 
@@ -188,6 +221,9 @@ class StateHolder:
         if self._thread is not None:
             self._thread.join(timeout=30)
         self.probe.close()
+        self._forker.shutdown(wait=False)
+        for state in self._states.values():
+            state.pool.close()
 
     def reload(self) -> None:
         """Load now, even if nothing seems to have changed (the admin endpoint)."""
@@ -212,8 +248,15 @@ class StateHolder:
                 changing_since = changing_since or time.monotonic()
                 if settled or time.monotonic() - changing_since > MAX_SETTLE_SECONDS:
                     keep = None if forced or current is None else current.recommender
-                    ok, transient = self._load(versions, keep, current and current.versions)
-                    if ok and not niced:  # the first load at full speed, swaps behind requests
+                    before, current = current and current.versions, None
+                    ok, transient = self._load(versions, keep, before)
+                    keep = None  # the replaced state is freed before the children fork
+                    if ok and self.processes > 0:
+                        self._fork_pools()
+                    # The first load at full speed, swaps behind requests; not with ranking
+                    # processes: this thread would hold the GIL the event loop needs while the
+                    # children, at full priority, took the cores (answers stalled for seconds).
+                    if ok and not niced and self.processes == 0:
                         niced = _lower_priority()
                     failed = None if ok or transient else versions
                     changing_since = None
@@ -223,7 +266,9 @@ class StateHolder:
 
     def _trim_released(self) -> None:
         """After a replaced state is freed, hand its memory back to the system (glibc keeps
-        freed blocks). Not in the finalizer itself: it runs before the state's parts are freed."""
+        freed blocks) and collect its ranking processes' exit. Not in the finalizer itself: it
+        runs before the state's parts are freed."""
+        reap()
         if not self._released:
             return
         versions = []
@@ -316,7 +361,34 @@ class StateHolder:
             index={"songs": int(recommender.n), **versions.index_info()},
             loaded_at=iso_ms(utc_now()),
             load_seconds=round(seconds, 3),
+            pool=RankingPool(recommender, 0),  # until _fork_pools: the ranking threads rank
         )
+
+    def _fork_pools(self) -> None:
+        """Give the serving states their ranking processes, once the replaced state is freed.
+
+        A child maps everything its parent holds when it forks: forked beside the replaced state
+        (a whole song side after a load of new songs), the children would keep that memory for
+        their lives. So the new state first serves from the ranking threads; once the replaced
+        state's last request ended, its memory is handed back and the children are forked, and
+        the same states are published again with them."""
+        replaced, self._replaced_freed = self._replaced_freed, None
+        if replaced is not None and not replaced.wait(RELEASE_WAIT_SECONDS):
+            log.warning("the replaced state is still in use: forking the ranking processes anyway")
+        # Everything alive now is the serving states and the process's own long-lived objects:
+        # frozen, the collector never walks them again here (its walks write into each object,
+        # copying the pages the children share). A state freed later goes by reference counts
+        # (a loaded recommender holds no reference cycle).
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
+        _trim()
+        pooled = {}
+        for arm, state in self._states.items():
+            pool = self._forker.submit(RankingPool, state.recommender, self.processes).result()
+            pooled[arm] = dataclasses.replace(state, pool=pool)
+            weakref.finalize(pooled[arm], pool.close)  # its children exit with the state
+        self._states = pooled
 
     def _swap(
         self,
@@ -326,7 +398,9 @@ class StateHolder:
         seconds: float,
         kept: bool = False,
     ) -> None:
-        columns = SongColumns.of(recommender)  # one set for both arms: they share the songs
+        current = self._states.get(CHAMPION)
+        # one set for both arms (they share the songs), and for the next state when it keeps them
+        columns = current.columns if kept and current else SongColumns.of(recommender)
         states = {CHAMPION: self._state(recommender, columns, versions, seconds)}
         if challenger is not None:
             states[CHALLENGER] = self._state(challenger, columns, versions, seconds)
@@ -359,8 +433,10 @@ class StateHolder:
             f", replacing {replaced.model_version}" if replaced else "",
         )
         if replaced is not None:  # the last request on it frees it; the watcher then trims
-            weakref.finalize(replaced.columns, self._released.append, replaced.model_version)
-        del old, replaced
+            weakref.finalize(replaced, self._released.append, replaced.model_version)
+            self._replaced_freed = threading.Event()  # what _fork_pools waits for
+            weakref.finalize(replaced, self._replaced_freed.set)
+        del old, replaced, current
 
 
 def _rebound(current: Any, data_home: Path) -> Any:

@@ -65,6 +65,12 @@ class ApiMetrics:
         self.songs = Gauge(
             "playlist_api_index_songs", "Songs the serving recommender ranks.", registry=r
         )
+        self.ranking_processes = Gauge(
+            "playlist_api_ranking_processes",
+            "Live ranking processes of the serving states (fewer than configured: the serving "
+            "process ranks what a dead one would have).",
+            registry=r,
+        )
         self.ready = Gauge(
             "playlist_api_ready", "1 when a recommender is loaded and serving.", registry=r
         )

@@ -1,9 +1,10 @@
 """Start-up: refuse unsafe settings, say how the service runs, serve with uvicorn.
 
-One process, one event loop, worker threads for the ranking: every uvicorn worker process would
-hold its own copy of the recommender (the memory goal is 1.5x one copy), and the recommender's
-numpy work releases the GIL, so threads share the cores. BLAS/OpenMP pools are held to one
-thread: requests run side by side instead.
+One serving process, one event loop: keys, rate limits, metrics, the impressions log and the
+requests remembered for feedback are in one place. Ranking threads hand each request to ranking
+processes forked from it after a load (``pool``): they share the loaded recommender's pages, so
+both cores rank without a second copy (uvicorn worker processes would each load one; the memory
+goal is 1.5x one copy). BLAS/OpenMP pools are held to one thread: requests run side by side.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def serve(config: ApiConfig, announce=print) -> None:
     announce(f"playlist-assets api: {auth_line}")
     announce(
         f"playlist-assets api: data folder {settings.data_home()}; rate limit {config.rate:g}/s "
-        f"burst {config.burst} per key; {config.threads} worker threads; loading the recommender "
+        f"burst {config.burst} per key; {config.threads} ranking threads, {config.processes} ranking processes; loading the recommender "
         "in the background (GET /readyz says when it serves)"
     )
     configure_logging()

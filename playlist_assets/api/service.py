@@ -46,6 +46,7 @@ class Service:
             metrics,
             poll_seconds=config.poll_seconds,
             challenger_share=config.challenger_share,
+            processes=config.processes,
         )
         checker = KeyChecker(KeyStore(api_config.keys_path(home)))
         checker.refresh()
@@ -65,7 +66,10 @@ class Service:
             impressions=HourlyLog(landing, IMPRESSIONS_DIR),
             feedback=HourlyLog(landing, FEEDBACK_DIR),
             recent=RecentRequests(config.feedback_memory, api_config.FEEDBACK_MEMORY_SECONDS),
-            executor=ThreadPoolExecutor(config.threads, thread_name_prefix="recommend"),
+            # a thread per ranking process at least: a thread waits on its child's answer
+            executor=ThreadPoolExecutor(
+                max(config.threads, config.processes), thread_name_prefix="recommend"
+            ),
         )
 
     def __post_init__(self) -> None:

@@ -33,7 +33,8 @@ def _register_api(subparsers: argparse._SubParsersAction) -> None:
         "/v1/songs/{id}, POST /v1/feedback, /healthz, /readyz, /metrics, /docs. Models are "
         "loaded in the background and swapped in when a new one is materialized or promoted. "
         f"Settings also come from ${env.HOST_ENV}, ${env.PORT_ENV}, ${env.RATE_ENV}, "
-        f"${env.BURST_ENV}, ${env.POLL_ENV}, ${env.THREADS_ENV}, ${env.CHALLENGER_SHARE_ENV}, "
+        f"${env.BURST_ENV}, ${env.POLL_ENV}, ${env.THREADS_ENV}, ${env.PROCESSES_ENV}, "
+        f"${env.CHALLENGER_SHARE_ENV}, "
         f"${env.FEEDBACK_MEMORY_ENV}; flags win.",
     )
     parser.add_argument(
@@ -53,6 +54,12 @@ def _register_api(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--threads", type=int, help=f"recommendation worker threads (default {env.DEFAULT_THREADS})"
+    )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        help="ranking processes forked after each load, sharing its memory (default "
+        f"{env.DEFAULT_PROCESSES}; 0: rank in the threads)",
     )
     parser.add_argument(
         "--challenger-share",
@@ -119,6 +126,7 @@ def run_api(args: argparse.Namespace) -> int:
         "burst": args.burst,
         "poll_seconds": args.poll_seconds,
         "threads": args.threads,
+        "processes": args.processes,
         "challenger_share": args.challenger_share,
         "feedback_memory": args.feedback_memory,
         "require_keys": args.require_keys,
