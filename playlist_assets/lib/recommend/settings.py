@@ -125,7 +125,8 @@ class Blends:
     cold: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_COLD))
     cold_song: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_COLD_SONG))
     merge: Merge = field(default_factory=Merge)
-    cold_song_model: Any = None  # a ColdSongModel (cold_model.py) used instead of ``cold_song``
+    cold_song_model: Any = None  # a ColdSongModel (cold_model.py): serves instead of ``cold_song``
+    # (its trees, or its trees plus that linear blend: ``ColdSongModel.linear``)
     source: Mapping[str, str] = field(default_factory=dict)  # how each blend was chosen
 
     def __post_init__(self) -> None:
