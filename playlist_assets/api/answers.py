@@ -20,11 +20,11 @@ import numpy as np
 from playlist_assets.api.auth import RequestInfo
 from playlist_assets.api.errors import ApiError
 from playlist_assets.api.feedback import RecentRequests, Served
-from playlist_assets.api.holder import ServingState
 from playlist_assets.api.hourly_log import HourlyLog, iso_ms, utc_now
 from playlist_assets.api.metrics import ApiMetrics
 from playlist_assets.api.schemas import RecommendationRequest
 from playlist_assets.api.seeds import SeedTracks
+from playlist_assets.api.state import ServingState
 from playlist_assets.lib.recommend.recommender import NoUsableTracks
 from playlist_assets.lib.schema import CONTINUOUS_FEATURES
 

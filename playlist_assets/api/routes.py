@@ -20,7 +20,6 @@ from starlette.concurrency import run_in_threadpool
 from playlist_assets.api import answers, feedback
 from playlist_assets.api.config import MAX_FEEDBACK_EVENTS
 from playlist_assets.api.errors import ApiError, field_name, validation_message
-from playlist_assets.api.holder import ServingState
 from playlist_assets.api.schemas import (
     ERROR_RESPONSES,
     FeedbackEvent,
@@ -31,6 +30,7 @@ from playlist_assets.api.schemas import (
 )
 from playlist_assets.api.seeds import names_playlists, resolve_seeds
 from playlist_assets.api.service import Service
+from playlist_assets.api.state import ServingState
 
 NOT_READY_RETRY_S = 5
 

@@ -25,6 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _register_api(subparsers: argparse._SubParsersAction) -> None:
+    """``playlist-assets api`` and its flags: one argparse declaration per setting, in the order
+    ``--help`` shows them (each flag overrides the environment variable ``api.config`` reads)."""
     env = api_config
     parser = subparsers.add_parser(
         "api",
