@@ -24,6 +24,9 @@ USER_COUNTS_TABLE = "main.online_user_counts"  # per listener: the A/B readout's
 FRESH_SONGS_TABLE = "main.fresh_songs"
 # Feedback may come back this long after its impression (the API's lists stay on screens).
 FEEDBACK_WINDOW = timedelta(hours=24)
+# DuckDB threads for an hour's steps (load, checks, metrics): each query is a few hundred ms of
+# work, where a second worker adds more CPU (waiting, merging) than it saves (issue 23).
+HOURLY_THREADS = 1
 
 _IMPRESSIONS_SQL = {
     "partition_hour": "TIMESTAMP",
@@ -62,6 +65,13 @@ TABLES: dict[str, dict[str, str]] = {
     FEEDBACK_TABLE: _FEEDBACK_SQL,
     FEEDBACK_REJECTS_TABLE: _REJECTS_SQL,
 }
+
+
+def for_an_hour(conn: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """``conn`` with ``HOURLY_THREADS``: a database-wide setting, so for a connection opened for
+    the step (it lasts as long as the database stays open in this process)."""
+    conn.execute(f"set threads = {HOURLY_THREADS}")
+    return conn
 
 
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
