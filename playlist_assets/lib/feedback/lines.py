@@ -91,8 +91,8 @@ def stage_lines(
     file's last newline (the last element of the split: empty when the file ends with one) is
     left out. A CR before the newline stays (JSON reads it as white space). Blank lines are
     skipped (a longer run of spaces is kept and rejected as not JSON: cheaper than trimming
-    every line). When a file is not valid UTF-8 (or ``decode_here``), the lines are decoded
-    here instead (bad bytes as U+FFFD) into a table.
+    every line). With ``decode_here`` (``load_hour``'s second try, when a file was not valid
+    UTF-8), the lines are decoded here instead (bad bytes as U+FFFD) into a table.
     """
     files = [str(p) for p in line_files(hour_folder(landing, kind, hour_folder_name(start)))]
     listing = "[" + ", ".join(_quote(f) for f in files) + "]"
@@ -103,31 +103,37 @@ def stage_lines(
                      len(parts) as n
               from (select @source as source, string_split(@content, chr(10)) as parts
                     @origin))
-        where line < n and (strlen(text) > 8 or trim(text, e' \\t\\r') <> '')"""
+        where line < n  -- a CASE trims only the short lines (an OR trimmed them all)
+          and case when strlen(text) > 8 then true else trim(text, e' \\t\\r') <> '' end"""
     _drop_lines(conn)
     if not files:
         conn.execute(
             f"create temp table {LINES} (seq bigint, source varchar, line bigint, text varchar)"
         )
         return
-    origin = f"from read_text({listing})"
-    try:
-        if decode_here:
-            raise duckdb.InvalidInputException("decoded here")
-        conn.execute(f"select sum(strlen(content)) {origin}").fetchone()  # fails if not UTF-8
+    if not decode_here:  # a file that is not UTF-8 fails the first query reading the view
+        origin = f"from read_text({listing})"
         conn.execute(
             f"create temp view {LINES} as "
             + _fill(lines, source="filename", content="content", origin=origin)
         )
-    except duckdb.InvalidInputException:  # not UTF-8 somewhere: decoded here
+        return
+    conn.execute(
+        f"create temp table {LINES} (seq bigint, source varchar, line bigint, text varchar)"
+    )
+    for path in files:
         conn.execute(
-            f"create temp table {LINES} (seq bigint, source varchar, line bigint, text varchar)"
+            f"insert into {LINES} " + _fill(lines, source="?", content="?", origin=""),
+            [path, whole_text(path)],
         )
-        for path in files:
-            conn.execute(
-                f"insert into {LINES} " + _fill(lines, source="?", content="?", origin=""),
-                [path, whole_text(path)],
-            )
+
+
+def _strings_written_as(values: str, raw: str) -> str:
+    """SQL: true when the list ``values`` (its elements as strings) written back as compact JSON
+    is ``raw`` (the array's compact JSON), so every element was a string without escapes: the
+    API's lines, told apart without typing each element again. False otherwise (a number, a
+    null, an escape, an empty list): the caller then types the elements (``json_type``)."""
+    return f"""coalesce(('["' || array_to_string({values}, '","') || '"]') = {raw}, false)"""
 
 
 def _field_reasons(fields: tuple[str, ...]) -> list[str]:
@@ -172,17 +178,17 @@ def _judge_sql(kind: str) -> str:
             " <= 0 then 'field k is not a positive integer'"
         )
         for name in _LISTS:
+            raw = f"v[{at[name]}]"
             branches.append(
-                f"when {name}_types is null or list_contains({name}, '') or not coalesce("
-                f"list_bool_and(list_transform({name}_types, lambda x: x = 'VARCHAR')), true) "
+                f"when t[{at[name]}] <> 'ARRAY' or list_contains({name}, '') or not ("
+                f"{_strings_written_as(name, raw)} or coalesce(list_bool_and(list_transform("
+                f"json_type({raw}, '$[*]'), lambda x: x = 'VARCHAR')), true)) "
                 f"then 'field {name} is not a list of track ids'"
             )
-            lists += [
-                f"case when t[{at[name]}] = 'ARRAY' then json_type(v[{at[name]}], '$[*]') "
-                f"end as {name}_types",
+            lists.append(
                 f"case when t[{at[name]}] = 'ARRAY' "
-                f"then json_extract_string(v[{at[name]}], '$[*]') end as {name}",
-            ]
+                f"then json_extract_string({raw}, '$[*]') end as {name}"
+            )
         extra = [f"try_cast(v[{k}] as bigint) as k", *_LISTS]
     else:
         events = ", ".join(_quote(e) for e in EVENTS)
@@ -328,9 +334,9 @@ def load_hour(
     """Read, judge and store the hour's lines of ``kind``: the hour [start, end) of its table and
     of its rejects table replaced in one transaction (idempotent, backfillable).
 
-    DuckDB reads the files more than once (a check, the judging, the rejects' text); a file that
-    turns invalid UTF-8 between reads (a write caught mid-character) sends the whole hour
-    through the decoded-here table instead of failing the run."""
+    A file that is not valid UTF-8 fails DuckDB's read (the judging, or the rejects' text: a
+    write caught mid-character between reads); the whole hour then goes through the
+    decoded-here table instead of failing the run."""
     try:
         return _load_hour(conn, landing, kind, start, end, decode_here=False)
     except duckdb.InvalidInputException:
