@@ -24,9 +24,12 @@ USER_COUNTS_TABLE = "main.online_user_counts"  # per listener: the A/B readout's
 FRESH_SONGS_TABLE = "main.fresh_songs"
 # Feedback may come back this long after its impression (the API's lists stay on screens).
 FEEDBACK_WINDOW = timedelta(hours=24)
-# DuckDB threads for an hour's steps (load, checks, metrics): each query is a few hundred ms of
-# work, where a second worker adds more CPU (waiting, merging) than it saves (issue 23).
-HOURLY_THREADS = 1
+# DuckDB for an hour's steps (load, checks, metrics): each query is a few hundred ms of work,
+# where a second worker adds more CPU (waiting, merging) than it saves; and the checkpoint that
+# closes the step does not merge earlier hours' row groups (an hour of impressions is ~72,000
+# rows, 0.6 of a row group: every second hour's close then rewrote the tables' last groups,
+# +0.5-0.9 CPU-s). Other steps' checkpoints still vacuum (a backfilled hour's deleted rows).
+HOURLY_SETTINGS = {"threads": 1, "max_vacuum_tasks": 0}
 
 _IMPRESSIONS_SQL = {
     "partition_hour": "TIMESTAMP",
@@ -68,9 +71,10 @@ TABLES: dict[str, dict[str, str]] = {
 
 
 def for_an_hour(conn: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
-    """``conn`` with ``HOURLY_THREADS``: a database-wide setting, so for a connection opened for
-    the step (it lasts as long as the database stays open in this process)."""
-    conn.execute(f"set threads = {HOURLY_THREADS}")
+    """``conn`` with ``HOURLY_SETTINGS``: database-wide settings, so for a connection opened for
+    the step (they last as long as the database stays open in this process)."""
+    for name, value in HOURLY_SETTINGS.items():
+        conn.execute(f"set {name} = {value}")
     return conn
 
 
