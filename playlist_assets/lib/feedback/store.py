@@ -121,39 +121,32 @@ def stage_served(
 ) -> datetime | None:
     """Temp ``table``: ``request_id`` and ``columns`` of the impression each request of
     ``requests`` (a query of request ids, ``?`` for ``requests_params``) answers, stored for an
-    hour in [since, until): the
-    earliest such hour, one row if stored twice in it. Returns that first hour (None: none).
+    hour in [since, until): the earliest such hour, one row if stored twice in it. Returns
+    that first hour (None: no request found).
 
     The lists are read only from the hours that hold them; the dedupe (a window over every
     row) only runs when a request is stored twice in its hour (which its check blocks)."""
+    hours = f"{table}_hours"
     conn.execute(
-        f"""create or replace temp table {table} as
+        f"""create or replace temp table {hours} as
         select request_id, min(partition_hour) as partition_hour from {IMPRESSIONS_TABLE}
         where partition_hour >= ? and partition_hour < ? and request_id in ({requests})
         group by request_id""",
         [since, until, *requests_params],
     )
     first, last, found = conn.execute(
-        f"select min(partition_hour), max(partition_hour), count(*) from {table}"
+        f"select min(partition_hour), max(partition_hour), count(*) from {hours}"
     ).fetchone()
     picked = ", ".join(f"i.{c}" for c in columns)
-    served = f"""select s.request_id, {picked} from {table} s
+    served = f"""create or replace temp table {table} as
+        select s.request_id, {picked} from {hours} s
         join {IMPRESSIONS_TABLE} i using (request_id, partition_hour)
         where i.partition_hour >= ? and i.partition_hour <= ?"""
-    hours = [first or since, last or since]
-    conn.execute(f"create or replace temp table {table} as {served}", hours)
+    conn.execute(served, [first or since, last or since])
     if conn.execute(f"select count(*) from {table}").fetchone()[0] != found:
         once = "qualify row_number() over (partition by s.request_id) = 1"
-        conn.execute(f"drop table {table}")  # the join again, one row per request
-        conn.execute(
-            f"""create temp table {table} as
-            with s as (select request_id, min(partition_hour) as partition_hour
-                       from {IMPRESSIONS_TABLE}
-                       where partition_hour >= ? and partition_hour < ?
-                         and request_id in ({requests}) group by request_id)
-            {served.replace(f"from {table} s", "from s")} {once}""",
-            [since, until, *requests_params, *hours],
-        )
+        conn.execute(f"{served} {once}", [first or since, last or since])
+    conn.execute(f"drop table {hours}")
     return first
 
 
