@@ -50,6 +50,7 @@ def _load(
     summaries: list[HourSummary] = []
     for _key, start, end in partition_hours(context.partition_keys):
         with warehouse.get_connection() as conn:
+            store.for_an_hour(conn)
             summaries.append(load_hour(conn, settings.landing_dir(), kind, start, end))
     rejected = sum(s.rejected for s in summaries)
     reasons = sorted({r for s in summaries for r in s.reasons})
@@ -126,6 +127,7 @@ def online_metrics(
     hours: list[tuple[datetime, object, object]] = []
     for _key, start, end in partition_hours(context.partition_keys):
         with warehouse.get_connection() as conn:
+            store.for_an_hour(conn)
             counts, users = store.hour_counts(conn, start, end, NEW_SONG_HOURS)
             metrics = rates(counts).assign(partition_hour=start)
             difference = arm_difference(counts, start, users)

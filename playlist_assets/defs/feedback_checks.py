@@ -13,7 +13,7 @@ from dagster_duckdb import DuckDBResource
 from playlist_assets import settings
 from playlist_assets.defs.partitions import hourly_partitions, naive_utc
 from playlist_assets.lib.constants import DUCKDB_POOL, QUALITY_CHECK_NAME
-from playlist_assets.lib.feedback import suites
+from playlist_assets.lib.feedback import store, suites
 from playlist_assets.lib.quality.gate import batch_slug, range_label
 
 
@@ -27,7 +27,7 @@ def judge_stored(
     label = range_label(list(context.partition_keys))
     feedback = asset == "recommendation_feedback"
     with warehouse.get_connection() as conn:
-        summary = suites.hour_summary(conn, feedback, start, end)
+        summary = suites.hour_summary(store.for_an_hour(conn), feedback, start, end)
     if summary.empty:
         return dg.AssetCheckResult(
             passed=True, description=f"{asset} {label}: no rows this hour (nothing to validate)."

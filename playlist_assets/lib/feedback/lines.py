@@ -17,6 +17,7 @@ there, so an hour of 20 requests/s never becomes Python objects row by row.
 from __future__ import annotations
 
 import contextlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -43,6 +44,7 @@ from playlist_assets.lib.feedback.store import (
     IMPRESSIONS_TABLE,
     ensure_tables,
     replace_hour_from,
+    stage_served,
 )
 from playlist_assets.lib.feeds.landing import hour_folder_name
 
@@ -91,8 +93,8 @@ def stage_lines(
     file's last newline (the last element of the split: empty when the file ends with one) is
     left out. A CR before the newline stays (JSON reads it as white space). Blank lines are
     skipped (a longer run of spaces is kept and rejected as not JSON: cheaper than trimming
-    every line). When a file is not valid UTF-8 (or ``decode_here``), the lines are decoded
-    here instead (bad bytes as U+FFFD) into a table.
+    every line). With ``decode_here`` (``load_hour``'s second try, when a file was not valid
+    UTF-8), the lines are decoded here instead (bad bytes as U+FFFD) into a table.
     """
     files = [str(p) for p in line_files(hour_folder(landing, kind, hour_folder_name(start)))]
     listing = "[" + ", ".join(_quote(f) for f in files) + "]"
@@ -103,31 +105,70 @@ def stage_lines(
                      len(parts) as n
               from (select @source as source, string_split(@content, chr(10)) as parts
                     @origin))
-        where line < n and (strlen(text) > 8 or trim(text, e' \\t\\r') <> '')"""
+        where line < n  -- a CASE trims only the short lines (an OR trimmed them all)
+          and case when strlen(text) > 8 then true else trim(text, e' \\t\\r') <> '' end"""
     _drop_lines(conn)
     if not files:
         conn.execute(
             f"create temp table {LINES} (seq bigint, source varchar, line bigint, text varchar)"
         )
         return
-    origin = f"from read_text({listing})"
-    try:
-        if decode_here:
-            raise duckdb.InvalidInputException("decoded here")
-        conn.execute(f"select sum(strlen(content)) {origin}").fetchone()  # fails if not UTF-8
+    if not decode_here:  # a file that is not UTF-8 fails the first query reading the view
+        origin = f"from read_text({listing})"
         conn.execute(
             f"create temp view {LINES} as "
             + _fill(lines, source="filename", content="content", origin=origin)
         )
-    except duckdb.InvalidInputException:  # not UTF-8 somewhere: decoded here
+        return
+    conn.execute(
+        f"create temp table {LINES} (seq bigint, source varchar, line bigint, text varchar)"
+    )
+    for path in files:
         conn.execute(
-            f"create temp table {LINES} (seq bigint, source varchar, line bigint, text varchar)"
+            f"insert into {LINES} " + _fill(lines, source="?", content="?", origin=""),
+            [path, whole_text(path)],
         )
-        for path in files:
-            conn.execute(
-                f"insert into {LINES} " + _fill(lines, source="?", content="?", origin=""),
-                [path, whole_text(path)],
-            )
+
+
+# What the API writes for an impression (``contract.IMPRESSION_FIELDS``, in order): parsed to
+# these types in one pass by ``json_transform`` (which converts rather than rejects a value of
+# another type, so its result is kept only when it writes back as exactly the line).
+_IMPRESSION_TYPES = {
+    **{name: "VARCHAR" for name in IMPRESSION_FIELDS},
+    "k": "BIGINT",
+    **{name: ["VARCHAR"] for name in _LISTS},
+}
+
+
+def _fast_impressions_sql() -> str:
+    """Each line of ``LINES`` (seq, source, line, text), ``s`` (its fields typed), and ``fast``:
+    true when the line is exactly ``s`` as compact JSON (so every field is present, once, of
+    its type; numbers are integers; list elements are strings or null) and every value passes
+    the rules the slower judging applies (non-empty ids, a known arm, k > 0, lists of
+    non-empty ids, a UTC time with a Z inside the hour). Any other line (a batch file's
+    spaces, a bad value) is judged by the generic path, which names its reason.
+    Parameters: the hour's start and end."""
+    struct = _quote(json.dumps(_IMPRESSION_TYPES, separators=(",", ":")))
+    arms = ", ".join(_quote(a) for a in ARMS)
+    lists = " and ".join(
+        f"not list_contains(s.{n}, '') and list_count(s.{n}) = len(s.{n})" for n in _LISTS
+    )
+    return f"""
+        select seq, source, line, text, s, coalesce(
+            to_json(s)::varchar = text and s.request_id <> '' and s.model_version <> ''
+            and s.strategy <> '' and coalesce(s.user <> '', true)
+            and coalesce(s.key_id <> '', true) and s.arm in ({arms}) and s.k > 0 and {lists}
+            and suffix(s.time, 'Z') and try_cast(s.time as timestamp) >= $1
+            and try_cast(s.time as timestamp) < $2, false) as fast
+        from (select *, try(json_transform(text, {struct})) as s from {LINES})"""
+
+
+def _strings_written_as(values: str, raw: str) -> str:
+    """SQL: true when the list ``values`` (its elements as strings) written back as compact JSON
+    is ``raw`` (the array's compact JSON), so every element was a string without escapes: the
+    API's lines, told apart without typing each element again. False otherwise (a number, a
+    null, an escape, an empty list): the caller then types the elements (``json_type``)."""
+    return f"""coalesce(('["' || array_to_string({values}, '","') || '"]') = {raw}, false)"""
 
 
 def _field_reasons(fields: tuple[str, ...]) -> list[str]:
@@ -172,17 +213,17 @@ def _judge_sql(kind: str) -> str:
             " <= 0 then 'field k is not a positive integer'"
         )
         for name in _LISTS:
+            raw = f"v[{at[name]}]"
             branches.append(
-                f"when {name}_types is null or list_contains({name}, '') or not coalesce("
-                f"list_bool_and(list_transform({name}_types, lambda x: x = 'VARCHAR')), true) "
+                f"when t[{at[name]}] <> 'ARRAY' or list_contains({name}, '') or not ("
+                f"{_strings_written_as(name, raw)} or coalesce(list_bool_and(list_transform("
+                f"json_type({raw}, '$[*]'), lambda x: x = 'VARCHAR')), true)) "
                 f"then 'field {name} is not a list of track ids'"
             )
-            lists += [
-                f"case when t[{at[name]}] = 'ARRAY' then json_type(v[{at[name]}], '$[*]') "
-                f"end as {name}_types",
+            lists.append(
                 f"case when t[{at[name]}] = 'ARRAY' "
-                f"then json_extract_string(v[{at[name]}], '$[*]') end as {name}",
-            ]
+                f"then json_extract_string({raw}, '$[*]') end as {name}"
+            )
         extra = [f"try_cast(v[{k}] as bigint) as k", *_LISTS]
     else:
         events = ", ".join(_quote(e) for e in EVENTS)
@@ -208,10 +249,19 @@ def _judge_sql(kind: str) -> str:
         if impressions
         else f"duplicate event ({', '.join(FEEDBACK_KEY)}) counted once"
     )
+    fast, slow_lines, fast_rows = "", LINES, ""
+    if impressions:  # the API's own lines skip the two generic parses below
+        fast = f"""fast as materialized ({_fast_impressions_sql()}), """
+        slow_lines = "fast where not fast"
+        fast_rows = """
+        union all by name
+        select seq, $1::timestamp as partition_hour, s.* exclude ("time"),
+               try_cast(s.time as timestamp) as "time", source, line, null::varchar as reason
+        from fast where fast"""
     judged = f"""
-    with parsed as (  -- the root's and the fields' types in one parse: null when not JSON
+    with {fast}parsed as (  -- the root's and the fields' types in one parse: null when not JSON
         select seq, source, line, text, try(json_type(text, {root_paths})) as types
-        from {LINES}
+        from {slow_lines}
     ), typed as (
         select *, types is not null as valid, types[1] as root, types[2:] as t,
                case when types[1] = 'OBJECT' then json_extract_string(text, {paths}) end as v
@@ -228,7 +278,7 @@ def _judge_sql(kind: str) -> str:
         select seq, $1::timestamp as partition_hour, {", ".join(columns)},
                parsed_time as "time", {"".join(e + ", " for e in extra)}source, line,
                case {" ".join(branches)} end as reason
-        from timed
+        from timed{fast_rows}
     ), repeated as (  -- keys accepted more than once: lines after the first are repeats
         select {keys}, min(seq) as first from judged where reason is null
         group by all having count(*) > 1
@@ -286,24 +336,13 @@ def judge_lines(conn: duckdb.DuckDBPyConnection, kind: str, start: datetime, end
         conn.execute(f"create or replace temp table {JUDGED} as {_judge_sql(kind)}", [start, end])
         return
     conn.execute(f"create or replace temp table {_LINE_JUDGED} as {_judge_sql(kind)}", [start, end])
-    conn.execute(  # the impression each request answers: the earliest if stored twice
-        f"""create or replace temp table {_SERVED} as
-        select request_id, min(partition_hour) as partition_hour from {IMPRESSIONS_TABLE}
-        where partition_hour >= ? and partition_hour <= ?
-          and request_id in (select request_id from {_LINE_JUDGED} where reason is null)
-        group by request_id""",
-        [start - FEEDBACK_WINDOW, start],
-    )
-    first, last = conn.execute(
-        f"select min(partition_hour), max(partition_hour) from {_SERVED}"
-    ).fetchone()
-    conn.execute(  # what served them, read only from the hours that hold them
-        f"""create or replace temp table {_SERVED} as
-        select s.request_id, i.ranked, i.arm, i.model_version, i.strategy from {_SERVED} s
-        join {IMPRESSIONS_TABLE} i using (request_id, partition_hour)
-        where i.partition_hour >= ? and i.partition_hour <= ?
-        qualify row_number() over (partition by s.request_id) = 1  -- stored twice in an hour""",
-        [first or start, last or start],
+    first = stage_served(  # the impression each request answers: the earliest if stored twice
+        conn,
+        _SERVED,
+        f"select request_id from {_LINE_JUDGED} where reason is null",
+        start - FEEDBACK_WINDOW,
+        end,
+        ("ranked", "arm", "model_version", "strategy"),
     )
     conn.execute(
         f"create or replace temp table {JUDGED} as {_served_sql()}", [first or start, start]
@@ -328,9 +367,9 @@ def load_hour(
     """Read, judge and store the hour's lines of ``kind``: the hour [start, end) of its table and
     of its rejects table replaced in one transaction (idempotent, backfillable).
 
-    DuckDB reads the files more than once (a check, the judging, the rejects' text); a file that
-    turns invalid UTF-8 between reads (a write caught mid-character) sends the whole hour
-    through the decoded-here table instead of failing the run."""
+    A file that is not valid UTF-8 fails DuckDB's read (the judging, or the rejects' text: a
+    write caught mid-character between reads); the whole hour then goes through the
+    decoded-here table instead of failing the run."""
     try:
         return _load_hour(conn, landing, kind, start, end, decode_here=False)
     except duckdb.InvalidInputException:

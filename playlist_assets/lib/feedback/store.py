@@ -24,6 +24,12 @@ USER_COUNTS_TABLE = "main.online_user_counts"  # per listener: the A/B readout's
 FRESH_SONGS_TABLE = "main.fresh_songs"
 # Feedback may come back this long after its impression (the API's lists stay on screens).
 FEEDBACK_WINDOW = timedelta(hours=24)
+# DuckDB for an hour's steps (load, checks, metrics): each query is a few hundred ms of work,
+# where a second worker adds more CPU (waiting, merging) than it saves; and the checkpoint that
+# closes the step does not merge earlier hours' row groups (an hour of impressions is ~72,000
+# rows, 0.6 of a row group: every second hour's close then rewrote the tables' last groups,
+# +0.5-0.9 CPU-s). Other steps' checkpoints still vacuum (a backfilled hour's deleted rows).
+HOURLY_SETTINGS = {"threads": 1, "max_vacuum_tasks": 0}
 
 _IMPRESSIONS_SQL = {
     "partition_hour": "TIMESTAMP",
@@ -64,6 +70,14 @@ TABLES: dict[str, dict[str, str]] = {
 }
 
 
+def for_an_hour(conn: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    """``conn`` with ``HOURLY_SETTINGS``: database-wide settings, so for a connection opened for
+    the step (they last as long as the database stays open in this process)."""
+    for name, value in HOURLY_SETTINGS.items():
+        conn.execute(f"set {name} = {value}")
+    return conn
+
+
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("create schema if not exists main")
     for table, columns in TABLES.items():
@@ -94,6 +108,46 @@ def replace_hour_from(
     except BaseException:
         conn.execute("rollback")
         raise
+
+
+def stage_served(
+    conn: duckdb.DuckDBPyConnection,
+    table: str,
+    requests: str,
+    since: datetime,
+    until: datetime,
+    columns: tuple[str, ...] = ("ranked",),
+    requests_params: tuple[object, ...] = (),
+) -> datetime | None:
+    """Temp ``table``: ``request_id`` and ``columns`` of the impression each request of
+    ``requests`` (a query of request ids, ``?`` for ``requests_params``) answers, stored for an
+    hour in [since, until): the earliest such hour, one row if stored twice in it. Returns
+    that first hour (None: no request found).
+
+    The lists are read only from the hours that hold them; the dedupe (a window over every
+    row) only runs when a request is stored twice in its hour (which its check blocks)."""
+    hours = f"{table}_hours"
+    conn.execute(
+        f"""create or replace temp table {hours} as
+        select request_id, min(partition_hour) as partition_hour from {IMPRESSIONS_TABLE}
+        where partition_hour >= ? and partition_hour < ? and request_id in ({requests})
+        group by request_id""",
+        [since, until, *requests_params],
+    )
+    first, last, found = conn.execute(
+        f"select min(partition_hour), max(partition_hour), count(*) from {hours}"
+    ).fetchone()
+    picked = ", ".join(f"i.{c}" for c in columns)
+    served = f"""create or replace temp table {table} as
+        select s.request_id, {picked} from {hours} s
+        join {IMPRESSIONS_TABLE} i using (request_id, partition_hour)
+        where i.partition_hour >= ? and i.partition_hour <= ?"""
+    conn.execute(served, [first or since, last or since])
+    if conn.execute(f"select count(*) from {table}").fetchone()[0] != found:
+        once = "qualify row_number() over (partition by s.request_id) = 1"
+        conn.execute(f"{served} {once}", [first or since, last or since])
+    conn.execute(f"drop table {hours}")
+    return first
 
 
 def read_hour(

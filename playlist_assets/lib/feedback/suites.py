@@ -25,6 +25,7 @@ from playlist_assets.lib.feedback.store import (
     IMPRESSIONS_TABLE,
     TABLES,
     ensure_tables,
+    stage_served,
 )
 from playlist_assets.lib.quality.gx_results import SuiteOutcome
 from playlist_assets.lib.quality.rules import Rule, SuiteSpec
@@ -170,24 +171,14 @@ def hour_summary(
     if feedback:
         # The impression each stored event answers (stored for its hour or the 24 before); an
         # earlier copy of the event is stored no earlier than that impression's hour.
-        conn.execute(
-            f"""create or replace temp table _check_served as
-            select request_id, min(partition_hour) as partition_hour from {IMPRESSIONS_TABLE}
-            where partition_hour >= $1::timestamp - $3 and partition_hour < $2
-              and request_id in ({hours.replace("select *", "select distinct request_id")})
-            group by request_id""",
-            [start, end, FEEDBACK_WINDOW],
-        )
-        first, last = conn.execute(
-            "select min(partition_hour), max(partition_hour) from _check_served"
-        ).fetchone()
-        conn.execute(  # the served lists, read only from the hours that hold them
-            f"""create or replace temp table _check_served as
-            select s.request_id, i.ranked from _check_served s
-            join {IMPRESSIONS_TABLE} i using (request_id, partition_hour)
-            where i.partition_hour >= $1 and i.partition_hour <= $2
-            qualify row_number() over (partition by s.request_id) = 1""",
-            [first or start, last or start],
+        first = stage_served(
+            conn,
+            "_check_served",
+            f"select distinct request_id from {table} "
+            "where partition_hour >= ? and partition_hour < ?",
+            start - FEEDBACK_WINDOW,
+            end,
+            requests_params=(start, end),
         )
         key = ", ".join(FEEDBACK_KEY)
         hours = f"""

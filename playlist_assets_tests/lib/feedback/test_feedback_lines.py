@@ -8,6 +8,7 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pytest
 
 from playlist_assets.lib.feedback import store
 from playlist_assets.lib.feedback.contract import FEEDBACK_DIR, IMPRESSIONS_DIR
@@ -44,10 +45,15 @@ def feedback(rid: str, track: str, event: str = "added", **extra) -> dict:
     }
 
 
-def write(landing: Path, kind: str, lines: list[object]) -> None:
+def write(landing: Path, kind: str, lines: list[object], *, compact: bool = False) -> None:
+    """The lines as a batch file (``json.dumps``'s spaces) or, ``compact``, as the API writes
+    them (the judging's fast path for impressions)."""
     folder = landing / kind / "2026-11-01T10"
     folder.mkdir(parents=True, exist_ok=True)
-    text = "".join((x if isinstance(x, str) else json.dumps(x)) + "\n" for x in lines)
+    separators = (",", ":") if compact else None
+    text = "".join(
+        (x if isinstance(x, str) else json.dumps(x, separators=separators)) + "\n" for x in lines
+    )
     (folder / "api-1-1.jsonl").write_text(text + '{"request_id": "cut')
 
 
@@ -60,7 +66,8 @@ def rejects(conn: duckdb.DuckDBPyConnection, table: str) -> dict[int, str]:
     return dict(zip(frame["row_number"], frame["reason"], strict=True))
 
 
-def test_bad_impressions_are_kept_with_their_reason(tmp_path: Path) -> None:
+@pytest.mark.parametrize("compact", [False, True], ids=["batch file", "as the API writes"])
+def test_bad_impressions_are_kept_with_their_reason(tmp_path: Path, compact: bool) -> None:
     write(
         tmp_path,
         IMPRESSIONS_DIR,
@@ -80,13 +87,19 @@ def test_bad_impressions_are_kept_with_their_reason(tmp_path: Path) -> None:
             impression("r10", time="yesterday"),
             "",
             impression("r11", time="2026-11-01T10:59:59.999"),
+            impression("r12", k=2.5),
+            impression("r13", user=7),
+            impression("r14", ranked=["a", None]),
+            '{"request_id":5,' + json.dumps(impression("r15"), separators=(",", ":"))[1:],
+            impression("r16", time="2026-11-01T10:30:00+02:00"),  # 08:30 UTC
         ],
+        compact=compact,
     )
     conn = duckdb.connect()
     summary = load_hour(conn, tmp_path, IMPRESSIONS_DIR, START, END)
     rows = stored(conn, store.IMPRESSIONS_TABLE)
     assert rows["request_id"].tolist() == ["r1", "r2", "r11"]
-    assert list(rows["ranked"].iloc[0]) == ["a", "b", "c"] and rows["k"].tolist() == [3, 3, 3]
+    assert list(rows["ranked"].iloc[0]) == ["a", "b", "c"] and rows["k"].tolist() == [3] * 3
     assert rows["time"].dt.minute.tolist() == [15, 15, 59]  # +02:00 is UTC 10:15
     reasons = rejects(conn, store.IMPRESSIONS_REJECTS_TABLE)
     assert reasons[3] == "not JSON" and reasons[4] == "not a JSON object"
@@ -99,10 +112,15 @@ def test_bad_impressions_are_kept_with_their_reason(tmp_path: Path) -> None:
     assert reasons[11] == "field seeds is not a list of track ids"
     assert reasons[12] == "field user is not a non-empty string"
     assert reasons[13] == "field time is not an ISO 8601 time"
-    assert len(reasons) == 11  # the blank line and the cut last line are not read at all
+    assert reasons[16] == "field k is not a positive integer"
+    assert reasons[17] == "field user is not a non-empty string"
+    assert reasons[18] == "field ranked is not a list of track ids"
+    assert reasons[19] == "field request_id is not a non-empty string"  # its first request_id
+    assert "outside the hour" in reasons[20]
+    assert len(reasons) == 16  # the blank line and the cut last line are not read at all
     assert (summary.rows, summary.rejected, summary.counts) == (
         3,
-        11,
+        16,
         {"champion": 2, "challenger": 1},
     )
     kept = stored(conn, store.IMPRESSIONS_REJECTS_TABLE).set_index("row_number")
@@ -185,3 +203,17 @@ def test_a_file_turning_invalid_between_reads_is_decoded_here(tmp_path: Path, mo
     monkeypatch.setattr(lines, "judge_lines", flaky)
     summary = load_hour(duckdb.connect(), tmp_path, IMPRESSIONS_DIR, START, END)
     assert (summary.rows, summary.reasons) == (1, ("not JSON",))
+
+
+def test_an_impression_stored_twice_in_its_hour_answers_its_feedback_once(tmp_path: Path) -> None:
+    """Rows written by anything else (here a copy of a stored impression) must not double
+    the feedback that answers it."""
+    write(tmp_path, IMPRESSIONS_DIR, [impression("r1")])
+    write(tmp_path, FEEDBACK_DIR, [feedback("r1", "b"), feedback("r1", "c", "skipped")])
+    conn = duckdb.connect()
+    load_hour(conn, tmp_path, IMPRESSIONS_DIR, START, END)
+    table = store.IMPRESSIONS_TABLE
+    conn.execute(f"insert into {table} select * from {table}")  # the same request twice
+    summary = load_hour(conn, tmp_path, FEEDBACK_DIR, START, END)
+    assert (summary.rows, summary.rejected) == (2, 0)
+    assert stored(conn, store.FEEDBACK_TABLE)["rank"].tolist() == [2, 3]
