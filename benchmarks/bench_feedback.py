@@ -21,7 +21,8 @@
    served to held-out listeners (a new seed, no challenger): the unseen playlists' listeners,
    new listeners of the feedback playlists (ids never seen), and, for contrast, the listeners
    whose feedback trained it. Acceptance of each with its interval (listeners as units) and
-   the paired difference (the same listeners and requests under both).
+   the paired difference (the same listeners and requests under both); then every held-out
+   listener together (the unseen playlists' and the new listeners: feedback did not train any).
 
 ``--hourly-only``: step 4 alone, on landing lines already in ``--home`` (an earlier run's):
 two builds measured on the same lines (the other build's package first on PYTHONPATH).
@@ -147,23 +148,24 @@ def retrain(home: Path) -> None:
     )
 
 
-def acceptance(tally) -> tuple[dict[str, tuple[int, int]], str]:  # noqa: ANN001 - a simulate.Tally
-    """Per listener (requests, accepted) of the champion arm, and the rate with its clustered
-    95 % interval as text."""
+def acceptance(tally) -> dict[str, tuple[int, int]]:  # noqa: ANN001 - a simulate.Tally
+    """Per listener (requests, accepted) of the champion arm."""
+    return {u: (n, a) for (arm, u), (n, a) in tally.by_listener.items() if arm == "champion"}
+
+
+def rate_text(cells: dict[str, tuple[int, int]]) -> str:
+    """The acceptance rate of these listeners with its clustered 95 % interval (each
+    listener one unit), as text."""
     import math
 
     import numpy as np
 
     from playlist_assets.lib.feedback.metrics import Z_95, clustered_rate
 
-    cells = {u: (n, a) for (arm, u), (n, a) in tally.by_listener.items() if arm == "champion"}
     shown, hits = np.array(list(cells.values()), dtype=float).reshape(-1, 2).T
     rate, variance = clustered_rate(shown, hits)
     half = Z_95 * math.sqrt(variance)
-    return (
-        cells,
-        f"{rate:.4f} [{rate - half:.4f}, {rate + half:.4f}] ({len(cells)} listeners, {int(shown.sum())} requests)",
-    )
+    return f"{rate:.4f} [{rate - half:.4f}, {rate + half:.4f}] ({len(cells)} listeners, {int(shown.sum())} requests)"
 
 
 def paired(without: dict, with_: dict) -> str:
@@ -331,8 +333,9 @@ def main() -> None:
     from playlist_assets.lib.recommend.load import load_recommender
 
     base = load_recommender(home)
+    cells: dict[str, dict[str, dict]] = {}  # group -> model -> listener -> (requests, accepted)
     for group in ("unseen playlists", "new listeners", "feedback"):
-        cells = {}
+        cells[group] = {}
         for name in ("without feedback", "with feedback"):
             recommender = base.with_cooccurrence(trained[name])
 
@@ -351,13 +354,30 @@ def main() -> None:
                     challenger_share=0.0,
                     seed=2,
                 )
-            cells[name], text = acceptance(day2)
-            print(f"{group}: acceptance {name}: {text}", flush=True)
+            cells[group][name] = acceptance(day2)
+            print(f"{group}: acceptance {name}: {rate_text(cells[group][name])}", flush=True)
         print(
             f"{group}: with - without feedback (paired): "
-            f"{paired(cells['without feedback'], cells['with feedback'])}",
+            f"{paired(cells[group]['without feedback'], cells[group]['with feedback'])}",
             flush=True,
         )
+    # Every listener whose feedback did not train it: both held-out groups' listeners (distinct
+    # ids, each with the requests of its group's run), one unit each.
+    held_out = "held-out (unseen playlists + new listeners)"
+    together = {
+        name: {**cells["unseen playlists"][name], **cells["new listeners"][name]}
+        for name in ("without feedback", "with feedback")
+    }
+    assert len(together["without feedback"]) == len(
+        cells["unseen playlists"]["without feedback"]
+    ) + len(cells["new listeners"]["without feedback"]), "a listener in both held-out groups"
+    for name, group_cells in together.items():
+        print(f"{held_out}: acceptance {name}: {rate_text(group_cells)}", flush=True)
+    print(
+        f"{held_out}: with - without feedback (paired): "
+        f"{paired(together['without feedback'], together['with feedback'])}",
+        flush=True,
+    )
     print(f"load average: {Path('/proc/loadavg').read_text().strip()}")
 
 

@@ -95,7 +95,7 @@ def recommend(
         "cold_start": ranked.cold_start,
         "note": ranked.note,
     }
-    recent.remember(info.request_id, Served(tuple(ids), body.user, arm, state.model_version))
+    recent.remember(info.request_id, Served(tuple(ids), body.user, arm))
     if impressions is not None:
         _log_impression(impressions, metrics, body, state, arm, info, seeds.tracks, ids)
     return encode(answer)[:-1] + b',"songs":[' + b",".join(songs) + b"]}"

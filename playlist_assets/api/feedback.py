@@ -1,5 +1,6 @@
 """Feedback on served lists (issue 23): checked against the requests this process served, then
-appended to the feedback log (``hourly_log``) with the arm and model version that served them.
+appended to the feedback log (``hourly_log``); the hourly asset takes the arm and model version
+that served each event from its stored impression (``contract.FEEDBACK_LINE_FIELDS``).
 
 A request is remembered (``RecentRequests``) when its answer is built: its ranked ids, user, arm
 and model version, for at most ``FEEDBACK_MEMORY_SECONDS`` and the last ``feedback_memory``
@@ -29,12 +30,11 @@ UNKNOWN_ARM = "unknown"  # the metric's arm of an event whose request is not rem
 
 @dataclass
 class Served:
-    """What feedback on one request is checked against and tagged with."""
+    """What feedback on one request is checked against (and its metric's arm)."""
 
     ranked: tuple[str, ...]
     user: str | None
     arm: str
-    model_version: str
     at: float = field(default_factory=time.monotonic)
     seen: set[tuple[str, str]] = field(default_factory=set)  # (track, event) accepted
 
@@ -192,7 +192,5 @@ def _line(e: FeedbackEvent, served: Served, when: str, key_id: str | None) -> di
         "time": when,
         "user": e.user if e.user is not None else served.user,
         "key_id": key_id,
-        "arm": served.arm,
-        "model_version": served.model_version,
     }
     return {name: values[name] for name in FEEDBACK_LINE_FIELDS}

@@ -110,8 +110,7 @@ def test_feedback_is_written_once_with_the_arm_that_served_it(
     assert [e["outcome"] for e in repeat.json()["events"]] == ["duplicate", "accepted"]
     mine = [r for r in _lines(api, FEEDBACK_DIR) if r["request_id"] == rid]
     assert [(r["track_id"], r["event"]) for r in mine] == [(song, "added"), (song, "played")]
-    assert tuple(mine[0]) == FEEDBACK_LINE_FIELDS
-    assert mine[0]["arm"] == CHALLENGER and mine[0]["model_version"] == "rec-c"
+    assert tuple(mine[0]) == FEEDBACK_LINE_FIELDS  # what served it comes from the impression
     assert mine[0]["user"] == user and mine[0]["time"].endswith("Z")
     page = client.get("/metrics").text
     accepted = 'playlist_api_feedback_events_total{arm="challenger",event="added",outcome='
@@ -149,9 +148,9 @@ def test_bad_feedback_is_refused_with_a_reason_and_nothing_written(
 def test_recent_requests_are_bounded_by_count_and_age() -> None:
     recent = RecentRequests(capacity=2, seconds=60)
     for i in range(3):
-        recent.remember(f"r{i}", Served(("a",), None, CHAMPION, "v"))
+        recent.remember(f"r{i}", Served(("a",), None, CHAMPION))
     assert len(recent) == 2
-    old = Served(("a",), None, CHAMPION, "v", at=time.monotonic() - 61)
+    old = Served(("a",), None, CHAMPION, at=time.monotonic() - 61)
     recent = RecentRequests(capacity=10, seconds=60)
     recent.remember("old", old)
     assert len(recent) == 0

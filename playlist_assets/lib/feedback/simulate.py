@@ -223,8 +223,6 @@ def run_offline(
                         "time": iso_ms(later),
                         "user": listener.user,
                         "key_id": None,
-                        "arm": arm,
-                        "model_version": version,
                     },
                 )
             tally.count(arm, reactions, listener.user)

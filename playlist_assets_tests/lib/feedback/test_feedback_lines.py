@@ -175,6 +175,26 @@ def test_feedback_joins_what_was_served(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("compact", [False, True], ids=["batch file", "as the API writes"])
+def test_feedback_of_an_earlier_api_build_still_loads(tmp_path: Path, compact: bool) -> None:
+    """Earlier builds wrote what served the event on each line: still read, and what is stored
+    comes from the impression either way."""
+    write(tmp_path, IMPRESSIONS_DIR, [impression("r1", arm="challenger")], compact=compact)
+    old = {"arm": "champion", "model_version": "old-build"}  # not what the impression says
+    lines = [feedback("r1", "a"), feedback("r1", "b", **old), feedback("r1", "c", arm=7)]
+    write(tmp_path, FEEDBACK_DIR, lines, compact=compact)
+    conn = duckdb.connect()
+    load_hour(conn, tmp_path, IMPRESSIONS_DIR, START, END)
+    summary = load_hour(conn, tmp_path, FEEDBACK_DIR, START, END)
+    assert summary.rejected == 0
+    rows = stored(conn, store.FEEDBACK_TABLE)
+    assert rows[["track_id", "rank", "arm", "model_version"]].values.tolist() == [
+        ["a", 1, "challenger", "v1"],
+        ["b", 2, "challenger", "v1"],
+        ["c", 3, "challenger", "v1"],
+    ]
+
+
 def test_a_file_that_is_not_utf8_still_loads_line_by_line(tmp_path: Path) -> None:
     folder = tmp_path / IMPRESSIONS_DIR / "2026-11-01T10"
     folder.mkdir(parents=True)
