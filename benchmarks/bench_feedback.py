@@ -185,30 +185,9 @@ def paired(without: dict, with_: dict) -> str:
     return f"{rate:+.4f} [{rate - half:+.4f}, {rate + half:+.4f}]"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rate", type=float, default=20.0)
-    parser.add_argument("--hours", type=int, default=24)
-    parser.add_argument("--home", type=Path)
-    parser.add_argument("--share", type=float, default=0.1, help="listeners on the challenger")
-    parser.add_argument("--per-playlist", type=int, default=10, help="listeners per playlist")
-    parser.add_argument("--ab-only", action="store_true", help="only the A/B readout, in memory")
-    parser.add_argument(
-        "--hourly-only",
-        action="store_true",
-        help="only the hourly materializations, on the landing lines already in --home (of an "
-        "earlier run: the same lines for two builds)",
-    )
-    args = parser.parse_args()
-    home = args.home or Path(tempfile.mkdtemp(prefix="bench_feedback_"))
-    os.environ["PLAYLIST_ASSETS_HOME"] = str(home)
-    if args.ab_only:
-        return ab_only(home, args.rate, args.hours, args.share, 0.2, args.per_playlist)
-    if not (home / "warehouse.duckdb").exists():
-        began = time.perf_counter()
-        setup(home)
-        print(f"setup: materialize_all.sh in {time.perf_counter() - began:.0f} s", flush=True)
-
+def hourly(hours: int, share: float, start: datetime) -> None:
+    """Each simulated hour's feedback assets materialized as the sensor would: CPU per hour and
+    when the A/B readout first calls the challenger worse."""
     import dagster as dg
     import duckdb
     from dagster_duckdb import DuckDBResource
@@ -217,48 +196,7 @@ def main() -> None:
     from playlist_assets.defs import feedback as fdefs
     from playlist_assets.defs import feedback_checks as cdefs
     from playlist_assets.lib.feedback import store
-    from playlist_assets.lib.feedback.listeners import held_out_listeners, offline_ranker
     from playlist_assets.lib.feedback.metrics import arm_difference
-    from playlist_assets.lib.feedback.simulate import Behaviour, run_offline
-    from playlist_assets.lib.recommend import champion
-
-    models = settings.models_dir()
-    serving, info = champion.serving(models)
-    card = champion.Card("bench-challenger", "bench", champion.CHALLENGER, "now", "bench")
-    champion.install(models, champion.CHALLENGER, serving, card)
-    start = datetime(2026, 11, 1)
-    if not args.hourly_only:
-        groups = split_listeners(
-            held_out_listeners(home, per_playlist=2 * args.per_playlist), args.per_playlist
-        )
-        listeners = groups["feedback"]
-        print(
-            ", ".join(
-                f"{name}: {len(g)} listeners of {len({x.playlist for x in g})} playlists"
-                for name, g in groups.items()
-            ),
-            flush=True,
-        )
-        rank, _ = offline_ranker(home)
-        began = time.perf_counter()
-        tally = run_offline(
-            listeners,
-            rank,
-            settings.landing_dir(),
-            start=start,
-            rate=args.rate,
-            hours=args.hours,
-            how=Behaviour(challenger_penalty=0.2),
-            challenger_share=args.share,
-            seed=1,
-        )
-        on_challenger = len({u for arm, u in tally.by_listener if arm == champion.CHALLENGER})
-        print(
-            f"simulated {sum(tally.requests.values())} requests, {tally.events} events of "
-            f"{len(listeners)} listeners ({on_challenger} on the challenger) in "
-            f"{time.perf_counter() - began:.0f} s: {tally.summary()}",
-            flush=True,
-        )
 
     graph = [
         fdefs.recommendation_impressions,
@@ -270,7 +208,7 @@ def main() -> None:
     resources = {"warehouse": DuckDBResource(database=str(settings.warehouse_path()))}
     cpu, detected = [], None
     with dg.instance_for_test() as instance:
-        for h in range(args.hours + 1):
+        for h in range(hours + 1):
             key = (start + timedelta(hours=h)).strftime("%Y-%m-%d-%H:%M")
             c0 = time.process_time()
             result = dg.materialize(
@@ -298,12 +236,93 @@ def main() -> None:
         f"the empty hour after the day: {cpu[-1]:.2f})"
     )
     print(
-        f"A/B at a {args.share:.0%} share: 20 %-worse challenger detected after {detected} "
+        f"A/B at a {share:.0%} share: 20 %-worse challenger detected after {detected} "
         "simulated hour(s)"
         if detected
         else "A/B: not detected within the run"
     )
     print(f"load average: {Path('/proc/loadavg').read_text().strip()}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rate", type=float, default=20.0)
+    parser.add_argument("--hours", type=int, default=24)
+    parser.add_argument("--home", type=Path)
+    parser.add_argument("--share", type=float, default=0.1, help="listeners on the challenger")
+    parser.add_argument("--per-playlist", type=int, default=10, help="listeners per playlist")
+    parser.add_argument("--ab-only", action="store_true", help="only the A/B readout, in memory")
+    parser.add_argument(
+        "--hourly-only",
+        action="store_true",
+        help="only the hourly materializations, on the landing lines already in --home (of an "
+        "earlier run: the same lines for two builds)",
+    )
+    parser.add_argument(
+        "--training-only",
+        action="store_true",
+        help="only the retrains with and without feedback and their held-out listeners, on the "
+        "day already stored in --home (of an earlier run: the same feedback for two builds)",
+    )
+    args = parser.parse_args()
+    home = args.home or Path(tempfile.mkdtemp(prefix="bench_feedback_"))
+    os.environ["PLAYLIST_ASSETS_HOME"] = str(home)
+    if args.ab_only:
+        return ab_only(home, args.rate, args.hours, args.share, 0.2, args.per_playlist)
+    if not (home / "warehouse.duckdb").exists():
+        began = time.perf_counter()
+        setup(home)
+        print(f"setup: materialize_all.sh in {time.perf_counter() - began:.0f} s", flush=True)
+
+    import duckdb
+
+    from playlist_assets import settings
+    from playlist_assets.lib.feedback import store
+    from playlist_assets.lib.feedback.listeners import held_out_listeners, offline_ranker
+    from playlist_assets.lib.feedback.simulate import Behaviour, run_offline
+    from playlist_assets.lib.recommend import champion
+
+    models = settings.models_dir()
+    serving, info = champion.serving(models)
+    card = champion.Card("bench-challenger", "bench", champion.CHALLENGER, "now", "bench")
+    champion.install(models, champion.CHALLENGER, serving, card)
+    start = datetime(2026, 11, 1)
+    if not args.hourly_only:
+        groups = split_listeners(
+            held_out_listeners(home, per_playlist=2 * args.per_playlist), args.per_playlist
+        )
+        listeners = groups["feedback"]
+        print(
+            ", ".join(
+                f"{name}: {len(g)} listeners of {len({x.playlist for x in g})} playlists"
+                for name, g in groups.items()
+            ),
+            flush=True,
+        )
+    if not (args.hourly_only or args.training_only):
+        rank, _ = offline_ranker(home)
+        began = time.perf_counter()
+        tally = run_offline(
+            listeners,
+            rank,
+            settings.landing_dir(),
+            start=start,
+            rate=args.rate,
+            hours=args.hours,
+            how=Behaviour(challenger_penalty=0.2),
+            challenger_share=args.share,
+            seed=1,
+        )
+        on_challenger = len({u for arm, u in tally.by_listener if arm == champion.CHALLENGER})
+        print(
+            f"simulated {sum(tally.requests.values())} requests, {tally.events} events of "
+            f"{len(listeners)} listeners ({on_challenger} on the challenger) in "
+            f"{time.perf_counter() - began:.0f} s: {tally.summary()}",
+            flush=True,
+        )
+
+    if not args.training_only:
+        hourly(args.hours, args.share, start)
     if args.hourly_only:
         return
     champion.retire_challenger(models)
@@ -333,11 +352,20 @@ def main() -> None:
     from playlist_assets.lib.recommend.load import load_recommender
 
     base = load_recommender(home)
+    # The retrain also re-tunes the blends and the merge on ~140 validation playlists: "same
+    # blends" serves the feedback's co-occurrence with the blends chosen without it, so the
+    # evidence is judged apart from the tuning's noise.
+    same = "with feedback, same blends"
+    served = {
+        "without feedback": (trained["without feedback"], None),
+        "with feedback": (trained["with feedback"], None),
+        same: (trained["with feedback"], trained["without feedback"].blends),
+    }
     cells: dict[str, dict[str, dict]] = {}  # group -> model -> listener -> (requests, accepted)
     for group in ("unseen playlists", "new listeners", "feedback"):
         cells[group] = {}
-        for name in ("without feedback", "with feedback"):
-            recommender = base.with_cooccurrence(trained[name])
+        for name, (cooccurrence, blends) in served.items():
+            recommender = base.with_cooccurrence(cooccurrence, blends)
 
             def ranker(arm, seeds, r=recommender, name=name):  # noqa: ANN001, ANN202
                 ids = r.recommend(list(seeds), 10, "hybrid", allow_unknown=True).track_ids
@@ -356,28 +384,29 @@ def main() -> None:
                 )
             cells[group][name] = acceptance(day2)
             print(f"{group}: acceptance {name}: {rate_text(cells[group][name])}", flush=True)
-        print(
-            f"{group}: with - without feedback (paired): "
-            f"{paired(cells[group]['without feedback'], cells[group]['with feedback'])}",
-            flush=True,
-        )
+        for name in ("with feedback", same):
+            print(
+                f"{group}: {name} - without (paired): "
+                f"{paired(cells[group]['without feedback'], cells[group][name])}",
+                flush=True,
+            )
     # Every listener whose feedback did not train it: both held-out groups' listeners (distinct
     # ids, each with the requests of its group's run), one unit each.
     held_out = "held-out (unseen playlists + new listeners)"
     together = {
-        name: {**cells["unseen playlists"][name], **cells["new listeners"][name]}
-        for name in ("without feedback", "with feedback")
+        name: {**cells["unseen playlists"][name], **cells["new listeners"][name]} for name in served
     }
     assert len(together["without feedback"]) == len(
         cells["unseen playlists"]["without feedback"]
     ) + len(cells["new listeners"]["without feedback"]), "a listener in both held-out groups"
     for name, group_cells in together.items():
         print(f"{held_out}: acceptance {name}: {rate_text(group_cells)}", flush=True)
-    print(
-        f"{held_out}: with - without feedback (paired): "
-        f"{paired(together['without feedback'], together['with feedback'])}",
-        flush=True,
-    )
+    for name in ("with feedback", same):
+        print(
+            f"{held_out}: {name} - without (paired): "
+            f"{paired(together['without feedback'], together[name])}",
+            flush=True,
+        )
     print(f"load average: {Path('/proc/loadavg').read_text().strip()}")
 
 
