@@ -57,9 +57,6 @@ log = logging.getLogger("playlist_assets.api")
 MAX_SETTLE_SECONDS = 120.0
 # How long a swap waits for the replaced state's last request before forking ranking processes.
 RELEASE_WAIT_SECONDS = 30.0
-# A promotion's ranking processes are forked before its swap when the co-occurrence side they
-# would also map (the replaced one, until they exit) is at most this big (see _fork_before_swap).
-PREFORK_MAX_BYTES = 128 << 20
 WARM_SEEDS = 5
 LOADER_NICENESS = 10
 
@@ -96,6 +93,7 @@ class StateHolder:
         poll_seconds: float,
         challenger_share: float = 0.0,
         processes: int = 0,
+        prefork_max_bytes: int = 0,
         loader: Callable[[Path], Any] = _default_loader,
         challenger_loader: Callable[[Path], tuple[Any, str] | None] = _default_challenger,
     ) -> None:
@@ -105,6 +103,7 @@ class StateHolder:
         self.poll_seconds = poll_seconds
         self.challenger_share = challenger_share
         self.processes = processes
+        self.prefork_max_bytes = prefork_max_bytes
         self._loader = loader
         self._challenger_loader = challenger_loader
         self._states: dict[str, ServingState] = {}
@@ -319,10 +318,10 @@ class StateHolder:
 
         The songs are the same objects in both states; what the new children also map is the
         replaced co-occurrence side (kept as theirs once the serving process frees it, until
-        the next swap replaces them): done only when that is small (``PREFORK_MAX_BYTES``),
+        the next swap replaces them): done only when that is small (``prefork_max_bytes``),
         else None and ``_fork_pools`` forks after the release, as after a load of new songs."""
         replaced = _evidence_bytes(current)
-        if self.processes <= 0 or replaced > PREFORK_MAX_BYTES:
+        if self.processes <= 0 or replaced > self.prefork_max_bytes:
             return None
         started = time.perf_counter()
         # Only what is not frozen: what this load left and the new co-occurrence (the states
