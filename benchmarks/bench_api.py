@@ -61,6 +61,7 @@ from http_load import (
     SWAP_SPAN_S,
     K,
     load,
+    machine_cpu_seconds,
     percentile,
     request_bytes,
     tree_cpu_seconds,
@@ -290,8 +291,8 @@ def serve_and_load(
         before = tree_memory_mib(server.pid)
         peak = MemoryPeak(server.pid)
         swap_at = seconds / 4
-        most = measured_window(port, requests, clients, seconds, swap_at, home, None)
-        paced = measured_window(port, requests, clients, seconds, swap_at, home, rate)
+        most = measured_window(port, requests, clients, seconds, swap_at, home, None, server.pid)
+        paced = measured_window(port, requests, clients, seconds, swap_at, home, rate, server.pid)
         after = tree_memory_mib(server.pid)
         time.sleep(5)  # the last answers out, the replaced children gone: what stays when idle
         idle = tree_memory_mib(server.pid)
@@ -327,15 +328,25 @@ def measured_window(
     swap_at: float,
     home: Path,
     rate: float | None,
+    pid: int,
 ) -> dict:
-    """One ``load`` window with a promotion at ``swap_at``: its figures (``window``) and this
-    process's CPU per request (the load generator's own, on the same cores as the service)."""
-    cpu = time.process_time()
+    """One ``load`` window with a promotion at ``swap_at``: its figures (``window``), this
+    process's CPU per request (the load generator's own, on the same cores as the service),
+    and the cores busy on average: the service's (its ranking processes included), this
+    process's, and everything else's (other work on the machine, the promoting process)."""
+    cpu, service, machine = time.process_time(), tree_cpu_seconds(pid), machine_cpu_seconds()
+    started = time.perf_counter()
     results = asyncio.run(
         load(port, requests, clients, seconds, swap_at, lambda: promote_elsewhere(home), rate)
     )
-    spent = time.process_time() - cpu
-    return {**window(results, seconds), "client_cpu_ms": 1000 * spent / max(len(results) - 1, 1)}
+    wall = time.perf_counter() - started
+    spent, service = time.process_time() - cpu, tree_cpu_seconds(pid) - service
+    machine = machine_cpu_seconds() - machine
+    return {
+        **window(results, seconds),
+        "client_cpu_ms": 1000 * spent / max(len(results) - 1, 1),
+        "cores": [service / wall, spent / wall, (machine - service - spent) / wall],
+    }
 
 
 def full_reload(port: int, admin: str, pid: int, requests: list, clients: int) -> dict:
@@ -468,6 +479,11 @@ def _window_lines(line, key: str, label: str) -> None:
     line(
         f"{label}: the load generator's own CPU per request (ms)",
         lambda r: _ms(w(r)["client_cpu_ms"], 2),
+    )
+    line(
+        f"{label}: cores busy, mean over the window: the service / the load generator / "
+        "everything else (other work, the promotion)",
+        lambda r: " / ".join(f"{c:.2f}" for c in w(r)["cores"]),
     )
     line(
         f"{label}: versions answered; the new one first answered after (s)",

@@ -30,6 +30,13 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu_seconds() -> float:
+    """CPU seconds all processes of the machine used so far (``/proc/stat``: all but idle and
+    iowait), to set the service's share of the cores against everything else's."""
+    ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def vm_kib(pid: int, field: str) -> int:
     with open(f"/proc/{pid}/status") as fh:
         return int(next(line for line in fh if line.startswith(field)).split()[1])
