@@ -27,10 +27,12 @@ the script:
 
 Before the windows, the service's answers for 200 playlists are checked equal (ids, order) to
 ``Recommender.recommend`` in this process. The service runs once per ``--processes`` value
-(default ``0,2``: ranking in threads, then in 2 forked ranking processes), same data, same run.
+(default ``2:late,2``: 2 ranking processes forked after a promotion's swap, as the service was,
+then forked before it, as it is now; ``0``: ranking in threads), same data, same run.
 
 The load generator (``http_load.py``) is a minimal asyncio HTTP/1.1 client with pre-encoded
-requests, so the machine's two cores go to the server rather than to the client. The data
+requests, so the machine's two cores go to the server rather than to the client; its own CPU
+per request is reported beside the service's (it shares the cores). The data
 folders come from ``year_base.py``.
 
     nice -n 10 .venv/bin/python benchmarks/bench_api.py [--quick] [--work DIR] [--write]
@@ -56,8 +58,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from http_load import (
+    SWAP_SPAN_S,
     K,
     load,
+    machine_cpu_seconds,
     percentile,
     request_bytes,
     tree_cpu_seconds,
@@ -287,20 +291,8 @@ def serve_and_load(
         before = tree_memory_mib(server.pid)
         peak = MemoryPeak(server.pid)
         swap_at = seconds / 4
-        most = window(
-            asyncio.run(
-                load(port, requests, clients, seconds, swap_at, lambda: promote_elsewhere(home))
-            ),
-            seconds,
-        )
-        paced = window(
-            asyncio.run(
-                load(
-                    port, requests, clients, seconds, swap_at, lambda: promote_elsewhere(home), rate
-                )
-            ),
-            seconds,
-        )
+        most = measured_window(port, requests, clients, seconds, swap_at, home, None, server.pid)
+        paced = measured_window(port, requests, clients, seconds, swap_at, home, rate, server.pid)
         after = tree_memory_mib(server.pid)
         time.sleep(5)  # the last answers out, the replaced children gone: what stays when idle
         idle = tree_memory_mib(server.pid)
@@ -325,6 +317,35 @@ def serve_and_load(
         "parent_hwm_mib": hwm,
         "server_recommender_ms": recommender_ms,
         "reload": reload,
+    }
+
+
+def measured_window(
+    port: int,
+    requests: list,
+    clients: int,
+    seconds: float,
+    swap_at: float,
+    home: Path,
+    rate: float | None,
+    pid: int,
+) -> dict:
+    """One ``load`` window with a promotion at ``swap_at``: its figures (``window``), this
+    process's CPU per request (the load generator's own, on the same cores as the service),
+    and the cores busy on average: the service's (its ranking processes included), this
+    process's, and everything else's (other work on the machine, the promoting process)."""
+    cpu, service, machine = time.process_time(), tree_cpu_seconds(pid), machine_cpu_seconds()
+    started = time.perf_counter()
+    results = asyncio.run(
+        load(port, requests, clients, seconds, swap_at, lambda: promote_elsewhere(home), rate)
+    )
+    wall = time.perf_counter() - started
+    spent, service = time.process_time() - cpu, tree_cpu_seconds(pid) - service
+    machine = machine_cpu_seconds() - machine
+    return {
+        **window(results, seconds),
+        "client_cpu_ms": 1000 * spent / max(len(results) - 1, 1),
+        "cores": [service / wall, spent / wall, (machine - service - spent) / wall],
     }
 
 
@@ -414,15 +435,20 @@ def scenario(name: str, home: Path, args: argparse.Namespace, cli_repeats: int) 
     cli_s = cli_per_request(home, seeds[0], cli_repeats)
     print(f"   CLI per request: {cli_s:.2f} s", flush=True)
     rows = []
-    for processes in args.processes:
+    for mode in args.processes:
         load_avg = Path("/proc/loadavg").read_text().split()[:3]
-        flags = ["--processes", str(processes)]
+        processes, _, when = mode.partition(":")
+        flags = ["--processes", processes]
+        flags += ["--prefork-max-mib", "0"] if when == "late" else []
         flags += ["--threads", str(args.threads)] if args.threads else []
         served = serve_and_load(home, seeds, ranked, args.clients, args.seconds, args.rate, flags)
-        print(f"   API, {processes} ranking processes: {served}", flush=True)
+        label = f"{processes} ranking processes" + (
+            ", forked after the swap" if when == "late" else ""
+        )
+        print(f"   API, {label}: {served}", flush=True)
         rows.append(
             {
-                "name": f"{name}, {processes} ranking processes",
+                "name": f"{name}, {label}",
                 "single": single,
                 "cost": cost,
                 "cli_s": cli_s,
@@ -445,7 +471,20 @@ def _window_lines(line, key: str, label: str) -> None:
         f"{label}: latency p50 / p95 / p99 (ms)",
         lambda r: f"{_ms(w(r)['p50_ms'])} / {_ms(w(r)['p95_ms'])} / {_ms(w(r)['p99_ms'])}",
     )
+    line(
+        f"{label}: p99 of requests due in the {SWAP_SPAN_S:g} s from the promotion / the rest (ms)",
+        lambda r: f"{_ms(w(r)['p99_swap_ms'])} / {_ms(w(r)['p99_away_ms'])}",
+    )
     line(f"{label}: errors", lambda r: f"{w(r)['errors']} of {w(r)['requests']:,}")
+    line(
+        f"{label}: the load generator's own CPU per request (ms)",
+        lambda r: _ms(w(r)["client_cpu_ms"], 2),
+    )
+    line(
+        f"{label}: cores busy, mean over the window: the service / the load generator / "
+        "everything else (other work, the promotion)",
+        lambda r: " / ".join(f"{c:.2f}" for c in w(r)["cores"]),
+    )
     line(
         f"{label}: versions answered; the new one first answered after (s)",
         lambda r: (
@@ -545,10 +584,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, help="the API's ranking threads (its default)")
     parser.add_argument(
         "--processes",
-        type=lambda text: [int(p) for p in text.split(",")],
-        default=[0, 2],
-        help="the API's ranking processes, a service per value (default 0,2: threads only, "
-        "then 2 processes)",
+        type=lambda text: text.split(","),
+        default=["2:late", "2"],
+        help="the API's ranking processes, a service per value; N:late forks a promotion's "
+        "processes after the swap (--prefork-max-mib 0, the service before), N before it when "
+        "the songs are kept (the default) (default 2:late,2; 0: ranking in threads)",
     )
     parser.add_argument("--write", action="store_true", help=f"write {RESULTS.relative_to(ROOT)}")
     args = parser.parse_args()

@@ -14,6 +14,9 @@ import time
 from pathlib import Path
 
 K = 100
+# Requests due this long from the start of a promotion count as "around the swap" (its writing
+# process, the service's load of the co-occurrence, the swap, the new ranking processes).
+SWAP_SPAN_S = 5.0
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -25,6 +28,13 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds of a process so far (load-independent cost)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_cpu_seconds() -> float:
+    """CPU seconds all processes of the machine used so far (``/proc/stat``: all but idle and
+    iowait), to set the service's share of the cores against everything else's."""
+    ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def vm_kib(pid: int, field: str) -> int:
@@ -180,6 +190,8 @@ def window(results: list, seconds: float) -> dict:
     done = results[:-1]
     ok = [r for r in done if r[2] == 200]
     latencies = [r[1] * 1000 for r in ok] or [float("nan")]
+    near = [r[1] * 1000 for r in ok if 0 <= r[0] - swap_time < SWAP_SPAN_S] or [float("nan")]
+    away = [r[1] * 1000 for r in ok if not 0 <= r[0] - swap_time < SWAP_SPAN_S] or [float("nan")]
     versions = sorted({r[3] for r in ok if r[3]}, key=lambda v: min(r[0] for r in ok if r[3] == v))
     new = [r[0] + r[1] for r in ok if len(versions) > 1 and r[3] == versions[-1]]
     return {
@@ -188,6 +200,8 @@ def window(results: list, seconds: float) -> dict:
         "p50_ms": percentile(latencies, 50),
         "p95_ms": percentile(latencies, 95),
         "p99_ms": percentile(latencies, 99),
+        "p99_swap_ms": percentile(near, 99),
+        "p99_away_ms": percentile(away, 99),
         "errors": len(done) - len(ok),
         "versions": versions,
         "swap_visible_s": (min(new) - swap_time) if new else None,

@@ -21,6 +21,9 @@ BURST_ENV = "PLAYLIST_API_BURST"  # requests a key may send at once
 POLL_ENV = "PLAYLIST_API_POLL_SECONDS"  # how often the watcher looks for new serving state
 THREADS_ENV = "PLAYLIST_API_THREADS"  # recommendation worker threads
 PROCESSES_ENV = "PLAYLIST_API_PROCESSES"  # ranking processes forked per serving state
+# Largest replaced co-occurrence side (MiB) a promotion's ranking processes may keep mapped when
+# forked before its swap (0: always forked after the replaced state is freed).
+PREFORK_MAX_MIB_ENV = "PLAYLIST_API_PREFORK_MAX_MIB"
 # Share of listeners the recommender challenger serves (0 disables it; default from the contract)
 CHALLENGER_SHARE_ENV = "PLAYLIST_API_CHALLENGER_SHARE"
 # How many recent requests (at most a day's) the process remembers to check feedback against.
@@ -41,6 +44,10 @@ DEFAULT_THREADS = 2
 # The ranking is mostly GIL-bound: processes forked after a load share the recommender's pages
 # and use both cores (pool.py); 0 ranks in the threads of the serving process.
 DEFAULT_PROCESSES = 2
+# A promotion's processes forked before its swap keep the replaced co-occurrence side mapped
+# until the next swap (~14 MiB at a year of fresh songs on the sample's playlists; a million
+# playlists' co-occurrence is GBs, and is then forked after the release instead).
+DEFAULT_PREFORK_MAX_MIB = 128.0
 # ~0.5 KB per remembered request at k=20 (its ranked ids point at the songs' own strings):
 # 100,000 requests hold ~50 MB; feedback for an older or forgotten request is refused (404).
 DEFAULT_FEEDBACK_MEMORY = 100_000
@@ -98,6 +105,7 @@ class ApiConfig:
     poll_seconds: float = DEFAULT_POLL_SECONDS
     threads: int = DEFAULT_THREADS
     processes: int = DEFAULT_PROCESSES
+    prefork_max_mib: float = DEFAULT_PREFORK_MAX_MIB
     challenger_share: float = DEFAULT_CHALLENGER_SHARE
     feedback_memory: int = DEFAULT_FEEDBACK_MEMORY
     require_keys: bool = False
@@ -116,6 +124,7 @@ class ApiConfig:
             poll_seconds=_env_float(POLL_ENV, DEFAULT_POLL_SECONDS),
             threads=int(_env_float(THREADS_ENV, DEFAULT_THREADS)),
             processes=int(_env_float(PROCESSES_ENV, DEFAULT_PROCESSES)),
+            prefork_max_mib=_env_float(PREFORK_MAX_MIB_ENV, DEFAULT_PREFORK_MAX_MIB),
             challenger_share=_env_float(CHALLENGER_SHARE_ENV, DEFAULT_CHALLENGER_SHARE),
             feedback_memory=int(_env_float(FEEDBACK_MEMORY_ENV, DEFAULT_FEEDBACK_MEMORY)),
             require_keys=os.environ.get(REQUIRE_KEYS_ENV, "").strip().lower()
@@ -136,6 +145,8 @@ class ApiConfig:
             out.append(f"threads must be at least 1, got {self.threads}")
         if self.processes < 0:
             out.append(f"processes must be 0 or more, got {self.processes}")
+        if self.prefork_max_mib < 0:
+            out.append(f"prefork limit must be 0 MiB or more, got {self.prefork_max_mib}")
         if self.root_path and not self.root_path.startswith("/"):
             out.append(f"root path must start with '/', got {self.root_path!r}")
         if self.feedback_memory < 1:

@@ -6,10 +6,12 @@ only it, so a swap never changes a request's state half-way. The watcher thread 
 versions (``versions``); when they changed and then held still for one poll (a retrain writes
 several assets in a row), it loads the new state in the background (at lower CPU priority when
 the threads rank), computes every song's posteriors (``SongTable.warm_up``) and answers one
-request with it, forks the state's ranking processes (``pool``), then swaps the reference. Until
-the swap the old state answers; after it, the old one is freed, and its ranking processes exit,
-as soon as the requests still using it finish (two full copies are held only while the new one
-loads). Requests never wait for a load.
+request with it, then swaps the reference. Until the swap the old state answers; after it, the
+old one is freed, and its ranking processes exit, as soon as the requests still using it finish
+(two full copies are held only while the new one loads). Requests never wait for a load. The new
+state's ranking processes (``pool``) are forked before the swap after a promotion (the songs are
+kept: ``_fork_before_swap``), after the replaced state is freed after a load of new songs
+(``_fork_pools``).
 
 Loading reads the warehouse into memory and closes it (``load_recommender``): a materialization
 holding DuckDB's writer lock makes the load fail with a lock error; the state in memory keeps
@@ -37,6 +39,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
 
 from playlist_assets.api.hourly_log import iso_ms, utc_now
 from playlist_assets.api.metrics import ApiMetrics
@@ -88,6 +93,7 @@ class StateHolder:
         poll_seconds: float,
         challenger_share: float = 0.0,
         processes: int = 0,
+        prefork_max_bytes: int = 0,
         loader: Callable[[Path], Any] = _default_loader,
         challenger_loader: Callable[[Path], tuple[Any, str] | None] = _default_challenger,
     ) -> None:
@@ -97,6 +103,7 @@ class StateHolder:
         self.poll_seconds = poll_seconds
         self.challenger_share = challenger_share
         self.processes = processes
+        self.prefork_max_bytes = prefork_max_bytes
         self._loader = loader
         self._challenger_loader = challenger_loader
         self._states: dict[str, ServingState] = {}
@@ -132,6 +139,11 @@ class StateHolder:
 
     def _ranking_processes(self) -> int:
         return sum(s.pool.processes for s in self._states.values())
+
+    def _pooled(self) -> bool:
+        """Whether the serving states came with their ranking processes (forked before the
+        swap) or still rank in the serving process's threads."""
+        return all(s.pool.forked for s in self._states.values())
 
     # -- the watcher -------------------------------------------------------------------------
 
@@ -176,7 +188,7 @@ class StateHolder:
                     before, current = current and current.versions, None
                     ok, transient = self._load(versions, keep, before)
                     keep = None  # the replaced state is freed before the children fork
-                    if ok and self.processes > 0:
+                    if ok and self.processes > 0 and not self._pooled():
                         self._fork_pools()
                     # The first load at full speed, swaps behind requests; not with ranking
                     # processes: this thread would hold the GIL the event loop needs while the
@@ -238,7 +250,8 @@ class StateHolder:
         finally:
             self.status.loading = False
         seconds = time.perf_counter() - started
-        self._swap(recommender, challenger, versions, seconds, kept)
+        pools = self._fork_before_swap(current, recommender, challenger) if kept else None
+        self._swap(recommender, challenger, versions, seconds, kept, pools)
         return True, False
 
     def _load_challenger(self, recommender: Any) -> Any | None:
@@ -274,7 +287,12 @@ class StateHolder:
         return transient
 
     def _state(
-        self, recommender: Any, columns: SongColumns, versions: Versions, seconds: float
+        self,
+        recommender: Any,
+        columns: SongColumns,
+        versions: Versions,
+        seconds: float,
+        pool: RankingPool | None = None,
     ) -> ServingState:
         classifier = recommender.table.classifier
         return ServingState(
@@ -286,15 +304,52 @@ class StateHolder:
             index={"songs": int(recommender.n), **versions.index_info()},
             loaded_at=iso_ms(utc_now()),
             load_seconds=round(seconds, 3),
-            pool=RankingPool(recommender, 0),  # until _fork_pools: the ranking threads rank
+            # without processes yet (until _fork_pools), the ranking threads rank
+            pool=pool or RankingPool(recommender, 0),
         )
+
+    def _fork_before_swap(
+        self, current: Any, recommender: Any, challenger: Any | None
+    ) -> dict[str, RankingPool] | None:
+        """A promotion's ranking processes, forked while the replaced state still answers (with
+        its own processes), so the swap publishes states that rank in processes at once: no
+        seconds of ranking in the serving process's threads (one core, and the event loop's
+        GIL) and no collection of the whole heap in front of requests.
+
+        The songs are the same objects in both states; what the new children also map is the
+        replaced co-occurrence side (kept as theirs once the serving process frees it, until
+        the next swap replaces them): done only when that is small (``prefork_max_bytes``),
+        else None and ``_fork_pools`` forks after the release, as after a load of new songs."""
+        replaced = _evidence_bytes(current)
+        if self.processes <= 0 or replaced > self.prefork_max_bytes:
+            return None
+        started = time.perf_counter()
+        # Only what is not frozen: what this load left and the new co-occurrence (the states
+        # before were frozen at their fork); then frozen too, so the children share them.
+        gc.collect()
+        gc.freeze()
+        pools = {CHAMPION: self._forker.submit(RankingPool, recommender, self.processes).result()}
+        if challenger is not None:
+            pools[CHALLENGER] = self._forker.submit(
+                RankingPool, challenger, self.processes
+            ).result()
+        log.info(
+            "forked %d ranking processes before the swap in %.3f s (the replaced co-occurrence "
+            "side they also map: %.0f MiB)",
+            sum(p.processes for p in pools.values()),
+            time.perf_counter() - started,
+            replaced / 2**20,
+        )
+        return pools
 
     def _fork_pools(self) -> None:
         """Give the serving states their ranking processes, once the replaced state is freed.
 
         A child maps everything its parent holds when it forks: forked beside the replaced state
         (a whole song side after a load of new songs), the children would keep that memory for
-        their lives. So the new state first serves from the ranking threads; once the replaced
+        their lives. So after such a load (or a promotion whose replaced co-occurrence is too big
+        to keep twice, ``_fork_before_swap``) the new state first serves from the ranking
+        threads; once the replaced
         state's last request ended, its memory is handed back and the children are forked, and
         the same states are published again with them."""
         replaced, self._replaced_freed = self._replaced_freed, None
@@ -322,13 +377,22 @@ class StateHolder:
         versions: Versions,
         seconds: float,
         kept: bool = False,
+        pools: dict[str, RankingPool] | None = None,
     ) -> None:
         current = self._states.get(CHAMPION)
         # one set for both arms (they share the songs), and for the next state when it keeps them
         columns = current.columns if kept and current else SongColumns.of(recommender)
-        states = {CHAMPION: self._state(recommender, columns, versions, seconds)}
+        pools = pools or {}
+        states = {
+            CHAMPION: self._state(recommender, columns, versions, seconds, pools.get(CHAMPION))
+        }
         if challenger is not None:
-            states[CHALLENGER] = self._state(challenger, columns, versions, seconds)
+            states[CHALLENGER] = self._state(
+                challenger, columns, versions, seconds, pools.get(CHALLENGER)
+            )
+        for state in states.values():
+            if state.pool.forked:
+                weakref.finalize(state, state.pool.close)  # its children exit with the state
         old = self._states
         self._states = states  # one reference: atomic for readers, both arms at once
         self.status.swaps += 1
@@ -359,8 +423,9 @@ class StateHolder:
         )
         if replaced is not None:  # the last request on it frees it; the watcher then trims
             weakref.finalize(replaced, self._released.append, replaced.model_version)
-            self._replaced_freed = threading.Event()  # what _fork_pools waits for
-            weakref.finalize(replaced, self._replaced_freed.set)
+            if not pools:
+                self._replaced_freed = threading.Event()  # what _fork_pools waits for
+                weakref.finalize(replaced, self._replaced_freed.set)
         del old, replaced, current
 
 
@@ -372,6 +437,24 @@ def _rebound(current: Any, data_home: Path) -> Any:
     other = current.with_cooccurrence(cooccurrence)
     other.version = card.version if card is not None else None  # model_version_of: candidate
     return other
+
+
+def _evidence_bytes(recommender: Any) -> int:
+    """Bytes of a recommender's co-occurrence side (``Evidence``, aligned to the songs, and the
+    co-occurrence it was read from): its arrays and sparse matrices, what a fork beside it
+    keeps mapped."""
+    evidence = getattr(recommender, "evidence", None)
+    parts = [*vars(evidence).values()] if evidence is not None else []
+    if getattr(evidence, "cooccurrence", None) is not None:
+        parts += vars(evidence.cooccurrence).values()
+    total = 0
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            total += part.nbytes
+        elif sp.issparse(part):
+            arrays = (getattr(part, name, None) for name in ("data", "indices", "indptr"))
+            total += sum(a.nbytes for a in arrays if isinstance(a, np.ndarray))
+    return total
 
 
 def _lower_priority() -> bool:

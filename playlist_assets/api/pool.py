@@ -108,6 +108,11 @@ class RankingPool:
     def processes(self) -> int:
         return self._alive
 
+    @property
+    def forked(self) -> bool:
+        """Whether this pool forked children (alive or not): a pool of 0 ranks in threads."""
+        return bool(self._pid_of)
+
     def rank(
         self,
         tracks: Sequence[str],

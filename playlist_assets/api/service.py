@@ -47,6 +47,7 @@ class Service:
             poll_seconds=config.poll_seconds,
             challenger_share=config.challenger_share,
             processes=config.processes,
+            prefork_max_bytes=int(config.prefork_max_mib * 2**20),
         )
         checker = KeyChecker(KeyStore(api_config.keys_path(home)))
         checker.refresh()

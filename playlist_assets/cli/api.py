@@ -64,6 +64,13 @@ def _register_api(subparsers: argparse._SubParsersAction) -> None:
         f"{env.DEFAULT_PROCESSES}; 0: rank in the threads)",
     )
     parser.add_argument(
+        "--prefork-max-mib",
+        type=float,
+        help="a promotion's ranking processes are forked before its swap when the replaced "
+        "co-occurrence they would keep mapped is at most this big (default "
+        f"{env.DEFAULT_PREFORK_MAX_MIB:g} MiB; 0: always after the replaced state is freed)",
+    )
+    parser.add_argument(
         "--challenger-share",
         type=float,
         help="share of listeners (stable per user, else per key) the recommender challenger "
@@ -129,6 +136,7 @@ def run_api(args: argparse.Namespace) -> int:
         "poll_seconds": args.poll_seconds,
         "threads": args.threads,
         "processes": args.processes,
+        "prefork_max_mib": args.prefork_max_mib,
         "challenger_share": args.challenger_share,
         "feedback_memory": args.feedback_memory,
         "require_keys": args.require_keys,

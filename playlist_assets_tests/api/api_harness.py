@@ -18,6 +18,17 @@ START_TIMEOUT_S = 60.0
 LISTENING = re.compile(r"listening on (http://\S+)")
 
 
+def promote(home: Path, version: str, role: str = "champion") -> None:
+    """Install the sample's co-occurrence as the recommender ``role`` with its card (what
+    ``recommendation_eval`` writes)."""
+    from materialized_sample import sample_cooccurrence
+
+    from playlist_assets.lib.recommend import champion
+
+    card = champion.Card(version, f"run-{version}", role, "2026-12-06T00:00:00+00:00", "test")
+    champion.install(home / "models", role, sample_cooccurrence(home), card)
+
+
 def tracks_of(sample: dict, pid: int) -> list[str]:
     frame = sample["playlists"]
     return frame[frame["pid"] == pid].sort_values("pos")["track_id"].tolist()

@@ -10,8 +10,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from api_harness import Api, launch, stop, tracks_of, wait_for
-from test_api_swap import promote
+from api_harness import Api, launch, promote, stop, tracks_of, wait_for
 
 from playlist_assets.api.feedback import RecentRequests, Served
 from playlist_assets.lib.feedback.contract import (

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from api_harness import tracks_of, wait_for
+from api_harness import promote, tracks_of, wait_for
 
 from playlist_assets.lib.recommend.load import load_recommender
 
@@ -81,3 +81,42 @@ def test_ranking_processes_answer_what_the_recommender_ranks(
         assert len(after) == 2
         again = client.post("/v1/recommendations", json={"seeds": tracks, "k": 30})
         assert again.status_code == 200
+
+
+def test_a_promotion_is_published_with_its_ranking_processes_already_forked(
+    home: Path, start_api, sample_home: dict
+) -> None:
+    api = start_api(home, "--processes", "2")
+    api.wait_ready()
+    before = wait_for(
+        lambda: (c := children(api.process.pid)) and len(c) == 2 and c, 20, "2 children"
+    )
+    tracks = tracks_of(sample_home, 4)[:8]
+    body = {"seeds": tracks, "k": 30}
+    with api.client() as client:
+        promote(home, "rec-2")
+        promoted = wait_for(
+            lambda: (
+                (a := client.post("/v1/recommendations", json=body)).json()["model_version"]
+                == "rec-2"
+                and a
+            ),
+            60,
+            "answers from the promoted recommender",
+            api.log,
+        )
+        # the first answer of the new version already came from its ranking processes: the
+        # serving process never ranks in its own threads across a promotion
+        assert "playlist_api_ranking_processes 2.0" in client.get("/metrics").text
+        assert "forked 2 ranking processes before the swap" in api.log.read_text()
+        wait_for(
+            lambda: (c := children(api.process.pid)) and len(c) == 2 and not c & before,
+            20,
+            "the replaced state's children to exit, 2 new ones serving",
+            api.log,
+        )
+        want = load_recommender(home).recommend(tracks, 30).recommendations
+        for answer in (promoted, client.post("/v1/recommendations", json=body)):
+            songs = answer.json()["songs"]
+            assert [s["id"] for s in songs] == want["track_id"].tolist()
+            assert [s["score"] for s in songs] == want["score"].tolist()

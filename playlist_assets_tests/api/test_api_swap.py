@@ -12,9 +12,7 @@ from pathlib import Path
 import duckdb
 import httpx
 import pandas as pd
-from api_harness import Api, tracks_of, wait_for
-
-from playlist_assets.lib.recommend import champion
+from api_harness import Api, promote, tracks_of, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -91,14 +89,6 @@ def test_not_ready_until_models_exist_then_a_promotion_swaps_in_under_load(
     assert 'playlist_api_swaps_total{outcome="ok"} 2.0' in page
     assert 'model_version="rec-2"' in page and f'model_version="{candidate}"' not in page
     assert "serving rec-2 (200 songs, kept," in api.log.read_text()  # only the cooc was read
-
-
-def promote(home: Path, version: str, role: str = champion.CHAMPION) -> None:
-    """Install the sample's co-occurrence as the recommender ``role`` with its card."""
-    from materialized_sample import sample_cooccurrence
-
-    card = champion.Card(version, f"run-{version}", role, "2026-12-06T00:00:00+00:00", "test")
-    champion.install(home / "models", role, sample_cooccurrence(home), card)
 
 
 def _fresh_song(sample_home: dict) -> pd.DataFrame:
