@@ -244,6 +244,17 @@ def hourly(hours: int, share: float, start: datetime) -> None:
     print(f"load average: {Path('/proc/loadavg').read_text().strip()}", flush=True)
 
 
+def print_differences(label: str, cells: dict[str, dict]) -> None:
+    """Each model trained with feedback against the one without, paired by listener."""
+    for name in cells:
+        if name != "without feedback":
+            print(
+                f"{label}: {name} - without (paired): "
+                f"{paired(cells['without feedback'], cells[name])}",
+                flush=True,
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=20.0)
@@ -384,12 +395,7 @@ def main() -> None:
                 )
             cells[group][name] = acceptance(day2)
             print(f"{group}: acceptance {name}: {rate_text(cells[group][name])}", flush=True)
-        for name in ("with feedback", same):
-            print(
-                f"{group}: {name} - without (paired): "
-                f"{paired(cells[group]['without feedback'], cells[group][name])}",
-                flush=True,
-            )
+        print_differences(group, cells[group])
     # Every listener whose feedback did not train it: both held-out groups' listeners (distinct
     # ids, each with the requests of its group's run), one unit each.
     held_out = "held-out (unseen playlists + new listeners)"
@@ -401,12 +407,7 @@ def main() -> None:
     ) + len(cells["new listeners"]["without feedback"]), "a listener in both held-out groups"
     for name, group_cells in together.items():
         print(f"{held_out}: acceptance {name}: {rate_text(group_cells)}", flush=True)
-    for name in ("with feedback", same):
-        print(
-            f"{held_out}: {name} - without (paired): "
-            f"{paired(together['without feedback'], together[name])}",
-            flush=True,
-        )
+    print_differences(held_out, together)
     print(f"load average: {Path('/proc/loadavg').read_text().strip()}")
 
 
