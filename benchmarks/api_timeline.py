@@ -37,6 +37,8 @@ def sample_cpu(pid: int, stop: threading.Event, out: list) -> None:
 
 
 def main() -> None:
+    """One service, one paced load and one promotion, reported second by second: a script's
+    steps in order (one function: each step reads the previous one's processes and clock)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("home", type=Path)
     parser.add_argument("--rate", type=float, default=200.0)

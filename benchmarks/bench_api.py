@@ -33,7 +33,8 @@ then forked before it, as it is now; ``0``: ranking in threads), same data, same
 The load generator (``http_load.py``) is a minimal asyncio HTTP/1.1 client with pre-encoded
 requests, so the machine's two cores go to the server rather than to the client; its own CPU
 per request is reported beside the service's (it shares the cores). The data
-folders come from ``year_base.py``.
+folders come from ``year_base.py``. One file over 400 lines on purpose: a benchmark a reader
+checks from its data to its table in one place (the load generator is its own module).
 
     nice -n 10 .venv/bin/python benchmarks/bench_api.py [--quick] [--work DIR] [--write]
 
@@ -495,6 +496,8 @@ def _window_lines(line, key: str, label: str) -> None:
 
 
 def table(rows: list[dict], args: argparse.Namespace) -> str:
+    """The results as one Markdown table, a column per data folder and mode (one function: its
+    rows are the table's rows, in the order a reader compares them)."""
     out = [
         f"{args.clients} clients on loopback, {args.seconds:g} s per window, k={K} hybrid; in "
         "each window a promotion is swapped in a quarter of the way through.",
@@ -573,6 +576,8 @@ def table(rows: list[dict], args: argparse.Namespace) -> str:
 
 
 def main() -> None:
+    """Parse the options, run each data folder and mode, print (and with --write store) the
+    table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="10-s windows, the sample only")
     parser.add_argument("--work", type=Path, help="keep the data folders here between runs")

@@ -1,7 +1,10 @@
 """Listeners' feedback loop: CPU of the hourly feedback assets, the A/B readout, training on feedback.
 
     nice -n 10 .venv/bin/python benchmarks/bench_feedback.py [--rate 20] [--hours 24] [--home DIR]
-        [--share 0.1] [--per-playlist 10] [--hourly-only]
+        [--share 0.1] [--per-playlist 10] [--hourly-only | --training-only | --ab-only]
+
+(One file over 400 lines on purpose: the steps below share the data folder and the listeners,
+and a reader checks each figure from its step to its print in one place.)
 
 1. A data folder with the sample data's graph materialized (``scripts/materialize_all.sh``, or
    ``--home`` of an existing one), the serving co-occurrence installed as a challenger too.
@@ -256,6 +259,9 @@ def print_differences(label: str, cells: dict[str, dict]) -> None:
 
 
 def main() -> None:
+    """The steps of the module docstring in order (one function: each step reads the data
+    folder, listeners and clock the previous one left; ``--ab-only``, ``--hourly-only`` and
+    ``--training-only`` run parts of it)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=20.0)
     parser.add_argument("--hours", type=int, default=24)

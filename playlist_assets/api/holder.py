@@ -26,12 +26,9 @@ challenger; without a challenger everyone gets the champion.
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import dataclasses
 import gc
 import logging
-import os
 import threading
 import time
 import weakref
@@ -40,15 +37,20 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import scipy.sparse as sp
-
 from playlist_assets.api.hourly_log import iso_ms, utc_now
+from playlist_assets.api.loading import (
+    default_challenger,
+    default_loader,
+    evidence_bytes,
+    lower_priority,
+    rebound,
+    trim_freed,
+    warm,
+)
 from playlist_assets.api.metrics import ApiMetrics
 from playlist_assets.api.pool import RankingPool, reap
-from playlist_assets.api.state import LoadStatus, ServingState, SongColumns, model_version_of
+from playlist_assets.api.state import LoadStatus, ServingState, SongColumns
 from playlist_assets.api.versions import VersionProbe, Versions
-from playlist_assets.lib.constants import DataFolder
 from playlist_assets.lib.feedback.contract import CHALLENGER, CHAMPION, arm_of
 
 log = logging.getLogger("playlist_assets.api")
@@ -57,28 +59,6 @@ log = logging.getLogger("playlist_assets.api")
 MAX_SETTLE_SECONDS = 120.0
 # How long a swap waits for the replaced state's last request before forking ranking processes.
 RELEASE_WAIT_SECONDS = 30.0
-WARM_SEEDS = 5
-LOADER_NICENESS = 10
-
-
-def _default_challenger(data_home: Path) -> tuple[Any, str] | None:
-    """The challenger's co-occurrence and card version, when ``recommendation_eval`` kept one."""
-    from playlist_assets.lib.recommend import champion
-
-    found = champion.challenger(DataFolder.at(data_home).models)
-    return None if found is None else (found[0], found[1].version)
-
-
-def _trim() -> None:
-    """Hand freed memory back to the system: glibc keeps freed blocks in its arenas."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-
-
-def _default_loader(data_home: Path) -> Any:
-    from playlist_assets.lib.recommend.load import load_recommender
-
-    return load_recommender(data_home)
 
 
 class StateHolder:
@@ -94,8 +74,8 @@ class StateHolder:
         challenger_share: float = 0.0,
         processes: int = 0,
         prefork_max_bytes: int = 0,
-        loader: Callable[[Path], Any] = _default_loader,
-        challenger_loader: Callable[[Path], tuple[Any, str] | None] = _default_challenger,
+        loader: Callable[[Path], Any] = default_loader,
+        challenger_loader: Callable[[Path], tuple[Any, str] | None] = default_challenger,
     ) -> None:
         self.data_home = Path(data_home)
         self.probe = probe
@@ -194,7 +174,7 @@ class StateHolder:
                     # processes: this thread would hold the GIL the event loop needs while the
                     # children, at full priority, took the cores (answers stalled for seconds).
                     if ok and not niced and self.processes == 0:
-                        niced = _lower_priority()
+                        niced = lower_priority()
                     failed = None if ok or transient else versions
                     changing_since = None
             previous, current = versions, None  # never hold a replaced state while waiting
@@ -212,7 +192,7 @@ class StateHolder:
         while self._released:
             versions.append(self._released.pop())
         gc.collect()
-        _trim()
+        trim_freed()
         log.info("released the memory of %s", ", ".join(versions))
 
     def _load(
@@ -231,11 +211,11 @@ class StateHolder:
         kept = current is not None and before is not None and before.songs() == versions.songs()
         try:
             if kept:
-                recommender = _rebound(current, self.data_home)
+                recommender = rebound(current, self.data_home)
             else:
                 recommender = self._loader(self.data_home)
                 recommender.table.warm_up()  # every posterior now, not in front of a request
-            _warm(recommender)
+            warm(recommender)
             challenger = self._load_challenger(recommender)
         except duckdb.IOException as exc:
             locked = "lock" in str(exc).lower()
@@ -266,7 +246,7 @@ class StateHolder:
             cooccurrence, version = found
             other = recommender.with_cooccurrence(cooccurrence)
             other.version = version
-            _warm(other)
+            warm(other)
         except Exception as exc:  # the champion must serve even when the challenger cannot
             log.warning("challenger not loaded (%s); the champion serves everyone", exc)
             self.metrics.swaps.labels("failed").inc()
@@ -286,28 +266,6 @@ class StateHolder:
         )
         return transient
 
-    def _state(
-        self,
-        recommender: Any,
-        columns: SongColumns,
-        versions: Versions,
-        seconds: float,
-        pool: RankingPool | None = None,
-    ) -> ServingState:
-        classifier = recommender.table.classifier
-        return ServingState(
-            recommender=recommender,
-            columns=columns,
-            model_version=model_version_of(recommender.version, versions),
-            classifier_version=str(getattr(classifier, "version", None) or "unregistered"),
-            versions=versions,
-            index={"songs": int(recommender.n), **versions.index_info()},
-            loaded_at=iso_ms(utc_now()),
-            load_seconds=round(seconds, 3),
-            # without processes yet (until _fork_pools), the ranking threads rank
-            pool=pool or RankingPool(recommender, 0),
-        )
-
     def _fork_before_swap(
         self, current: Any, recommender: Any, challenger: Any | None
     ) -> dict[str, RankingPool] | None:
@@ -320,7 +278,7 @@ class StateHolder:
         replaced co-occurrence side (kept as theirs once the serving process frees it, until
         the next swap replaces them): done only when that is small (``prefork_max_bytes``),
         else None and ``_fork_pools`` forks after the release, as after a load of new songs."""
-        replaced = _evidence_bytes(current)
+        replaced = evidence_bytes(current)
         if self.processes <= 0 or replaced > self.prefork_max_bytes:
             return None
         started = time.perf_counter()
@@ -362,7 +320,7 @@ class StateHolder:
         gc.unfreeze()
         gc.collect()
         gc.freeze()
-        _trim()
+        trim_freed()
         pooled = {}
         for arm, state in self._states.items():
             pool = self._forker.submit(RankingPool, state.recommender, self.processes).result()
@@ -384,10 +342,10 @@ class StateHolder:
         columns = current.columns if kept and current else SongColumns.of(recommender)
         pools = pools or {}
         states = {
-            CHAMPION: self._state(recommender, columns, versions, seconds, pools.get(CHAMPION))
+            CHAMPION: ServingState.of(recommender, columns, versions, seconds, pools.get(CHAMPION))
         }
         if challenger is not None:
-            states[CHALLENGER] = self._state(
+            states[CHALLENGER] = ServingState.of(
                 challenger, columns, versions, seconds, pools.get(CHALLENGER)
             )
         for state in states.values():
@@ -427,45 +385,3 @@ class StateHolder:
                 self._replaced_freed = threading.Event()  # what _fork_pools waits for
                 weakref.finalize(replaced, self._replaced_freed.set)
         del old, replaced, current
-
-
-def _rebound(current: Any, data_home: Path) -> Any:
-    """The serving recommender's co-occurrence (``champion.serving``) on ``current``'s songs."""
-    from playlist_assets.lib.recommend import champion
-
-    cooccurrence, card = champion.serving(DataFolder.at(data_home).models)
-    other = current.with_cooccurrence(cooccurrence)
-    other.version = card.version if card is not None else None  # model_version_of: candidate
-    return other
-
-
-def _evidence_bytes(recommender: Any) -> int:
-    """Bytes of a recommender's co-occurrence side (``Evidence``, aligned to the songs, and the
-    co-occurrence it was read from): its arrays and sparse matrices, what a fork beside it
-    keeps mapped."""
-    evidence = getattr(recommender, "evidence", None)
-    parts = [*vars(evidence).values()] if evidence is not None else []
-    if getattr(evidence, "cooccurrence", None) is not None:
-        parts += vars(evidence.cooccurrence).values()
-    total = 0
-    for part in parts:
-        if isinstance(part, np.ndarray):
-            total += part.nbytes
-        elif sp.issparse(part):
-            arrays = (getattr(part, name, None) for name in ("data", "indices", "indptr"))
-            total += sum(a.nbytes for a in arrays if isinstance(a, np.ndarray))
-    return total
-
-
-def _lower_priority() -> bool:
-    """Linux: this thread's own niceness, so requests keep their CPU share during a load."""
-    with contextlib.suppress(OSError, AttributeError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOADER_NICENESS)
-    return True
-
-
-def _warm(recommender: Any) -> None:
-    """One request before the swap: a broken state fails here, not in front of a client, and
-    lazily built parts (the first posteriors) are built by this thread, not by requests."""
-    seeds = [str(i) for i in recommender.ids[:WARM_SEEDS]]
-    recommender.rank(seeds, 10, allow_unknown=True)

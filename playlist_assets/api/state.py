@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from playlist_assets.api.hourly_log import iso_ms, utc_now
 from playlist_assets.api.pool import RankingPool
 from playlist_assets.api.versions import Versions
 
@@ -64,6 +65,30 @@ class ServingState:
     loaded_at: str
     load_seconds: float
     pool: RankingPool  # ranks with the recommender: in its processes, or here without any
+
+    @classmethod
+    def of(
+        cls,
+        recommender: Any,
+        columns: SongColumns,
+        versions: Versions,
+        seconds: float,
+        pool: RankingPool | None = None,
+    ) -> ServingState:
+        """The state of a loaded ``recommender`` (``seconds``: how long the load took); without
+        ``pool`` it ranks in the serving process's threads until its processes are forked."""
+        classifier = recommender.table.classifier
+        return cls(
+            recommender=recommender,
+            columns=columns,
+            model_version=model_version_of(recommender.version, versions),
+            classifier_version=str(getattr(classifier, "version", None) or "unregistered"),
+            versions=versions,
+            index={"songs": int(recommender.n), **versions.index_info()},
+            loaded_at=iso_ms(utc_now()),
+            load_seconds=round(seconds, 3),
+            pool=pool or RankingPool(recommender, 0),
+        )
 
 
 @dataclass

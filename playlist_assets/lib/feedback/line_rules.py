@@ -100,7 +100,9 @@ def _ident(name: str) -> str:
 
 
 def judge_sql(kind: str) -> str:
-    """The query judging ``LINES`` of ``kind``; parameters: the hour's start and end."""
+    """The query judging ``LINES`` of ``kind``; parameters: the hour's start and end. One
+    function because it is one SQL statement whose CASE lists the rules in the order a line is
+    judged (the first broken rule is its reason)."""
     impressions = kind == IMPRESSIONS_DIR
     fields = IMPRESSION_FIELDS if impressions else FEEDBACK_FIELDS
     at = {name: i for i, name in enumerate(fields, start=1)}

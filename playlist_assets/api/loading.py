@@ -1,0 +1,83 @@
+"""What loading a serving state takes, apart from the holder's watcher and swap: the default
+loaders, a kept song side rebound to the promoted co-occurrence, the one warming request, the
+size of a co-occurrence side (what a fork beside it keeps mapped), the loader thread's niceness
+and handing freed memory back to the system."""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from playlist_assets.lib.constants import DataFolder
+
+WARM_SEEDS = 5
+LOADER_NICENESS = 10
+
+
+def default_challenger(data_home: Path) -> tuple[Any, str] | None:
+    """The challenger's co-occurrence and card version, when ``recommendation_eval`` kept one."""
+    from playlist_assets.lib.recommend import champion
+
+    found = champion.challenger(DataFolder.at(data_home).models)
+    return None if found is None else (found[0], found[1].version)
+
+
+def trim_freed() -> None:
+    """Hand freed memory back to the system: glibc keeps freed blocks in its arenas."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def default_loader(data_home: Path) -> Any:
+    from playlist_assets.lib.recommend.load import load_recommender
+
+    return load_recommender(data_home)
+
+
+def rebound(current: Any, data_home: Path) -> Any:
+    """The serving recommender's co-occurrence (``champion.serving``) on ``current``'s songs."""
+    from playlist_assets.lib.recommend import champion
+
+    cooccurrence, card = champion.serving(DataFolder.at(data_home).models)
+    other = current.with_cooccurrence(cooccurrence)
+    other.version = card.version if card is not None else None  # model_version_of: candidate
+    return other
+
+
+def evidence_bytes(recommender: Any) -> int:
+    """Bytes of a recommender's co-occurrence side (``Evidence``, aligned to the songs, and the
+    co-occurrence it was read from): its arrays and sparse matrices, what a fork beside it
+    keeps mapped."""
+    evidence = getattr(recommender, "evidence", None)
+    parts = [*vars(evidence).values()] if evidence is not None else []
+    if getattr(evidence, "cooccurrence", None) is not None:
+        parts += vars(evidence.cooccurrence).values()
+    total = 0
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            total += part.nbytes
+        elif sp.issparse(part):
+            arrays = (getattr(part, name, None) for name in ("data", "indices", "indptr"))
+            total += sum(a.nbytes for a in arrays if isinstance(a, np.ndarray))
+    return total
+
+
+def lower_priority() -> bool:
+    """Linux: this thread's own niceness, so requests keep their CPU share during a load."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), LOADER_NICENESS)
+    return True
+
+
+def warm(recommender: Any) -> None:
+    """One request before the swap: a broken state fails here, not in front of a client, and
+    lazily built parts (the first posteriors) are built by this thread, not by requests."""
+    seeds = [str(i) for i in recommender.ids[:WARM_SEEDS]]
+    recommender.rank(seeds, 10, allow_unknown=True)
