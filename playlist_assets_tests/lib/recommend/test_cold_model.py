@@ -1,5 +1,5 @@
-"""The cold-song scorer's trees, summed without scikit-learn's per-call checks, give exactly the
-log-odds scikit-learn gives (the service's answers must not move by a bit)."""
+"""The cold-song scorer gives exactly the trees' log-odds as scikit-learn gives them, plus the
+linear blend when set (the service's answers must not move by a bit)."""
 
 from __future__ import annotations
 
