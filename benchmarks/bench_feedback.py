@@ -360,10 +360,11 @@ def main() -> None:
                     )
         with open(models / "track_cooccurrence", "rb") as fh:
             trained[name] = pickle.load(fh)
+        fed = trained[name].feedback_counts
         print(
             f"retrain {name}: {time.perf_counter() - began:.0f} s, "
-            f"{trained[name].n_playlists - serving.n_playlists:+d} training playlists "
-            "against the served model",
+            f"{0 if fed is None else fed.nnz} (seed, song) pairs from feedback "
+            f"({0 if fed is None else int((fed.data > 0).sum())} raised, the rest lowered)",
             flush=True,
         )
     from playlist_assets.lib.recommend.load import load_recommender

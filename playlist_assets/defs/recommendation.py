@@ -67,18 +67,18 @@ def track_cooccurrence(
     chosen on validation playlists (co-occurrence then learned without them; the cold-song blend
     and the merge also without a share of the catalogue songs). Held-out playlists are recorded
     here so the evaluation never scores a playlist this was learned from."""
-    from playlist_assets.lib.feedback.training import read_accepted
+    from playlist_assets.lib.feedback.training import read_reactions
     from playlist_assets.lib.recommend.load import serving_songs
     from playlist_assets.lib.recommend.tune import learn_served
 
     spec = recommender_settings.spec()
     with warehouse.get_connection() as con:
-        songs, accepted = serving_songs(con), read_accepted(con)
+        songs, reactions = serving_songs(con), read_reactions(con)
     try:
         tuned, fed = learn_served(
             playlists,
             songs,
-            accepted,
+            reactions,
             genre_classifier,
             _cluster_models(cluster_models),
             spec,
@@ -94,7 +94,7 @@ def track_cooccurrence(
         metrics=tuned.mlflow_metrics(),
     ).run_id
     metadata = _cooccurrence_metadata(tuned, len(songs), run_id)
-    return dg.Output(tuned.cooccurrence, metadata={**metadata, "feedback_playlists": fed})
+    return dg.Output(tuned.cooccurrence, metadata={**metadata, "feedback_contexts": fed})
 
 
 def _now() -> str:

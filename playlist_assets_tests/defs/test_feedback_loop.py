@@ -75,16 +75,18 @@ def test_simulated_listeners_reach_metrics_by_arm_and_the_retrain(data_home: Pat
             .df()
             .set_index("arm")
         )
-        accepted = con.execute(
-            f"select f.track_id, i.seeds from {store.FEEDBACK_TABLE} f "
-            f"join {store.IMPRESSIONS_TABLE} i using (request_id) where f.event = 'added'"
+        reactions = con.execute(
+            f"select f.track_id, i.seeds, f.event = 'added' as added from {store.FEEDBACK_TABLE} f "
+            f"join {store.IMPRESSIONS_TABLE} i using (request_id) "
+            "where f.event in ('added', 'skipped')"
         ).df()
     assert rejects == (0,)
     assert metrics["n"].sum() == 3600
     rate = metrics["a"] / metrics["n"]
     assert rate["champion"] > rate["challenger"] > 0  # the handicap shows by arm
 
-    # the retrain takes the accepted songs in: their rows with the seeds move, within bounds
+    # the retrain takes the reactions in: a (seed, song) pair only ever added rises, one only
+    # ever skipped falls, the real playlists stay what they were
     retrain = dg.materialize(
         graph, selection=["track_cooccurrence"], resources=build_resources(), run_config=NO_TUNING
     )
@@ -95,8 +97,15 @@ def test_simulated_listeners_reach_metrics_by_arm_and_the_retrain(data_home: Pat
         for e in retrain.get_asset_materialization_events()
         if e.asset_key.path[-1] == "track_cooccurrence"
     ]
-    assert event.materialization.metadata["feedback_playlists"].value > 0
-    track, seeds = accepted.iloc[0]["track_id"], accepted.iloc[0]["seeds"]
-    seed = next(s for s in seeds if s in set(after.items))
-    assert _count(after, seed, track) > _count(before, seed, track)
-    assert after.n_playlists > before.n_playlists
+    assert event.materialization.metadata["feedback_contexts"].value > 0
+    per_pair = (
+        reactions.explode("seeds")
+        .query("seeds in @after.items and seeds != track_id")
+        .groupby(["seeds", "track_id"])["added"]
+        .agg(["sum", "size"])
+    )
+    added = per_pair[per_pair["sum"] == per_pair["size"]]["size"].idxmax()
+    skipped = per_pair[(per_pair["sum"] == 0) & (per_pair["size"] > 0)]["size"].idxmax()
+    assert _count(after, *added) > _count(before, *added)
+    assert _count(after, *skipped) < _count(before, *skipped)
+    assert after.n_playlists == before.n_playlists

@@ -42,6 +42,7 @@ FEEDBACK_LINE_FIELDS = FEEDBACK_FIELDS  # the API's lines, in order
 FEEDBACK_SERVED_FIELDS = ("arm", "model_version")
 EVENTS = ("added", "played", "skipped", "liked", "disliked")
 ACCEPTING_EVENTS = frozenset({"added", "liked"})  # what "acceptance" counts
+REJECTING_EVENTS = frozenset({"skipped", "disliked"})  # shown and turned down
 FEEDBACK_KEY = ("request_id", "track_id", "event")  # a repeat of these counts once
 
 CHAMPION, CHALLENGER = "champion", "challenger"

@@ -1,17 +1,21 @@
-"""Listeners' accepted songs as co-occurrence evidence at retrain: feedback pseudo-playlists.
+"""Listeners' reactions as co-occurrence evidence at retrain: feedback pairs.
 
-A request's seeds are the listener's playlist so far; a song they added (or liked) from its
-answer belongs with them. Each such request becomes one extra *training* playlist: its seeds
-plus the songs accepted from it. Co-occurrence counts playlists, so a pseudo-playlist weighs what
-one real playlist weighs (``TrackCooccurrence`` has no per-playlist weights); what keeps a heavy
-listener from dominating are the bounds:
+A request's seeds are the listener's playlist so far (its *context*); a song they added or liked
+from the answer belongs with those seeds, a song they skipped or disliked does not. Each
+(context, song) gets a weight from the reactions to it there, ``(accepted - rejected) /
+(accepted + rejected + prior)``: a rate in (-1, 1), so however many times listeners answer in
+one context, it moves a pair by less than one real playlist would. Each seed of the context
+then gets that weight with the song (``TrackCooccurrence.with_feedback``): evidence only where
+a listener said something, and never between the seeds themselves. (Earlier builds added each
+request as a pseudo-playlist of its seeds plus its accepted songs: that repeated the listener's
+own playlist once per request, and it only reinforced the songs already in the first places,
+which listeners had seen; on the simulator's held-out listeners it lowered acceptance.)
 
-- ``max_per_user``: at most this many pseudo-playlists per listener per retrain, the most
-  recent requests first (anonymous requests are one listener);
-- ``max_share``: all of them together at most this share of the real training playlists.
+Bounds, so one heavy listener cannot dominate:
 
-Pseudo-playlists get negative pids and are always in the training split: they never become
-validation or held-out cases, so the offline evaluation stays on real playlists.
+- ``max_per_user``: a listener's most recent requests only (anonymous requests are one listener);
+- ``max_share``: the most recent contexts only, at most this share of the real training playlists;
+- the rate above: a context counts at most about one playlist for each of its pairs.
 """
 
 from __future__ import annotations
@@ -19,36 +23,41 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from playlist_assets.lib.feedback.contract import ACCEPTING_EVENTS
+from playlist_assets.lib.feedback.contract import ACCEPTING_EVENTS, REJECTING_EVENTS
 from playlist_assets.lib.feedback.store import FEEDBACK_TABLE, IMPRESSIONS_TABLE, table_exists
 
-PSEUDO_NAME = "listeners' feedback"
 ANONYMOUS = "(anonymous)"
+REACTIONS = ["request_id", "track_id", "user", "time", "seeds", "accepted"]
+PAIRS = ["item_id", "track_id", "weight", "length_weighted"]
 
 
 @dataclass(frozen=True)
 class FeedbackTraining:
     """How much of the listeners' feedback a retrain takes in."""
 
-    days: int = 30  # accepted events of the last days
+    days: int = 30  # reactions of the last days
     max_per_user: int = 20
     max_share: float = 0.2
+    prior: float = 1.0  # reactions a song needs in one context before its weight nears +-1
 
 
-def read_accepted(conn: Any, days: int = FeedbackTraining.days) -> pd.DataFrame:
-    """Accepted events (``ACCEPTING_EVENTS``) of the last ``days`` of stored feedback (counted
-    back from the newest event, so a backfill or a paused service still has its window), with
-    their request's seeds and listener: request_id, track_id, user, time, seeds."""
+def read_reactions(conn: Any, days: int = FeedbackTraining.days) -> pd.DataFrame:
+    """Accepting and rejecting events of the last ``days`` of stored feedback (counted back from
+    the newest event, so a backfill or a paused service still has its window), with their
+    request's seeds and listener (``REACTIONS``)."""
     if not (table_exists(conn, FEEDBACK_TABLE) and table_exists(conn, IMPRESSIONS_TABLE)):
-        return pd.DataFrame(columns=["request_id", "track_id", "user", "time", "seeds"])
-    events = ", ".join(f"'{e}'" for e in sorted(ACCEPTING_EVENTS))
+        return pd.DataFrame(columns=REACTIONS)
+    accepting = ", ".join(f"'{e}'" for e in sorted(ACCEPTING_EVENTS))
+    rejecting = ", ".join(f"'{e}'" for e in sorted(REJECTING_EVENTS))
     return conn.execute(
         f"""
-        select f.request_id, f.track_id, coalesce(i.user, f.user) as user, f.time, i.seeds
+        select f.request_id, f.track_id, coalesce(i.user, f.user) as user, f.time, i.seeds,
+               f.event in ({accepting}) as accepted
         from {FEEDBACK_TABLE} f join {IMPRESSIONS_TABLE} i using (request_id)
-        where f.event in ({events})
+        where f.event in ({accepting}, {rejecting})
           and f.time >= (select max(time) from {FEEDBACK_TABLE}) - to_days(?::INTEGER)
         order by f.time, f.request_id, f.track_id
         """,
@@ -56,77 +65,38 @@ def read_accepted(conn: Any, days: int = FeedbackTraining.days) -> pd.DataFrame:
     ).fetch_df()
 
 
-def pseudo_playlists(
-    accepted: pd.DataFrame,
-    songs: pd.DataFrame,
-    n_real: int,
-    policy: FeedbackTraining = FeedbackTraining(),
-) -> pd.DataFrame:
-    """One playlist (playlists' columns) per request with accepted songs: seeds then the
-    accepted songs, bounded per listener and in total (see the module docstring)."""
-    if accepted.empty:
-        return pd.DataFrame(columns=["pid", "name", "pos", "track_uri", "track_id", "artist_name"])
-    per_request = (
-        accepted.assign(user=accepted["user"].fillna(ANONYMOUS))
-        .groupby("request_id", sort=False)
-        .agg(
-            user=("user", "first"),
-            time=("time", "max"),
-            seeds=("seeds", "first"),
-            added=("track_id", lambda t: list(dict.fromkeys(t))),
-        )
-        .sort_values("time", ascending=False)
+def feedback_pairs(
+    reactions: pd.DataFrame, n_real: int, policy: FeedbackTraining = FeedbackTraining()
+) -> tuple[pd.DataFrame, int]:
+    """(seed, song) weights from the reactions (``PAIRS``; see the module docstring) and how
+    many contexts they come from."""
+    if reactions.empty:
+        return pd.DataFrame(columns=PAIRS), 0
+    r = reactions.assign(user=reactions["user"].fillna(ANONYMOUS))
+    requests = r.groupby("request_id", sort=False).agg(user=("user", "first"), time=("time", "max"))
+    requests = requests.sort_values("time", ascending=False)
+    kept = requests.index[requests.groupby("user").cumcount() < policy.max_per_user]
+    r = r[r["request_id"].isin(kept)]
+    r = r.assign(context=r["seeds"].map(lambda s: "\n".join(dict.fromkeys(s))))
+    # one reaction per request and song: "liked" after "added" is still one acceptance
+    r = r.groupby(["context", "request_id", "track_id"], sort=False).agg(
+        accepted=("accepted", "max"), time=("time", "max")
     )
-    per_request = per_request[per_request.groupby("user").cumcount() < policy.max_per_user]
-    per_request = per_request.head(max(0, int(policy.max_share * n_real)))
-    rows = []
-    for pid, (request_id, r) in enumerate(per_request.iterrows(), start=1):
-        tracks = list(dict.fromkeys([*list(r["seeds"]), *r["added"]]))
-        rows.extend((-pid, request_id, pos, track) for pos, track in enumerate(tracks))
-    out = pd.DataFrame(rows, columns=["pid", "request_id", "pos", "track_id"])
-    artists = songs.drop_duplicates("track_id").set_index("track_id")["artists"]
-    names = songs.drop_duplicates("track_id").set_index("track_id")["track_name"]
-    return pd.DataFrame(
-        {
-            "pid": out["pid"].astype("int64"),
-            "name": PSEUDO_NAME,
-            "pos": out["pos"].astype("int64"),
-            "track_uri": "spotify:track:" + out["track_id"],
-            "track_id": out["track_id"],
-            "artist_name": out["track_id"].map(artists).fillna("").astype(str).to_numpy(),
-            "track_name": out["track_id"].map(names).fillna("").astype(str).to_numpy(),
-        }
+    per_song = r.groupby(["context", "track_id"]).agg(
+        accepted=("accepted", "sum"), shown=("accepted", "size"), time=("time", "max")
     )
-
-
-def with_feedback(
-    playlists: Any,
-    split: pd.Series,
-    accepted: pd.DataFrame,
-    songs: pd.DataFrame,
-    policy: FeedbackTraining = FeedbackTraining(),
-) -> tuple[pd.DataFrame, pd.Series, int]:
-    """``playlists`` (a frame or a ``PlaylistStore``) and ``split`` with the feedback
-    pseudo-playlists added as training playlists, and how many were added."""
-    from playlist_assets.lib.recommend.cooccurrence import TRAIN
-
-    n_real = int((split == TRAIN).sum())
-    pseudo = pseudo_playlists(accepted, songs, n_real, policy)
-    if pseudo.empty:
-        return playlists, split, 0
-    if not isinstance(playlists, pd.DataFrame):
-        # A PlaylistStore (out of core): read into memory to add the rows. Fine for the sample
-        # and tens of thousands of playlists; at the full MPD the pseudo-playlists belong in the
-        # store's own tables instead (not done yet).
-        playlists = playlists.frame()
-    pids = pd.Index(pseudo["pid"].unique(), name=split.index.name)
-    split = pd.concat([split, pd.Series(TRAIN, index=pids, name=split.name)])
-    columns = [c for c in playlists.columns if c in pseudo.columns]
-    both = pd.concat(
-        [
-            playlists.astype({c: object for c in columns if c != "pid" and c != "pos"}),
-            pseudo[columns],
-        ],
-        ignore_index=True,
-    )
-    return both, split, len(pids)
+    recent = per_song.groupby("context")["time"].max().sort_values(ascending=False)
+    contexts = recent.index[: max(0, int(policy.max_share * n_real))]
+    per_song = per_song[per_song.index.get_level_values("context").isin(contexts)].reset_index()
+    rejected = per_song["shown"] - per_song["accepted"]
+    weight = (per_song["accepted"] - rejected) / (per_song["shown"] + policy.prior)
+    seeds = per_song["context"].str.split("\n")
+    pairs = pd.DataFrame(
+        {"item_id": seeds, "track_id": per_song["track_id"], "weight": weight.astype(float)}
+    ).explode("item_id")
+    # as ``length_weighted`` counts a playlist: over sqrt(its length), the seeds and the song
+    length = seeds.str.len().reindex(pairs.index).to_numpy() + 1
+    pairs["length_weighted"] = pairs["weight"] / np.sqrt(length)
+    pairs = pairs[pairs["item_id"] != pairs["track_id"]]
+    summed = pairs.groupby(["item_id", "track_id"], sort=True)[["weight", "length_weighted"]].sum()
+    return summed.reset_index()[PAIRS], len(contexts)

@@ -10,7 +10,7 @@ track x catalogue-song and artist x catalogue-song co-occurrence counts.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -139,6 +139,10 @@ class TrackCooccurrence:
     incidence: sp.csc_matrix  # playlists x items (training playlists)
     catalogue_incidence: sp.csr_matrix  # playlists x catalogue
     playlist_lengths: np.ndarray
+    # The part of ``counts`` and ``length_weighted`` that listeners' feedback makes (None: none;
+    # ``with_feedback``): the features keep the real playlists' scale (features.py).
+    feedback_counts: sp.csr_matrix | None = None
+    feedback_length_weighted: sp.csr_matrix | None = None
     split: dict[str, Any] = field(default_factory=dict)  # holdout_pids, training_pids
     spec: Any = None  # the SplitSpec it was learned with (settings.py)
     blends: Any = None  # the Blends chosen on validation playlists (None: the defaults)
@@ -152,6 +156,29 @@ class TrackCooccurrence:
     def catalogue_playlists(self) -> np.ndarray:
         """Training playlists holding each catalogue song (its frequency in the playlists data)."""
         return np.asarray(self.catalogue_incidence.sum(axis=0)).ravel()
+
+    def with_feedback(self, pairs: pd.DataFrame) -> TrackCooccurrence:
+        """These counts plus the listeners' (seed, song) weights (lib/feedback/training.py
+        ``feedback_pairs``; a rejected song's weight is negative); pairs whose seed is not one
+        of ``items`` or whose song is not in the catalogue are left out."""
+        rows = pd.Index(self.items).get_indexer(pairs["item_id"])
+        cols = pd.Index(self.catalogue_ids).get_indexer(pairs["track_id"])
+        ok = (rows >= 0) & (cols >= 0)
+        if not ok.any():
+            return self
+
+        def matrix(column: str) -> sp.csr_matrix:
+            values = pairs[column].to_numpy(dtype=np.float32)[ok]
+            return sp.csr_matrix((values, (rows[ok], cols[ok])), shape=self.counts.shape)
+
+        fed, fed_weighted = matrix("weight"), matrix("length_weighted")
+        return replace(
+            self,
+            counts=(self.counts + fed).tocsr(),
+            length_weighted=(self.length_weighted + fed_weighted).tocsr(),
+            feedback_counts=fed,
+            feedback_length_weighted=fed_weighted,
+        )
 
     def pairs(self, limit: int | None = None) -> pd.DataFrame:
         """The strongest (track, catalogue song) pairs as a table, for metadata and inspection."""

@@ -25,6 +25,7 @@ class Evidence:
             self.item: dict[str, int] = {}
             empty = sp.csr_matrix((0, n), dtype=np.float32)
             self.counts = self.length_weighted = self.artist_counts = empty
+            self.feedback_counts = self.feedback_length_weighted = None
             self.playlist_items = sp.csc_matrix((0, 0), dtype=np.float32)
             self.playlist_songs = sp.csr_matrix((0, n), dtype=np.float32)
             self.item_playlists = np.zeros(0)
@@ -49,6 +50,9 @@ class Evidence:
         self.item = {t: i for i, t in enumerate(cooc.items)}
         self.counts = (cooc.counts @ align).tocsr()
         self.length_weighted = (cooc.length_weighted @ align).tocsr()
+        fed, fed_weighted = cooc.feedback_counts, cooc.feedback_length_weighted
+        self.feedback_counts = None if fed is None else (fed @ align).tocsr()
+        self.feedback_length_weighted = None if fed is None else (fed_weighted @ align).tocsr()
         # each artist's songs ordered by how many playlists hold both (candidates take the first)
         counts = (cooc.artist_counts @ align).tocsr()
         self.artist_counts = _strongest_first(counts)

@@ -1,10 +1,13 @@
-"""The hybrid's features of a playlist's candidate songs (each feature in [0, 1]).
+"""The hybrid's features of a playlist's candidate songs (each feature in [0, 1], but see below).
 
 A request computes them only for its candidates (``candidates.py``): songs the training
 playlists put with the seeds, songs of the seeds' artists and albums, and the most popular songs
 of the seeds' genres. Features normalised "by max" are divided by their largest value over the
 candidates, which is their largest over the whole base: every song with a non-zero value of such
-a feature is a candidate.
+a feature is a candidate. Listeners' feedback (lib/feedback/training.py) adds co-occurrence (or
+takes it away: a skipped song's) but not scale: those features are divided by their largest
+value over the real playlists alone, so a song listeners accepted can pass 1 while a song they
+did not react to keeps its value.
 """
 
 from __future__ import annotations
@@ -40,9 +43,10 @@ class Seeds:
     cached: dict[str, Any] = field(default_factory=dict, repr=False)  # per-request lookups
 
 
-def scaled(x: np.ndarray) -> np.ndarray:
-    """``x / max(x)``; zeros when nothing is positive."""
-    top = x.max() if x.size else 0.0
+def scaled(x: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
+    """``x / max(reference)`` (default ``x``); zeros when the reference has nothing positive."""
+    reference = x if reference is None else reference
+    top = reference.max() if reference.size else 0.0
     return x / top if top > 0 else np.zeros_like(x)
 
 
@@ -158,12 +162,19 @@ def _cooccurrence(out: np.ndarray, ev: Evidence, seeds: Seeds, slot: Slots) -> N
     idf = 1.0 / np.sqrt(playlists)
     late = 1.0 + 3.0 * seeds.item_order / max(len(seeds.ids) - 1, 1)
     sub = seed_rows(ev, seeds)
-    summed = gather(sub, slot, size, np.column_stack([np.ones(len(idf)), idf, idf * late]))
-    out[:, col["cooc"]] = scaled(np.log1p(summed[:, 0]))
-    out[:, col["cooc_idf"]] = scaled(summed[:, 1])
-    out[:, col["cooc_recent"]] = scaled(summed[:, 2])
+    per_seed = np.column_stack([np.ones(len(idf)), idf, idf * late])
+    summed = gather(sub, slot, size, per_seed)
     weighted = gather(take(ev.length_weighted, seeds.items), slot, size, idf[:, None])
-    out[:, col["cooc_length"]] = scaled(weighted[:, 0])
+    real, real_weighted = summed, weighted
+    if ev.feedback_counts is not None:
+        real = summed - gather(take(ev.feedback_counts, seeds.items), slot, size, per_seed)
+        fed = take(ev.feedback_length_weighted, seeds.items)
+        real_weighted = weighted - gather(fed, slot, size, idf[:, None])
+        summed, weighted = np.maximum(summed, 0.0), np.maximum(weighted, 0.0)  # skips subtract
+    out[:, col["cooc"]] = scaled(np.log1p(summed[:, 0]), np.log1p(real[:, 0]))
+    out[:, col["cooc_idf"]] = scaled(summed[:, 1], real[:, 1])
+    out[:, col["cooc_recent"]] = scaled(summed[:, 2], real[:, 2])
+    out[:, col["cooc_length"]] = scaled(weighted[:, 0], real_weighted[:, 0])
     if len(sub.indices):
         local = slot[sub.indices]
         ok = local >= 0

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from playlist_assets.lib.feedback.training import with_feedback
+from playlist_assets.lib.feedback.training import feedback_pairs
 from playlist_assets.lib.recommend.blend import (
     BlendChoice,
     choose_blend_weights,
@@ -69,6 +69,7 @@ class TunedCooccurrence:
             "tracks": len(cooc.items),
             "catalogue_songs_in_playlists": int((cooc.catalogue_playlists > 0).sum()),
             "track_song_pairs": int(cooc.counts.nnz),
+            "feedback_pairs": 0 if cooc.feedback_counts is None else int(cooc.feedback_counts.nnz),
         }
 
     def mlflow_metrics(self) -> dict[str, float]:
@@ -100,6 +101,7 @@ def tune_cooccurrence(
     spec: SplitSpec,
     tune: bool = True,
     k: int = 500,
+    feedback: pd.DataFrame | None = None,
 ) -> TunedCooccurrence:
     """Co-occurrence over the training playlists (every song of the base) and the blends chosen
     on the validation part. ``songs``: the serving songs (or a recommender holding them)."""
@@ -112,7 +114,7 @@ def tune_cooccurrence(
     training = split.index[split != HOLDOUT]
     if training.empty:
         raise ValueError("no training playlists (all held out)")
-    cooc = learn_cooccurrence(playlists, training, catalogue)
+    cooc = learn_with_feedback(playlists, training, catalogue, feedback)
     fit_part = split.index[split == TRAIN]
     cases: list[Case] = []
     if tune:
@@ -125,7 +127,7 @@ def tune_cooccurrence(
     choices: dict[str, Any] = {}
     blends = Blends(source={"all": "default"})
     if cases and len(fit_part):
-        choices, blends = _choose(base, playlists, fit_part, cases, spec, k)
+        choices, blends = _choose(base, playlists, fit_part, cases, spec, k, feedback)
     note = _note(choices, cases, tune)
     cooc.blends, cooc.spec = blends, spec
     cooc.tuning = {"note": note, "validation_cases": len(cases), **dict(blends.source)}
@@ -148,24 +150,44 @@ def tune_cooccurrence(
 def learn_served(
     playlists: pd.DataFrame | PlaylistStore,
     songs: pd.DataFrame,
-    accepted: pd.DataFrame,
+    reactions: pd.DataFrame,
     classifier: Any,
     cluster_models: dict[str, Any],
     spec: SplitSpec,
     *,
     tune: bool = True,
 ) -> tuple[TunedCooccurrence, int]:
-    """What ``track_cooccurrence`` learns: the keyed split of the playlists, the listeners'
-    accepted songs added as training pseudo-playlists (``accepted``, lib/feedback/training.py),
-    then ``tune_cooccurrence``; and how many pseudo-playlists joined."""
+    """What ``track_cooccurrence`` learns: the keyed split of the playlists, then
+    ``tune_cooccurrence`` with the listeners' reactions as (seed, song) evidence
+    (lib/feedback/training.py); and how many listeners' contexts that evidence comes from."""
     split = split_playlists(
         playlist_pids(playlists), spec.holdout_fraction, spec.validation_fraction, spec.salt
     )
-    playlists, split, fed = with_feedback(playlists, split, accepted, songs)
+    pairs, contexts = feedback_pairs(reactions, int((split == TRAIN).sum()))
     tuned = tune_cooccurrence(
-        playlists, split, songs, classifier, cluster_models, spec=spec, tune=tune
+        playlists,
+        split,
+        songs,
+        classifier,
+        cluster_models,
+        spec=spec,
+        tune=tune,
+        feedback=pairs if contexts else None,
     )
-    return tuned, fed
+    return tuned, contexts
+
+
+def learn_with_feedback(
+    playlists: pd.DataFrame | PlaylistStore,
+    pids: pd.Index,
+    catalogue: np.ndarray,
+    feedback: pd.DataFrame | None,
+    items: set[str] | None = None,
+) -> TrackCooccurrence:
+    """``learn_cooccurrence`` plus the listeners' evidence, when there is any: tuning folds get
+    it too, so the blends are chosen on the scores users are served."""
+    cooc = learn_cooccurrence(playlists, pids, catalogue, items=items)
+    return cooc if feedback is None else cooc.with_feedback(feedback)
 
 
 def _choose(
@@ -175,13 +197,14 @@ def _choose(
     cases: list[Case],
     spec: SplitSpec,
     k: int,
+    feedback: pd.DataFrame | None = None,
 ) -> tuple[dict[str, Any], Blends]:
     """The warm and cold-start blends on co-occurrence learned without the validation playlists,
     then the cold-song blend and the merge on a cold fold (``spec.strip_fraction`` of the
     catalogue songs stripped from those training rows)."""
     catalogue, seeds = base.ids, case_tracks(cases)  # a fold is read at its cases' seeds only
     fold = base.with_cooccurrence(
-        learn_cooccurrence(playlists, fit_part, catalogue, items=seeds), Blends()
+        learn_with_feedback(playlists, fit_part, catalogue, feedback, seeds), Blends()
     )
     warm = choose_blend_weights(fold, prepare(fold, cases, k=k), "warm")
     cold = choose_blend_weights(fold, prepare(fold, cases, k=k, cold=True), "cold")
@@ -192,7 +215,7 @@ def _choose(
     stripped, _ = strip_songs(playlists, catalogue, spec.strip_fraction)
     if spec.strip_fraction > 0 and holds_any(stripped, fit_part):
         cold_fold = fold.with_cooccurrence(
-            learn_cooccurrence(stripped, fit_part, catalogue, items=seeds), blends
+            learn_with_feedback(stripped, fit_part, catalogue, feedback, seeds), blends
         )
         merge = choose_merge(cold_fold, prepare(cold_fold, cases, k=k), blends, k=k)
         choices["merge"] = merge

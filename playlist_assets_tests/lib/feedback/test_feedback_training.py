@@ -1,19 +1,14 @@
-"""Accepted songs become training pseudo-playlists: they move co-occurrence, within bounds."""
+"""Listeners' reactions become (seed, song) evidence: they move co-occurrence, within bounds."""
 
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 
-from playlist_assets.lib.feedback.training import FeedbackTraining, with_feedback
-from playlist_assets.lib.recommend.cooccurrence import TRAIN, learn_cooccurrence, split_playlists
+from playlist_assets.lib.feedback.training import FeedbackTraining, feedback_pairs
+from playlist_assets.lib.recommend.cooccurrence import learn_cooccurrence
 
-SONGS = pd.DataFrame(
-    {
-        "track_id": [f"t{i}" for i in range(8)],
-        "artists": [f"artist {i}" for i in range(8)],
-        "track_name": [f"song {i}" for i in range(8)],
-    }
-)
+SONGS = [f"t{i}" for i in range(9)]
 
 
 def _playlists() -> pd.DataFrame:
@@ -24,40 +19,74 @@ def _playlists() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["pid", "name", "pos", "track_id", "artist_name"])
 
 
-def _accepted(n: int, user: str | None = "heavy") -> pd.DataFrame:
+def _reactions(n: int, user: str | None, track: str, added: bool, seeds=("t0", "t1")):
     return pd.DataFrame(
         {
-            "request_id": [f"r{user}{i}" for i in range(n)],
-            "track_id": ["t7"] * n,  # nobody's playlist holds t7 with t0 yet
+            "request_id": [f"r{user}{track}{i}" for i in range(n)],
+            "track_id": [track] * n,
             "user": [user] * n,
             "time": pd.date_range("2026-11-01", periods=n, freq="min"),
-            "seeds": [["t0", "t1"]] * n,
+            "seeds": [list(seeds)] * n,
+            "accepted": [added] * n,
         }
     )
 
 
-def _count(cooc, item: str, song: str) -> float:
-    row = list(cooc.items).index(item) if item in set(cooc.items) else None
-    col = list(cooc.catalogue_ids).index(song)
-    return 0.0 if row is None else float(cooc.counts[row, col])
+def _weight(pairs: pd.DataFrame, item: str, song: str) -> float:
+    found = pairs[(pairs["item_id"] == item) & (pairs["track_id"] == song)]["weight"]
+    return float(found.sum())
 
 
-def test_accepted_songs_move_their_cooccurrence_rows_within_the_bounds() -> None:
+def test_a_context_moves_a_pair_by_less_than_one_playlist_however_many_reactions() -> None:
+    many = _reactions(300, "heavy", "t7", True)
+    few = _reactions(1, "light", "t8", True)
+    pairs, contexts = feedback_pairs(
+        pd.concat([many, few]), 100, FeedbackTraining(max_per_user=1000)
+    )
+    assert contexts == 1  # both listeners asked with the same seeds
+    assert 0.99 < _weight(pairs, "t0", "t7") < 1 and _weight(pairs, "t0", "t8") == 0.5
+    assert _weight(pairs, "t0", "t1") == 0  # the seeds' own pairs are not evidence
+
+
+def test_skips_subtract_and_mixed_reactions_weigh_their_balance() -> None:
+    reactions = pd.concat(
+        [
+            _reactions(3, "a", "t7", False),
+            _reactions(3, "b", "t8", True),
+            _reactions(1, "c", "t8", False),
+        ]
+    )
+    pairs, _ = feedback_pairs(reactions, 100)
+    assert _weight(pairs, "t1", "t7") == pytest.approx(-3 / 4)
+    assert _weight(pairs, "t1", "t8") == pytest.approx((3 - 1) / (4 + 1))
+
+
+def test_bounds_per_listener_and_in_contexts() -> None:
+    heavy = pd.concat(
+        [_reactions(1, "heavy", f"t{6 + i % 3}", True, ("t0", f"t{i % 5}")) for i in range(30)]
+    )
+    heavy["request_id"] = [f"r{i}" for i in range(30)]
+    heavy["time"] = pd.date_range("2026-11-01", periods=30, freq="min")
+    _, contexts = feedback_pairs(heavy, 1000, FeedbackTraining(max_per_user=3))
+    assert contexts == 3  # the listener's 3 most recent requests, each its own seed list
+    _, capped = feedback_pairs(heavy, 10, FeedbackTraining(max_per_user=100, max_share=0.2))
+    assert capped == 2  # 20 % of 10 real training playlists
+    empty, none = feedback_pairs(heavy.iloc[0:0], 10)
+    assert empty.empty and none == 0
+
+
+def test_feedback_moves_only_its_pairs_in_the_cooccurrence() -> None:
     playlists = _playlists()
-    split = split_playlists(playlists["pid"].unique(), 0.2, 0.2)
-    train = split.index[split == TRAIN]
-    before = learn_cooccurrence(playlists, train, SONGS["track_id"])
-    assert _count(before, "t0", "t7") == 0
+    before = learn_cooccurrence(playlists, range(40), SONGS)
+    reactions = pd.concat([_reactions(4, "a", "t7", True), _reactions(4, "b", "t2", False)])
+    pairs, _ = feedback_pairs(reactions, 40)
+    after = before.with_feedback(pairs)
 
-    policy = FeedbackTraining(max_per_user=3, max_share=1.0)
-    accepted = pd.concat([_accepted(10), _accepted(2, "light")], ignore_index=True)
-    fed, fed_split, added = with_feedback(playlists, split, accepted, SONGS, policy)
-    assert added == 5  # 3 of the heavy listener's 10, both of the light one's
-    assert (fed_split[fed_split.index < 0] == TRAIN).all()
-    after = learn_cooccurrence(fed, fed_split.index[fed_split == TRAIN], SONGS["track_id"])
-    assert _count(after, "t0", "t7") == 5 and _count(after, "t1", "t7") == 5
-    assert _count(after, "t3", "t4") == _count(before, "t3", "t4")  # unrelated rows unmoved
+    def count(cooc, item: str, song: str) -> float:
+        return float(cooc.counts[list(cooc.items).index(item), SONGS.index(song)])
 
-    capped = with_feedback(playlists, split, accepted, SONGS, FeedbackTraining(max_share=0.05))
-    assert capped[2] == int(0.05 * len(train))
-    assert with_feedback(playlists, split, accepted.iloc[0:0], SONGS)[2] == 0
+    assert count(before, "t0", "t7") == 0 and count(after, "t0", "t7") == pytest.approx(0.8)
+    assert count(after, "t1", "t2") == pytest.approx(count(before, "t1", "t2") - 0.8)
+    assert count(after, "t3", "t4") == count(before, "t3", "t4")  # unrelated rows unmoved
+    assert count(after, "t0", "t1") == count(before, "t0", "t1")
+    assert after.n_playlists == before.n_playlists
