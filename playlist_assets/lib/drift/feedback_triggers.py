@@ -2,7 +2,8 @@
 
 Each ``online_metrics`` hour tells the sensor how many impressions the serving arm (the
 champion) had and how many of them were accepted, and how many requests had accepted songs in
-all arms (each becomes a training pseudo-playlist at the next retrain). Two triggers:
+all arms (their reactions become co-occurrence evidence at the next retrain,
+lib/feedback/training.py). Two triggers:
 
 - **new feedback**: ``retrain_after_accepted`` accepted requests since the last request;
 - **acceptance below the floor**: the champion's acceptance over the last
