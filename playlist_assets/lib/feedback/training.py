@@ -31,6 +31,7 @@ from playlist_assets.lib.feedback.store import FEEDBACK_TABLE, IMPRESSIONS_TABLE
 
 ANONYMOUS = "(anonymous)"
 REACTIONS = ["request_id", "track_id", "user", "time", "seeds", "accepted"]
+PER_SONG = ["seeds", "track_id", "accepted", "shown", "time"]
 PAIRS = ["item_id", "track_id", "weight", "length_weighted"]
 
 
@@ -44,50 +45,65 @@ class FeedbackTraining:
     prior: float = 1.0  # reactions a song needs in one context before its weight nears +-1
 
 
-def read_reactions(conn: Any, days: int = FeedbackTraining.days) -> pd.DataFrame:
-    """Accepting and rejecting events of the last ``days`` of stored feedback (counted back from
-    the newest event, so a backfill or a paused service still has its window), with their
-    request's seeds and listener (``REACTIONS``)."""
+def read_reactions(conn: Any, policy: FeedbackTraining = FeedbackTraining()) -> pd.DataFrame:
+    """``per_song`` of the accepting and rejecting events of the last ``policy.days`` of stored
+    feedback (counted back from the newest event, so a backfill or a paused service still has
+    its window), each with its request's seeds and listener."""
     if not (table_exists(conn, FEEDBACK_TABLE) and table_exists(conn, IMPRESSIONS_TABLE)):
-        return pd.DataFrame(columns=REACTIONS)
+        return pd.DataFrame(columns=PER_SONG)
     accepting = ", ".join(f"'{e}'" for e in sorted(ACCEPTING_EVENTS))
     rejecting = ", ".join(f"'{e}'" for e in sorted(REJECTING_EVENTS))
-    return conn.execute(
-        f"""
+    events = f"""
         select f.request_id, f.track_id, coalesce(i.user, f.user) as user, f.time, i.seeds,
                f.event in ({accepting}) as accepted
         from {FEEDBACK_TABLE} f join {IMPRESSIONS_TABLE} i using (request_id)
         where f.event in ({accepting}, {rejecting})
-          and f.time >= (select max(time) from {FEEDBACK_TABLE}) - to_days(?::INTEGER)
-        order by f.time, f.request_id, f.track_id
+          and f.time >= (select max(time) from {FEEDBACK_TABLE}) - to_days({int(policy.days)})
+    """
+    return per_song(conn, events, policy.max_per_user)
+
+
+def per_song(conn: Any, events: str, max_per_user: int) -> pd.DataFrame:
+    """Reactions per (seed list, song shown) of the ``events`` query (``REACTIONS`` columns),
+    each listener's latest ``max_per_user`` requests only, one reaction per request and song
+    ("liked" after "added" is one acceptance): ``PER_SONG``. In DuckDB, so a retrain reads one
+    row per seed list and song, not the month's events."""
+    return conn.execute(
+        f"""
+        with events as ({events}),
+        requests as (
+            select request_id, row_number() over (
+                partition by coalesce(any_value(user), '{ANONYMOUS}')
+                order by max(time) desc, request_id
+            ) as recency
+            from events group by request_id
+        ),
+        per_request as (
+            select e.seeds, e.request_id, e.track_id, bool_or(e.accepted) as accepted,
+                   max(e.time) as time
+            from events e join requests r using (request_id)
+            where r.recency <= ?
+            group by e.seeds, e.request_id, e.track_id
+        )
+        select seeds, track_id, sum(accepted::INTEGER) as accepted, count(*) as shown,
+               max(time) as time
+        from per_request group by seeds, track_id order by time desc, track_id
         """,
-        [days],
+        [max_per_user],
     ).fetch_df()
 
 
 def feedback_pairs(
-    reactions: pd.DataFrame, n_real: int, policy: FeedbackTraining = FeedbackTraining()
+    songs: pd.DataFrame, n_real: int, policy: FeedbackTraining = FeedbackTraining()
 ) -> tuple[pd.DataFrame, int]:
-    """(seed, song) weights from the reactions (``PAIRS``; see the module docstring) and how
-    many contexts they come from."""
-    if reactions.empty:
+    """(seed, song) weights from the reactions per seed list and song (``per_song``; see the
+    module docstring) and how many seed lists they come from."""
+    if songs.empty:
         return pd.DataFrame(columns=PAIRS), 0
-    r = reactions.assign(user=reactions["user"].fillna(ANONYMOUS))
-    requests = r.groupby("request_id", sort=False).agg(user=("user", "first"), time=("time", "max"))
-    requests = requests.sort_values("time", ascending=False)
-    kept = requests.index[requests.groupby("user").cumcount() < policy.max_per_user]
-    r = r[r["request_id"].isin(kept)]
-    r = r.assign(context=r["seeds"].map(lambda s: "\n".join(dict.fromkeys(s))))
-    # one reaction per request and song: "liked" after "added" is still one acceptance
-    r = r.groupby(["context", "request_id", "track_id"], sort=False).agg(
-        accepted=("accepted", "max"), time=("time", "max")
-    )
-    per_song = r.groupby(["context", "track_id"]).agg(
-        accepted=("accepted", "sum"), shown=("accepted", "size"), time=("time", "max")
-    )
+    per_song = songs.assign(context=songs["seeds"].map(lambda s: "\n".join(dict.fromkeys(s))))
     recent = per_song.groupby("context")["time"].max().sort_values(ascending=False)
     contexts = recent.index[: max(0, int(policy.max_share * n_real))]
-    per_song = per_song[per_song.index.get_level_values("context").isin(contexts)].reset_index()
+    per_song = per_song[per_song["context"].isin(contexts)].reset_index(drop=True)
     rejected = per_song["shown"] - per_song["accepted"]
     weight = (per_song["accepted"] - rejected) / (per_song["shown"] + policy.prior)
     seeds = per_song["context"].str.split("\n")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from feedback_events import feedback_of
 
-from playlist_assets.lib.feedback.training import feedback_pairs
 from playlist_assets.lib.recommend.features import COLUMN, candidate_features, evidenced
 
 
@@ -27,7 +27,7 @@ def test_feedback_raises_the_accepted_song_and_leaves_the_other_songs_cooccurren
             "accepted": [True] * 6,
         }
     )
-    pairs, contexts = feedback_pairs(reactions, 100)
+    pairs, contexts = feedback_of(reactions, 100)
     assert contexts == 1
     fed = recommender.with_cooccurrence(world["cooc"].with_feedback(pairs))
 
