@@ -352,8 +352,9 @@ def measured_window(
 
 def full_reload(port: int, admin: str, pid: int, requests: list, clients: int) -> dict:
     """A load of the whole state (songs included, as a new ``fresh_songs`` hour brings), forced
-    through the admin endpoint under 100 requests/s: its errors, the memory at its peak and 10 s
-    after it swapped (PSS summed over the service's processes)."""
+    through the admin endpoint under 100 requests/s: its errors, the memory at its peak and when
+    the 60-s window ends, at least 10 s after it swapped (PSS summed over the service's
+    processes)."""
     import httpx
 
     url, headers = f"http://127.0.0.1:{port}", {"Authorization": f"Bearer {admin}"}
@@ -562,7 +563,7 @@ def table(rows: list[dict], args: argparse.Namespace) -> str:
         ),
     )
     line(
-        "the same: memory (PSS) at its peak; 10 s after the swap (/ one recommender)",
+        "the same: memory (PSS) at its peak; when the window ends, 10 s or more after the swap (/ one recommender)",
         lambda r: (
             f"{r['api']['reload']['peak_mib']:.0f} ({r['api']['reload']['peak_mib'] / r['single']['rss_mib']:.2f}x); "
             f"{r['api']['reload']['after_mib']:.0f} ({r['api']['reload']['after_mib'] / r['single']['rss_mib']:.2f}x)"
