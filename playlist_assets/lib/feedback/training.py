@@ -30,7 +30,6 @@ from playlist_assets.lib.feedback.contract import ACCEPTING_EVENTS, REJECTING_EV
 from playlist_assets.lib.feedback.store import FEEDBACK_TABLE, IMPRESSIONS_TABLE, table_exists
 
 ANONYMOUS = "(anonymous)"
-REACTIONS = ["request_id", "track_id", "user", "time", "seeds", "accepted"]
 PER_SONG = ["seeds", "track_id", "accepted", "shown", "time"]
 PAIRS = ["item_id", "track_id", "weight", "length_weighted"]
 
@@ -64,7 +63,8 @@ def read_reactions(conn: Any, policy: FeedbackTraining = FeedbackTraining()) -> 
 
 
 def per_song(conn: Any, events: str, max_per_user: int) -> pd.DataFrame:
-    """Reactions per (seed list, song shown) of the ``events`` query (``REACTIONS`` columns),
+    """Reactions per (seed list, song shown) of the ``events`` query (columns request_id,
+    track_id, user, time, seeds, accepted),
     each listener's latest ``max_per_user`` requests only, one reaction per request and song
     ("liked" after "added" is one acceptance): ``PER_SONG``. In DuckDB, so a retrain reads one
     row per seed list and song, not the month's events."""

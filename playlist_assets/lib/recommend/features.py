@@ -164,17 +164,19 @@ def _cooccurrence(out: np.ndarray, ev: Evidence, seeds: Seeds, slot: Slots) -> N
     sub = seed_rows(ev, seeds)
     per_seed = np.column_stack([np.ones(len(idf)), idf, idf * late])
     summed = gather(sub, slot, size, per_seed)
-    weighted = gather(take(ev.length_weighted, seeds.items), slot, size, idf[:, None])
-    real, real_weighted = summed, weighted
+    weighted = gather(take(ev.length_weighted, seeds.items), slot, size, idf[:, None])[:, 0]
+    real = real_weighted = None  # without listeners' feedback each feature is its own scale
     if ev.feedback_counts is not None:
         real = summed - gather(take(ev.feedback_counts, seeds.items), slot, size, per_seed)
         fed = take(ev.feedback_length_weighted, seeds.items)
-        real_weighted = weighted - gather(fed, slot, size, idf[:, None])
+        real_weighted = weighted - gather(fed, slot, size, idf[:, None])[:, 0]
         summed, weighted = np.maximum(summed, 0.0), np.maximum(weighted, 0.0)  # skips subtract
-    out[:, col["cooc"]] = scaled(np.log1p(summed[:, 0]), np.log1p(real[:, 0]))
-    out[:, col["cooc_idf"]] = scaled(summed[:, 1], real[:, 1])
-    out[:, col["cooc_recent"]] = scaled(summed[:, 2], real[:, 2])
-    out[:, col["cooc_length"]] = scaled(weighted[:, 0], real_weighted[:, 0])
+    out[:, col["cooc"]] = scaled(
+        np.log1p(summed[:, 0]), None if real is None else np.log1p(real[:, 0])
+    )
+    out[:, col["cooc_idf"]] = scaled(summed[:, 1], None if real is None else real[:, 1])
+    out[:, col["cooc_recent"]] = scaled(summed[:, 2], None if real is None else real[:, 2])
+    out[:, col["cooc_length"]] = scaled(weighted, real_weighted)
     if len(sub.indices):
         local = slot[sub.indices]
         ok = local >= 0
