@@ -3,7 +3,8 @@
 ``recommendation_impressions`` and ``recommendation_feedback`` read the hour's landing lines
 (written by the API, or batch files of the same shape; ``lib.feedback.contract``) into the
 warehouse, one hour replaced at a time; unusable lines go to ``*_rejects`` tables with the
-reason. Each has a blocking Great Expectations check on what was stored. ``online_metrics``
+reason. Each has a blocking Great Expectations check on what was stored, run in the asset's
+step (``feedback_checks``). ``online_metrics``
 turns the hour into rates per model version, strategy and arm, and the arms' difference.
 They run by themselves: impressions five minutes after each hour (lines of the hour that just
 ended have landed by then), the rest as soon as their inputs passed their checks.
@@ -15,6 +16,12 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from playlist_assets import settings
+from playlist_assets.defs.feedback_checks import (
+    FEEDBACK_CHECK,
+    IMPRESSIONS_CHECK,
+    judge_stored,
+    stored_summary,
+)
 from playlist_assets.defs.partitions import BACKFILL_POLICY, hourly_partitions, partition_hours
 from playlist_assets.lib.constants import DUCKDB_POOL
 from playlist_assets.lib.feedback import store
@@ -43,15 +50,22 @@ _COMMON = {
 
 
 def _load(
-    context: dg.AssetExecutionContext, warehouse: DuckDBResource, kind: str, rejects_table: str
-) -> dict[str, object]:
-    """Load each hour of the run (``lines.load_hour``); the metadata, and a warning naming
-    the reasons when lines were kept aside."""
+    context: dg.AssetExecutionContext,
+    warehouse: DuckDBResource,
+    kind: str,
+    rejects_table: str,
+) -> dg.MaterializeResult:
+    """Load each hour of the run (``lines.load_hour``) and judge what was stored on the same
+    connection (its blocking check); the metadata, and a warning naming the reasons when lines
+    were kept aside."""
+    asset = context.asset_key.to_user_string()
     summaries: list[HourSummary] = []
+    stored = []
     for _key, start, end in partition_hours(context.partition_keys):
         with warehouse.get_connection() as conn:
             store.for_an_hour(conn)
             summaries.append(load_hour(conn, settings.landing_dir(), kind, start, end))
+            stored.append(stored_summary(conn, asset, start, end))
     rejected = sum(s.rejected for s in summaries)
     reasons = sorted({r for s in summaries for r in s.reasons})
     counts: dict[str, int] = {}
@@ -71,13 +85,15 @@ def _load(
             "\n".join(f"- {r[:200]}" for r in reasons[:_LISTED])
             + f"\n\nAll rejected lines, with file, line and reason: {rejects_table}."
         )
-    return metadata
+    verdict = judge_stored(context, asset, stored)
+    return dg.MaterializeResult(metadata=metadata, check_results=[verdict])
 
 
 @dg.asset(
     **_COMMON,
     kinds={"duckdb"},
     automation_condition=AFTER_THE_HOUR,
+    check_specs=[IMPRESSIONS_CHECK],
 )
 def recommendation_impressions(
     context: dg.AssetExecutionContext, warehouse: DuckDBResource
@@ -85,8 +101,7 @@ def recommendation_impressions(
     """Every list the API served in the hour (request, listener, model version, strategy, arm,
     seeds, ranked songs) in ``main.recommendation_impressions``; unusable lines in
     ``main.recommendation_impressions_rejects`` with the file, line and reason."""
-    metadata = _load(context, warehouse, IMPRESSIONS_DIR, store.IMPRESSIONS_REJECTS_TABLE)
-    return dg.MaterializeResult(metadata=metadata)
+    return _load(context, warehouse, IMPRESSIONS_DIR, store.IMPRESSIONS_REJECTS_TABLE)
 
 
 @dg.asset(
@@ -94,6 +109,7 @@ def recommendation_impressions(
     kinds={"duckdb"},
     deps=["recommendation_impressions"],
     automation_condition=AFTER_CHECKS,
+    check_specs=[FEEDBACK_CHECK],
 )
 def recommendation_feedback(
     context: dg.AssetExecutionContext, warehouse: DuckDBResource
@@ -103,8 +119,7 @@ def recommendation_feedback(
     ``main.recommendation_feedback``. Rejected with the reason, in
     ``main.recommendation_feedback_rejects``: bad lines, unknown events, times outside the hour,
     requests not served in this hour or the 24 before, tracks not in the served list, repeats."""
-    metadata = _load(context, warehouse, FEEDBACK_DIR, store.FEEDBACK_REJECTS_TABLE)
-    return dg.MaterializeResult(metadata=metadata)
+    return _load(context, warehouse, FEEDBACK_DIR, store.FEEDBACK_REJECTS_TABLE)
 
 
 @dg.asset(

@@ -16,10 +16,6 @@ from playlist_assets.defs.feedback import (
     recommendation_feedback,
     recommendation_impressions,
 )
-from playlist_assets.defs.feedback_checks import (
-    recommendation_feedback_great_expectations,
-    recommendation_impressions_great_expectations,
-)
 from playlist_assets.defs.playlists import playlists
 from playlist_assets.defs.recommendation import track_cooccurrence
 from playlist_assets.defs.resources import build_resources
@@ -54,13 +50,7 @@ def test_simulated_listeners_reach_metrics_by_arm_and_the_retrain(data_home: Pat
     printed = capsys.readouterr().out
     assert "challenger:" in printed and "champion:" in printed
 
-    feedback_graph = [
-        recommendation_impressions,
-        recommendation_feedback,
-        online_metrics,
-        recommendation_impressions_great_expectations,
-        recommendation_feedback_great_expectations,
-    ]
+    feedback_graph = [recommendation_impressions, recommendation_feedback, online_metrics]
     warehouse = {"warehouse": DuckDBResource(database=str(settings.warehouse_path()))}
     for key in HOURS:
         assert dg.materialize(feedback_graph, partition_key=key, resources=warehouse).success
