@@ -2,7 +2,10 @@
 
 Each runs inside its asset's step (``check_specs``), on the connection that just stored the
 hour: what the asset stored is judged again from the warehouse (``lib.feedback.suites``):
-every stored row counted in SQL per rule, the counts validated by Great Expectations. A failed
+every stored row counted in SQL per rule, the counts validated by Great Expectations. The
+feedback check reuses what the load staged on the connection from the warehouse (the list each
+request was served, the events stored for earlier hours) for the requests the load judged; a
+stored row of any other request sends the hour's check to the warehouse afresh. A failed
 hour fails the asset's step after its materialization, so ``online_metrics`` (and feedback after
 impressions) does not run; the check says which rule broke on how many rows and gets a Data
 Docs page (a passing hour gets none: building a page costs more than the validation). An hour

@@ -179,6 +179,29 @@ def test_feedback_stored_against_what_was_served_is_gated(data_home: Path, monke
     assert "online_metrics" not in done and "recommendation_feedback" in done
 
 
+def test_feedback_rows_the_load_did_not_judge_are_checked_against_the_warehouse(
+    data_home: Path,
+    monkeypatch,  # noqa: ANN001
+) -> None:
+    """The check reuses what the load staged (the lists served) only for the requests the load
+    judged; a stored row of any other request is judged against the stored impressions."""
+    land("impressions", "".join(impression(r, "u1", "champion") for r in ("r1", "r2")))
+    land("feedback", event("r1", "a", "added"))
+    table = store.FEEDBACK_TABLE  # r2 was served 'a' (no line for it); r9 was never served
+    _storing_also(
+        monkeypatch,
+        "feedback",
+        f"insert into {table} select * replace ('r2' as request_id) from {table}; "
+        f"insert into {table} select * replace ('r9' as request_id) from {table} "
+        "where request_id = 'r1'",
+    )
+    result = materialize()
+    checks = {c.asset_key.to_user_string(): c for c in result.get_asset_check_evaluations()}
+    assert not checks["recommendation_feedback"].passed
+    described = checks["recommendation_feedback"].description or ""
+    assert "request_and_track_served: 1 stored row(s)" in described  # r9's, not r2's
+
+
 def test_promotion_on_online_evidence_is_logged_and_needs_evidence(data_home: Path) -> None:
     result = promote_challenger_job.execute_in_process(
         resources={"warehouse": DuckDBResource(database=str(settings.warehouse_path()))}

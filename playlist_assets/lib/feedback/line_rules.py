@@ -17,11 +17,11 @@ from playlist_assets.lib.feedback.contract import (
     IMPRESSION_FIELDS,
     IMPRESSIONS_DIR,
 )
-from playlist_assets.lib.feedback.store import FEEDBACK_TABLE
+from playlist_assets.lib.feedback.store import EARLIER, SERVED
 
 LINES = "_landing_lines"  # temp view (or table): seq, source, line, text
 JUDGED = "_judged_lines"  # temp table: the stored columns, seq, reason (null: accepted)
-LINE_JUDGED, SERVED = "_judged_feedback_lines", "_served_impressions"  # feedback's steps
+LINE_JUDGED = "_judged_feedback_lines"  # feedback's lines before what served them
 _NULLABLE = frozenset({"user", "key_id"})  # null or a non-empty string
 _TEXT = frozenset({"request_id", "model_version", "strategy", "track_id", "event"})
 _LISTS = ("seeds", "ranked")  # lists of track ids (impressions)
@@ -206,16 +206,9 @@ def judge_sql(kind: str) -> str:
 
 
 def served_sql() -> str:
-    """The judged feedback lines (``LINE_JUDGED``) joined with what served them
-    (``SERVED``) and with the same events stored for an earlier hour (from $1, the first
-    hour of the impressions answered: an event is stored no earlier than its impression, so
-    older hours need not be read; to $2, the hour's start)."""
+    """The judged feedback lines (``LINE_JUDGED``) joined with what served them (``SERVED``)
+    and with the same events stored for an earlier hour (``EARLIER``)."""
     return f"""
-    with earlier as (
-        select distinct request_id, track_id, event from {FEEDBACK_TABLE}
-        where partition_hour >= $1 and partition_hour < $2
-          and request_id in (select request_id from {SERVED})
-    )
     select d.* exclude (reason),
            nullif(coalesce(list_position(s.ranked, d.track_id), 0), 0) as rank,
            s.arm, s.model_version, s.strategy,
@@ -229,6 +222,6 @@ def served_sql() -> str:
            end) as reason
     from {LINE_JUDGED} d
     left join {SERVED} s on d.reason is null and s.request_id = d.request_id
-    left join earlier e on d.reason is null and e.request_id = d.request_id
+    left join {EARLIER} e on d.reason is null and e.request_id = d.request_id
         and e.track_id = d.track_id and e.event = d.event
     """

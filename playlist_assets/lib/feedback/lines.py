@@ -12,7 +12,9 @@ track in its list, the event not already stored for an earlier hour.
 
 The judged lines stay in a temporary table of the connection (``JUDGED``): the store copies the
 accepted rows and the rejects (file, line, reason, the line itself) into the warehouse from
-there, so an hour of 20 requests/s never becomes Python objects row by row.
+there, so an hour of 20 requests/s never becomes Python objects row by row. What feedback was
+judged against (``store.SERVED``, ``store.EARLIER``) stays on the connection for the hour's
+check (``suites.hour_summary``), which would otherwise read the same rows again.
 """
 
 from __future__ import annotations
@@ -35,19 +37,22 @@ from playlist_assets.lib.feedback.line_rules import (
     JUDGED,
     LINE_JUDGED,
     LINES,
-    SERVED,
     fill,
     judge_sql,
     quote,
     served_sql,
 )
 from playlist_assets.lib.feedback.store import (
+    EARLIER,
     FEEDBACK_REJECTS_TABLE,
     FEEDBACK_TABLE,
     FEEDBACK_WINDOW,
     IMPRESSIONS_REJECTS_TABLE,
     IMPRESSIONS_TABLE,
+    SERVED,
+    earlier_events_sql,
     ensure_tables,
+    keep_staged,
     replace_hour_from,
     stage_served,
 )
@@ -138,10 +143,13 @@ def judge_lines(conn: duckdb.DuckDBPyConnection, kind: str, start: datetime, end
         end,
         ("ranked", "arm", "model_version", "strategy"),
     )
+    first = first or start
     conn.execute(
-        f"create or replace temp table {JUDGED} as {served_sql()}", [first or start, start]
+        f"create or replace temp table {EARLIER} as {earlier_events_sql(SERVED)}", [first, start]
     )
-    conn.execute(f"drop table {LINE_JUDGED}; drop table {SERVED}")
+    conn.execute(f"create or replace temp table {JUDGED} as {served_sql()}")
+    conn.execute(f"drop table {LINE_JUDGED}")
+    keep_staged(conn, start, first)  # the hour's check on this connection reuses both
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,10 @@ FEEDBACK_WINDOW = timedelta(hours=24)
 # rows, 0.6 of a row group: every second hour's close then rewrote the tables' last groups,
 # +0.5-0.9 CPU-s). Other steps' checkpoints still vacuum (a backfilled hour's deleted rows).
 HOURLY_SETTINGS = {"threads": 1, "max_vacuum_tasks": 0}
+# What the feedback load staged on its connection and its check reuses (``keep_staged``): the
+# impression each request answers, and the events already stored for an earlier hour.
+SERVED, EARLIER = "_served_impressions", "_earlier_events"
+_STAGED_HOUR = "_staged_hour"
 
 _IMPRESSIONS_SQL = {
     "partition_hour": "TIMESTAMP",
@@ -148,6 +152,36 @@ def stage_served(
         conn.execute(f"{served} {once}", [first or since, last or since])
     conn.execute(f"drop table {hours}")
     return first
+
+
+def earlier_events_sql(served: str) -> str:
+    """The distinct (request_id, track_id, event) stored for an hour in [$1, $2) whose request
+    is in the temp table ``served``: the events an hour's feedback would repeat ($1: the first
+    hour of the impressions answered, as an event is stored no earlier than its impression; $2:
+    the hour's start)."""
+    return f"""select distinct request_id, track_id, event from {FEEDBACK_TABLE}
+        where partition_hour >= $1 and partition_hour < $2
+          and request_id in (select request_id from {served})"""
+
+
+def keep_staged(conn: duckdb.DuckDBPyConnection, start: datetime, first: datetime) -> None:
+    """Mark ``SERVED`` and ``EARLIER`` as the feedback load's stage of the hour from ``start``
+    (``first``: the first hour of the impressions answered), for its check on this connection."""
+    conn.execute(
+        f"create or replace temp table {_STAGED_HOUR} as "
+        "select ?::timestamp as start, ?::timestamp as first",
+        [start, first],
+    )
+
+
+def staged_first(conn: duckdb.DuckDBPyConnection, start: datetime) -> datetime | None:
+    """The first impression hour of the feedback load's stage of the hour from ``start`` on this
+    connection (``keep_staged``), None when it staged no such hour."""
+    try:
+        row = conn.execute(f"select first from {_STAGED_HOUR} where start = ?", [start]).fetchone()
+    except duckdb.CatalogException:  # nothing staged on this connection
+        return None
+    return row[0] if row else None
 
 
 def read_hour(

@@ -20,12 +20,16 @@ import pandas as pd
 
 from playlist_assets.lib.feedback.contract import ARMS, EVENTS, FEEDBACK_KEY
 from playlist_assets.lib.feedback.store import (
+    EARLIER,
     FEEDBACK_TABLE,
     FEEDBACK_WINDOW,
     IMPRESSIONS_TABLE,
+    SERVED,
     TABLES,
+    earlier_events_sql,
     ensure_tables,
     stage_served,
+    staged_first,
 )
 from playlist_assets.lib.quality.gx_results import SuiteOutcome
 from playlist_assets.lib.quality.rules import Rule, SuiteSpec
@@ -96,8 +100,7 @@ _FEEDBACK_RULES = {
     "no_duplicates": (
         "duplicates",
         "an event counts once (in its hour and against the 24 hours before)",
-        "count(*) - count(distinct (request_id, track_id, event)) "
-        "+ count(*) filter (first_hour < partition_hour)",
+        "count(*) - count(distinct (request_id, track_id, event)) + count(*) filter (earlier_copy)",
     ),
 }
 SCHEMA_RULE = "schema"
@@ -157,6 +160,32 @@ def _columns_wrong(conn: duckdb.DuckDBPyConnection, table: str) -> int:
     return sum(actual.get(c) != t for c, t in TABLES[table].items())
 
 
+_CHECK_SERVED, _CHECK_EARLIER = "_check_served", "_check_earlier"
+
+
+def _judged_against(hours: str, served: str, earlier: str) -> str:
+    """The stored rows of ``hours`` with ``served`` (their rank is that of their track in the
+    list their request was served), ``earlier_copy`` (the event is in ``earlier``: stored for an
+    earlier hour) and ``unstaged`` (a request id not in ``served``)."""
+    key = ", ".join(FEEDBACK_KEY)
+    return f"""
+        select h.*, e.request_id is not null as earlier_copy,
+               s.request_id is null and h.request_id is not null as unstaged,
+               coalesce(list_position(s.ranked, h.track_id) = h.rank, false) as served
+        from ({hours}) h left join {served} s using (request_id)
+        left join {earlier} e using ({key})"""
+
+
+def _summary(
+    conn: duckdb.DuckDBPyConnection, rows: str, counts: str, params: list[object]
+) -> pd.DataFrame:
+    return conn.execute(
+        f"select partition_hour, count(*) as {ROWS}, {counts} from ({rows}) "
+        "group by partition_hour order by partition_hour",
+        params,
+    ).fetch_df()
+
+
 def hour_summary(
     conn: duckdb.DuckDBPyConnection, feedback: bool, start: datetime, end: datetime
 ) -> pd.DataFrame:
@@ -167,42 +196,40 @@ def hour_summary(
     rules = _FEEDBACK_RULES if feedback else _IMPRESSION_RULES
     counts = ", ".join(f"{sql} as {column}" for column, _, sql in rules.values())
     hours = f"select * from {table} where partition_hour >= $1 and partition_hour < $2"
-    params: list[object] = [start, end]
-    if feedback:
-        # The impression each stored event answers (stored for its hour or the 24 before); an
-        # earlier copy of the event is stored no earlier than that impression's hour.
-        first = stage_served(
-            conn,
-            "_check_served",
-            f"select distinct request_id from {table} "
-            "where partition_hour >= ? and partition_hour < ?",
-            start - FEEDBACK_WINDOW,
-            end,
-            requests_params=(start, end),
-        )
-        key = ", ".join(FEEDBACK_KEY)
-        hours = f"""
-        with hours as ({hours}),
-        earlier as (  -- the first stored hour of each of these events
-            select {key}, min(partition_hour) as first_hour from {FEEDBACK_TABLE}
-            where partition_hour >= $3 and partition_hour < $2
-              and request_id in (select request_id from _check_served)
-            group by all
-        )
-        select h.*, e.first_hour,
-               coalesce(list_position(s.ranked, h.track_id) = h.rank, false) as served
-        from hours h left join _check_served s using (request_id)
-        left join earlier e using ({key})
-        """
-        params.append(first or start)
-    try:
-        summary = conn.execute(
-            f"select partition_hour, count(*) as {ROWS}, {counts} from ({hours}) "
-            "group by partition_hour order by partition_hour",
-            params,
-        ).fetch_df()
-    finally:
-        conn.execute("drop table if exists _check_served")
+    if not feedback:
+        summary = _summary(conn, hours, counts, [start, end])
+    else:
+        counts += ", count(*) filter (unstaged) as unstaged"
+        # What the hour's load staged on this connection (the impression each request answers,
+        # the events stored for earlier hours) when every stored row's request is in it; a row
+        # of any other request is judged against the warehouse afresh (no staging trusted).
+        summary = None
+        if staged_first(conn, start) is not None:
+            summary = _summary(conn, _judged_against(hours, SERVED, EARLIER), counts, [start, end])
+            if summary["unstaged"].sum():
+                summary = None
+        if summary is None:
+            first = stage_served(
+                conn,
+                _CHECK_SERVED,
+                f"select distinct request_id from {table} "
+                "where partition_hour >= ? and partition_hour < ?",
+                start - FEEDBACK_WINDOW,
+                end,
+                requests_params=(start, end),
+            )
+            try:
+                conn.execute(
+                    f"create or replace temp table {_CHECK_EARLIER} as "
+                    + earlier_events_sql(_CHECK_SERVED),
+                    [first or start, start],
+                )
+                judged = _judged_against(hours, _CHECK_SERVED, _CHECK_EARLIER)
+                summary = _summary(conn, judged, counts, [start, end])
+            finally:
+                conn.execute(f"drop table if exists {_CHECK_SERVED}")
+                conn.execute(f"drop table if exists {_CHECK_EARLIER}")
+        summary = summary.drop(columns="unstaged")
     summary.insert(2, SCHEMA_COLUMN, _columns_wrong(conn, table))
     return summary
 
