@@ -40,11 +40,13 @@ def serving_songs(con: Any) -> pd.DataFrame:
 
     if not table_exists(con.cursor(), FRESH_SONGS_TABLE):  # its own: no result left open here
         return songs
+    # the newest landing of each song chosen on its row ids, then its rows read: ranking whole
+    # rows made the query's memory peak twice as high (~470 MiB against ~270 at a year)
     fresh = _frame(
         con,
-        f"SELECT * FROM {FRESH_SONGS_TABLE} WHERE track_id NOT IN "
-        f"(SELECT track_id FROM {SONG_INDEX_TABLE}) "
-        "QUALIFY row_number() OVER (PARTITION BY track_id ORDER BY landed_at DESC) = 1 "
+        f"SELECT * FROM {FRESH_SONGS_TABLE} WHERE rowid IN (SELECT rowid FROM "
+        f"{FRESH_SONGS_TABLE} WHERE track_id NOT IN (SELECT track_id FROM {SONG_INDEX_TABLE}) "
+        "QUALIFY row_number() OVER (PARTITION BY track_id ORDER BY landed_at DESC) = 1) "
         "ORDER BY landed_at, track_id",
     )
     if fresh.empty:
