@@ -5,6 +5,11 @@ album) is held as flat arrays and sparse indexes here, so a request touches only
 The classifier's and the cluster models' posteriors of a song are computed when the song first
 seeds a playlist (features read them for a playlist's own songs only), except for small bases.
 Recommenders that differ only in their co-occurrence share one ``SongTable``.
+
+Few Python objects per song: a long-running service reloads the table hourly, and the allocator
+cannot give back memory where requests allocated among a replaced table's objects. The text
+columns are Arrow-backed, the ids the one column of Python strings, their lookup a pandas
+``Index`` (a hash table in C arrays, not a dict of 353,000 ints at a year of fresh songs).
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
 TEXT = pd.StringDtype("pyarrow")
 
 
-def text(values: pd.Series) -> pd.Series:
+def _text(values: pd.Series) -> pd.Series:
     """``values`` as Arrow-backed strings, missing ones empty: no Python string per song (a
     column the loader read as Arrow is returned as is)."""
     return values.astype(TEXT).fillna("")
@@ -59,7 +64,7 @@ def text(values: pd.Series) -> pd.Series:
 def _normalized(values: pd.Series, normalize: Any) -> pd.Series:
     """``normalize`` of each value, computed once per distinct value (a base of fresh songs
     repeats its artists and albums thousands of times)."""
-    codes, uniques = pd.factorize(text(values))
+    codes, uniques = pd.factorize(_text(values))
     done = np.asarray([normalize(u) for u in uniques], dtype=object)
     return pd.Series(done[codes] if len(done) else [], index=values.index, dtype=object)
 
@@ -67,7 +72,7 @@ def _normalized(values: pd.Series, normalize: Any) -> pd.Series:
 def _normalized_codes(values: pd.Series, normalize: Any, *, empty: bool = True) -> np.ndarray:
     """Integer code per value, equal for equal ``normalize`` of it (first seen, first code);
     without ``empty``, -1 where that is "". One Python string per distinct value, not per song."""
-    codes, uniques = pd.factorize(text(values))
+    codes, uniques = pd.factorize(_text(values))
     done = [normalize(u) for u in uniques]
     same, _ = pd.factorize(np.asarray([d if d or empty else None for d in done], dtype=object))
     return np.append(same, -1)[codes]  # codes are never -1 here: missing values are ""
@@ -236,7 +241,7 @@ class SongTable:
 
     def _artists_and_albums(self) -> None:
         # split and normalise each distinct artists string once, then repeat it per song
-        which, distinct = pd.factorize(text(self.songs["artists"]))
+        which, distinct = pd.factorize(_text(self.songs["artists"]))
         parts = pd.Series(distinct, dtype=object).str.split(";")
         counts = parts.str.len().to_numpy(dtype=np.int64)
         flat = _normalized(parts.explode(), normalize_artist).to_numpy(dtype=object)
