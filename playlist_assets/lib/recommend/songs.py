@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import scipy.sparse as sp
 
 from playlist_assets.lib.recommend.cooccurrence import normalize_artist
@@ -105,7 +106,7 @@ def _text_as_arrow(songs: pd.DataFrame) -> pd.DataFrame:
         if values.dtype == object and pd.api.types.infer_dtype(values) in ("string", "empty"):
             values = values.astype(TEXT)
         if values.dtype == TEXT:
-            chunks = values.array.__arrow_array__()
+            chunks = pa.chunked_array(values.array)
             if chunks.num_chunks > 1:
                 values = pd.arrays.ArrowStringArray(chunks.combine_chunks())
         if values is not songs[c]:
