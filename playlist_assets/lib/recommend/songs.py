@@ -106,8 +106,8 @@ def _text_as_arrow(songs: pd.DataFrame) -> pd.DataFrame:
         if values.dtype == object and pd.api.types.infer_dtype(values) in ("string", "empty"):
             values = values.astype(TEXT)
         if values.dtype == TEXT:
-            chunks = pa.chunked_array(values.array)
-            if chunks.num_chunks > 1:
+            chunks = pa.array(values.array)  # what it holds: one array, or chunks
+            if isinstance(chunks, pa.ChunkedArray) and chunks.num_chunks > 1:
                 values = pd.arrays.ArrowStringArray(chunks.combine_chunks())
         if values is not songs[c]:
             out[c] = values
