@@ -157,7 +157,7 @@ def song(state: ServingState, track_id: str) -> bytes | None:
 
 
 def _plain(value: Any) -> Any:
-    """A JSON-ready scalar: numpy types unwrapped, NaN as null."""
+    """A JSON-ready scalar: numpy types unwrapped, NaN and pandas' NA (a missing text) as null."""
     if hasattr(value, "item"):
         value = value.item()
     if value is pd.NA or (isinstance(value, float) and math.isnan(value)):

@@ -38,7 +38,8 @@ def serving_songs(con: Any) -> pd.DataFrame:
     songs = _frame(con, f"SELECT * FROM {SONG_INDEX_TABLE}")
     from playlist_assets.lib.tables import table_exists
 
-    if not table_exists(con.cursor(), FRESH_SONGS_TABLE):  # its own: no result left open here
+    # on a cursor: DuckDB 2 refuses con.sql() while an execute() result on con is unread
+    if not table_exists(con.cursor(), FRESH_SONGS_TABLE):
         return songs
     # the newest landing of each song chosen on its row ids, then its rows read: ranking whole
     # rows made the query's memory peak twice as high (~470 MiB against ~270 at a year)
