@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from playlist_assets.api.auth import RequestInfo
 from playlist_assets.api.errors import ApiError
@@ -141,8 +142,8 @@ def _log_impression(
 def song(state: ServingState, track_id: str) -> bytes | None:
     """One song of the served base as JSON, or None when the base does not hold it."""
     table = state.recommender.table
-    position = table.position.get(track_id)
-    if position is None:
+    position = table.position(track_id)
+    if position < 0:
         return None
     row = table.songs.iloc[position]
     out: dict[str, Any] = {"id": track_id}
@@ -156,9 +157,9 @@ def song(state: ServingState, track_id: str) -> bytes | None:
 
 
 def _plain(value: Any) -> Any:
-    """A JSON-ready scalar: numpy types unwrapped, NaN as null."""
+    """A JSON-ready scalar: numpy types unwrapped, NaN and pandas' NA (a missing text) as null."""
     if hasattr(value, "item"):
         value = value.item()
-    if isinstance(value, float) and math.isnan(value):
+    if value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
     return value

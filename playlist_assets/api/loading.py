@@ -1,7 +1,7 @@
 """What loading a serving state takes, apart from the holder's watcher and swap: the default
 loaders, a kept song side rebound to the promoted co-occurrence, the one warming request, the
 size of a co-occurrence side (what a fork beside it keeps mapped), the loader thread's niceness
-and handing freed memory back to the system."""
+and handing freed memory back to the system (Arrow's included)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,17 @@ def trim_freed() -> None:
 def default_loader(data_home: Path) -> Any:
     from playlist_assets.lib.recommend.load import load_recommender
 
+    system_allocator()
     return load_recommender(data_home)
+
+
+def system_allocator() -> None:
+    """Arrow's buffers (the songs' text columns, the encoding of answers) from glibc's malloc:
+    its big blocks go back to the system when freed (``trim_freed`` the rest), where Arrow's
+    default mimalloc keeps a load's temporaries (~150 MiB at a year of fresh songs)."""
+    import pyarrow as pa
+
+    pa.set_memory_pool(pa.system_memory_pool())
 
 
 def rebound(current: Any, data_home: Path) -> Any:

@@ -8,9 +8,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+import pandas as pd
+
 from playlist_assets.api.hourly_log import iso_ms, utc_now
 from playlist_assets.api.pool import RankingPool
 from playlist_assets.api.versions import Versions
+
+# what an answer names of each song after its id: answer field -> songs table column
+SONG_COLUMNS = {"name": "track_name", "artist": "artists", "genre": "track_genre"}
 
 
 @dataclass(frozen=True)
@@ -19,8 +24,7 @@ class SongColumns:
     ids (the songs table's own strings: impressions and the requests remembered for feedback
     point at them) and each song's ``"id":…,"name":…,"artist":…,"genre":…`` already encoded as
     JSON, in one buffer (``fragment``). An answer copies its songs' bytes: it neither encodes
-    them again nor touches the names' string objects, whose pages the ranking processes share
-    (a reference count written is a page copied)."""
+    them again nor makes a string per song."""
 
     ids: Any
     new: Any
@@ -29,24 +33,28 @@ class SongColumns:
 
     @classmethod
     def of(cls, recommender: Any) -> SongColumns:
+        """Encoded by Arrow's string kernels, a column at a time: no Python object per song."""
         import numpy as np
+        import pyarrow as pa
+        import pyarrow.compute as pc
 
         table = recommender.table
-        songs = table.songs
-        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-        parts = [
-            f'"id":{dumps(i)},"name":{dumps(n)},"artist":{dumps(a)},"genre":{dumps(g)}'.encode()
-            for i, n, a, g in zip(
-                table.ids.tolist(),
-                songs["track_name"].to_numpy(dtype=object).tolist(),
-                songs["artists"].to_numpy(dtype=object).tolist(),
-                songs["track_genre"].to_numpy(dtype=object).tolist(),
-                strict=True,
-            )
-        ]
-        offsets = np.zeros(len(parts) + 1, dtype=np.int64)
-        np.cumsum([len(p) for p in parts], out=offsets[1:])
-        return cls(ids=table.ids, new=table.new, encoded=b"".join(parts), offsets=offsets)
+        text = pd.StringDtype("pyarrow")
+        values = {
+            "id": pa.array(table.ids, pa.large_string()),
+            **{key: pa.array(table.songs[c].astype(text)) for key, c in SONG_COLUMNS.items()},
+        }  # large_string: pandas' Arrow strings, 64-bit offsets
+        parts: list[Any] = []
+        for key, column in values.items():
+            name = f',"{key}":' if parts else f'"{key}":'
+            parts += [pa.scalar(name, pa.large_string()), _json_strings(column)]
+        joined = pc.binary_join_element_wise(*parts, pa.scalar("", pa.large_string()))
+        if isinstance(joined, pa.ChunkedArray):
+            joined = joined.combine_chunks()
+        start = joined.offset
+        offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[start : start + table.n + 1]
+        encoded = joined.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
+        return cls(ids=table.ids, new=table.new, encoded=encoded, offsets=offsets - offsets[0])
 
     def fragment(self, position: int) -> bytes:
         return self.encoded[self.offsets[position] : self.offsets[position + 1]]
@@ -109,3 +117,25 @@ def model_version_of(recommender_version: str | None, versions: Versions) -> str
     if recommender_version and recommender_version != "candidate":
         return recommender_version
     return f"candidate-{versions.token('track_cooccurrence')}"
+
+
+# what ``json.dumps(ensure_ascii=False)`` escapes in a string: the backslash first
+_JSON_ESCAPES = {
+    "\\": "\\\\",
+    '"': '\\"',
+    **{chr(c): json.dumps(chr(c))[1:-1] for c in range(0x20)},
+}
+
+
+def _json_strings(values: Any) -> Any:
+    """Each string of the Arrow array ``values`` as a JSON string literal, as ``json.dumps``
+    writes it (``null`` for a missing one)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    quote, nothing = pa.scalar('"', pa.large_string()), pa.scalar("", pa.large_string())
+    if pc.any(pc.match_substring_regex(values, '[\\x00-\\x1f"\\\\]')).as_py():
+        for char, escaped in _JSON_ESCAPES.items():
+            values = pc.replace_substring(values, char, escaped)
+    quoted = pc.binary_join_element_wise(quote, values, quote, nothing)
+    return pc.fill_null(quoted, "null")

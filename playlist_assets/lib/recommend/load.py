@@ -21,25 +21,39 @@ SONG_INDEX_TABLE = "main.song_index"
 FRESH_SONGS_TABLE = "main.fresh_songs"
 
 
+def _frame(con: Any, query: str) -> pd.DataFrame:
+    """The query's rows with text columns Arrow-backed (``string[pyarrow]``): a year of fresh
+    songs read as Python strings is ~2 million small objects per load, which a long-running
+    service's allocator cannot give back once requests have allocated among them."""
+    import pyarrow as pa
+
+    text = pd.StringDtype("pyarrow")
+    mapping = {pa.string(): text, pa.large_string(): text}
+    return con.sql(query).to_arrow_table().to_pandas(types_mapper=mapping.get)
+
+
 def serving_songs(con: Any) -> pd.DataFrame:
     """``song_index`` and, after it, the fresh songs it does not hold yet (newest landing wins),
     read through an open DuckDB connection."""
-    songs = con.execute(f"SELECT * FROM {SONG_INDEX_TABLE}").df()
+    songs = _frame(con, f"SELECT * FROM {SONG_INDEX_TABLE}")
     from playlist_assets.lib.tables import table_exists
 
-    if not table_exists(con, FRESH_SONGS_TABLE):
+    # on a cursor: DuckDB 2 refuses con.sql() while an execute() result on con is unread
+    if not table_exists(con.cursor(), FRESH_SONGS_TABLE):
         return songs
-    fresh = con.execute(
-        f"SELECT * FROM {FRESH_SONGS_TABLE} WHERE track_id NOT IN "
-        f"(SELECT track_id FROM {SONG_INDEX_TABLE}) "
-        "QUALIFY row_number() OVER (PARTITION BY track_id ORDER BY landed_at DESC) = 1 "
-        "ORDER BY landed_at, track_id"
-    ).df()
+    # the newest landing of each song chosen on its row ids, then its rows read: ranking whole
+    # rows made the query's memory peak twice as high (~470 MiB against ~270 at a year)
+    fresh = _frame(
+        con,
+        f"SELECT * FROM {FRESH_SONGS_TABLE} WHERE rowid IN (SELECT rowid FROM "
+        f"{FRESH_SONGS_TABLE} WHERE track_id NOT IN (SELECT track_id FROM {SONG_INDEX_TABLE}) "
+        "QUALIFY row_number() OVER (PARTITION BY track_id ORDER BY landed_at DESC) = 1) "
+        "ORDER BY landed_at, track_id",
+    )
     if fresh.empty:
         return songs
-    return pd.concat(
-        [songs, fresh[[c for c in fresh.columns if c != "missing_features"]]], ignore_index=True
-    )
+    fresh = fresh.drop(columns="missing_features", errors="ignore")
+    return pd.concat([songs, fresh], ignore_index=True)
 
 
 def read_songs(warehouse: Path) -> pd.DataFrame:

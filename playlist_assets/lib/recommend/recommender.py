@@ -179,7 +179,7 @@ class Recommender:
                 )
         ids = list(given)
         position, ev = self.table.position, self.evidence
-        songs = np.asarray([position.get(t, -1) for t in ids], dtype=np.int64)
+        songs = np.asarray([position(t) for t in ids], dtype=np.int64)
         items = ev.items(ids) if use_items else np.full(len(ids), -1, dtype=np.int64)
         votes: list[str] = []
         voters = 0
@@ -338,7 +338,7 @@ class Recommender:
         chosen, scores, seeds, note = self.rank(
             track_ids, k, strategy, artists=artists, allow_unknown=allow_unknown
         )
-        table = self.table.display.iloc[chosen].reset_index(drop=True)
+        table = self.table.display(chosen)
         table["score"] = np.round(scores, 6)
         return RecommendationResult(
             recommendations=table,

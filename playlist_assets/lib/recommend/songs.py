@@ -5,6 +5,11 @@ album) is held as flat arrays and sparse indexes here, so a request touches only
 The classifier's and the cluster models' posteriors of a song are computed when the song first
 seeds a playlist (features read them for a playlist's own songs only), except for small bases.
 Recommenders that differ only in their co-occurrence share one ``SongTable``.
+
+Few Python objects per song: a long-running service reloads the table hourly, and the allocator
+cannot give back memory where requests allocated among a replaced table's objects. The text
+columns are Arrow-backed, the ids the one column of Python strings, their lookup a pandas
+``Index`` (a hash table in C arrays, not a dict of 353,000 ints at a year of fresh songs).
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import scipy.sparse as sp
 
 from playlist_assets.lib.recommend.cooccurrence import normalize_artist
@@ -47,12 +53,30 @@ RESULT_COLUMNS: tuple[str, ...] = (
 )
 
 
+TEXT = pd.StringDtype("pyarrow")
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """``values`` as Arrow-backed strings, missing ones empty: no Python string per song (a
+    column the loader read as Arrow is returned as is)."""
+    return values.astype(TEXT).fillna("")
+
+
 def _normalized(values: pd.Series, normalize: Any) -> pd.Series:
     """``normalize`` of each value, computed once per distinct value (a base of fresh songs
     repeats its artists and albums thousands of times)."""
-    codes, uniques = pd.factorize(values.fillna("").astype(str))
+    codes, uniques = pd.factorize(_text(values))
     done = np.asarray([normalize(u) for u in uniques], dtype=object)
     return pd.Series(done[codes] if len(done) else [], index=values.index, dtype=object)
+
+
+def _normalized_codes(values: pd.Series, normalize: Any, *, empty: bool = True) -> np.ndarray:
+    """Integer code per value, equal for equal ``normalize`` of it (first seen, first code);
+    without ``empty``, -1 where that is "". One Python string per distinct value, not per song."""
+    codes, uniques = pd.factorize(_text(values))
+    done = [normalize(u) for u in uniques]
+    same, _ = pd.factorize(np.asarray([d if d or empty else None for d in done], dtype=object))
+    return np.append(same, -1)[codes]  # codes are never -1 here: missing values are ""
 
 
 def _artist_set(artists: str) -> str:
@@ -61,10 +85,33 @@ def _artist_set(artists: str) -> str:
 
 def song_identity(names: Iterable[object], artists: Iterable[object]) -> np.ndarray:
     """Integer code per song: equal for the same normalised name and set of artists."""
-    names, artists = pd.Series(list(names), dtype=object), pd.Series(list(artists), dtype=object)
-    keys = _normalized(names, normalize_artist) + "\x1f" + _normalized(artists, _artist_set)
-    codes, _ = pd.factorize(keys)
+    if not isinstance(names, pd.Series):
+        names = pd.Series(list(names), dtype=object)
+    if not isinstance(artists, pd.Series):
+        artists = pd.Series(list(artists), dtype=object)
+    name = _normalized_codes(names.reset_index(drop=True), normalize_artist)
+    artist = _normalized_codes(artists.reset_index(drop=True), _artist_set)
+    codes, _ = pd.factorize(name * (int(artist.max(initial=0)) + 1) + artist)
     return codes
+
+
+def _text_as_arrow(songs: pd.DataFrame) -> pd.DataFrame:
+    """``songs`` with its text columns Arrow-backed (built from a frame of Python strings:
+    tests, the sample), so the table holds no Python string per song and column but the ids,
+    each in one chunk (``take`` of a few rows from a chunked column concatenates it first:
+    the base and its fresh songs come as two)."""
+    out = songs.copy(deep=False)  # the other columns not copied (a year's base: 100 MiB)
+    for c in songs.columns:
+        values = songs[c]
+        if values.dtype == object and pd.api.types.infer_dtype(values) in ("string", "empty"):
+            values = values.astype(TEXT)
+        if values.dtype == TEXT:
+            chunks = pa.array(values.array)  # what it holds: one array, or chunks
+            if isinstance(chunks, pa.ChunkedArray) and chunks.num_chunks > 1:
+                values = pd.arrays.ArrowStringArray(chunks.combine_chunks())
+        if values is not songs[c]:
+            out[c] = values
+    return out
 
 
 def _unique_songs(songs: pd.DataFrame) -> pd.DataFrame:
@@ -134,20 +181,17 @@ class SongTable:
             raise ValueError(f"songs base lacks column(s) {', '.join(absent)}")
         if songs.empty:
             raise ValueError("songs base is empty: nothing to recommend")
-        self.songs = _unique_songs(songs)
+        self.songs = _text_as_arrow(_unique_songs(songs))
         self.n = len(self.songs)
+        # the one column kept as Python strings: answers list them, and the requests remembered
+        # for feedback then point at these objects rather than holding copies
         self.ids = self.songs["track_id"].astype(str).to_numpy(dtype=object)
-        self.position: dict[str, int] = {t: i for i, t in enumerate(self.ids)}
+        self._index = pd.Index(self.ids, copy=False)  # id -> position: a hash table in C arrays
         self.popularity = self.songs["popularity"].fillna(0).to_numpy(dtype=float)
-        self.identity = song_identity(
-            self.songs["track_name"].fillna(""), self.songs["artists"].fillna("")
-        )
+        self.identity = song_identity(self.songs["track_name"], self.songs["artists"])
         self.identities = int(self.identity.max()) + 1
         self.cluster = self.songs["cluster"].fillna(-1).to_numpy(dtype=int)
         self.new = self._new_flags(now)
-        self.display = self.songs[list(RESULT_COLUMNS[:4])].assign(
-            cluster=self.cluster, new=self.new
-        )
         self._audio()
         self._genres(classifier, cluster_models)
         self._artists_and_albums()
@@ -178,11 +222,10 @@ class SongTable:
     def _genres(self, classifier: Any | None, cluster_models: dict[str, Any] | None) -> None:
         self.classifier = classifier
         self.cluster_models = dict(cluster_models or {})
-        labels = self.songs["track_genre"].astype(str)
-        self.genres = (
-            list(classifier.classes) if classifier is not None else sorted(labels.unique())
-        )
-        self.genre = pd.Index(self.genres).get_indexer(labels)
+        which, labels = pd.factorize(self.songs["track_genre"].astype(TEXT))
+        labels = [str(g) for g in labels]  # a song without a genre: -1
+        self.genres = list(classifier.classes) if classifier is not None else sorted(labels)
+        self.genre = np.append(pd.Index(self.genres).get_indexer(labels), -1)[which]
         self.by_genre_popularity = [
             _descending(self.popularity, np.flatnonzero(self.genre == g))
             for g in range(len(self.genres))
@@ -199,7 +242,7 @@ class SongTable:
 
     def _artists_and_albums(self) -> None:
         # split and normalise each distinct artists string once, then repeat it per song
-        which, distinct = pd.factorize(self.songs["artists"].fillna("").astype(str))
+        which, distinct = pd.factorize(_text(self.songs["artists"]))
         parts = pd.Series(distinct, dtype=object).str.split(";")
         counts = parts.str.len().to_numpy(dtype=np.int64)
         flat = _normalized(parts.explode(), normalize_artist).to_numpy(dtype=object)
@@ -215,19 +258,34 @@ class SongTable:
         self.song_artists = _index(codes[keep], rows[keep], self.n, len(self.artist_vocab))
         self.artist_songs = popular_first(self.song_artists.T.tocsr(), self.popularity)
         album = self.songs.get("album_name", pd.Series([""] * self.n))
-        album = _normalized(album, normalize_artist)  # the same casefold and spacing
-        self.album, _ = pd.factorize(album.where(album != "", None), use_na_sentinel=True)
+        # the same casefold and spacing as artists; no album (or an empty name): -1
+        self.album = _normalized_codes(album, normalize_artist, empty=False)
         listed = np.flatnonzero(self.album >= 0)
         albums = _index(listed, self.album[listed], int(self.album.max()) + 1, self.n)
         self.album_songs = popular_first(albums, self.popularity)
 
     # -- lookups ------------------------------------------------------------------------------
 
+    def position(self, track_id: str) -> int:
+        """Position of the song ``track_id``, -1 when the base does not hold it."""
+        try:
+            return self._index.get_loc(track_id)
+        except (KeyError, TypeError):
+            return -1
+
     def positions(self, track_ids: Iterable[str]) -> np.ndarray:
         """Positions of the given ids (those not in the base left out)."""
-        found = [self.position.get(t, -1) for t in track_ids]
+        found = [self.position(t) for t in track_ids]
         out = np.asarray(found, dtype=np.int64)
         return out[out >= 0]
+
+    def display(self, positions: np.ndarray) -> pd.DataFrame:
+        """The songs at ``positions`` as a recommendation lists them (``RESULT_COLUMNS`` but the
+        score), indexed 0..k-1."""
+        out = {"track_id": self.ids[positions]}
+        for column in RESULT_COLUMNS[1:4]:
+            out[column] = self.songs[column].array.take(positions).to_numpy(object, na_value=None)
+        return pd.DataFrame({**out, "cluster": self.cluster[positions], "new": self.new[positions]})
 
     def artists_of(self, song: int) -> list[str]:
         """Normalised artist names of the song at ``song``."""
@@ -247,10 +305,11 @@ class SongTable:
                     rows = self.songs.iloc[todo]
                     self.posterior[todo] = np.asarray(self.classifier.predict_proba(rows))
                 heard = todo[self.has_audio[todo]]
+                audio = self.songs.iloc[heard]  # taken once, not once per model
                 for genre, model in self.cluster_models.items():
                     if genre not in self.genres or not len(heard):
                         continue
-                    posterior = np.asarray(model.predict_proba(self.songs.iloc[heard]))
+                    posterior = np.asarray(model.predict_proba(audio))
                     g = self.genres.index(genre)
                     if g not in self.cluster_posterior:
                         shape = (self.n, posterior.shape[1])

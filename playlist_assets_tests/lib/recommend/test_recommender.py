@@ -477,11 +477,38 @@ def write_materialization(home: Path, world: dict) -> None:
 def test_load_recommender_reads_the_materialization(world, tmp_path):
     write_materialization(tmp_path, world)
     loaded = load_recommender(tmp_path)
-    case = world["cases"][1]
-    assert (
-        loaded.recommend(case.seeds, 30).track_ids
-        == world["recommender"].recommend(case.seeds, 30).track_ids
+    for case in world["cases"][:3]:
+        for strategy in ("hybrid", "cooccurrence", "cluster", "popular"):
+            pd.testing.assert_frame_equal(  # the same songs, names and scores as from pandas
+                loaded.recommend(case.seeds, 30, strategy).recommendations,
+                world["recommender"].recommend(case.seeds, 30, strategy).recommendations,
+            )
+
+
+def test_fresh_songs_in_the_warehouse_rank_as_the_same_rows_in_memory(world, tmp_path):
+    write_materialization(tmp_path, world)
+    index = world["index"]
+    base, fresh = index.iloc[: len(index) // 2], index.iloc[len(index) // 2 :]  # noqa: F841
+    landed = pd.Timestamp("2026-01-01")
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("create or replace table main.song_index as select * from base")
+        con.execute(
+            "create table main.fresh_songs as select *, "
+            "TIMESTAMP '2026-01-01' + to_hours(cast(row_number() over () as bigint)) as landed_at "
+            "from fresh"
+        )
+    loaded = load_recommender(tmp_path, now=landed)
+    same = pd.concat(
+        [base, fresh.assign(landed_at=landed + pd.to_timedelta(np.arange(1, len(fresh) + 1), "h"))],
+        ignore_index=True,
     )
+    in_memory = Recommender(same, world["cooc"], world["bundle"], world["clusters"], now=landed)
+    assert loaded.ids.tolist() == index["track_id"].tolist()
+    for case in world["cases"][:3]:
+        pd.testing.assert_frame_equal(
+            loaded.recommend(case.seeds, 30).recommendations,
+            in_memory.recommend(case.seeds, 30).recommendations,
+        )
 
 
 def test_load_recommender_says_what_to_materialize(world, tmp_path):
