@@ -29,7 +29,9 @@ FEEDBACK_WINDOW = timedelta(hours=24)
 # closes the step does not merge earlier hours' row groups (an hour of impressions is ~72,000
 # rows, 0.6 of a row group: every second hour's close then rewrote the tables' last groups,
 # +0.5-0.9 CPU-s). Other steps' checkpoints still vacuum (a backfilled hour's deleted rows).
-HOURLY_SETTINGS = {"threads": 1, "max_vacuum_tasks": 0}
+# And an hour's commit checkpoints at once: with the default threshold (16 MB) an hour of
+# impressions went to the WAL first (~65 MB) and was written again by the checkpoint at close.
+HOURLY_SETTINGS = {"threads": 1, "max_vacuum_tasks": 0, "checkpoint_threshold": "'1MB'"}
 # What the feedback load staged on its connection and its check reuses (``keep_staged``): the
 # impression each request answers, and the events already stored for an earlier hour.
 SERVED, EARLIER = "_served_impressions", "_earlier_events"
