@@ -25,6 +25,9 @@ LINE_JUDGED = "_judged_feedback_lines"  # feedback's lines before what served th
 _NULLABLE = frozenset({"user", "key_id"})  # null or a non-empty string
 _TEXT = frozenset({"request_id", "model_version", "strategy", "track_id", "event"})
 _LISTS = ("seeds", "ranked")  # lists of track ids (impressions)
+# The reasons of a line repeating an accepted one of the hour (the first line counts).
+_REPEATED_REQUEST = "duplicate request_id (counted once)"
+_REPEATED_EVENT = f"duplicate event ({', '.join(FEEDBACK_KEY)}) counted once"
 # ISO 8601 with a zone (Z or an offset): converted to UTC; without one the time is UTC already.
 _ZONED = r"\d:\d\d(:\d\d(\.\d*)?)?\s*(Z|z|[+-]\d\d(:?\d\d)?)$"
 
@@ -157,13 +160,6 @@ def judge_sql(kind: str) -> str:
         for n in fields
         if n in _TEXT or n in _NULLABLE or n == "arm"
     ]
-    key = ("request_id",) if impressions else FEEDBACK_KEY
-    keys = ", ".join(_ident(c) for c in key)
-    repeat = (
-        "duplicate request_id (counted once)"
-        if impressions
-        else f"duplicate event ({', '.join(FEEDBACK_KEY)}) counted once"
-    )
     fast, slow_lines, fast_rows = "", LINES, ""
     if impressions:  # the API's own lines skip the two generic parses below
         fast = f"""fast as materialized ({_fast_impressions_sql()}), """
@@ -189,30 +185,46 @@ def judge_sql(kind: str) -> str:
                     then timezone('UTC', try_cast({time} as timestamptz))
                     else try_cast({time} as timestamp) end as parsed_time
         from typed
-    ), judged as materialized (  -- the JSON work, once
+    ), judged as {"materialized " if impressions else ""}(  -- the JSON work, once
         select seq, $1::timestamp as partition_hour, {", ".join(columns)},
                parsed_time as "time", {"".join(e + ", " for e in extra)}source, line,
                case {" ".join(branches)} end as reason
         from timed{fast_rows}
-    ), repeated as (  -- keys accepted more than once: lines after the first are repeats
-        select {keys}, min(seq) as first from judged where reason is null
-        group by all having count(*) > 1
-    ), deduped as (
-        select j.* exclude (reason),
-               coalesce(j.reason, case when j.seq > r.first then {quote(repeat)} end) as reason
-        from judged j left join repeated r using ({keys})
     )"""
-    return judged + " select * from deduped"
+    if not impressions:  # its repeats are judged with what served it (``served_sql``)
+        return judged + " select * from judged"
+    return (
+        judged
+        + f""", repeated as ({_repeated_sql("judged", ("request_id",))}), deduped as (
+        select j.* exclude (reason),
+               coalesce(j.reason, case when j.seq > r.first then {quote(_REPEATED_REQUEST)} end)
+               as reason
+        from judged j left join repeated r using (request_id)
+    ) select * from deduped"""
+    )
+
+
+def _repeated_sql(judged: str, key: tuple[str, ...]) -> str:
+    """The keys of ``judged`` accepted on more than one line, with the first such line (``first``,
+    its ``seq``): the lines after it are repeats."""
+    keys = ", ".join(_ident(c) for c in key)
+    return f"""select {keys}, min(seq) as first from {judged} where reason is null
+        group by all having count(*) > 1"""
 
 
 def served_sql() -> str:
-    """The judged feedback lines (``LINE_JUDGED``) joined with what served them (``SERVED``)
-    and with the same events stored for an earlier hour (``EARLIER``)."""
+    """The judged feedback lines (``LINE_JUDGED``) with their reason completed: a repeat of a line
+    earlier in the hour, then what served them (``SERVED``: not served, the track not listed) and
+    the same event stored for an earlier hour (``EARLIER``). Repeats are found here rather than
+    in ``judge_sql``, which would otherwise copy the hour's lines once more."""
+    same = " and ".join(f"r.{c} = d.{c}" for c in FEEDBACK_KEY)
     return f"""
+    with repeated as ({_repeated_sql(LINE_JUDGED, FEEDBACK_KEY)})
     select d.* exclude (reason),
            nullif(coalesce(list_position(s.ranked, d.track_id), 0), 0) as rank,
            s.arm, s.model_version, s.strategy,
            coalesce(d.reason, case
+               when d.seq > r.first then {quote(_REPEATED_EVENT)}
                when s.request_id is null then 'request_id ' || d.request_id
                    || ' is not among the impressions of this hour or the previous 24 hours'
                when coalesce(list_position(s.ranked, d.track_id), 0) = 0 then 'track '
@@ -221,6 +233,7 @@ def served_sql() -> str:
                    || 'event) already stored in an earlier hour'
            end) as reason
     from {LINE_JUDGED} d
+    left join repeated r on {same}
     left join {SERVED} s on d.reason is null and s.request_id = d.request_id
     left join {EARLIER} e on d.reason is null and e.request_id = d.request_id
         and e.track_id = d.track_id and e.event = d.event

@@ -83,14 +83,28 @@ def rates(counts: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def counts_sql(impressions: str, feedback: str) -> str:
+def reactions_sql(feedback: str) -> str:
+    """Per request, listener, model version, strategy and arm of ``feedback`` (a table name or
+    subquery with request_id, event, rank, user, model_version, strategy, arm): ``accepted`` (an
+    accepting event), ``added_at_10``, its ``events`` and ``skips``. ``counts_sql`` and
+    ``user_counts_sql`` count from it, so an hour's events are read and grouped once."""
+    accepting = ", ".join(f"'{e}'" for e in sorted(ACCEPTING_EVENTS))
+    return f"""
+    select request_id, "user", {", ".join(GROUP)},
+           bool_or(event in ({accepting})) as accepted,
+           bool_or(event = 'added' and rank <= 10) as added_at_10,
+           count(*) as events, count(*) filter (event = 'skipped') as skips
+    from {feedback} group by all
+    """
+
+
+def counts_sql(impressions: str, reactions: str) -> str:
     """The query of ``online_counts`` over two relations (table names or subqueries):
     ``impressions`` with request_id, user, model_version, strategy, arm, served, fresh;
-    ``feedback`` with request_id, event, rank, user, model_version, strategy, arm."""
+    ``reactions``: the rows of ``reactions_sql``."""
     group = ", ".join(GROUP)
     same = " and ".join(f"i.{c} is not distinct from f.{c}" for c in GROUP)
     pick = ", ".join(f"coalesce(i.{c}, f.{c}) as {c}" for c in GROUP)
-    accepting = ", ".join(f"'{e}'" for e in sorted(ACCEPTING_EVENTS))
     return f"""
     with by_imp as (
         select {group}, count(distinct request_id) as impressions,
@@ -99,11 +113,11 @@ def counts_sql(impressions: str, feedback: str) -> str:
         from {impressions} group by all
     ), by_fb as (
         select {group},
-               count(distinct request_id) filter (event in ({accepting})) as accepted_impressions,
-               count(distinct request_id) filter (event = 'added' and rank <= 10) as added_at_10,
-               count(*) as events, count(*) filter (event = 'skipped') as skips,
+               count(distinct request_id) filter (accepted) as accepted_impressions,
+               count(distinct request_id) filter (added_at_10) as added_at_10,
+               sum(events) as events, sum(skips) as skips,
                count(distinct "user") as feedback_users
-        from {feedback} group by all
+        from {reactions} group by all
     )
     select {pick}, {", ".join(f"coalesce({c}, 0)::BIGINT as {c}" for c in COUNT_COLUMNS)}
     from by_imp i full outer join by_fb f on {same}
@@ -111,11 +125,10 @@ def counts_sql(impressions: str, feedback: str) -> str:
     """
 
 
-def user_counts_sql(impressions: str, feedback: str) -> str:
+def user_counts_sql(impressions: str, reactions: str) -> str:
     """The query of ``user_counts`` over the relations of ``counts_sql``."""
-    accepting = ", ".join(f"'{e}'" for e in sorted(ACCEPTING_EVENTS))
     return f"""
-    with hit as (select distinct request_id from {feedback} where event in ({accepting}))
+    with hit as (select distinct request_id from {reactions} where accepted)
     select {", ".join(GROUP)}, coalesce(i."user", 'request:' || i.request_id) as "user",
            count(*)::BIGINT as impressions,
            count(h.request_id)::BIGINT as accepted_impressions
@@ -153,7 +166,7 @@ def online_counts(
         imp["fresh"] = 0
     imp[["served", "fresh"]] = imp[["served", "fresh"]].fillna(0).astype("int64")
     fb = feedback.loc[:, ["request_id", "event", "rank", "user", *GROUP]]
-    return _in_duckdb(counts_sql("_impressions", "_feedback"), imp, fb)
+    return _in_duckdb(counts_sql("_impressions", f"({reactions_sql('_feedback')})"), imp, fb)
 
 
 def online_metrics(
@@ -190,7 +203,8 @@ def user_counts(impressions: pd.DataFrame, feedback: pd.DataFrame) -> pd.DataFra
     impression is its own listener): the units of the clustered A/B interval
     (``user_counts_sql``)."""
     imp = impressions[["request_id", "user", *GROUP]]
-    return _in_duckdb(user_counts_sql("_impressions", "_feedback"), imp, feedback)
+    query = user_counts_sql("_impressions", f"({reactions_sql('_feedback')})")
+    return _in_duckdb(query, imp, feedback)
 
 
 def clustered_rate(

@@ -29,7 +29,9 @@ FEEDBACK_WINDOW = timedelta(hours=24)
 # closes the step does not merge earlier hours' row groups (an hour of impressions is ~72,000
 # rows, 0.6 of a row group: every second hour's close then rewrote the tables' last groups,
 # +0.5-0.9 CPU-s). Other steps' checkpoints still vacuum (a backfilled hour's deleted rows).
-HOURLY_SETTINGS = {"threads": 1, "max_vacuum_tasks": 0}
+# And an hour's commit checkpoints at once: with the default threshold (16 MB) an hour of
+# impressions went to the WAL first (~65 MB) and was written again by the checkpoint at close.
+HOURLY_SETTINGS = {"threads": 1, "max_vacuum_tasks": 0, "checkpoint_threshold": "'1MB'"}
 # What the feedback load staged on its connection and its check reuses (``keep_staged``): the
 # impression each request answers, and the events already stored for an earlier hour.
 SERVED, EARLIER = "_served_impressions", "_earlier_events"
@@ -203,7 +205,7 @@ def hour_counts(
     """The hour's ``metrics.online_counts`` and ``metrics.user_counts``, computed in the
     warehouse: each impression's ``served`` songs and how many were ``fresh`` (landed in
     ``main.fresh_songs`` within ``new_hours`` before the hour's end: the ``new`` flag)."""
-    from playlist_assets.lib.feedback.metrics import counts_sql, user_counts_sql
+    from playlist_assets.lib.feedback.metrics import counts_sql, reactions_sql, user_counts_sql
 
     ensure_tables(conn)
     fresh = (
@@ -233,11 +235,15 @@ def hour_counts(
     )
     feedback = f"(select * from {FEEDBACK_TABLE} where {hour})"
     try:
-        hours = {"start": start, "end": end}
-        counts = conn.execute(counts_sql("_hour_impressions", feedback), hours).fetch_df()
-        users = conn.execute(user_counts_sql("_hour_impressions", feedback), hours).fetch_df()
+        conn.execute(
+            f"create or replace temp table _hour_reactions as {reactions_sql(feedback)}",
+            {"start": start, "end": end},
+        )
+        counts = conn.execute(counts_sql("_hour_impressions", "_hour_reactions")).fetch_df()
+        users = conn.execute(user_counts_sql("_hour_impressions", "_hour_reactions")).fetch_df()
     finally:
         conn.execute("drop table if exists _hour_impressions")
+        conn.execute("drop table if exists _hour_reactions")
     return counts, users
 
 
@@ -248,19 +254,27 @@ def replace_metrics(
     end: datetime,
 ) -> None:
     """Replace the hour's rows of the online metrics tables (``table -> rows``, each with
-    ``partition_hour``; a table is created with the column types of its first frame)."""
+    ``partition_hour``; a table is created with the column types of its first frame), all in
+    one transaction."""
     for table, frame in tables.items():
         body = ", ".join(f'"{c}" {_sql_type(frame[c])}' for c in frame.columns)
         conn.execute(f"create table if not exists {table} ({body})")
-        conn.register("_metrics_rows", frame)
-        try:
-            conn.execute(
-                f"delete from {table} where partition_hour >= ? and partition_hour < ?",
-                [start, end],
-            )
-            conn.execute(f"insert into {table} by name select * from _metrics_rows")
-        finally:
-            conn.unregister("_metrics_rows")
+    conn.execute("begin transaction")
+    try:
+        for table, frame in tables.items():
+            conn.register("_metrics_rows", frame)
+            try:
+                conn.execute(
+                    f"delete from {table} where partition_hour >= ? and partition_hour < ?",
+                    [start, end],
+                )
+                conn.execute(f"insert into {table} by name select * from _metrics_rows")
+            finally:
+                conn.unregister("_metrics_rows")
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
 
 
 def _sql_type(values: pd.Series) -> str:

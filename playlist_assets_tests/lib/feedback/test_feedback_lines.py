@@ -175,6 +175,21 @@ def test_feedback_joins_what_was_served(tmp_path: Path) -> None:
     )
 
 
+def test_a_repeated_event_is_named_a_repeat_whatever_served_it(tmp_path: Path) -> None:
+    """The first line of an event gets what is wrong with it; its repeats are repeats."""
+    write(tmp_path, IMPRESSIONS_DIR, [impression("r1")])
+    lines = [feedback("r1", "z"), feedback("r1", "z"), feedback("nope", "a"), feedback("nope", "a")]
+    write(tmp_path, FEEDBACK_DIR, lines)
+    conn = duckdb.connect()
+    load_hour(conn, tmp_path, IMPRESSIONS_DIR, START, END)
+    assert load_hour(conn, tmp_path, FEEDBACK_DIR, START, END).rows == 0
+    reasons = rejects(conn, store.FEEDBACK_REJECTS_TABLE)
+    assert reasons[1] == "track z was not in that request's ranked list"
+    assert reasons[3].startswith("request_id nope is not among the impressions")
+    repeat = "duplicate event (request_id, track_id, event) counted once"
+    assert reasons[2] == reasons[4] == repeat
+
+
 @pytest.mark.parametrize("compact", [False, True], ids=["batch file", "as the API writes"])
 def test_feedback_of_an_earlier_api_build_still_loads(tmp_path: Path, compact: bool) -> None:
     """Earlier builds wrote what served the event on each line: still read, and what is stored

@@ -101,3 +101,28 @@ def test_listeners_are_the_units_of_the_ab_interval() -> None:
     width = clustered["difference_high"] - clustered["difference_low"]
     assert width > 3 * (naive["difference_high"] - naive["difference_low"])
     assert not clustered["significant"]
+
+
+def test_an_hour_of_metrics_is_replaced_whole_or_not_at_all() -> None:
+    """A metrics run failing on its last table leaves the hour's earlier rows in every table."""
+    import duckdb
+
+    from playlist_assets.lib.feedback import store
+
+    hour = pd.Timestamp("2026-11-01 03:00")
+    conn = duckdb.connect()
+    first = {
+        store.METRICS_TABLE: pd.DataFrame({"partition_hour": [hour], "impressions": [10]}),
+        store.USER_COUNTS_TABLE: pd.DataFrame({"partition_hour": [hour], "impressions": [4]}),
+    }
+    store.replace_metrics(conn, first, hour, hour + pd.Timedelta(hours=1))
+    broken = {
+        store.METRICS_TABLE: pd.DataFrame({"partition_hour": [hour], "impressions": [11]}),
+        store.USER_COUNTS_TABLE: pd.DataFrame({"partition_hour": [hour], "impressions": ["x"]}),
+    }
+    with pytest.raises(duckdb.Error):
+        store.replace_metrics(conn, broken, hour, hour + pd.Timedelta(hours=1))
+    for table, frame in first.items():
+        assert conn.execute(f"select impressions from {table}").fetchall() == [
+            (int(frame["impressions"].iloc[0]),)
+        ]
