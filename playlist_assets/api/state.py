@@ -8,8 +8,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
-
 from playlist_assets.api.hourly_log import iso_ms, utc_now
 from playlist_assets.api.pool import RankingPool
 from playlist_assets.api.versions import Versions
@@ -38,11 +36,12 @@ class SongColumns:
         import pyarrow as pa
         import pyarrow.compute as pc
 
+        from playlist_assets.lib.recommend.songs import TEXT
+
         table = recommender.table
-        text = pd.StringDtype("pyarrow")
         values = {
             "id": pa.array(table.ids, pa.large_string()),
-            **{key: pa.array(table.songs[c].astype(text)) for key, c in SONG_COLUMNS.items()},
+            **{key: pa.array(table.songs[c].astype(TEXT)) for key, c in SONG_COLUMNS.items()},
         }  # large_string: pandas' Arrow strings, 64-bit offsets
         parts: list[Any] = []
         for key, column in values.items():

@@ -149,7 +149,7 @@ def judge_lines(conn: duckdb.DuckDBPyConnection, kind: str, start: datetime, end
     )
     conn.execute(f"create or replace temp table {JUDGED} as {served_sql()}")
     conn.execute(f"drop table {LINE_JUDGED}")
-    keep_staged(conn, start, first)  # the hour's check on this connection reuses both
+    keep_staged(conn, start)  # the hour's check on this connection reuses both
 
 
 @dataclass(frozen=True)

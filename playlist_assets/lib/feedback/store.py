@@ -6,6 +6,8 @@ hour or backfilling a range never duplicates rows.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import duckdb
@@ -91,6 +93,18 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(f"create table if not exists {table} ({body})")
 
 
+@contextmanager
+def _transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The block's statements all committed, or none (an hour is replaced whole or not at all)."""
+    conn.execute("begin transaction")
+    try:
+        yield
+    except BaseException:
+        conn.execute("rollback")
+        raise
+    conn.execute("commit")
+
+
 def replace_hour_from(
     conn: duckdb.DuckDBPyConnection, selects: dict[str, str], start: datetime, end: datetime
 ) -> None:
@@ -98,8 +112,7 @@ def replace_hour_from(
     name; a rejects table's rows are stamped with ``quarantined_at`` here)."""
     ensure_tables(conn)
     now = now_utc().to_pydatetime()
-    conn.execute("begin transaction")
-    try:
+    with _transaction(conn):
         for table, select in selects.items():
             conn.execute(
                 f"delete from {table} where partition_hour >= ? and partition_hour < ?",
@@ -110,10 +123,6 @@ def replace_hour_from(
                 f"insert into {table} by name select *{stamp} from ({select})",
                 [now] if stamp else [],
             )
-        conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
-        raise
 
 
 def stage_served(
@@ -166,24 +175,22 @@ def earlier_events_sql(served: str) -> str:
           and request_id in (select request_id from {served})"""
 
 
-def keep_staged(conn: duckdb.DuckDBPyConnection, start: datetime, first: datetime) -> None:
-    """Mark ``SERVED`` and ``EARLIER`` as the feedback load's stage of the hour from ``start``
-    (``first``: the first hour of the impressions answered), for its check on this connection."""
+def keep_staged(conn: duckdb.DuckDBPyConnection, start: datetime) -> None:
+    """Mark ``SERVED`` and ``EARLIER`` as the feedback load's stage of the hour from ``start``,
+    for its check on this connection."""
     conn.execute(
-        f"create or replace temp table {_STAGED_HOUR} as "
-        "select ?::timestamp as start, ?::timestamp as first",
-        [start, first],
+        f"create or replace temp table {_STAGED_HOUR} as select ?::timestamp as start", [start]
     )
 
 
-def staged_first(conn: duckdb.DuckDBPyConnection, start: datetime) -> datetime | None:
-    """The first impression hour of the feedback load's stage of the hour from ``start`` on this
-    connection (``keep_staged``), None when it staged no such hour."""
+def is_staged(conn: duckdb.DuckDBPyConnection, start: datetime) -> bool:
+    """Whether this connection holds the feedback load's stage of the hour from ``start``
+    (``keep_staged``)."""
     try:
-        row = conn.execute(f"select first from {_STAGED_HOUR} where start = ?", [start]).fetchone()
+        row = conn.execute(f"select 1 from {_STAGED_HOUR} where start = ?", [start]).fetchone()
     except duckdb.CatalogException:  # nothing staged on this connection
-        return None
-    return row[0] if row else None
+        return False
+    return row is not None
 
 
 def read_hour(
@@ -259,8 +266,7 @@ def replace_metrics(
     for table, frame in tables.items():
         body = ", ".join(f'"{c}" {_sql_type(frame[c])}' for c in frame.columns)
         conn.execute(f"create table if not exists {table} ({body})")
-    conn.execute("begin transaction")
-    try:
+    with _transaction(conn):
         for table, frame in tables.items():
             conn.register("_metrics_rows", frame)
             try:
@@ -271,10 +277,6 @@ def replace_metrics(
                 conn.execute(f"insert into {table} by name select * from _metrics_rows")
             finally:
                 conn.unregister("_metrics_rows")
-        conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
-        raise
 
 
 def _sql_type(values: pd.Series) -> str:

@@ -28,8 +28,8 @@ from playlist_assets.lib.feedback.store import (
     TABLES,
     earlier_events_sql,
     ensure_tables,
+    is_staged,
     stage_served,
-    staged_first,
 )
 from playlist_assets.lib.quality.gx_results import SuiteOutcome
 from playlist_assets.lib.quality.rules import Rule, SuiteSpec
@@ -204,7 +204,7 @@ def hour_summary(
         # the events stored for earlier hours) when every stored row's request is in it; a row
         # of any other request is judged against the warehouse afresh (no staging trusted).
         summary = None
-        if staged_first(conn, start) is not None:
+        if is_staged(conn, start):
             summary = _summary(conn, _judged_against(hours, SERVED, EARLIER), counts, [start, end])
             if summary["unstaged"].sum():
                 summary = None

@@ -27,8 +27,9 @@ def _frame(con: Any, query: str) -> pd.DataFrame:
     service's allocator cannot give back once requests have allocated among them."""
     import pyarrow as pa
 
-    text = pd.StringDtype("pyarrow")
-    mapping = {pa.string(): text, pa.large_string(): text}
+    from playlist_assets.lib.recommend.songs import TEXT
+
+    mapping = {pa.string(): TEXT, pa.large_string(): TEXT}
     return con.sql(query).to_arrow_table().to_pandas(types_mapper=mapping.get)
 
 
