@@ -108,6 +108,51 @@ def build_year(sample: Path, home: Path) -> None:
     (home / "year.done").write_text(f"{len(fresh)} fresh songs\n")
 
 
+def land_next_hour(home: Path) -> str:
+    """The hour after the newest one of ``home``'s ``fresh_songs``, as ``build_year`` makes an
+    hour, inserted into the table, and its materialization recorded in the folder's Dagster
+    instance (what a ``fresh_songs`` run leaves; a service watches those events): its key."""
+    import dagster as dg
+    import duckdb
+    import pandas as pd
+
+    from playlist_assets.defs.fresh import hour_tracks
+    from playlist_assets.lib.classifier.artifacts import load_classifier, load_cluster_models
+    from playlist_assets.lib.feeds.fresh import fresh_hour
+    from playlist_assets.lib.recommend.index import score_fresh_tracks
+    from playlist_assets.settings import DEFAULT_GENRES
+
+    warehouse = str(home / "warehouse.duckdb")
+    with duckdb.connect(warehouse, read_only=True) as con:
+        newest = con.execute("select max(landed_at) from main.fresh_songs").fetchone()[0]
+    hour = pd.Timestamp(newest).to_pydatetime() + timedelta(hours=1)
+    key = hour.strftime("%Y-%m-%d-%H:%M")
+    tracks = hour_tracks(fresh_hour(DEFAULT_GENRES, key, hour, TRACKS_PER_HOUR).tracks)
+    bundle, clusters = load_classifier(home / "models"), load_cluster_models(home / "models")
+    scored = score_fresh_tracks(tracks, bundle, clusters, hour, DEFAULT_GENRES)
+    scored["landed_at"] = scored["landed_at"].astype("datetime64[us]")
+    with duckdb.connect(warehouse) as con:
+        con.execute("insert into main.fresh_songs by name select * from scored")
+    with dg.DagsterInstance.from_config(str(home / "dagster_home")) as instance:
+        instance.report_runless_asset_event(dg.AssetMaterialization("fresh_songs", partition=key))
+    return key
+
+
+def drop_hours_after(home: Path, newest: datetime) -> None:
+    """Remove the hours ``land_next_hour`` added after ``newest`` (the folder as it was)."""
+    import duckdb
+
+    with duckdb.connect(str(home / "warehouse.duckdb")) as con:
+        con.execute("delete from main.fresh_songs where landed_at > ?", [newest])
+
+
+def newest_hour(home: Path) -> datetime:
+    import duckdb
+
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute("select max(landed_at) from main.fresh_songs").fetchone()[0]
+
+
 if __name__ == "__main__":
     work = Path(sys.argv[1])
     build_sample(work / "sample")

@@ -9,6 +9,7 @@ its run (``serving_songs`` + ``Recommender``), so the evaluation scores what use
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ SONG_INDEX_TABLE = "main.song_index"
 FRESH_SONGS_TABLE = "main.fresh_songs"
 
 
-def _frame(con: Any, query: str) -> pd.DataFrame:
+def _frame(con: Any, query: str, parameters: dict[str, Any] | None = None) -> pd.DataFrame:
     """The query's rows with text columns Arrow-backed (``string[pyarrow]``): a year of fresh
     songs read as Python strings is ~2 million small objects per load, which a long-running
     service's allocator cannot give back once requests have allocated among them."""
@@ -30,44 +31,113 @@ def _frame(con: Any, query: str) -> pd.DataFrame:
     from playlist_assets.lib.recommend.songs import TEXT
 
     mapping = {pa.string(): TEXT, pa.large_string(): TEXT}
-    return con.sql(query).to_arrow_table().to_pandas(types_mapper=mapping.get)
+    table = con.sql(query, params=parameters or None).to_arrow_table()
+    return table.to_pandas(types_mapper=mapping.get)
+
+
+@dataclass(frozen=True)
+class SongSource:
+    """What a song table was read from: a print (rows, summed row hashes) of ``song_index``, the
+    newest landing in ``fresh_songs`` and a print of its rows up to it. The songs an hour brings
+    are appended to a loaded table only when both prints still hold (``fresh_since``)."""
+
+    index: tuple[int, int]
+    newest: Any  # the newest ``landed_at`` in fresh_songs (None: no fresh_songs table)
+    fresh: tuple[int, int]
+
+
+def _print(con: Any, table: str, newest: Any = None) -> tuple[int, int]:
+    where = "" if newest is None else " WHERE t.landed_at IS NULL OR t.landed_at <= ?"
+    query = f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM {table} t{where}"
+    count, total = con.execute(query, [] if newest is None else [newest]).fetchall()[0]
+    return int(count), int(total)
+
+
+def _source(con: Any, fresh: bool) -> SongSource:
+    if not fresh:
+        return SongSource(_print(con, SONG_INDEX_TABLE), None, (0, 0))
+    newest = con.execute(f"SELECT max(landed_at) FROM {FRESH_SONGS_TABLE}").fetchall()[0][0]
+    return SongSource(_print(con, SONG_INDEX_TABLE), newest, _print(con, FRESH_SONGS_TABLE, newest))
+
+
+def _fresh(con: Any, after: Any = None) -> pd.DataFrame:
+    """The fresh songs ``song_index`` does not hold (newest landing wins), landed after
+    ``after`` when given, in serving order."""
+    since = "" if after is None else "landed_at > $after AND "
+    # the newest landing of each song chosen on its row ids, then its rows read: ranking whole
+    # rows made the query's memory peak twice as high (~470 MiB against ~270 at a year)
+    query = (
+        f"SELECT * FROM {FRESH_SONGS_TABLE} WHERE rowid IN (SELECT rowid FROM "
+        f"{FRESH_SONGS_TABLE} WHERE {since}track_id NOT IN (SELECT track_id FROM "
+        f"{SONG_INDEX_TABLE}) QUALIFY row_number() OVER (PARTITION BY track_id ORDER BY "
+        "landed_at DESC) = 1) ORDER BY landed_at, track_id"
+    )
+    fresh = _frame(con, query, {} if after is None else {"after": after})
+    return fresh.drop(columns="missing_features", errors="ignore")
+
+
+def _has_fresh(con: Any) -> bool:
+    from playlist_assets.lib.tables import table_exists
+
+    # on a cursor: DuckDB 2 refuses con.sql() while an execute() result on con is unread
+    return table_exists(con.cursor(), FRESH_SONGS_TABLE)
 
 
 def serving_songs(con: Any) -> pd.DataFrame:
     """``song_index`` and, after it, the fresh songs it does not hold yet (newest landing wins),
     read through an open DuckDB connection."""
+    return serving_songs_and_source(con)[0]
+
+
+def serving_songs_and_source(con: Any) -> tuple[pd.DataFrame, SongSource]:
+    """``serving_songs`` and what they were read from (one snapshot)."""
     songs = _frame(con, f"SELECT * FROM {SONG_INDEX_TABLE}")
-    from playlist_assets.lib.tables import table_exists
-
-    # on a cursor: DuckDB 2 refuses con.sql() while an execute() result on con is unread
-    if not table_exists(con.cursor(), FRESH_SONGS_TABLE):
-        return songs
-    # the newest landing of each song chosen on its row ids, then its rows read: ranking whole
-    # rows made the query's memory peak twice as high (~470 MiB against ~270 at a year)
-    fresh = _frame(
-        con,
-        f"SELECT * FROM {FRESH_SONGS_TABLE} WHERE rowid IN (SELECT rowid FROM "
-        f"{FRESH_SONGS_TABLE} WHERE track_id NOT IN (SELECT track_id FROM {SONG_INDEX_TABLE}) "
-        "QUALIFY row_number() OVER (PARTITION BY track_id ORDER BY landed_at DESC) = 1) "
-        "ORDER BY landed_at, track_id",
-    )
-    if fresh.empty:
-        return songs
-    fresh = fresh.drop(columns="missing_features", errors="ignore")
-    return pd.concat([songs, fresh], ignore_index=True)
+    has_fresh = _has_fresh(con)
+    source = _source(con, has_fresh)
+    fresh = _fresh(con) if has_fresh else None
+    if fresh is None or fresh.empty:
+        return songs, source
+    return pd.concat([songs, fresh], ignore_index=True), source
 
 
-def read_songs(warehouse: Path) -> pd.DataFrame:
-    """``serving_songs`` of the DuckDB file at ``warehouse``, opened read-only."""
+def fresh_since(con: Any, source: SongSource | None) -> tuple[pd.DataFrame, SongSource] | None:
+    """The songs to append to a table read from ``source`` (and the new source), when all that
+    changed since is fresh songs landed after its newest landing; None otherwise (a new
+    ``song_index``, a backfilled or replaced hour: a full load). Whether one of them is a song
+    the table holds already (landed again) the table says (``extend``)."""
+    if source is None or source.newest is None or not _has_fresh(con):
+        return None
+    if _print(con, SONG_INDEX_TABLE) != source.index:
+        return None
+    if _print(con, FRESH_SONGS_TABLE, source.newest) != source.fresh:
+        return None
+    return _fresh(con, source.newest), _source(con, True)
+
+
+def _open(warehouse: Path) -> Any:
     import duckdb
 
     from playlist_assets.lib.classifier.artifacts import ArtifactMissing
 
     if not warehouse.exists():
         raise ArtifactMissing(f"no warehouse at {warehouse}: materialize song_index first")
+    return duckdb.connect(str(warehouse), read_only=True)
+
+
+def read_songs(warehouse: Path) -> pd.DataFrame:
+    """``serving_songs`` of the DuckDB file at ``warehouse``, opened read-only."""
+    return read_songs_and_source(warehouse)[0]
+
+
+def read_songs_and_source(warehouse: Path) -> tuple[pd.DataFrame, SongSource]:
+    """``serving_songs_and_source`` of the DuckDB file at ``warehouse``, opened read-only."""
+    import duckdb
+
+    from playlist_assets.lib.classifier.artifacts import ArtifactMissing
+
     try:
-        with duckdb.connect(str(warehouse), read_only=True) as con:
-            return serving_songs(con)
+        with _open(warehouse) as con:
+            return serving_songs_and_source(con)
     except duckdb.CatalogException as exc:
         raise ArtifactMissing(
             f"asset song_index not found in {warehouse}: materialize it first"
@@ -90,7 +160,7 @@ def load_recommender(
 
     folder = settings.data_folder() if data_home is None else DataFolder.at(Path(data_home))
     warehouse, models = folder.warehouse, folder.models
-    songs = read_songs(warehouse)
+    songs, source = read_songs_and_source(warehouse)
     if (
         not (models / champion.CANDIDATE).exists()
         and champion.card(models, champion.CHAMPION) is None
@@ -103,5 +173,6 @@ def load_recommender(
     recommender = Recommender(
         songs, cooccurrence, load_classifier(models), load_cluster_models(models), now=now
     )
+    recommender.table.source = source
     recommender.version = info.version if info else "candidate"
     return recommender

@@ -128,6 +128,14 @@ class Recommender:
         other._attach(cooccurrence, blends)
         return other
 
+    def with_table(self, table: SongTable) -> Recommender:
+        """The same co-occurrence, blends and version on another song table (``extend``: the
+        songs an hour brought appended), the co-occurrence aligned to its songs."""
+        other = copy.copy(self)
+        other.table, other._baseline, other._random_order = table, None, None
+        other._attach(self.cooccurrence, self.blends)
+        return other
+
     def with_blends(self, blends: Blends) -> Recommender:
         """The same recommender with other blends (tuning tries several)."""
         other = copy.copy(self)

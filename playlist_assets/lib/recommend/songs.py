@@ -24,6 +24,7 @@ import pyarrow as pa
 import scipy.sparse as sp
 
 from playlist_assets.lib.recommend.cooccurrence import normalize_artist
+from playlist_assets.lib.recommend.growing import TEXT, SongStore
 from playlist_assets.lib.recommend.metrics import OLD_SIMILARITY_FEATURES
 from playlist_assets.lib.recommend.names import NEW_SONG_HOURS
 from playlist_assets.lib.schema import CONTINUOUS_FEATURES
@@ -51,9 +52,6 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "new",
     "score",
 )
-
-
-TEXT = pd.StringDtype("pyarrow")
 
 
 def _text(values: pd.Series) -> pd.Series:
@@ -140,6 +138,14 @@ def one_thread() -> Any:
     return _THREADPOOLS[0].limit(limits=1, user_api="openmp")
 
 
+def genre_list(classifier: Any | None, genres: pd.Series) -> list[str]:
+    """The genres posteriors are over: the classifier's, else the songs' own (sorted)."""
+    if classifier is not None:
+        return list(classifier.classes)
+    _, labels = pd.factorize(genres.astype(TEXT))
+    return sorted(str(g) for g in labels)
+
+
 def _index(codes: np.ndarray, rows: np.ndarray, n_rows: int, n_cols: int) -> sp.csr_matrix:
     """A 0/1 rows x codes matrix (one entry per (row, code) pair)."""
     data = np.ones(len(rows), dtype=np.float32)
@@ -181,11 +187,43 @@ class SongTable:
             raise ValueError(f"songs base lacks column(s) {', '.join(absent)}")
         if songs.empty:
             raise ValueError("songs base is empty: nothing to recommend")
-        self.songs = _text_as_arrow(_unique_songs(songs))
-        self.n = len(self.songs)
+        songs = _text_as_arrow(_unique_songs(songs))
+        genres = genre_list(classifier, songs["track_genre"])
+        store = SongStore.of(songs, len(genres))
+        self._set_up(store, store.rows, classifier, cluster_models, genres, now)
+
+    @classmethod
+    def on(
+        cls,
+        store: SongStore,
+        n: int,
+        classifier: Any | None,
+        cluster_models: dict[str, Any] | None,
+        genres: list[str],
+        now: pd.Timestamp | None = None,
+    ) -> SongTable:
+        """The table of the first ``n`` songs of ``store`` (one extended by ``extend``)."""
+        table = cls.__new__(cls)
+        table._set_up(store, n, classifier, cluster_models, genres, now)
+        return table
+
+    def _set_up(
+        self,
+        store: SongStore,
+        n: int,
+        classifier: Any | None,
+        cluster_models: dict[str, Any] | None,
+        genres: list[str],
+        now: pd.Timestamp | None,
+    ) -> None:
+        """Views of the store's first ``n`` songs, and what depends on all of them (computed
+        anew for each table: an extension changes the audio's centre and spread, the orders)."""
+        self.store, self.n = store, n
+        self.songs = store.frame(n)
+        self.source: Any = None  # what it was read from (``load.SongSource``), when loaded
         # the one column kept as Python strings: answers list them, and the requests remembered
         # for feedback then point at these objects rather than holding copies
-        self.ids = self.songs["track_id"].astype(str).to_numpy(dtype=object)
+        self.ids = store.ids[:n]
         self._index = pd.Index(self.ids, copy=False)  # id -> position: a hash table in C arrays
         self.popularity = self.songs["popularity"].fillna(0).to_numpy(dtype=float)
         self.identity = song_identity(self.songs["track_name"], self.songs["artists"])
@@ -193,7 +231,7 @@ class SongTable:
         self.cluster = self.songs["cluster"].fillna(-1).to_numpy(dtype=int)
         self.new = self._new_flags(now)
         self._audio()
-        self._genres(classifier, cluster_models)
+        self._genres(classifier, cluster_models, genres)
         self._artists_and_albums()
         self.by_popularity = _descending(self.popularity)
 
@@ -205,38 +243,51 @@ class SongTable:
         now = pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None else pd.Timestamp(now)
         return (landed >= now - pd.Timedelta(hours=NEW_SONG_HOURS)).to_numpy(dtype=bool)
 
-    def _audio(self) -> None:
+    def _audio(self, chunk: int = 32_768) -> None:
         """Unit directions of the standardized audio features; songs lacking a feature (the live
-        Spotify feed) get a zero vector: neutral on audio similarity, no cluster posterior."""
-        features = self.songs[list(CONTINUOUS_FEATURES)].to_numpy(dtype=float)
-        self.has_audio = ~np.isnan(features).any(axis=1)
+        Spotify feed) get a zero vector: neutral on audio similarity, no cluster posterior.
+        Computed a chunk of songs at a time (a whole year's float64 copies were ~100 MiB)."""
+        columns = [self.songs[c].to_numpy(dtype=float) for c in CONTINUOUS_FEATURES]
+        self.has_audio = np.ones(self.n, dtype=bool)
+        for values in columns:
+            self.has_audio &= ~np.isnan(values)
         heard = self.has_audio.any()
-        spread = np.nanstd(features, axis=0) if heard else np.ones(features.shape[1])
-        centre = np.nanmean(features, axis=0) if heard else 0.0
+        width = len(columns)
+        centre = np.array([np.nanmean(c) for c in columns]) if heard else np.zeros(width)
+        spread = np.array([np.nanstd(c) for c in columns]) if heard else np.ones(width)
         spread = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)
-        z = np.nan_to_num((features - centre) / spread)
-        norms = np.linalg.norm(z, axis=1, keepdims=True)
-        self.direction = (z / np.where(norms > 0, norms, 1.0)).astype(np.float32)
-        self.z = z.astype(np.float32)
+        self.z = np.empty((self.n, width), dtype=np.float32)
+        self.direction = np.empty((self.n, width), dtype=np.float32)
+        for start in range(0, self.n, chunk):
+            end = min(start + chunk, self.n)
+            features = np.column_stack([c[start:end] for c in columns])
+            z = np.nan_to_num((features - centre) / spread)
+            norms = np.linalg.norm(z, axis=1, keepdims=True)
+            self.direction[start:end] = z / np.where(norms > 0, norms, 1.0)
+            self.z[start:end] = z
 
-    def _genres(self, classifier: Any | None, cluster_models: dict[str, Any] | None) -> None:
+    def _genres(
+        self, classifier: Any | None, cluster_models: dict[str, Any] | None, genres: list[str]
+    ) -> None:
         self.classifier = classifier
         self.cluster_models = dict(cluster_models or {})
         which, labels = pd.factorize(self.songs["track_genre"].astype(TEXT))
         labels = [str(g) for g in labels]  # a song without a genre: -1
-        self.genres = list(classifier.classes) if classifier is not None else sorted(labels)
+        self.genres = genres
         self.genre = np.append(pd.Index(self.genres).get_indexer(labels), -1)[which]
         self.by_genre_popularity = [
             _descending(self.popularity, np.flatnonzero(self.genre == g))
             for g in range(len(self.genres))
         ]
-        self.posterior = np.zeros((self.n, len(self.genres)), dtype=np.float32)
-        self.cluster_posterior: dict[int, np.ndarray] = {}
-        self._has_posteriors = np.zeros(self.n, dtype=bool)
-        self._lock = threading.Lock()
-        if classifier is None:
-            known = self.genre >= 0
-            self.posterior[np.flatnonzero(known), self.genre[known]] = 1.0
+        store = self.store
+        self.posterior = store.posterior[: self.n]
+        self.cluster_posterior = {g: p[: self.n] for g, p in store.cluster_posterior.items()}
+        self._has_posteriors = store.has_posteriors[: self.n]
+        self._lock = store.lock
+        if classifier is None:  # a song's genre is its posterior: set for the songs lacking it
+            with self._lock:
+                known = np.flatnonzero((self.genre >= 0) & ~self._has_posteriors)
+                self.posterior[known, self.genre[known]] = 1.0
         if self.n <= EAGER_POSTERIOR_SONGS:
             self.posteriors(np.arange(self.n))
 
@@ -312,8 +363,8 @@ class SongTable:
                     posterior = np.asarray(model.predict_proba(audio))
                     g = self.genres.index(genre)
                     if g not in self.cluster_posterior:
-                        shape = (self.n, posterior.shape[1])
-                        self.cluster_posterior[g] = np.zeros(shape, dtype=np.float32)
+                        buffer = self.store.cluster_buffer(g, posterior.shape[1])
+                        self.cluster_posterior[g] = buffer[: self.n]
                     self.cluster_posterior[g][heard] = posterior
             self._has_posteriors[todo] = True
 
