@@ -8,10 +8,11 @@ several assets in a row), it loads the new state in the background (at lower CPU
 the threads rank), computes every song's posteriors (``SongTable.warm_up``) and answers one
 request with it, then swaps the reference. Until the swap the old state answers; after it, the
 old one is freed, and its ranking processes exit, as soon as the requests still using it finish
-(two full copies are held only while the new one loads). Requests never wait for a load. The new
-state's ranking processes (``pool``) are forked before the swap after a promotion (the songs are
-kept: ``_fork_before_swap``), after the replaced state is freed after a load of new songs
-(``_fork_pools``).
+(two full copies are held only while a full load runs: when only ``fresh_songs`` hours landed,
+their songs are appended, the new state sharing the old one's per-song storage, ``extend``).
+Requests never wait for a load. The new state's ranking processes (``pool``) are forked before
+the swap after a promotion (the songs are kept: ``_fork_before_swap``), after the replaced state
+is freed after new songs (``_fork_pools``).
 
 Loading reads the warehouse into memory and closes it (``load_recommender``): a materialization
 holding DuckDB's writer lock makes the load fail with a lock error; the state in memory keeps
@@ -40,6 +41,7 @@ from typing import Any
 from playlist_assets.api.hourly_log import iso_ms, utc_now
 from playlist_assets.api.loading import (
     default_challenger,
+    default_extender,
     default_loader,
     evidence_bytes,
     lower_priority,
@@ -75,6 +77,7 @@ class StateHolder:
         processes: int = 0,
         prefork_max_bytes: int = 0,
         loader: Callable[[Path], Any] = default_loader,
+        extender: Callable[[Any, Path], Any | None] = default_extender,
         challenger_loader: Callable[[Path], tuple[Any, str] | None] = default_challenger,
     ) -> None:
         self.data_home = Path(data_home)
@@ -85,6 +88,7 @@ class StateHolder:
         self.processes = processes
         self.prefork_max_bytes = prefork_max_bytes
         self._loader = loader
+        self._extend = extender
         self._challenger_loader = challenger_loader
         self._states: dict[str, ServingState] = {}
         self.status = LoadStatus()
@@ -198,9 +202,9 @@ class StateHolder:
     def _load(
         self, versions: Versions, current: Any | None = None, before: Versions | None = None
     ) -> tuple[bool, bool]:
-        """Load, warm and swap in new states; (swapped, failure was transient). When only the
-        recommender's files changed (a promotion, a new challenger), the ``current``
-        recommender's songs are kept and only the co-occurrence is read."""
+        """Load, warm and swap in new states; (swapped, failure was transient). A promotion keeps
+        the ``current`` recommender's songs and reads the co-occurrence only; when only fresh songs
+        landed, they are appended to its songs if they can be (``extend``: storage shared)."""
         import duckdb
 
         from playlist_assets.lib.classifier.artifacts import ArtifactError, ArtifactMissing
@@ -209,11 +213,15 @@ class StateHolder:
         self.status.last_attempt = iso_ms(utc_now())
         started = time.perf_counter()
         kept = current is not None and before is not None and before.songs() == versions.songs()
+        grow = current is not None and before is not None and versions.fresh_songs_only(before)
+        songs = "kept" if kept else "loaded"
         try:
             if kept:
                 recommender = rebound(current, self.data_home)
             else:
-                recommender = self._loader(self.data_home)
+                grown = grow and self._extend(current, self.data_home)
+                recommender = grown or self._loader(self.data_home)
+                songs = "extended" if grown else songs
                 recommender.table.warm_up()  # every posterior now, not in front of a request
             warm(recommender)
             challenger = self._load_challenger(recommender)
@@ -231,7 +239,7 @@ class StateHolder:
             self.status.loading = False
         seconds = time.perf_counter() - started
         pools = self._fork_before_swap(current, recommender, challenger) if kept else None
-        self._swap(recommender, challenger, versions, seconds, kept, pools)
+        self._swap(recommender, challenger, versions, seconds, songs, pools)
         return True, False
 
     def _load_challenger(self, recommender: Any) -> Any | None:
@@ -307,9 +315,8 @@ class StateHolder:
         (a whole song side after a load of new songs), the children would keep that memory for
         their lives. So after such a load (or a promotion whose replaced co-occurrence is too big
         to keep twice, ``_fork_before_swap``) the new state first serves from the ranking
-        threads; once the replaced
-        state's last request ended, its memory is handed back and the children are forked, and
-        the same states are published again with them."""
+        threads; once the replaced state's last request ended, its memory is handed back and the
+        children are forked, and the same states are published again with them."""
         replaced, self._replaced_freed = self._replaced_freed, None
         if replaced is not None and not replaced.wait(RELEASE_WAIT_SECONDS):
             log.warning("the replaced state is still in use: forking the ranking processes anyway")
@@ -334,12 +341,17 @@ class StateHolder:
         challenger: Any | None,
         versions: Versions,
         seconds: float,
-        kept: bool = False,
+        songs: str = "loaded",
         pools: dict[str, RankingPool] | None = None,
     ) -> None:
         current = self._states.get(CHAMPION)
         # one set for both arms (they share the songs), and for the next state when it keeps them
-        columns = current.columns if kept and current else SongColumns.of(recommender)
+        if current is not None and songs == "kept":
+            columns = current.columns
+        elif current is not None and songs == "extended":
+            columns = SongColumns.extended(current.columns, recommender)
+        else:
+            columns = SongColumns.of(recommender)
         pools = pools or {}
         states = {
             CHAMPION: ServingState.of(recommender, columns, versions, seconds, pools.get(CHAMPION))
@@ -371,7 +383,7 @@ class StateHolder:
             "serving %s (%d songs%s, loaded in %.1f s)%s%s",
             champion.model_version,
             champion.index["songs"],
-            ", kept" if kept else "",
+            "" if songs == "loaded" else f", {songs}",
             seconds,
             f"; challenger {states[CHALLENGER].model_version} for "
             f"{self.challenger_share:.0%} of listeners"

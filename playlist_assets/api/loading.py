@@ -42,6 +42,14 @@ def default_loader(data_home: Path) -> Any:
     return load_recommender(data_home)
 
 
+def default_extender(current: Any, data_home: Path) -> Any | None:
+    """``current`` with the fresh songs landed since its load appended (``extend``), or None
+    when more changed and a full load is needed."""
+    from playlist_assets.lib.recommend.extend import extend_recommender
+
+    return extend_recommender(current, DataFolder.at(data_home).warehouse)
+
+
 def system_allocator() -> None:
     """Arrow's buffers (the songs' text columns, the encoding of answers) from glibc's malloc:
     its big blocks go back to the system when freed (``trim_freed`` the rest), where Arrow's

@@ -16,6 +16,32 @@ from playlist_assets.api.versions import Versions
 SONG_COLUMNS = {"name": "track_name", "artist": "artists", "genre": "track_genre"}
 
 
+class _Encoded:
+    """The encoded songs' bytes and offsets, with room for more (``growing``): a state extended
+    by an hour's songs writes past the songs the state it replaces lists."""
+
+    def __init__(self, encoded: Any, offsets: Any) -> None:
+        import numpy as np
+
+        from playlist_assets.lib.recommend.growing import room_for
+
+        n = len(offsets) - 1
+        self.offsets = np.zeros(room_for(n) + 1, dtype=np.int64)
+        self.bytes = np.empty(room_for(int(offsets[-1])), dtype=np.uint8)
+        self.rows = 0
+        self.write(0, encoded, offsets)
+
+    def fits(self, n: int, m: int, size: int) -> bool:
+        end = int(self.offsets[n]) + size
+        return self.rows == n and n + m < len(self.offsets) and end <= len(self.bytes)
+
+    def write(self, n: int, encoded: Any, offsets: Any) -> None:
+        start = int(self.offsets[n])
+        self.bytes[start : start + int(offsets[-1])] = encoded[: int(offsets[-1])]
+        self.offsets[n + 1 : n + len(offsets)] = offsets[1:] + start
+        self.rows = n + len(offsets) - 1
+
+
 @dataclass(frozen=True)
 class SongColumns:
     """What an answer lists of each song, aligned with the recommender's song positions: the
@@ -26,37 +52,63 @@ class SongColumns:
 
     ids: Any
     new: Any
-    encoded: bytes
-    offsets: Any  # song i is encoded[offsets[i]:offsets[i + 1]]
+    encoded: Any  # uint8 view of the buffer: song i is encoded[offsets[i]:offsets[i + 1]]
+    offsets: Any
+    room: _Encoded
 
     @classmethod
     def of(cls, recommender: Any) -> SongColumns:
         """Encoded by Arrow's string kernels, a column at a time: no Python object per song."""
-        import numpy as np
-        import pyarrow as pa
-        import pyarrow.compute as pc
+        return cls._on(recommender.table, _Encoded(*_encode(recommender.table, 0)))
 
-        from playlist_assets.lib.recommend.songs import TEXT
+    @classmethod
+    def extended(cls, before: SongColumns, recommender: Any) -> SongColumns:
+        """The columns of a recommender whose table extends ``before``'s songs (``extend``): the
+        added songs encoded into ``before``'s buffer (or, without room, all into a new one)."""
+        table, n = recommender.table, len(before.ids)
+        encoded, offsets = _encode(table, n)
+        if not before.room.fits(n, table.n - n, int(offsets[-1])):
+            return cls.of(recommender)
+        before.room.write(n, encoded, offsets)
+        return cls._on(table, before.room)
 
-        table = recommender.table
-        values = {
-            "id": pa.array(table.ids, pa.large_string()),
-            **{key: pa.array(table.songs[c].astype(TEXT)) for key, c in SONG_COLUMNS.items()},
-        }  # large_string: pandas' Arrow strings, 64-bit offsets
-        parts: list[Any] = []
-        for key, column in values.items():
-            name = f',"{key}":' if parts else f'"{key}":'
-            parts += [pa.scalar(name, pa.large_string()), _json_strings(column)]
-        joined = pc.binary_join_element_wise(*parts, pa.scalar("", pa.large_string()))
-        if isinstance(joined, pa.ChunkedArray):
-            joined = joined.combine_chunks()
-        start = joined.offset
-        offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[start : start + table.n + 1]
-        encoded = joined.buffers()[2].to_pybytes()[offsets[0] : offsets[-1]]
-        return cls(ids=table.ids, new=table.new, encoded=encoded, offsets=offsets - offsets[0])
+    @classmethod
+    def _on(cls, table: Any, room: _Encoded) -> SongColumns:
+        offsets = room.offsets[: table.n + 1]
+        encoded = room.bytes[: int(offsets[-1])]
+        return cls(ids=table.ids, new=table.new, encoded=encoded, offsets=offsets, room=room)
 
     def fragment(self, position: int) -> bytes:
-        return self.encoded[self.offsets[position] : self.offsets[position + 1]]
+        return self.encoded[self.offsets[position] : self.offsets[position + 1]].tobytes()
+
+
+def _encode(table: Any, start: int) -> tuple[Any, Any]:
+    """The JSON of songs ``start..`` of ``table``: their bytes (uint8) and offsets from 0."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from playlist_assets.lib.recommend.songs import TEXT
+
+    values = {
+        "id": pa.array(table.ids[start:], pa.large_string()),
+        **{
+            key: pa.array(table.songs[c].iloc[start:].astype(TEXT))
+            for key, c in SONG_COLUMNS.items()
+        },
+    }  # large_string: pandas' Arrow strings, 64-bit offsets
+    parts: list[Any] = []
+    for key, column in values.items():
+        name = f',"{key}":' if parts else f'"{key}":'
+        parts += [pa.scalar(name, pa.large_string()), _json_strings(column)]
+    joined = pc.binary_join_element_wise(*parts, pa.scalar("", pa.large_string()))
+    if isinstance(joined, pa.ChunkedArray):
+        joined = joined.combine_chunks()
+    first, m = joined.offset, table.n - start
+    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[first : first + m + 1]
+    data = joined.buffers()[2]
+    body = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+    return body[offsets[0] : offsets[-1]], offsets - offsets[0]
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,16 @@ class Versions:
             tuple(m for m in self.materializations if m.asset in SONG_ASSETS),
         )
 
+    def fresh_songs_only(self, before: Versions) -> bool:
+        """Whether, since ``before``, at most ``fresh_songs`` changed: the same model files and
+        materializations but its (the warehouse file's stamp, when no instance speaks for it,
+        says only that something in it changed: ``extend`` checks what)."""
+
+        def others(v: Versions) -> tuple[Materialization, ...]:
+            return tuple(m for m in v.materializations if m.asset != "fresh_songs")
+
+        return self.files == before.files and others(self) == others(before)
+
     def index_info(self) -> dict[str, Any]:
         """Which materialization of the song index (and the fresh songs) this state read."""
         out: dict[str, Any] = {}

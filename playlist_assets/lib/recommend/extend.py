@@ -15,6 +15,7 @@ a full load of the same warehouse; anything else (a backfilled hour, a song land
 from __future__ import annotations
 
 from pathlib import Path
+
 import pandas as pd
 
 from playlist_assets.lib.recommend.load import fresh_since
@@ -61,4 +62,3 @@ def extend_recommender(
         return None
     table.source = source
     return current.with_table(table)
-

@@ -14,7 +14,6 @@ columns are Arrow-backed, the ids the one column of Python strings, their lookup
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
