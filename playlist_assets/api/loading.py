@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from playlist_assets.lib.constants import DataFolder
 
 WARM_SEEDS = 5
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
 LOADER_NICENESS = 10
 
 
@@ -53,10 +54,15 @@ def default_extender(current: Any, data_home: Path) -> Any | None:
 def system_allocator() -> None:
     """Arrow's buffers (the songs' text columns, the encoding of answers) from glibc's malloc:
     its big blocks go back to the system when freed (``trim_freed`` the rest), where Arrow's
-    default mimalloc keeps a load's temporaries (~150 MiB at a year of fresh songs)."""
+    default mimalloc keeps a load's temporaries (~150 MiB at a year of fresh songs); blocks of
+    256 KiB and more mapped on their own, so they go back as soon as they are freed."""
     import pyarrow as pa
 
     pa.set_memory_pool(pa.system_memory_pool())
+    # A fixed threshold: glibc otherwise raises it to the size of each big block freed, and the
+    # next load's temporaries then come from (and stay in) the heap rather than their own maps.
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, 256 * 1024)
 
 
 def rebound(current: Any, data_home: Path) -> Any:

@@ -18,10 +18,14 @@ from playlist_assets.lib.recommend.songs import _descending
 class Evidence:
     """``TrackCooccurrence`` with its catalogue columns aligned to ``n`` songs of a base."""
 
-    def __init__(self, cooc: TrackCooccurrence | None, ids: np.ndarray) -> None:
+    def __init__(
+        self, cooc: TrackCooccurrence | None, ids: np.ndarray, before: Evidence | None = None
+    ) -> None:
         self.cooccurrence = cooc
         n = len(ids)
-        if cooc is None:
+        if before is not None and _only_appended(cooc, before, ids):
+            self._widen(before, n)
+        elif cooc is None:
             self.item: dict[str, int] = {}
             empty = sp.csr_matrix((0, n), dtype=np.float32)
             self.counts = self.length_weighted = self.artist_counts = empty
@@ -66,9 +70,44 @@ class Evidence:
         self.playlist_norm = 1.0 / np.sqrt(np.maximum(cooc.playlist_lengths, 1))
         self.frequency = np.asarray(self.playlist_songs.sum(axis=0)).ravel()
 
+    def _widen(self, before: Evidence, n: int) -> None:
+        """``before``'s alignment, widened to ``n`` songs: the songs added after its own are not
+        in the catalogue, so their columns are empty (the matrices' arrays are shared)."""
+        vars(self).update(vars(before))
+        for name in _SONG_COLUMNS:
+            matrix = getattr(before, name)
+            if matrix is not None:
+                shape = (matrix.shape[0], n)
+                setattr(
+                    self, name, sp.csr_matrix((matrix.data, matrix.indices, matrix.indptr), shape)
+                )
+        added = np.zeros(n - len(before.frequency), dtype=before.frequency.dtype)
+        self.frequency = np.concatenate([before.frequency, added])
+
     def items(self, track_ids: list[str]) -> np.ndarray:
         """Rows of the given tracks (-1 where the playlists data never saw them)."""
         return np.asarray([self.item.get(t, -1) for t in track_ids], dtype=np.int64)
+
+
+# the matrices with a column per song of the base
+_SONG_COLUMNS = (
+    "counts",
+    "length_weighted",
+    "feedback_counts",
+    "feedback_length_weighted",
+    "artist_counts",
+    "playlist_songs",
+)
+
+
+def _only_appended(cooc: TrackCooccurrence | None, before: Evidence, ids: np.ndarray) -> bool:
+    """Whether ``ids`` are ``before``'s songs followed by songs the catalogue does not hold."""
+    if cooc is not before.cooccurrence or len(ids) < len(before.frequency):
+        return False
+    if cooc is None:
+        return True
+    added = ids[len(before.frequency) :]
+    return not pd.Index(cooc.catalogue_ids).isin(added).any() if len(added) else True
 
 
 def _strongest_first(matrix: sp.csr_matrix) -> sp.csr_matrix:

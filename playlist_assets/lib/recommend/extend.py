@@ -41,7 +41,7 @@ def extended_table(
     genres = genre_list(table.classifier, store.frame(n)["track_genre"])
     if genres != table.genres:
         return None
-    return SongTable.on(store, n, table.classifier, table.cluster_models, genres, now)
+    return SongTable.on(store, n, table.classifier, table.cluster_models, genres, now, table)
 
 
 def extend_recommender(

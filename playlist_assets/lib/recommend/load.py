@@ -17,6 +17,7 @@ import pandas as pd
 
 from playlist_assets.lib.constants import DataFolder
 from playlist_assets.lib.recommend.recommender import Recommender
+from playlist_assets.lib.recommend.songs import SongTable, song_store
 
 SONG_INDEX_TABLE = "main.song_index"
 FRESH_SONGS_TABLE = "main.fresh_songs"
@@ -170,9 +171,11 @@ def load_recommender(
             "materialize it first"
         )
     cooccurrence, info = champion.serving(models)
-    recommender = Recommender(
-        songs, cooccurrence, load_classifier(models), load_cluster_models(models), now=now
-    )
+    classifier, clusters = load_classifier(models), load_cluster_models(models)
+    store, genres = song_store(songs, classifier)
+    del songs  # the store holds them: the frame's ~100 MiB freed before the table is built
+    table = SongTable.on(store, store.rows, classifier, clusters, genres, now)
+    recommender = Recommender(table, cooccurrence)
     recommender.table.source = source
     recommender.version = info.version if info else "candidate"
     return recommender

@@ -112,9 +112,15 @@ class Recommender:
         self._baseline: OldClusterMethod | None = None
         self._random_order: np.ndarray | None = None
 
-    def _attach(self, cooccurrence: TrackCooccurrence | None, blends: Blends | None) -> None:
+    def _attach(
+        self,
+        cooccurrence: TrackCooccurrence | None,
+        blends: Blends | None,
+        before: Evidence | None = None,
+    ) -> None:
+        """``before``: the evidence of a table this one's songs extend (its alignment reused)."""
         self.cooccurrence = cooccurrence
-        self.evidence = Evidence(cooccurrence, self.table.ids)
+        self.evidence = Evidence(cooccurrence, self.table.ids, before)
         learned = getattr(cooccurrence, "blends", None) if cooccurrence is not None else None
         self.blends = blends or learned or Blends()
         self._vectors = self.blends.vectors()
@@ -133,7 +139,7 @@ class Recommender:
         songs an hour brought appended), the co-occurrence aligned to its songs."""
         other = copy.copy(self)
         other.table, other._baseline, other._random_order = table, None, None
-        other._attach(self.cooccurrence, self.blends)
+        other._attach(self.cooccurrence, self.blends, self.evidence)
         return other
 
     def with_blends(self, blends: Blends) -> Recommender:

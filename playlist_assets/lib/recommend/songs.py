@@ -26,6 +26,12 @@ from playlist_assets.lib.recommend.cooccurrence import normalize_artist
 from playlist_assets.lib.recommend.growing import TEXT, SongStore
 from playlist_assets.lib.recommend.metrics import OLD_SIMILARITY_FEATURES
 from playlist_assets.lib.recommend.names import NEW_SONG_HOURS
+from playlist_assets.lib.recommend.song_codes import (
+    _index,
+    _normalized_codes,
+    album_codes,
+    artist_index,
+)
 from playlist_assets.lib.schema import CONTINUOUS_FEATURES
 
 # Up to this many songs every song's posteriors are computed when the table is built (the
@@ -51,29 +57,6 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "new",
     "score",
 )
-
-
-def _text(values: pd.Series) -> pd.Series:
-    """``values`` as Arrow-backed strings, missing ones empty: no Python string per song (a
-    column the loader read as Arrow is returned as is)."""
-    return values.astype(TEXT).fillna("")
-
-
-def _normalized(values: pd.Series, normalize: Any) -> pd.Series:
-    """``normalize`` of each value, computed once per distinct value (a base of fresh songs
-    repeats its artists and albums thousands of times)."""
-    codes, uniques = pd.factorize(_text(values))
-    done = np.asarray([normalize(u) for u in uniques], dtype=object)
-    return pd.Series(done[codes] if len(done) else [], index=values.index, dtype=object)
-
-
-def _normalized_codes(values: pd.Series, normalize: Any, *, empty: bool = True) -> np.ndarray:
-    """Integer code per value, equal for equal ``normalize`` of it (first seen, first code);
-    without ``empty``, -1 where that is "". One Python string per distinct value, not per song."""
-    codes, uniques = pd.factorize(_text(values))
-    done = [normalize(u) for u in uniques]
-    same, _ = pd.factorize(np.asarray([d if d or empty else None for d in done], dtype=object))
-    return np.append(same, -1)[codes]  # codes are never -1 here: missing values are ""
 
 
 def _artist_set(artists: str) -> str:
@@ -145,15 +128,6 @@ def genre_list(classifier: Any | None, genres: pd.Series) -> list[str]:
     return sorted(str(g) for g in labels)
 
 
-def _index(codes: np.ndarray, rows: np.ndarray, n_rows: int, n_cols: int) -> sp.csr_matrix:
-    """A 0/1 rows x codes matrix (one entry per (row, code) pair)."""
-    data = np.ones(len(rows), dtype=np.float32)
-    out = sp.csr_matrix((data, (rows, codes)), shape=(n_rows, n_cols))
-    out.sum_duplicates()
-    out.data[:] = 1.0
-    return out
-
-
 def popular_first(matrix: sp.csr_matrix, popularity: np.ndarray) -> sp.csr_matrix:
     """``matrix`` (rows x songs) with each row's songs ordered most popular first, so the first
     entries of a row are its best-known songs (an artist of a year of fresh songs has thousands)."""
@@ -170,6 +144,20 @@ def _descending(key: np.ndarray, positions: np.ndarray | None = None) -> np.ndar
     return positions[np.lexsort((positions, -key[positions]))]
 
 
+def song_store(songs: pd.DataFrame, classifier: Any | None) -> tuple[SongStore, list[str]]:
+    """The songs' storage (one row per id, text Arrow-backed) and the genres posteriors are
+    over: a caller holding the only other reference to ``songs`` can drop it before the table
+    is built (``load``: a year's frame is ~100 MiB)."""
+    absent = [c for c in REQUIRED_SONG_COLUMNS if c not in songs.columns]
+    if absent:
+        raise ValueError(f"songs base lacks column(s) {', '.join(absent)}")
+    if songs.empty:
+        raise ValueError("songs base is empty: nothing to recommend")
+    songs = _text_as_arrow(_unique_songs(songs))
+    genres = genre_list(classifier, songs["track_genre"])
+    return SongStore.of(songs, len(genres)), genres
+
+
 class SongTable:
     """Every song of the base as arrays (catalogue order), built once per loaded base."""
 
@@ -181,14 +169,7 @@ class SongTable:
         *,
         now: pd.Timestamp | None = None,
     ) -> None:
-        absent = [c for c in REQUIRED_SONG_COLUMNS if c not in songs.columns]
-        if absent:
-            raise ValueError(f"songs base lacks column(s) {', '.join(absent)}")
-        if songs.empty:
-            raise ValueError("songs base is empty: nothing to recommend")
-        songs = _text_as_arrow(_unique_songs(songs))
-        genres = genre_list(classifier, songs["track_genre"])
-        store = SongStore.of(songs, len(genres))
+        store, genres = song_store(songs, classifier)
         self._set_up(store, store.rows, classifier, cluster_models, genres, now)
 
     @classmethod
@@ -200,10 +181,11 @@ class SongTable:
         cluster_models: dict[str, Any] | None,
         genres: list[str],
         now: pd.Timestamp | None = None,
+        before: SongTable | None = None,
     ) -> SongTable:
         """The table of the first ``n`` songs of ``store`` (one extended by ``extend``)."""
         table = cls.__new__(cls)
-        table._set_up(store, n, classifier, cluster_models, genres, now)
+        table._set_up(store, n, classifier, cluster_models, genres, now, before)
         return table
 
     def _set_up(
@@ -214,6 +196,7 @@ class SongTable:
         cluster_models: dict[str, Any] | None,
         genres: list[str],
         now: pd.Timestamp | None,
+        before: SongTable | None = None,
     ) -> None:
         """Views of the store's first ``n`` songs, and what depends on all of them (computed
         anew for each table: an extension changes the audio's centre and spread, the orders)."""
@@ -231,7 +214,7 @@ class SongTable:
         self.new = self._new_flags(now)
         self._audio()
         self._genres(classifier, cluster_models, genres)
-        self._artists_and_albums()
+        self._artists_and_albums(before)
         self.by_popularity = _descending(self.popularity)
 
     # -- set-up -------------------------------------------------------------------------------
@@ -290,26 +273,20 @@ class SongTable:
         if self.n <= EAGER_POSTERIOR_SONGS:
             self.posteriors(np.arange(self.n))
 
-    def _artists_and_albums(self) -> None:
-        # split and normalise each distinct artists string once, then repeat it per song
-        which, distinct = pd.factorize(_text(self.songs["artists"]))
-        parts = pd.Series(distinct, dtype=object).str.split(";")
-        counts = parts.str.len().to_numpy(dtype=np.int64)
-        flat = _normalized(parts.explode(), normalize_artist).to_numpy(dtype=object)
-        piece, vocab = pd.factorize(np.where(flat == "", None, flat), use_na_sentinel=True)
-        per_song = counts[which]
-        rows = np.repeat(np.arange(self.n), per_song)
-        first = (np.cumsum(counts) - counts)[which]
-        within = np.arange(len(rows)) - np.repeat(np.cumsum(per_song) - per_song, per_song)
-        codes = piece[np.repeat(first, per_song) + within]
-        keep = codes >= 0
-        self.artist_vocab = np.asarray(vocab, dtype=object)
-        self.artist_code: dict[str, int] = {a: i for i, a in enumerate(self.artist_vocab)}
-        self.song_artists = _index(codes[keep], rows[keep], self.n, len(self.artist_vocab))
+    def _artists_and_albums(self, before: SongTable | None) -> None:
+        """Artist and album indexes; with ``before`` (a table of this store's first songs),
+        its codes kept and only the added songs' names normalized (``song_codes``)."""
+        start = 0 if before is None else before.n
+        artists = artist_index(
+            self.songs["artists"].iloc[start:], None if before is None else before.artists
+        )
+        self.artists = artists
+        self.artist_vocab, self.artist_code = artists.vocab, artists.code
+        self.song_artists = artists.song_artists
         self.artist_songs = popular_first(self.song_artists.T.tocsr(), self.popularity)
         album = self.songs.get("album_name", pd.Series([""] * self.n))
         # the same casefold and spacing as artists; no album (or an empty name): -1
-        self.album = _normalized_codes(album, normalize_artist, empty=False)
+        self.album = album_codes(album, None if before is None else before.album)
         listed = np.flatnonzero(self.album >= 0)
         albums = _index(listed, self.album[listed], int(self.album.max()) + 1, self.n)
         self.album_songs = popular_first(albums, self.popularity)
