@@ -25,6 +25,12 @@ the script:
    included) as PSS summed over its processes (a page shared by n processes counts 1/n in
    each: what the service costs the machine), beside USS (private pages) and summed RSS.
 
+After the windows: a full reload forced through the admin endpoint (what a retrain's new
+``song_index`` takes), then the next ``fresh_songs`` hour landed in the year's warehouse (its
+materialization recorded in the folder's Dagster instance, as the hourly run does; removed again
+after the run), each under 100 requests/s: errors, p99, when it swapped, the memory at its peak
+and after.
+
 Before the windows, the service's answers for 200 playlists are checked equal (ids, order) to
 ``Recommender.recommend`` in this process. The service runs once per ``--processes`` value
 (default ``2:late,2``: 2 ranking processes forked after a promotion's swap, as the service was,
@@ -70,7 +76,7 @@ from http_load import (
     vm_kib,
     window,
 )
-from year_base import build_sample, build_year, env_for
+from year_base import build_sample, build_year, drop_hours_after, env_for, newest_hour
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -271,6 +277,7 @@ def serve_and_load(
     from playlist_assets.api.keys import KeyStore
 
     shutil.rmtree(home / "api", ignore_errors=True)
+    newest = newest_hour(home)
     _, key = KeyStore(keys_path(home)).create("client", "bench")
     _, admin = KeyStore(keys_path(home)).create("admin", "bench metrics")
     log = home / "bench_api.log"
@@ -301,10 +308,13 @@ def serve_and_load(
         hwm = vm_kib(server.pid, "VmHWM") / 1024
         recommender_ms = server_recommender_ms(port, admin)
         reload = full_reload(port, admin, server.pid, requests, clients)
+        hour = fresh_hour(port, server.pid, requests, clients, home, log) if newest else None
     finally:
         server.terminate()
         server.wait(timeout=60)
         unpromote(home)
+        if newest is not None:
+            drop_hours_after(home, newest)  # the folder as it was
     return {
         "most": most,
         "paced": paced,
@@ -318,6 +328,7 @@ def serve_and_load(
         "parent_hwm_mib": hwm,
         "server_recommender_ms": recommender_ms,
         "reload": reload,
+        "hour": hour,
     }
 
 
@@ -377,6 +388,57 @@ def full_reload(port: int, admin: str, pid: int, requests: list, clients: int) -
         "requests": served["requests"],
         "p99_ms": served["p99_ms"],
         "swapped_after_s": swapped_s,
+        "peak_mib": peak.stop()["pss"],
+        "after_mib": tree_memory_mib(pid)["pss"],
+    }
+
+
+def land_elsewhere(home: Path) -> None:
+    """``year_base.land_next_hour`` in its own process, as a ``fresh_songs`` run would."""
+    code = (
+        "import sys; from pathlib import Path; from year_base import land_next_hour; "
+        "land_next_hour(Path(sys.argv[1]))"
+    )
+    subprocess.run(
+        [sys.executable, "-c", code, str(home)],
+        cwd=Path(__file__).parent,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), str(ROOT)])},
+        check=True,
+    )
+
+
+def fresh_hour(port: int, pid: int, requests: list, clients: int, home: Path, log: Path) -> dict:
+    """The next ``fresh_songs`` hour (40 songs, as ``year_base`` makes them) landed in the
+    warehouse and recorded in the Dagster instance under 100 requests/s, as the hourly feed
+    does: the service's watcher sees it and swaps in its songs (appended to the serving state,
+    or loaded in full). Its errors, when it swapped (from the landing), the memory at its peak
+    and when the 60-s window ends (at least 10 s after the swap), how the songs came in."""
+    import httpx
+
+    url = f"http://127.0.0.1:{port}"
+    first = httpx.get(f"{url}/readyz").json()["loaded_at"]
+    lines = len(log.read_text().splitlines())
+    peak = MemoryPeak(pid)
+    done: list[float] = []
+
+    def land() -> None:
+        landed = time.perf_counter()
+        land_elsewhere(home)
+        while httpx.get(f"{url}/readyz").json()["loaded_at"] == first:
+            time.sleep(0.2)
+        done.append(time.perf_counter() - landed)
+
+    served = window(asyncio.run(load(port, requests, clients, 60.0, 1.0, land, 100.0)), 60.0)
+    time.sleep(10.0)
+    serving = [
+        line for line in log.read_text().splitlines()[lines:] if '"message": "serving' in line
+    ]
+    return {
+        "errors": served["errors"],
+        "requests": served["requests"],
+        "p99_ms": served["p99_ms"],
+        "swapped_after_s": done[0] if done else None,
+        "extended": bool(serving) and ", extended" in serving[-1],
         "peak_mib": peak.stop()["pss"],
         "after_mib": tree_memory_mib(pid)["pss"],
     }
@@ -556,7 +618,8 @@ def table(rows: list[dict], args: argparse.Namespace) -> str:
         ),
     )
     line(
-        "a full reload (new songs) under 100 requests/s: errors; p99 (ms); swapped after (s)",
+        "a full reload (forced; what a retrain's new song_index takes) under 100 requests/s: "
+        "errors; p99 (ms); swapped after (s)",
         lambda r: (
             f"{r['api']['reload']['errors']} of {r['api']['reload']['requests']:,}; "
             f"{_ms(r['api']['reload']['p99_ms'])}; {_ms(r['api']['reload']['swapped_after_s'])}"
@@ -567,6 +630,28 @@ def table(rows: list[dict], args: argparse.Namespace) -> str:
         lambda r: (
             f"{r['api']['reload']['peak_mib']:.0f} ({r['api']['reload']['peak_mib'] / r['single']['rss_mib']:.2f}x); "
             f"{r['api']['reload']['after_mib']:.0f} ({r['api']['reload']['after_mib'] / r['single']['rss_mib']:.2f}x)"
+        ),
+    )
+    hour = lambda r: r["api"]["hour"] or {}  # noqa: E731
+    line(
+        "a fresh_songs hour landing under 100 requests/s: errors; p99 (ms); swapped after "
+        "landing (s); its songs",
+        lambda r: (
+            f"{hour(r)['errors']} of {hour(r)['requests']:,}; {_ms(hour(r)['p99_ms'])}; "
+            f"{_ms(hour(r)['swapped_after_s'])}; "
+            + ("appended" if hour(r)["extended"] else "loaded in full")
+            if hour(r)
+            else "n/a"
+        ),
+    )
+    line(
+        "the same: memory (PSS) at its peak; when the window ends, 10 s or more after the swap "
+        "(/ one recommender)",
+        lambda r: (
+            f"{hour(r)['peak_mib']:.0f} ({hour(r)['peak_mib'] / r['single']['rss_mib']:.2f}x); "
+            f"{hour(r)['after_mib']:.0f} ({hour(r)['after_mib'] / r['single']['rss_mib']:.2f}x)"
+            if hour(r)
+            else "n/a"
         ),
     )
     line(

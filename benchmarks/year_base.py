@@ -124,7 +124,7 @@ def land_next_hour(home: Path) -> str:
 
     warehouse = str(home / "warehouse.duckdb")
     with duckdb.connect(warehouse, read_only=True) as con:
-        newest = con.execute("select max(landed_at) from main.fresh_songs").fetchone()[0]
+        newest = con.execute("select max(landed_at) from main.fresh_songs").fetchall()[0][0]
     hour = pd.Timestamp(newest).to_pydatetime() + timedelta(hours=1)
     key = hour.strftime("%Y-%m-%d-%H:%M")
     tracks = hour_tracks(fresh_hour(DEFAULT_GENRES, key, hour, TRACKS_PER_HOUR).tracks)
@@ -146,11 +146,15 @@ def drop_hours_after(home: Path, newest: datetime) -> None:
         con.execute("delete from main.fresh_songs where landed_at > ?", [newest])
 
 
-def newest_hour(home: Path) -> datetime:
+def newest_hour(home: Path) -> datetime | None:
+    """The newest landing in ``home``'s ``fresh_songs`` (None: no such table, the sample)."""
     import duckdb
 
     with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as con:
-        return con.execute("select max(landed_at) from main.fresh_songs").fetchone()[0]
+        try:
+            return con.execute("select max(landed_at) from main.fresh_songs").fetchall()[0][0]
+        except duckdb.CatalogException:
+            return None
 
 
 if __name__ == "__main__":
