@@ -52,6 +52,8 @@ def extend_recommender(
     load is needed (``fresh_since``, ``extended_table``)."""
     from playlist_assets.lib.recommend.load import _open
 
+    if current.table.source is None:  # not read from a warehouse: nothing to compare with
+        return None
     with _open(warehouse) as con:
         found = fresh_since(con, current.table.source)
     if found is None:

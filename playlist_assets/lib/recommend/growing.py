@@ -105,8 +105,9 @@ class SongStore:
                 per_row = max(used / max(len(songs), 1), 32.0)  # spare bytes for the spare rows
                 spare = int(1.5 * per_row * (capacity - len(songs)))
                 self.columns[name] = TextColumn(capacity, used + spare)
-            else:
-                self.columns[name] = np.empty(capacity, dtype=values.to_numpy().dtype)
+            else:  # numpy columns as they are; any other kind as Python objects
+                dtype = values.dtype if isinstance(values.dtype, np.dtype) else np.dtype(object)
+                self.columns[name] = np.empty(capacity, dtype=dtype)
         self.ids = np.empty(capacity, dtype=object)
         self.posterior = np.zeros((capacity, genres), dtype=np.float32)
         self.cluster_posterior: dict[int, np.ndarray] = {}
