@@ -411,7 +411,8 @@ def fresh_hour(port: int, pid: int, requests: list, clients: int, home: Path, lo
     """The next ``fresh_songs`` hour (40 songs, as ``year_base`` makes them) landed in the
     warehouse and recorded in the Dagster instance under 100 requests/s, as the hourly feed
     does: the service's watcher sees it and swaps in its songs (appended to the serving state,
-    or loaded in full). Its errors, when it swapped (from the landing), the memory at its peak
+    or loaded in full). Its errors, when it swapped (from the hour's materialization recorded:
+    the watcher waits one poll for it to settle), the memory at its peak
     and when the 60-s window ends (at least 10 s after the swap), how the songs came in."""
     import httpx
 
@@ -422,8 +423,8 @@ def fresh_hour(port: int, pid: int, requests: list, clients: int, home: Path, lo
     done: list[float] = []
 
     def land() -> None:
-        landed = time.perf_counter()
         land_elsewhere(home)
+        landed = time.perf_counter()  # committed and its materialization recorded
         while httpx.get(f"{url}/readyz").json()["loaded_at"] == first:
             time.sleep(0.2)
         done.append(time.perf_counter() - landed)

@@ -10,6 +10,8 @@ Few Python objects per song: a long-running service reloads the table hourly, an
 cannot give back memory where requests allocated among a replaced table's objects. The text
 columns are Arrow-backed, the ids the one column of Python strings, their lookup a pandas
 ``Index`` (a hash table in C arrays, not a dict of 353,000 ints at a year of fresh songs).
+The songs, ids and posteriors are views of a ``growing.SongStore`` with room for more songs: a
+fresh hour's songs are appended to it (``extend``) and the new table shares it with the old.
 """
 
 from __future__ import annotations
