@@ -34,14 +34,17 @@ def extended_table(
     ids = rows["track_id"].astype(str)
     if ids.duplicated().any() or len(table.positions(ids)):
         return None  # a song landed again: a full load moves it to its new landing
+    if "track_genre" not in rows:
+        return None
+    if table.classifier is None:  # the genres are the songs' own: a new one changes them all
+        both = pd.concat([table.songs["track_genre"], rows["track_genre"]], ignore_index=True)
+        if genre_list(None, both) != table.genres:
+            return None  # checked before writing: the store's rows past the table stay free
     store = table.store.extended(table.n, rows)
     if store is None:
         return None
     n = table.n + len(rows)
-    genres = genre_list(table.classifier, store.frame(n)["track_genre"])
-    if genres != table.genres:
-        return None
-    return SongTable.on(store, n, table.classifier, table.cluster_models, genres, now, table)
+    return SongTable.on(store, n, table.classifier, table.cluster_models, table.genres, now, table)
 
 
 def extend_recommender(

@@ -248,3 +248,36 @@ def test_an_hour_that_is_not_new_songs_after_the_loaded_ones_needs_a_full_load(
     reset()
     land(home, hour_rows(sample, FIRST_HOUR + timedelta(hours=4)))
     assert extend_recommender(loaded, warehouse, now=NOW) is not None
+
+
+def test_without_a_classifier_a_new_genre_needs_a_full_build() -> None:
+    from playlist_assets.lib.recommend.extend import extended_table
+    from playlist_assets.lib.recommend.songs import SongTable
+    from playlist_assets.lib.schema import AUDIO_FEATURES
+
+    rng = np.random.default_rng(3)
+    base = pd.DataFrame(
+        [
+            {
+                "track_id": f"{i:022d}",
+                "track_name": f"Song {i % 5}",
+                "artists": "A;B" if i % 3 else f"Artist {i}",
+                "album_name": None if i == 7 else f"Album {i % 4}",
+                "track_genre": "pop" if i % 2 else "rock",
+                "popularity": 7 * i % 60,
+                "cluster": i % 2,
+                **{f: float(rng.random()) for f in AUDIO_FEATURES},
+            }
+            for i in range(10)
+        ]
+    )
+    table = SongTable(base.head(7), now=NOW)
+    jazz = base.iloc[7:].assign(track_genre="jazz")
+    assert extended_table(table, jazz, now=NOW) is None  # the posteriors are over pop and rock
+
+    extended = extended_table(table, base.iloc[7:], now=NOW)
+
+    assert extended is not None and np.shares_memory(extended.posterior, table.posterior)
+    full = SongTable(base, now=NOW)
+    for name in TABLE_FIELDS:
+        _same(getattr(extended, name), getattr(full, name), name)
