@@ -20,7 +20,7 @@ import pandas as pd
 
 from playlist_assets.lib.recommend.load import fresh_since
 from playlist_assets.lib.recommend.recommender import Recommender
-from playlist_assets.lib.recommend.songs import SongTable, _text_as_arrow, genre_list
+from playlist_assets.lib.recommend.songs import SongTable, genre_list, text_as_arrow
 
 
 def extended_table(
@@ -30,7 +30,7 @@ def extended_table(
     or None when a full build would not give the same table: a song of ``rows`` is in the table
     already or twice in ``rows``, their columns or types differ, or (without a classifier) they
     bring a genre the posteriors are not over."""
-    rows = _text_as_arrow(rows.reset_index(drop=True))
+    rows = text_as_arrow(rows.reset_index(drop=True))
     ids = rows["track_id"].astype(str)
     if ids.duplicated().any() or len(table.positions(ids)):
         return None  # a song landed again: a full load moves it to its new landing
@@ -53,11 +53,11 @@ def extend_recommender(
     """``current`` with the fresh songs landed since its table was read (same co-occurrence,
     blends and version: the models did not change, the caller checked), or None when a full
     load is needed (``fresh_since``, ``extended_table``)."""
-    from playlist_assets.lib.recommend.load import _open
+    from playlist_assets.lib.recommend.load import open_warehouse
 
     if current.table.source is None:  # not read from a warehouse: nothing to compare with
         return None
-    with _open(warehouse) as con:
+    with open_warehouse(warehouse) as con:
         found = fresh_since(con, current.table.source)
     if found is None:
         return None

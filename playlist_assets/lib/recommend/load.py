@@ -115,7 +115,7 @@ def fresh_since(con: Any, source: SongSource | None) -> tuple[pd.DataFrame, Song
     return _fresh(con, source.newest), _source(con, True)
 
 
-def _open(warehouse: Path) -> Any:
+def open_warehouse(warehouse: Path) -> Any:
     import duckdb
 
     from playlist_assets.lib.classifier.artifacts import ArtifactMissing
@@ -137,7 +137,7 @@ def read_songs_and_source(warehouse: Path) -> tuple[pd.DataFrame, SongSource]:
     from playlist_assets.lib.classifier.artifacts import ArtifactMissing
 
     try:
-        with _open(warehouse) as con:
+        with open_warehouse(warehouse) as con:
             return serving_songs_and_source(con)
     except duckdb.CatalogException as exc:
         raise ArtifactMissing(

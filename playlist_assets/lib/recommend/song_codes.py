@@ -32,7 +32,7 @@ def _normalized(values: pd.Series, normalize: Any) -> pd.Series:
     return pd.Series(done[codes] if len(done) else [], index=values.index, dtype=object)
 
 
-def _normalized_codes(values: pd.Series, normalize: Any, *, empty: bool = True) -> np.ndarray:
+def normalized_codes(values: pd.Series, normalize: Any, *, empty: bool = True) -> np.ndarray:
     """Integer code per value, equal for equal ``normalize`` of it (first seen, first code);
     without ``empty``, -1 where that is "". One Python string per distinct value, not per song."""
     codes, uniques = pd.factorize(_text(values))
@@ -41,7 +41,7 @@ def _normalized_codes(values: pd.Series, normalize: Any, *, empty: bool = True) 
     return np.append(same, -1)[codes]  # codes are never -1 here: missing values are ""
 
 
-def _index(codes: np.ndarray, rows: np.ndarray, n_rows: int, n_cols: int) -> sp.csr_matrix:
+def zero_one(codes: np.ndarray, rows: np.ndarray, n_rows: int, n_cols: int) -> sp.csr_matrix:
     """A 0/1 rows x codes matrix (one entry per (row, code) pair)."""
     data = np.ones(len(rows), dtype=np.float32)
     out = sp.csr_matrix((data, (rows, codes)), shape=(n_rows, n_cols))
@@ -83,7 +83,7 @@ def artist_index(artists: pd.Series, before: ArtistIndex | None = None) -> Artis
     rows, codes, vocab = _artist_pairs(artists.reset_index(drop=True))
     if before is None:
         code = {a: i for i, a in enumerate(vocab)}
-        return ArtistIndex(vocab, code, _index(codes, rows, len(artists), len(vocab)))
+        return ArtistIndex(vocab, code, zero_one(codes, rows, len(artists), len(vocab)))
     code, added = dict(before.code), []
     local = np.empty(len(vocab), dtype=np.int64)
     for i, name in enumerate(vocab):
@@ -92,7 +92,7 @@ def artist_index(artists: pd.Series, before: ArtistIndex | None = None) -> Artis
             added.append(name)
         local[i] = code[name]
     names = np.concatenate([before.vocab, np.asarray(added, dtype=object).reshape(-1)])
-    old, tail = before.song_artists, _index(local[codes], rows, len(artists), len(names))
+    old, tail = before.song_artists, zero_one(local[codes], rows, len(artists), len(names))
     matrix = sp.csr_matrix(
         (
             np.concatenate([old.data, tail.data]),
@@ -108,7 +108,7 @@ def album_codes(albums: pd.Series, before: np.ndarray | None = None) -> np.ndarr
     """Album code per song (-1: none, or an empty name), equal for equal normalized names;
     with ``before`` (the codes of the first songs), only the songs after them coded."""
     if before is None:
-        return _normalized_codes(albums, normalize_artist, empty=False)
+        return normalized_codes(albums, normalize_artist, empty=False)
     codes, firsts = np.unique(before, return_index=True)
     listed = codes >= 0
     names = _text(albums.iloc[firsts[listed]])

@@ -29,10 +29,10 @@ from playlist_assets.lib.recommend.growing import TEXT, SongStore
 from playlist_assets.lib.recommend.metrics import OLD_SIMILARITY_FEATURES
 from playlist_assets.lib.recommend.names import NEW_SONG_HOURS
 from playlist_assets.lib.recommend.song_codes import (
-    _index,
-    _normalized_codes,
     album_codes,
     artist_index,
+    normalized_codes,
+    zero_one,
 )
 from playlist_assets.lib.schema import CONTINUOUS_FEATURES
 
@@ -71,13 +71,13 @@ def song_identity(names: Iterable[object], artists: Iterable[object]) -> np.ndar
         names = pd.Series(list(names), dtype=object)
     if not isinstance(artists, pd.Series):
         artists = pd.Series(list(artists), dtype=object)
-    name = _normalized_codes(names.reset_index(drop=True), normalize_artist)
-    artist = _normalized_codes(artists.reset_index(drop=True), _artist_set)
+    name = normalized_codes(names.reset_index(drop=True), normalize_artist)
+    artist = normalized_codes(artists.reset_index(drop=True), _artist_set)
     codes, _ = pd.factorize(name * (int(artist.max(initial=0)) + 1) + artist)
     return codes
 
 
-def _text_as_arrow(songs: pd.DataFrame) -> pd.DataFrame:
+def text_as_arrow(songs: pd.DataFrame) -> pd.DataFrame:
     """``songs`` with its text columns Arrow-backed (built from a frame of Python strings:
     tests, the sample), so the table holds no Python string per song and column but the ids,
     each in one chunk (``take`` of a few rows from a chunked column concatenates it first:
@@ -155,7 +155,7 @@ def song_store(songs: pd.DataFrame, classifier: Any | None) -> tuple[SongStore, 
         raise ValueError(f"songs base lacks column(s) {', '.join(absent)}")
     if songs.empty:
         raise ValueError("songs base is empty: nothing to recommend")
-    songs = _text_as_arrow(_unique_songs(songs))
+    songs = text_as_arrow(_unique_songs(songs))
     genres = genre_list(classifier, songs["track_genre"])
     return SongStore.of(songs, len(genres)), genres
 
@@ -290,7 +290,7 @@ class SongTable:
         # the same casefold and spacing as artists; no album (or an empty name): -1
         self.album = album_codes(album, None if before is None else before.album)
         listed = np.flatnonzero(self.album >= 0)
-        albums = _index(listed, self.album[listed], int(self.album.max()) + 1, self.n)
+        albums = zero_one(listed, self.album[listed], int(self.album.max()) + 1, self.n)
         self.album_songs = popular_first(albums, self.popularity)
 
     # -- lookups ------------------------------------------------------------------------------
