@@ -20,7 +20,7 @@ from playlist_assets.lib.feedback.contract import (
 from playlist_assets.lib.feedback.store import EARLIER, SERVED
 
 LINES = "_landing_lines"  # temp view (or table): seq, source, line, text
-JUDGED = "_judged_lines"  # temp table: the stored columns, seq, reason (null: accepted)
+JUDGED = "_judged_lines"  # temp table: the stored columns (file and line: seq), reason
 LINE_JUDGED = "_judged_feedback_lines"  # feedback's lines before what served them
 _NULLABLE = frozenset({"user", "key_id"})  # null or a non-empty string
 _TEXT = frozenset({"request_id", "model_version", "strategy", "track_id", "event"})
@@ -53,26 +53,27 @@ _IMPRESSION_TYPES = {
 
 
 def _fast_impressions_sql() -> str:
-    """Each line of ``LINES`` (seq, source, line, text), ``s`` (its fields typed), and ``fast``:
-    true when the line is exactly ``s`` as compact JSON (so every field is present, once, of
-    its type; numbers are integers; list elements are strings or null) and every value passes
-    the rules the slower judging applies (non-empty ids, a known arm, k > 0, lists of
-    non-empty ids, a UTC time with a Z inside the hour). Any other line (a batch file's
-    spaces, a bad value) is judged by the generic path, which names its reason.
-    Parameters: the hour's start and end."""
+    """Each line of ``LINES``: ``seq``, ``s`` (its fields typed), ``fast``: true when the line is
+    exactly ``s`` as compact JSON (so every field is present, once, of its type; numbers are
+    integers; list elements are strings or null) and every value passes the rules the slower
+    judging applies (non-empty ids, a known arm, k > 0, lists of non-empty ids, a UTC time with
+    a Z inside the hour), and ``text`` for the other lines only (a batch file's spaces, a bad
+    value: the generic path judges them and names the reason; a fast line's text is not
+    copied again). Parameters: the hour's start and end."""
     struct = quote(json.dumps(_IMPRESSION_TYPES, separators=(",", ":")))
     arms = ", ".join(quote(a) for a in ARMS)
     lists = " and ".join(
         f"not list_contains(s.{n}, '') and list_count(s.{n}) = len(s.{n})" for n in _LISTS
     )
     return f"""
-        select seq, source, line, text, s, coalesce(
+        select seq, s, fast, case when not fast then text end as text
+        from (select seq, s, text, coalesce(
             to_json(s)::varchar = text and s.request_id <> '' and s.model_version <> ''
             and s.strategy <> '' and coalesce(s.user <> '', true)
             and coalesce(s.key_id <> '', true) and s.arm in ({arms}) and s.k > 0 and {lists}
             and suffix(s.time, 'Z') and try_cast(s.time as timestamp) >= $1
             and try_cast(s.time as timestamp) < $2, false) as fast
-        from (select *, try(json_transform(text, {struct})) as s from {LINES})"""
+        from (select seq, text, try(json_transform(text, {struct})) as s from {LINES}))"""
 
 
 def _strings_written_as(values: str, raw: str) -> str:
@@ -167,11 +168,11 @@ def judge_sql(kind: str) -> str:
         fast_rows = """
         union all by name
         select seq, $1::timestamp as partition_hour, s.* exclude ("time"),
-               try_cast(s.time as timestamp) as "time", source, line, null::varchar as reason
+               try_cast(s.time as timestamp) as "time", null::varchar as reason
         from fast where fast"""
     judged = f"""
     with {fast}parsed as (  -- the root's and the fields' types in one parse: null when not JSON
-        select seq, source, line, text, try(json_type(text, {root_paths})) as types
+        select seq, text, try(json_type(text, {root_paths})) as types
         from {slow_lines}
     ), typed as (
         select *, types is not null as valid, types[1] as root, types[2:] as t,
@@ -185,23 +186,28 @@ def judge_sql(kind: str) -> str:
                     then timezone('UTC', try_cast({time} as timestamptz))
                     else try_cast({time} as timestamp) end as parsed_time
         from typed
-    ), judged as {"materialized " if impressions else ""}(  -- the JSON work, once
+    ), judged as (  -- the JSON work, once
         select seq, $1::timestamp as partition_hour, {", ".join(columns)},
-               parsed_time as "time", {"".join(e + ", " for e in extra)}source, line,
+               parsed_time as "time", {"".join(e + ", " for e in extra)}
                case {" ".join(branches)} end as reason
         from timed{fast_rows}
     )"""
-    if not impressions:  # its repeats are judged with what served it (``served_sql``)
-        return judged + " select * from judged"
-    return (
-        judged
-        + f""", repeated as ({_repeated_sql("judged", ("request_id",))}), deduped as (
-        select j.* exclude (reason),
-               coalesce(j.reason, case when j.seq > r.first then {quote(_REPEATED_REQUEST)} end)
-               as reason
-        from judged j left join repeated r using (request_id)
-    ) select * from deduped"""
-    )
+    # Repeats are judged afterwards: impressions' by ``repeated_requests_sql``, feedback's with
+    # what served it (``served_sql``).
+    return judged + " select * from judged"
+
+
+def repeated_requests_sql(judged: str) -> tuple[str, str]:
+    """Two statements on the judged impressions (the table ``judged``): how many accepted lines
+    repeat the request of an accepted line before them, and the update that gives those lines
+    their reason. The update runs only when there are some (a client's bug), so a clean hour's
+    judged lines are copied once, not once more to name the repeats."""
+    repeated = _repeated_sql(judged, ("request_id",))
+    found = f"""select count(*) from {judged} j join ({repeated}) r using (request_id)
+        where j.reason is null and j.seq > r.first"""
+    mark = f"""update {judged} j set reason = {quote(_REPEATED_REQUEST)} from ({repeated}) r
+        where j.request_id = r.request_id and j.reason is null and j.seq > r.first"""
+    return found, mark
 
 
 def _repeated_sql(judged: str, key: tuple[str, ...]) -> str:

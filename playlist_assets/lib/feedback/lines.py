@@ -40,6 +40,7 @@ from playlist_assets.lib.feedback.line_rules import (
     fill,
     judge_sql,
     quote,
+    repeated_requests_sql,
     served_sql,
 )
 from playlist_assets.lib.feedback.store import (
@@ -77,9 +78,10 @@ def stage_lines(
     start: datetime,
     *,
     decode_here: bool = False,
-) -> None:
+) -> list[str]:
     """``LINES``: the whole, non-blank lines of the hour's files of ``kind`` (``seq`` orders
-    them: file, then line), as a view that reads the files.
+    them: file, then line), as a view that reads the files. Returns the files, in ``seq``'s
+    order (``origin_sql`` turns a ``seq`` back into its file and line).
 
     DuckDB reads the files (``read_text``) and splits them at newlines; the part after a
     file's last newline (the last element of the split: empty when the file ends with one) is
@@ -104,14 +106,14 @@ def stage_lines(
         conn.execute(
             f"create temp table {LINES} (seq bigint, source varchar, line bigint, text varchar)"
         )
-        return
+        return files
     if not decode_here:  # a file that is not UTF-8 fails the first query reading the view
         origin = f"from read_text({listing})"
         conn.execute(
             f"create temp view {LINES} as "
             + fill(lines, source="filename", content="content", origin=origin)
         )
-        return
+        return files
     conn.execute(
         f"create temp table {LINES} (seq bigint, source varchar, line bigint, text varchar)"
     )
@@ -120,11 +122,21 @@ def stage_lines(
             f"insert into {LINES} " + fill(lines, source="?", content="?", origin=""),
             [path, whole_text(path)],
         )
+    return files
+
+
+def origin_sql(files: list[str], seq: str) -> str:
+    """SQL: ``source`` and ``line`` of the line whose ``seq`` (a column) ``stage_lines`` gave,
+    as two select items. The judged lines carry ``seq`` alone: a file name on every one of an
+    hour's 360,000 rows, gathered through each join and copy on the way to the insert, cost
+    more than computing it once at the insert (benchmarks/results/feedback.md)."""
+    listing = "([" + ", ".join(quote(f) for f in files) + "]::varchar[])"
+    return f"{listing}[{seq} // {_FILE_STRIDE}] as source, {seq} % {_FILE_STRIDE} as line"
 
 
 def judge_lines(conn: duckdb.DuckDBPyConnection, kind: str, start: datetime, end: datetime) -> None:
-    """``JUDGED`` from ``LINES``: every line's stored columns (``seq``: its key in ``LINES``)
-    and its reason, null when accepted. Feedback is also judged against what was served: the
+    """``JUDGED`` from ``LINES``: every line's stored columns but its file and line (``seq``,
+    its key in ``LINES``, gives both: ``origin_sql``) and its reason, null when accepted. Feedback is also judged against what was served: the
     request among the impressions stored for the hour or the 24 before (the earliest if
     repeated) gives ``rank``, ``arm``, ``model_version`` and ``strategy``; rejected when the
     request was not served, the track was not in its list, or the same event is stored for an
@@ -133,12 +145,15 @@ def judge_lines(conn: duckdb.DuckDBPyConnection, kind: str, start: datetime, end
     ensure_tables(conn)
     if kind == IMPRESSIONS_DIR:
         conn.execute(f"create or replace temp table {JUDGED} as {judge_sql(kind)}", [start, end])
+        found, mark = repeated_requests_sql(JUDGED)
+        if conn.execute(found).fetchone()[0]:
+            conn.execute(mark)
         return
     conn.execute(f"create or replace temp table {LINE_JUDGED} as {judge_sql(kind)}", [start, end])
     first = stage_served(  # the impression each request answers: the earliest if stored twice
         conn,
         SERVED,
-        f"select request_id from {LINE_JUDGED} where reason is null",
+        f"select distinct request_id from {LINE_JUDGED} where reason is null",
         start - FEEDBACK_WINDOW,
         end,
         ("ranked", "arm", "model_version", "strategy"),
@@ -187,7 +202,7 @@ def _load_hour(
     *,
     decode_here: bool,
 ) -> HourSummary:
-    stage_lines(conn, landing, kind, start, decode_here=decode_here)
+    files = stage_lines(conn, landing, kind, start, decode_here=decode_here)
     judge_lines(conn, kind, start, end)
     impressions, judged = kind == IMPRESSIONS_DIR, JUDGED
     rows, rejects = (
@@ -211,10 +226,12 @@ def _load_hour(
     replace_hour_from(
         conn,
         {
-            rows: f"select * exclude (seq, reason) from {judged} where reason is null",
-            rejects: f"select j.source, j.line as row_number, {track} as track_id, j.reason, "
+            rows: f"select * exclude (seq, reason), {origin_sql(files, 'seq')} from {judged} "
+            "where reason is null",
+            rejects: f"select * exclude (line), line as row_number from (select "
+            f"{origin_sql(files, 'j.seq')}, {track} as track_id, j.reason, "
             f"{_ROW_JSON} as row_json, j.partition_hour from {judged} j {text} "
-            "where j.reason is not null",
+            "where j.reason is not null)",
         },
         start,
         end,
