@@ -53,27 +53,25 @@ _IMPRESSION_TYPES = {
 
 
 def _fast_impressions_sql() -> str:
-    """Each line of ``LINES``: ``seq``, ``s`` (its fields typed), ``fast``: true when the line is
-    exactly ``s`` as compact JSON (so every field is present, once, of its type; numbers are
-    integers; list elements are strings or null) and every value passes the rules the slower
-    judging applies (non-empty ids, a known arm, k > 0, lists of non-empty ids, a UTC time with
-    a Z inside the hour), and ``text`` for the other lines only (a batch file's spaces, a bad
-    value: the generic path judges them and names the reason; a fast line's text is not
-    copied again). Parameters: the hour's start and end."""
+    """Each line of ``LINES`` (seq, text), ``s`` (its fields typed), and ``fast``: true when the
+    line is exactly ``s`` as compact JSON (so every field is present, once, of its type; numbers
+    are integers; list elements are strings or null) and every value passes the rules the
+    slower judging applies (non-empty ids, a known arm, k > 0, lists of non-empty ids, a UTC
+    time with a Z inside the hour). Any other line (a batch file's spaces, a bad value) is
+    judged by the generic path, which names its reason. Parameters: the hour's start and end."""
     struct = quote(json.dumps(_IMPRESSION_TYPES, separators=(",", ":")))
     arms = ", ".join(quote(a) for a in ARMS)
     lists = " and ".join(
         f"not list_contains(s.{n}, '') and list_count(s.{n}) = len(s.{n})" for n in _LISTS
     )
     return f"""
-        select seq, s, fast, case when not fast then text end as text
-        from (select seq, s, text, coalesce(
+        select seq, text, s, coalesce(
             to_json(s)::varchar = text and s.request_id <> '' and s.model_version <> ''
             and s.strategy <> '' and coalesce(s.user <> '', true)
             and coalesce(s.key_id <> '', true) and s.arm in ({arms}) and s.k > 0 and {lists}
             and suffix(s.time, 'Z') and try_cast(s.time as timestamp) >= $1
             and try_cast(s.time as timestamp) < $2, false) as fast
-        from (select seq, text, try(json_transform(text, {struct})) as s from {LINES}))"""
+        from (select seq, text, try(json_transform(text, {struct})) as s from {LINES})"""
 
 
 def _strings_written_as(values: str, raw: str) -> str:
@@ -118,7 +116,6 @@ def judge_sql(kind: str) -> str:
         "when root <> 'OBJECT' then 'not a JSON object'",
         *_field_reasons(fields),
     ]
-    extra: list[str] = []
     lists: list[str] = []  # the lists' element types and values, computed once
     if impressions:
         arms = ", ".join(quote(a) for a in ARMS)
@@ -134,16 +131,15 @@ def judge_sql(kind: str) -> str:
         for name in _LISTS:
             raw = f"v[{at[name]}]"
             branches.append(
-                f"when t[{at[name]}] <> 'ARRAY' or list_contains({name}, '') or not ("
-                f"{_strings_written_as(name, raw)} or coalesce(list_bool_and(list_transform("
+                f"when t[{at[name]}] <> 'ARRAY' or list_contains(slow_{name}, '') or not ("
+                f"{_strings_written_as('slow_' + name, raw)} or coalesce(list_bool_and(list_transform("
                 f"json_type({raw}, '$[*]'), lambda x: x = 'VARCHAR')), true)) "
                 f"then 'field {name} is not a list of track ids'"
             )
             lists.append(
                 f"case when t[{at[name]}] = 'ARRAY' "
-                f"then json_extract_string({raw}, '$[*]') end as {name}"
+                f"then json_extract_string({raw}, '$[*]') end as slow_{name}"
             )
-        extra = [f"try_cast(v[{k}] as bigint) as k", *_LISTS]
     else:
         events = ", ".join(quote(e) for e in EVENTS)
         event = f"v[{at['event']}]"
@@ -156,41 +152,43 @@ def judge_sql(kind: str) -> str:
         f"when parsed_time < $1 or parsed_time >= $2 then 'time ' || {time} || "
         "' is outside the hour ' || strftime($1, '%Y-%m-%dT%H') || ':00..+1h'",
     ]
-    columns = [
-        f"case when t[{at[n]}] = 'VARCHAR' then v[{at[n]}] end as {_ident(n)}"
+    columns = {
+        n: f"case when t[{at[n]}] = 'VARCHAR' then v[{at[n]}] end"
         for n in fields
         if n in _TEXT or n in _NULLABLE or n == "arm"
-    ]
-    fast, slow_lines, fast_rows = "", LINES, ""
-    if impressions:  # the API's own lines skip the two generic parses below
-        fast = f"""fast as materialized ({_fast_impressions_sql()}), """
-        slow_lines = "fast where not fast"
-        fast_rows = """
-        union all by name
-        select seq, $1::timestamp as partition_hour, s.* exclude ("time"),
-               try_cast(s.time as timestamp) as "time", null::varchar as reason
-        from fast where fast"""
+    }
+    columns["time"] = "parsed_time"
+    source, slow = LINES, "true"
+    if impressions:  # the API's own lines skip the two generic parses below (one pass: the
+        # generic path's functions run only on the other lines, inside CASEs)
+        source, slow = f"({_fast_impressions_sql()})", "not fast"
+        columns = {n: f"case when fast then s.{_ident(n)} else {e} end" for n, e in columns.items()}
+        columns["time"] = "case when fast then try_cast(s.time as timestamp) else parsed_time end"
+        columns |= {
+            "k": f"case when fast then s.k else try_cast(v[{at['k']}] as bigint) end",
+            **{n: f"case when fast then s.{n} else slow_{n} end" for n in _LISTS},
+        }
     judged = f"""
-    with {fast}parsed as (  -- the root's and the fields' types in one parse: null when not JSON
-        select seq, text, try(json_type(text, {root_paths})) as types
-        from {slow_lines}
+    with parsed as (  -- the root's and the fields' types in one parse: null when not JSON
+        select *, case when {slow} then try(json_type(text, {root_paths})) end as types
+        from {source}
     ), typed as (
         select *, types is not null as valid, types[1] as root, types[2:] as t,
                case when types[1] = 'OBJECT' then json_extract_string(text, {paths}) end as v
         from parsed
     ), timed as (
         select *, {"".join(x + ", " for x in lists)}
-               case when t[{at["time"]}] <> 'VARCHAR' then null
+               case when not ({slow}) or t[{at["time"]}] <> 'VARCHAR' then null
                     when suffix({time}, 'Z') then try_cast({time} as timestamp)  -- the API's
                     when regexp_matches({time}, '{_ZONED}')
                     then timezone('UTC', try_cast({time} as timestamptz))
                     else try_cast({time} as timestamp) end as parsed_time
         from typed
     ), judged as (  -- the JSON work, once
-        select seq, $1::timestamp as partition_hour, {", ".join(columns)},
-               parsed_time as "time", {"".join(e + ", " for e in extra)}
-               case {" ".join(branches)} end as reason
-        from timed{fast_rows}
+        select seq, $1::timestamp as partition_hour,
+               {", ".join(f"{e} as {_ident(n)}" for n, e in columns.items())},
+               case when {slow} then case {" ".join(branches)} end end as reason
+        from timed
     )"""
     # Repeats are judged afterwards: impressions' by ``repeated_requests_sql``, feedback's with
     # what served it (``served_sql``).
