@@ -131,7 +131,8 @@ def origin_sql(files: list[str], seq: str) -> str:
     hour's 360,000 rows, gathered through each join and copy on the way to the insert, cost
     more than computing it once at the insert (benchmarks/results/feedback.md)."""
     listing = "([" + ", ".join(quote(f) for f in files) + "]::varchar[])"
-    return f"{listing}[{seq} // {_FILE_STRIDE}] as source, {seq} % {_FILE_STRIDE} as line"
+    source = quote(files[0]) if len(files) == 1 else f"{listing}[{seq} // {_FILE_STRIDE}]"
+    return f"{source} as source, {seq} % {_FILE_STRIDE} as line"
 
 
 def judge_lines(conn: duckdb.DuckDBPyConnection, kind: str, start: datetime, end: datetime) -> None:
