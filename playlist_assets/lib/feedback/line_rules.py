@@ -22,6 +22,7 @@ from playlist_assets.lib.feedback.store import EARLIER, SERVED
 LINES = "_landing_lines"  # temp view (or table): seq, source, line, text
 JUDGED = "_judged_lines"  # temp table: the stored columns (file and line: seq), reason
 LINE_JUDGED = "_judged_feedback_lines"  # feedback's lines before what served them
+REPEATED = "_repeated_events"  # temp table: feedback's keys accepted on more than one line
 _NULLABLE = frozenset({"user", "key_id"})  # null or a non-empty string
 _TEXT = frozenset({"request_id", "model_version", "strategy", "track_id", "event"})
 _LISTS = ("seeds", "ranked")  # lists of track ids (impressions)
@@ -208,6 +209,12 @@ def repeated_requests_sql(judged: str) -> tuple[str, str]:
     return found, mark
 
 
+def repeated_events_sql() -> str:
+    """The query of ``REPEATED``: the events (``FEEDBACK_KEY``) of ``LINE_JUDGED`` accepted on
+    more than one line, with the first such line."""
+    return _repeated_sql(LINE_JUDGED, FEEDBACK_KEY)
+
+
 def _repeated_sql(judged: str, key: tuple[str, ...]) -> str:
     """The keys of ``judged`` accepted on more than one line, with the first such line (``first``,
     its ``seq``): the lines after it are repeats."""
@@ -218,12 +225,11 @@ def _repeated_sql(judged: str, key: tuple[str, ...]) -> str:
 
 def served_sql() -> str:
     """The judged feedback lines (``LINE_JUDGED``) with their reason completed: a repeat of a line
-    earlier in the hour, then what served them (``SERVED``: not served, the track not listed) and
-    the same event stored for an earlier hour (``EARLIER``). Repeats are found here rather than
-    in ``judge_sql``, which would otherwise copy the hour's lines once more."""
+    earlier in the hour (``REPEATED``), then what served them (``SERVED``: not served, the track
+    not listed) and the same event stored for an earlier hour (``EARLIER``). Repeats are found
+    apart from ``judge_sql``, which would otherwise copy the hour's lines once more."""
     same = " and ".join(f"r.{c} = d.{c}" for c in FEEDBACK_KEY)
     return f"""
-    with repeated as ({_repeated_sql(LINE_JUDGED, FEEDBACK_KEY)})
     select d.* exclude (reason),
            nullif(coalesce(list_position(s.ranked, d.track_id), 0), 0) as rank,
            s.arm, s.model_version, s.strategy,
@@ -237,7 +243,7 @@ def served_sql() -> str:
                    || 'event) already stored in an earlier hour'
            end) as reason
     from {LINE_JUDGED} d
-    left join repeated r on {same}
+    left join {REPEATED} r on {same}
     left join {SERVED} s on d.reason is null and s.request_id = d.request_id
     left join {EARLIER} e on d.reason is null and e.request_id = d.request_id
         and e.track_id = d.track_id and e.event = d.event

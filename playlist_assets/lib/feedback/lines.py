@@ -10,9 +10,11 @@ counts). Feedback is also judged
 against what was served: the request among the impressions of the hour or the 24 before, the
 track in its list, the event not already stored for an earlier hour.
 
-The judged lines stay in a temporary table of the connection (``JUDGED``): the store copies the
-accepted rows and the rejects (file, line, reason, the line itself) into the warehouse from
-there, so an hour of 20 requests/s never becomes Python objects row by row. What feedback was
+The judged lines stay on the connection (``JUDGED``: a temporary table of impressions, a view of
+feedback joined with what served it): the store copies the accepted rows and the rejects (file,
+line, reason, the line itself) into the warehouse from there, so an hour of 20 requests/s never
+becomes Python objects row by row; the rejected lines are copied once into a table of their own
+(few, usually none) and the accepted ones go straight into the warehouse. What feedback was
 judged against (``store.SERVED``, ``store.EARLIER``) stays on the connection for the hour's
 check (``suites.hour_summary``), which would otherwise read the same rows again.
 """
@@ -37,9 +39,11 @@ from playlist_assets.lib.feedback.line_rules import (
     JUDGED,
     LINE_JUDGED,
     LINES,
+    REPEATED,
     fill,
     judge_sql,
     quote,
+    repeated_events_sql,
     repeated_requests_sql,
     served_sql,
 )
@@ -60,15 +64,16 @@ from playlist_assets.lib.feedback.store import (
 from playlist_assets.lib.feeds.landing import hour_folder_name
 
 _FILE_STRIDE = 2**32  # seq = file's position * _FILE_STRIDE + line
+_REJECTED = "_rejected_lines"  # temp table: the judged lines with a reason (few, usually none)
 # A rejected line is kept as it came (it is the row as JSON); one that is not JSON only in part.
 _ROW_JSON = "case when j.reason = 'not JSON' then left(l.text, 2000) else l.text end"
 
 
-def _drop_lines(conn: duckdb.DuckDBPyConnection) -> None:
-    """Drop ``LINES``, a view or a table."""
+def _drop(conn: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop the temp view or table ``name``."""
     for kind in ("view", "table"):
         with contextlib.suppress(duckdb.CatalogException):  # it is the other kind
-            conn.execute(f"drop {kind} if exists {LINES}")
+            conn.execute(f"drop {kind} if exists {name}")
 
 
 def stage_lines(
@@ -101,7 +106,7 @@ def stage_lines(
                     @origin))
         where line < n  -- a CASE trims only the short lines (an OR trimmed them all)
           and case when strlen(text) > 8 then true else trim(text, e' \\t\\r') <> '' end"""
-    _drop_lines(conn)
+    _drop(conn, LINES)
     if not files:
         conn.execute(
             f"create temp table {LINES} (seq bigint, source varchar, line bigint, text varchar)"
@@ -137,15 +142,17 @@ def origin_sql(files: list[str], seq: str) -> str:
 
 def judge_lines(conn: duckdb.DuckDBPyConnection, kind: str, start: datetime, end: datetime) -> None:
     """``JUDGED`` from ``LINES``: every line's stored columns but its file and line (``seq``,
-    its key in ``LINES``, gives both: ``origin_sql``) and its reason, null when accepted. Feedback is also judged against what was served: the
-    request among the impressions stored for the hour or the 24 before (the earliest if
-    repeated) gives ``rank``, ``arm``, ``model_version`` and ``strategy``; rejected when the
-    request was not served, the track was not in its list, or the same event is stored for an
-    earlier hour (feedback may come a day late)."""
+    its key in ``LINES``, gives both: ``origin_sql``) and its reason, null when accepted; a table
+    for impressions. Feedback is also judged against what was served, in a view (``served_sql``)
+    over the judged lines (``LINE_JUDGED``): the request among the impressions stored for the
+    hour or the 24 before (the earliest if repeated) gives ``rank``, ``arm``, ``model_version``
+    and ``strategy``; rejected when the request was not served, the track was not in its list,
+    or the same event is stored for an earlier hour (feedback may come a day late)."""
     assert kind in (IMPRESSIONS_DIR, FEEDBACK_DIR), kind
     ensure_tables(conn)
+    _drop(conn, JUDGED)
     if kind == IMPRESSIONS_DIR:
-        conn.execute(f"create or replace temp table {JUDGED} as {judge_sql(kind)}", [start, end])
+        conn.execute(f"create temp table {JUDGED} as {judge_sql(kind)}", [start, end])
         found, mark = repeated_requests_sql(JUDGED)
         if conn.execute(found).fetchone()[0]:
             conn.execute(mark)
@@ -163,8 +170,10 @@ def judge_lines(conn: duckdb.DuckDBPyConnection, kind: str, start: datetime, end
     conn.execute(
         f"create or replace temp table {EARLIER} as {earlier_events_sql(SERVED)}", [first, start]
     )
-    conn.execute(f"create or replace temp table {JUDGED} as {served_sql()}")
-    conn.execute(f"drop table {LINE_JUDGED}")
+    conn.execute(f"create or replace temp table {REPEATED} as {repeated_events_sql()}")
+    # A view: the accepted rows go from the join straight into the warehouse (a table of every
+    # line joined once more cost more than joining twice: for the rejects, and for the rows).
+    conn.execute(f"create temp view {JUDGED} as {served_sql()}")
     keep_staged(conn, start)  # the hour's check on this connection reuses both
 
 
@@ -213,15 +222,13 @@ def _load_hour(
     )
     track = "null" if impressions else "j.track_id"
     by = "arm" if impressions else "event"
-    reasons = conn.execute(
-        f"select reason, count(*) n from {judged} where reason is not null "
-        "group by reason order by n desc, reason"
-    ).fetchall()
-    counts = dict(
-        conn.execute(
-            f"select {by}, count(*) from {judged} where reason is null group by {by} order by 1"
-        ).fetchall()
+    conn.execute(
+        f"create or replace temp table {_REJECTED} as select * from {judged} "
+        "where reason is not null"
     )
+    reasons = conn.execute(
+        f"select reason, count(*) n from {_REJECTED} group by reason order by n desc, reason"
+    ).fetchall()
     # the rejected lines' text read again only when there are some (the files are read again)
     text = f"join {LINES} l using (seq)" if reasons else "cross join (select null as text) l"
     replace_hour_from(
@@ -231,14 +238,20 @@ def _load_hour(
             "where reason is null",
             rejects: f"select * exclude (line), line as row_number from (select "
             f"{origin_sql(files, 'j.seq')}, {track} as track_id, j.reason, "
-            f"{_ROW_JSON} as row_json, j.partition_hour from {judged} j {text} "
-            "where j.reason is not null)",
+            f"{_ROW_JSON} as row_json, j.partition_hour from {_REJECTED} j {text})",
         },
         start,
         end,
     )
-    _drop_lines(conn)
-    conn.execute(f"drop table if exists {JUDGED}")
+    counts = dict(  # of the hour just stored: the accepted lines
+        conn.execute(
+            f"select {by}, count(*) from {rows} where partition_hour >= ? and partition_hour < ? "
+            f"group by {by} order by 1",
+            [start, end],
+        ).fetchall()
+    )
+    for name in (LINES, JUDGED, _REJECTED, LINE_JUDGED, REPEATED):
+        _drop(conn, name)
     return HourSummary(
         rows=sum(counts.values()),
         rejected=sum(n for _, n in reasons),
