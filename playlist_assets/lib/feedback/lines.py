@@ -13,8 +13,8 @@ track in its list, the event not already stored for an earlier hour.
 The judged lines stay on the connection (``JUDGED``: a temporary table of impressions, a view of
 feedback joined with what served it): the store copies the accepted rows and the rejects (file,
 line, reason, the line itself) into the warehouse from there, so an hour of 20 requests/s never
-becomes Python objects row by row; the rejected lines are copied once into a table of their own
-(few, usually none) and the accepted ones go straight into the warehouse. What feedback was
+becomes Python objects row by row. The accepted ones go straight into the warehouse; the rejected
+ones (few, usually none) are looked for only when fewer rows were stored than lines judged. What feedback was
 judged against (``store.SERVED``, ``store.EARLIER``) stays on the connection for the hour's
 check (``suites.hour_summary``), which would otherwise read the same rows again.
 """
@@ -58,7 +58,7 @@ from playlist_assets.lib.feedback.store import (
     earlier_events_sql,
     ensure_tables,
     keep_staged,
-    replace_hour_from,
+    replacing_hour,
     stage_served,
 )
 from playlist_assets.lib.feeds.landing import hour_folder_name
@@ -222,27 +222,30 @@ def _load_hour(
     )
     track = "null" if impressions else "j.track_id"
     by = "arm" if impressions else "event"
-    conn.execute(
-        f"create or replace temp table {_REJECTED} as select * from {judged} "
-        "where reason is not null"
-    )
-    reasons = conn.execute(
-        f"select reason, count(*) n from {_REJECTED} group by reason order by n desc, reason"
-    ).fetchall()
-    # the rejected lines' text read again only when there are some (the files are read again)
-    text = f"join {LINES} l using (seq)" if reasons else "cross join (select null as text) l"
-    replace_hour_from(
-        conn,
-        {
-            rows: f"select * exclude (seq, reason), {origin_sql(files, 'seq')} from {judged} "
-            "where reason is null",
-            rejects: f"select * exclude (line), line as row_number from (select "
-            f"{origin_sql(files, 'j.seq')}, {track} as track_id, j.reason, "
-            f"{_ROW_JSON} as row_json, j.partition_hour from {_REJECTED} j {text})",
-        },
-        start,
-        end,
-    )
+    every = conn.execute(f"select count(*) from {JUDGED if impressions else LINE_JUDGED}")
+    judged_lines = every.fetchone()[0]  # feedback's view has one row per judged line
+    reasons: list[tuple[str, int]] = []
+    with replacing_hour(conn, start, end) as replace:
+        accepted = f"select * exclude (seq, reason), {origin_sql(files, 'seq')} from {judged} "
+        stored = replace(rows, accepted + "where reason is null")
+        rejected = None
+        if stored < judged_lines:  # the lines kept aside (none in most hours: not looked for)
+            conn.execute(
+                f"create or replace temp table {_REJECTED} as select * from {judged} "
+                "where reason is not null"
+            )
+            reasons = conn.execute(
+                f"select reason, count(*) n from {_REJECTED} group by reason "
+                "order by n desc, reason"
+            ).fetchall()
+            # their text read again (the files are read again)
+            rejected = (
+                f"select * exclude (line), line as row_number from (select "
+                f"{origin_sql(files, 'j.seq')}, {track} as track_id, j.reason, "
+                f"{_ROW_JSON} as row_json, j.partition_hour from {_REJECTED} j "
+                f"join {LINES} l using (seq))"
+            )
+        replace(rejects, rejected)
     counts = dict(  # of the hour just stored: the accepted lines
         conn.execute(
             f"select {by}, count(*) from {rows} where partition_hour >= ? and partition_hour < ? "
