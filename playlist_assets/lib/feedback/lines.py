@@ -14,7 +14,10 @@ The judged lines stay on the connection (``JUDGED``: a temporary table of impres
 feedback joined with what served it): the store copies the accepted rows and the rejects (file,
 line, reason, the line itself) into the warehouse from there, so an hour of 20 requests/s never
 becomes Python objects row by row. The accepted ones go straight into the warehouse; the rejected
-ones (few, usually none) are looked for only when fewer rows were stored than lines judged. What feedback was
+ones (few, usually none) are looked for only when fewer rows were stored than lines judged. An
+hour of impressions is first stored straight from its judging, with no table in between; only an
+hour where that stored fewer rows than lines, or a request twice, is judged again into
+``JUDGED`` (for the reasons and the repeats) and stored again, in the same transaction. What feedback was
 judged against (``store.SERVED``, ``store.EARLIER``) stays on the connection for the hour's
 check (``suites.hour_summary``), which would otherwise read the same rows again.
 """
@@ -22,6 +25,7 @@ check (``suites.hour_summary``), which would otherwise read the same rows again.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -177,6 +181,56 @@ def judge_lines(conn: duckdb.DuckDBPyConnection, kind: str, start: datetime, end
     keep_staged(conn, start)  # the hour's check on this connection reuses both
 
 
+def _accepted_sql(files: list[str], judged: str) -> str:
+    """The stored rows of the judged lines ``judged`` (a table, view or subquery)."""
+    return f"select * exclude (seq, reason), {origin_sql(files, 'seq')} from {judged} " + (
+        "where reason is null"
+    )
+
+
+def _stored_clean(
+    conn: duckdb.DuckDBPyConnection,
+    files: list[str],
+    replace: Callable[..., int],
+    rows: str,
+    start: datetime,
+    end: datetime,
+) -> bool:
+    """Store the hour's impressions straight from their judging (no table of judged lines in
+    between) and say whether that was the whole story: every line accepted, each request once
+    (most hours). If not, the caller judges the lines again into ``JUDGED``, for the rejects'
+    reasons and the repeats, and stores the hour again (same transaction)."""
+    lines = conn.execute(f"select count(*) from {LINES}").fetchone()[0]
+    stored = replace(rows, _accepted_sql(files, f"({judge_sql(IMPRESSIONS_DIR)})"), [start, end])
+    if stored < lines:
+        return False
+    hour = "partition_hour >= ? and partition_hour < ?"
+    once = f"select count(*) = count(distinct request_id) from {rows} where {hour}"
+    return bool(conn.execute(once, [start, end]).fetchone()[0])
+
+
+def _rejected(
+    conn: duckdb.DuckDBPyConnection, files: list[str], impressions: bool
+) -> tuple[list[tuple[str, int]], str]:
+    """The reasons of the lines ``JUDGED`` kept aside (with how many, most frequent first), and
+    the rows of the rejects table (their text read again from the files)."""
+    conn.execute(
+        f"create or replace temp table {_REJECTED} as select * from {JUDGED} "
+        "where reason is not null"
+    )
+    reasons = conn.execute(
+        f"select reason, count(*) n from {_REJECTED} group by reason order by n desc, reason"
+    ).fetchall()
+    track = "null" if impressions else "j.track_id"
+    rejected = (
+        f"select * exclude (line), line as row_number from (select "
+        f"{origin_sql(files, 'j.seq')}, {track} as track_id, j.reason, "
+        f"{_ROW_JSON} as row_json, j.partition_hour from {_REJECTED} j "
+        f"join {LINES} l using (seq))"
+    )
+    return reasons, rejected
+
+
 @dataclass(frozen=True)
 class HourSummary:
     """What one hour's load stored: rows, rejected lines, their reasons and the rows per arm
@@ -213,39 +267,26 @@ def _load_hour(
     decode_here: bool,
 ) -> HourSummary:
     files = stage_lines(conn, landing, kind, start, decode_here=decode_here)
-    judge_lines(conn, kind, start, end)
-    impressions, judged = kind == IMPRESSIONS_DIR, JUDGED
+    impressions = kind == IMPRESSIONS_DIR
     rows, rejects = (
         (IMPRESSIONS_TABLE, IMPRESSIONS_REJECTS_TABLE)
         if impressions
         else (FEEDBACK_TABLE, FEEDBACK_REJECTS_TABLE)
     )
-    track = "null" if impressions else "j.track_id"
     by = "arm" if impressions else "event"
-    every = conn.execute(f"select count(*) from {JUDGED if impressions else LINE_JUDGED}")
-    judged_lines = every.fetchone()[0]  # feedback's view has one row per judged line
     reasons: list[tuple[str, int]] = []
     with replacing_hour(conn, start, end) as replace:
-        accepted = f"select * exclude (seq, reason), {origin_sql(files, 'seq')} from {judged} "
-        stored = replace(rows, accepted + "where reason is null")
-        rejected = None
-        if stored < judged_lines:  # the lines kept aside (none in most hours: not looked for)
-            conn.execute(
-                f"create or replace temp table {_REJECTED} as select * from {judged} "
-                "where reason is not null"
-            )
-            reasons = conn.execute(
-                f"select reason, count(*) n from {_REJECTED} group by reason "
-                "order by n desc, reason"
-            ).fetchall()
-            # their text read again (the files are read again)
-            rejected = (
-                f"select * exclude (line), line as row_number from (select "
-                f"{origin_sql(files, 'j.seq')}, {track} as track_id, j.reason, "
-                f"{_ROW_JSON} as row_json, j.partition_hour from {_REJECTED} j "
-                f"join {LINES} l using (seq))"
-            )
-        replace(rejects, rejected)
+        if impressions and _stored_clean(conn, files, replace, rows, start, end):
+            replace(rejects, None)
+        else:
+            judge_lines(conn, kind, start, end)
+            every = conn.execute(f"select count(*) from {JUDGED if impressions else LINE_JUDGED}")
+            judged_lines = every.fetchone()[0]  # feedback's view has one row per judged line
+            stored = replace(rows, _accepted_sql(files, JUDGED))
+            rejected = None
+            if stored < judged_lines:  # the lines kept aside (none in most hours: not looked for)
+                reasons, rejected = _rejected(conn, files, impressions)
+            replace(rejects, rejected)
     counts = dict(  # of the hour just stored: the accepted lines
         conn.execute(
             f"select {by}, count(*) from {rows} where partition_hour >= ? and partition_hour < ? "

@@ -6,7 +6,7 @@ hour or backfilling a range never duplicates rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -108,15 +108,15 @@ def _transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
 @contextmanager
 def replacing_hour(
     conn: duckdb.DuckDBPyConnection, start: datetime, end: datetime
-) -> Iterator[Callable[[str, str | None], int]]:
+) -> Iterator[Callable[..., int]]:
     """One transaction replacing the hour [start, end) of tables: yields ``replace(table,
-    select)``, which deletes the table's hour and inserts ``select``'s rows (by column name;
-    none for None; a rejects table's rows stamped with ``quarantined_at`` here) and returns how
-    many it inserted, so a later table's rows can depend on an earlier one's."""
+    select, params=())``, which deletes the table's hour and inserts ``select``'s rows (by
+    column name; none for None; a rejects table's rows stamped with ``quarantined_at`` here) and
+    returns how many it inserted, so what comes next can depend on it."""
     ensure_tables(conn)
     now = now_utc().to_pydatetime()
 
-    def replace(table: str, select: str | None) -> int:
+    def replace(table: str, select: str | None, params: Sequence[object] = ()) -> int:
         conn.execute(
             f"delete from {table} where partition_hour >= ? and partition_hour < ?", [start, end]
         )
@@ -125,7 +125,7 @@ def replacing_hour(
         stamp = ", ?::timestamp as quarantined_at" if "quarantined_at" in TABLES[table] else ""
         inserted = conn.execute(
             f"insert into {table} by name select *{stamp} from ({select})",
-            [now] if stamp else [],
+            [*params, now] if stamp else [*params],
         ).fetchone()
         return int(inserted[0]) if inserted else 0
 

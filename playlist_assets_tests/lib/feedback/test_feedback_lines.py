@@ -222,6 +222,28 @@ def test_a_file_that_is_not_utf8_still_loads_line_by_line(tmp_path: Path) -> Non
     assert reject["reason"] == "not JSON" and reject["row_json"].startswith("\ufffd\ufffd{oops")
 
 
+def test_an_hour_whose_only_fault_is_a_repeated_request_keeps_its_first_line(
+    tmp_path: Path,
+) -> None:
+    """Every line valid and written as the API writes them, one request twice: the first line is
+    stored, the second kept aside as a repeat (an hour is stored straight from its judging only
+    when nothing was kept aside and each request came once)."""
+    write(
+        tmp_path,
+        IMPRESSIONS_DIR,
+        [impression("r1"), impression("r2", user="u2"), impression("r1", user="u3")],
+        compact=True,
+    )
+    conn = duckdb.connect()
+    summary = load_hour(conn, tmp_path, IMPRESSIONS_DIR, START, END)
+    rows = stored(conn, store.IMPRESSIONS_TABLE)
+    assert list(zip(rows["request_id"], rows["user"], strict=True)) == [("r1", "u1"), ("r2", "u2")]
+    assert rejects(conn, store.IMPRESSIONS_REJECTS_TABLE) == {
+        3: "duplicate request_id (counted once)"
+    }
+    assert (summary.rows, summary.rejected, summary.counts) == (2, 1, {"champion": 2})
+
+
 @pytest.mark.parametrize("kind", [IMPRESSIONS_DIR, FEEDBACK_DIR])
 def test_each_row_names_its_own_file_and_line(tmp_path: Path, kind: str) -> None:
     """An hour of two files (two API processes, or a client's batch file beside the API's):
