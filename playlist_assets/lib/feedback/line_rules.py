@@ -20,8 +20,9 @@ from playlist_assets.lib.feedback.contract import (
 from playlist_assets.lib.feedback.store import EARLIER, SERVED
 
 LINES = "_landing_lines"  # temp view (or table): seq, source, line, text
-JUDGED = "_judged_lines"  # temp table: the stored columns, seq, reason (null: accepted)
+JUDGED = "_judged_lines"  # temp table: the stored columns (file and line: seq), reason
 LINE_JUDGED = "_judged_feedback_lines"  # feedback's lines before what served them
+REPEATED = "_repeated_events"  # temp table: feedback's keys accepted on more than one line
 _NULLABLE = frozenset({"user", "key_id"})  # null or a non-empty string
 _TEXT = frozenset({"request_id", "model_version", "strategy", "track_id", "event"})
 _LISTS = ("seeds", "ranked")  # lists of track ids (impressions)
@@ -53,26 +54,25 @@ _IMPRESSION_TYPES = {
 
 
 def _fast_impressions_sql() -> str:
-    """Each line of ``LINES`` (seq, source, line, text), ``s`` (its fields typed), and ``fast``:
-    true when the line is exactly ``s`` as compact JSON (so every field is present, once, of
-    its type; numbers are integers; list elements are strings or null) and every value passes
-    the rules the slower judging applies (non-empty ids, a known arm, k > 0, lists of
-    non-empty ids, a UTC time with a Z inside the hour). Any other line (a batch file's
-    spaces, a bad value) is judged by the generic path, which names its reason.
-    Parameters: the hour's start and end."""
+    """Each line of ``LINES`` (seq, text), ``s`` (its fields typed), and ``fast``: true when the
+    line is exactly ``s`` as compact JSON (so every field is present, once, of its type; numbers
+    are integers; list elements are strings or null) and every value passes the rules the
+    slower judging applies (non-empty ids, a known arm, k > 0, lists of non-empty ids, a UTC
+    time with a Z inside the hour). Any other line (a batch file's spaces, a bad value) is
+    judged by the generic path, which names its reason. Parameters: the hour's start and end."""
     struct = quote(json.dumps(_IMPRESSION_TYPES, separators=(",", ":")))
     arms = ", ".join(quote(a) for a in ARMS)
     lists = " and ".join(
         f"not list_contains(s.{n}, '') and list_count(s.{n}) = len(s.{n})" for n in _LISTS
     )
     return f"""
-        select seq, source, line, text, s, coalesce(
+        select seq, text, s, coalesce(
             to_json(s)::varchar = text and s.request_id <> '' and s.model_version <> ''
             and s.strategy <> '' and coalesce(s.user <> '', true)
             and coalesce(s.key_id <> '', true) and s.arm in ({arms}) and s.k > 0 and {lists}
             and suffix(s.time, 'Z') and try_cast(s.time as timestamp) >= $1
             and try_cast(s.time as timestamp) < $2, false) as fast
-        from (select *, try(json_transform(text, {struct})) as s from {LINES})"""
+        from (select seq, text, try(json_transform(text, {struct})) as s from {LINES})"""
 
 
 def _strings_written_as(values: str, raw: str) -> str:
@@ -117,7 +117,6 @@ def judge_sql(kind: str) -> str:
         "when root <> 'OBJECT' then 'not a JSON object'",
         *_field_reasons(fields),
     ]
-    extra: list[str] = []
     lists: list[str] = []  # the lists' element types and values, computed once
     if impressions:
         arms = ", ".join(quote(a) for a in ARMS)
@@ -133,16 +132,15 @@ def judge_sql(kind: str) -> str:
         for name in _LISTS:
             raw = f"v[{at[name]}]"
             branches.append(
-                f"when t[{at[name]}] <> 'ARRAY' or list_contains({name}, '') or not ("
-                f"{_strings_written_as(name, raw)} or coalesce(list_bool_and(list_transform("
+                f"when t[{at[name]}] <> 'ARRAY' or list_contains(slow_{name}, '') or not ("
+                f"{_strings_written_as('slow_' + name, raw)} or coalesce(list_bool_and(list_transform("
                 f"json_type({raw}, '$[*]'), lambda x: x = 'VARCHAR')), true)) "
                 f"then 'field {name} is not a list of track ids'"
             )
             lists.append(
                 f"case when t[{at[name]}] = 'ARRAY' "
-                f"then json_extract_string({raw}, '$[*]') end as {name}"
+                f"then json_extract_string({raw}, '$[*]') end as slow_{name}"
             )
-        extra = [f"try_cast(v[{k}] as bigint) as k", *_LISTS]
     else:
         events = ", ".join(quote(e) for e in EVENTS)
         event = f"v[{at['event']}]"
@@ -155,53 +153,66 @@ def judge_sql(kind: str) -> str:
         f"when parsed_time < $1 or parsed_time >= $2 then 'time ' || {time} || "
         "' is outside the hour ' || strftime($1, '%Y-%m-%dT%H') || ':00..+1h'",
     ]
-    columns = [
-        f"case when t[{at[n]}] = 'VARCHAR' then v[{at[n]}] end as {_ident(n)}"
+    columns = {
+        n: f"case when t[{at[n]}] = 'VARCHAR' then v[{at[n]}] end"
         for n in fields
         if n in _TEXT or n in _NULLABLE or n == "arm"
-    ]
-    fast, slow_lines, fast_rows = "", LINES, ""
-    if impressions:  # the API's own lines skip the two generic parses below
-        fast = f"""fast as materialized ({_fast_impressions_sql()}), """
-        slow_lines = "fast where not fast"
-        fast_rows = """
-        union all by name
-        select seq, $1::timestamp as partition_hour, s.* exclude ("time"),
-               try_cast(s.time as timestamp) as "time", source, line, null::varchar as reason
-        from fast where fast"""
+    }
+    columns["time"] = "parsed_time"
+    source, slow = LINES, "true"
+    if impressions:  # the API's own lines skip the two generic parses below (one pass: the
+        # generic path's functions run only on the other lines, inside CASEs)
+        source, slow = f"({_fast_impressions_sql()})", "not fast"
+        columns = {n: f"case when fast then s.{_ident(n)} else {e} end" for n, e in columns.items()}
+        columns["time"] = "case when fast then try_cast(s.time as timestamp) else parsed_time end"
+        columns |= {
+            "k": f"case when fast then s.k else try_cast(v[{at['k']}] as bigint) end",
+            **{n: f"case when fast then s.{n} else slow_{n} end" for n in _LISTS},
+        }
     judged = f"""
-    with {fast}parsed as (  -- the root's and the fields' types in one parse: null when not JSON
-        select seq, source, line, text, try(json_type(text, {root_paths})) as types
-        from {slow_lines}
+    with parsed as (  -- the root's and the fields' types in one parse: null when not JSON
+        select *, case when {slow} then try(json_type(text, {root_paths})) end as types
+        from {source}
     ), typed as (
         select *, types is not null as valid, types[1] as root, types[2:] as t,
                case when types[1] = 'OBJECT' then json_extract_string(text, {paths}) end as v
         from parsed
     ), timed as (
         select *, {"".join(x + ", " for x in lists)}
-               case when t[{at["time"]}] <> 'VARCHAR' then null
+               case when not ({slow}) or t[{at["time"]}] <> 'VARCHAR' then null
                     when suffix({time}, 'Z') then try_cast({time} as timestamp)  -- the API's
                     when regexp_matches({time}, '{_ZONED}')
                     then timezone('UTC', try_cast({time} as timestamptz))
                     else try_cast({time} as timestamp) end as parsed_time
         from typed
-    ), judged as {"materialized " if impressions else ""}(  -- the JSON work, once
-        select seq, $1::timestamp as partition_hour, {", ".join(columns)},
-               parsed_time as "time", {"".join(e + ", " for e in extra)}source, line,
-               case {" ".join(branches)} end as reason
-        from timed{fast_rows}
+    ), judged as (  -- the JSON work, once
+        select seq, $1::timestamp as partition_hour,
+               {", ".join(f"{e} as {_ident(n)}" for n, e in columns.items())},
+               case when {slow} then case {" ".join(branches)} end end as reason
+        from timed
     )"""
-    if not impressions:  # its repeats are judged with what served it (``served_sql``)
-        return judged + " select * from judged"
-    return (
-        judged
-        + f""", repeated as ({_repeated_sql("judged", ("request_id",))}), deduped as (
-        select j.* exclude (reason),
-               coalesce(j.reason, case when j.seq > r.first then {quote(_REPEATED_REQUEST)} end)
-               as reason
-        from judged j left join repeated r using (request_id)
-    ) select * from deduped"""
-    )
+    # Repeats are judged afterwards: impressions' by ``repeated_requests_sql``, feedback's with
+    # what served it (``served_sql``).
+    return judged + " select * from judged"
+
+
+def repeated_requests_sql(judged: str) -> tuple[str, str]:
+    """Two statements on the judged impressions (the table ``judged``): how many accepted lines
+    repeat the request of an accepted line before them, and the update that gives those lines
+    their reason. The update runs only when there are some (a client's bug), so a clean hour's
+    judged lines are copied once, not once more to name the repeats."""
+    repeated = _repeated_sql(judged, ("request_id",))
+    found = f"""select count(*) from {judged} j join ({repeated}) r using (request_id)
+        where j.reason is null and j.seq > r.first"""
+    mark = f"""update {judged} j set reason = {quote(_REPEATED_REQUEST)} from ({repeated}) r
+        where j.request_id = r.request_id and j.reason is null and j.seq > r.first"""
+    return found, mark
+
+
+def repeated_events_sql() -> str:
+    """The query of ``REPEATED``: the events (``FEEDBACK_KEY``) of ``LINE_JUDGED`` accepted on
+    more than one line, with the first such line."""
+    return _repeated_sql(LINE_JUDGED, FEEDBACK_KEY)
 
 
 def _repeated_sql(judged: str, key: tuple[str, ...]) -> str:
@@ -214,12 +225,11 @@ def _repeated_sql(judged: str, key: tuple[str, ...]) -> str:
 
 def served_sql() -> str:
     """The judged feedback lines (``LINE_JUDGED``) with their reason completed: a repeat of a line
-    earlier in the hour, then what served them (``SERVED``: not served, the track not listed) and
-    the same event stored for an earlier hour (``EARLIER``). Repeats are found here rather than
-    in ``judge_sql``, which would otherwise copy the hour's lines once more."""
+    earlier in the hour (``REPEATED``), then what served them (``SERVED``: not served, the track
+    not listed) and the same event stored for an earlier hour (``EARLIER``). Repeats are found
+    apart from ``judge_sql``, which would otherwise copy the hour's lines once more."""
     same = " and ".join(f"r.{c} = d.{c}" for c in FEEDBACK_KEY)
     return f"""
-    with repeated as ({_repeated_sql(LINE_JUDGED, FEEDBACK_KEY)})
     select d.* exclude (reason),
            nullif(coalesce(list_position(s.ranked, d.track_id), 0), 0) as rank,
            s.arm, s.model_version, s.strategy,
@@ -233,7 +243,7 @@ def served_sql() -> str:
                    || 'event) already stored in an earlier hour'
            end) as reason
     from {LINE_JUDGED} d
-    left join repeated r on {same}
+    left join {REPEATED} r on {same}
     left join {SERVED} s on d.reason is null and s.request_id = d.request_id
     left join {EARLIER} e on d.reason is null and e.request_id = d.request_id
         and e.track_id = d.track_id and e.event = d.event

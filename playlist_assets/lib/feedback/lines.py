@@ -10,9 +10,14 @@ counts). Feedback is also judged
 against what was served: the request among the impressions of the hour or the 24 before, the
 track in its list, the event not already stored for an earlier hour.
 
-The judged lines stay in a temporary table of the connection (``JUDGED``): the store copies the
-accepted rows and the rejects (file, line, reason, the line itself) into the warehouse from
-there, so an hour of 20 requests/s never becomes Python objects row by row. What feedback was
+The judged lines stay on the connection (``JUDGED``: a temporary table of impressions, a view of
+feedback joined with what served it): the store copies the accepted rows and the rejects (file,
+line, reason, the line itself) into the warehouse from there, so an hour of 20 requests/s never
+becomes Python objects row by row. The accepted ones go straight into the warehouse; the rejected
+ones (few, usually none) are looked for only when fewer rows were stored than lines judged. An
+hour of impressions is first stored straight from its judging, with no table in between; only an
+hour where that stored fewer rows than lines, or a request twice, is judged again into
+``JUDGED`` (for the reasons and the repeats) and stored again, in the same transaction. What feedback was
 judged against (``store.SERVED``, ``store.EARLIER``) stays on the connection for the hour's
 check (``suites.hour_summary``), which would otherwise read the same rows again.
 """
@@ -20,6 +25,7 @@ check (``suites.hour_summary``), which would otherwise read the same rows again.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -37,9 +43,12 @@ from playlist_assets.lib.feedback.line_rules import (
     JUDGED,
     LINE_JUDGED,
     LINES,
+    REPEATED,
     fill,
     judge_sql,
     quote,
+    repeated_events_sql,
+    repeated_requests_sql,
     served_sql,
 )
 from playlist_assets.lib.feedback.store import (
@@ -53,21 +62,22 @@ from playlist_assets.lib.feedback.store import (
     earlier_events_sql,
     ensure_tables,
     keep_staged,
-    replace_hour_from,
+    replacing_hour,
     stage_served,
 )
 from playlist_assets.lib.feeds.landing import hour_folder_name
 
 _FILE_STRIDE = 2**32  # seq = file's position * _FILE_STRIDE + line
+_REJECTED = "_rejected_lines"  # temp table: the judged lines with a reason (few, usually none)
 # A rejected line is kept as it came (it is the row as JSON); one that is not JSON only in part.
 _ROW_JSON = "case when j.reason = 'not JSON' then left(l.text, 2000) else l.text end"
 
 
-def _drop_lines(conn: duckdb.DuckDBPyConnection) -> None:
-    """Drop ``LINES``, a view or a table."""
+def _drop(conn: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop the temp view or table ``name``."""
     for kind in ("view", "table"):
         with contextlib.suppress(duckdb.CatalogException):  # it is the other kind
-            conn.execute(f"drop {kind} if exists {LINES}")
+            conn.execute(f"drop {kind} if exists {name}")
 
 
 def stage_lines(
@@ -77,9 +87,10 @@ def stage_lines(
     start: datetime,
     *,
     decode_here: bool = False,
-) -> None:
+) -> list[str]:
     """``LINES``: the whole, non-blank lines of the hour's files of ``kind`` (``seq`` orders
-    them: file, then line), as a view that reads the files.
+    them: file, then line), as a view that reads the files. Returns the files, in ``seq``'s
+    order (``origin_sql`` turns a ``seq`` back into its file and line).
 
     DuckDB reads the files (``read_text``) and splits them at newlines; the part after a
     file's last newline (the last element of the split: empty when the file ends with one) is
@@ -99,19 +110,19 @@ def stage_lines(
                     @origin))
         where line < n  -- a CASE trims only the short lines (an OR trimmed them all)
           and case when strlen(text) > 8 then true else trim(text, e' \\t\\r') <> '' end"""
-    _drop_lines(conn)
+    _drop(conn, LINES)
     if not files:
         conn.execute(
             f"create temp table {LINES} (seq bigint, source varchar, line bigint, text varchar)"
         )
-        return
+        return files
     if not decode_here:  # a file that is not UTF-8 fails the first query reading the view
         origin = f"from read_text({listing})"
         conn.execute(
             f"create temp view {LINES} as "
             + fill(lines, source="filename", content="content", origin=origin)
         )
-        return
+        return files
     conn.execute(
         f"create temp table {LINES} (seq bigint, source varchar, line bigint, text varchar)"
     )
@@ -120,25 +131,41 @@ def stage_lines(
             f"insert into {LINES} " + fill(lines, source="?", content="?", origin=""),
             [path, whole_text(path)],
         )
+    return files
+
+
+def origin_sql(files: list[str], seq: str) -> str:
+    """SQL: ``source`` and ``line`` of the line whose ``seq`` (a column) ``stage_lines`` gave,
+    as two select items. The judged lines carry ``seq`` alone: a file name on every one of an
+    hour's 360,000 rows, gathered through each join and copy on the way to the insert, cost
+    more than computing it once at the insert (benchmarks/results/feedback.md)."""
+    listing = "([" + ", ".join(quote(f) for f in files) + "]::varchar[])"
+    source = quote(files[0]) if len(files) == 1 else f"{listing}[{seq} // {_FILE_STRIDE}]"
+    return f"{source} as source, {seq} % {_FILE_STRIDE} as line"
 
 
 def judge_lines(conn: duckdb.DuckDBPyConnection, kind: str, start: datetime, end: datetime) -> None:
-    """``JUDGED`` from ``LINES``: every line's stored columns (``seq``: its key in ``LINES``)
-    and its reason, null when accepted. Feedback is also judged against what was served: the
-    request among the impressions stored for the hour or the 24 before (the earliest if
-    repeated) gives ``rank``, ``arm``, ``model_version`` and ``strategy``; rejected when the
-    request was not served, the track was not in its list, or the same event is stored for an
-    earlier hour (feedback may come a day late)."""
+    """``JUDGED`` from ``LINES``: every line's stored columns but its file and line (``seq``,
+    its key in ``LINES``, gives both: ``origin_sql``) and its reason, null when accepted; a table
+    for impressions. Feedback is also judged against what was served, in a view (``served_sql``)
+    over the judged lines (``LINE_JUDGED``): the request among the impressions stored for the
+    hour or the 24 before (the earliest if repeated) gives ``rank``, ``arm``, ``model_version``
+    and ``strategy``; rejected when the request was not served, the track was not in its list,
+    or the same event is stored for an earlier hour (feedback may come a day late)."""
     assert kind in (IMPRESSIONS_DIR, FEEDBACK_DIR), kind
     ensure_tables(conn)
+    _drop(conn, JUDGED)
     if kind == IMPRESSIONS_DIR:
-        conn.execute(f"create or replace temp table {JUDGED} as {judge_sql(kind)}", [start, end])
+        conn.execute(f"create temp table {JUDGED} as {judge_sql(kind)}", [start, end])
+        found, mark = repeated_requests_sql(JUDGED)
+        if conn.execute(found).fetchone()[0]:
+            conn.execute(mark)
         return
     conn.execute(f"create or replace temp table {LINE_JUDGED} as {judge_sql(kind)}", [start, end])
     first = stage_served(  # the impression each request answers: the earliest if stored twice
         conn,
         SERVED,
-        f"select request_id from {LINE_JUDGED} where reason is null",
+        f"select distinct request_id from {LINE_JUDGED} where reason is null",
         start - FEEDBACK_WINDOW,
         end,
         ("ranked", "arm", "model_version", "strategy"),
@@ -147,9 +174,61 @@ def judge_lines(conn: duckdb.DuckDBPyConnection, kind: str, start: datetime, end
     conn.execute(
         f"create or replace temp table {EARLIER} as {earlier_events_sql(SERVED)}", [first, start]
     )
-    conn.execute(f"create or replace temp table {JUDGED} as {served_sql()}")
-    conn.execute(f"drop table {LINE_JUDGED}")
+    conn.execute(f"create or replace temp table {REPEATED} as {repeated_events_sql()}")
+    # A view: the accepted rows go from the join straight into the warehouse (a table of every
+    # line joined once more cost more than joining twice: for the rejects, and for the rows).
+    conn.execute(f"create temp view {JUDGED} as {served_sql()}")
     keep_staged(conn, start)  # the hour's check on this connection reuses both
+
+
+def _accepted_sql(files: list[str], judged: str) -> str:
+    """The stored rows of the judged lines ``judged`` (a table, view or subquery)."""
+    return f"select * exclude (seq, reason), {origin_sql(files, 'seq')} from {judged} " + (
+        "where reason is null"
+    )
+
+
+def _stored_clean(
+    conn: duckdb.DuckDBPyConnection,
+    files: list[str],
+    replace: Callable[..., int],
+    rows: str,
+    start: datetime,
+    end: datetime,
+) -> bool:
+    """Store the hour's impressions straight from their judging (no table of judged lines in
+    between) and say whether that was the whole story: every line accepted, each request once
+    (most hours). If not, the caller judges the lines again into ``JUDGED``, for the rejects'
+    reasons and the repeats, and stores the hour again (same transaction)."""
+    lines = conn.execute(f"select count(*) from {LINES}").fetchone()[0]
+    stored = replace(rows, _accepted_sql(files, f"({judge_sql(IMPRESSIONS_DIR)})"), [start, end])
+    if stored < lines:
+        return False
+    hour = "partition_hour >= ? and partition_hour < ?"
+    once = f"select count(*) = count(distinct request_id) from {rows} where {hour}"
+    return bool(conn.execute(once, [start, end]).fetchone()[0])
+
+
+def _rejected(
+    conn: duckdb.DuckDBPyConnection, files: list[str], impressions: bool
+) -> tuple[list[tuple[str, int]], str]:
+    """The reasons of the lines ``JUDGED`` kept aside (with how many, most frequent first), and
+    the rows of the rejects table (their text read again from the files)."""
+    conn.execute(
+        f"create or replace temp table {_REJECTED} as select * from {JUDGED} "
+        "where reason is not null"
+    )
+    reasons = conn.execute(
+        f"select reason, count(*) n from {_REJECTED} group by reason order by n desc, reason"
+    ).fetchall()
+    track = "null" if impressions else "j.track_id"
+    rejected = (
+        f"select * exclude (line), line as row_number from (select "
+        f"{origin_sql(files, 'j.seq')}, {track} as track_id, j.reason, "
+        f"{_ROW_JSON} as row_json, j.partition_hour from {_REJECTED} j "
+        f"join {LINES} l using (seq))"
+    )
+    return reasons, rejected
 
 
 @dataclass(frozen=True)
@@ -187,40 +266,36 @@ def _load_hour(
     *,
     decode_here: bool,
 ) -> HourSummary:
-    stage_lines(conn, landing, kind, start, decode_here=decode_here)
-    judge_lines(conn, kind, start, end)
-    impressions, judged = kind == IMPRESSIONS_DIR, JUDGED
+    files = stage_lines(conn, landing, kind, start, decode_here=decode_here)
+    impressions = kind == IMPRESSIONS_DIR
     rows, rejects = (
         (IMPRESSIONS_TABLE, IMPRESSIONS_REJECTS_TABLE)
         if impressions
         else (FEEDBACK_TABLE, FEEDBACK_REJECTS_TABLE)
     )
-    track = "null" if impressions else "j.track_id"
     by = "arm" if impressions else "event"
-    reasons = conn.execute(
-        f"select reason, count(*) n from {judged} where reason is not null "
-        "group by reason order by n desc, reason"
-    ).fetchall()
-    counts = dict(
+    reasons: list[tuple[str, int]] = []
+    with replacing_hour(conn, start, end) as replace:
+        if impressions and _stored_clean(conn, files, replace, rows, start, end):
+            replace(rejects, None)
+        else:
+            judge_lines(conn, kind, start, end)
+            every = conn.execute(f"select count(*) from {JUDGED if impressions else LINE_JUDGED}")
+            judged_lines = every.fetchone()[0]  # feedback's view has one row per judged line
+            stored = replace(rows, _accepted_sql(files, JUDGED))
+            rejected = None
+            if stored < judged_lines:  # the lines kept aside (none in most hours: not looked for)
+                reasons, rejected = _rejected(conn, files, impressions)
+            replace(rejects, rejected)
+    counts = dict(  # of the hour just stored: the accepted lines
         conn.execute(
-            f"select {by}, count(*) from {judged} where reason is null group by {by} order by 1"
+            f"select {by}, count(*) from {rows} where partition_hour >= ? and partition_hour < ? "
+            f"group by {by} order by 1",
+            [start, end],
         ).fetchall()
     )
-    # the rejected lines' text read again only when there are some (the files are read again)
-    text = f"join {LINES} l using (seq)" if reasons else "cross join (select null as text) l"
-    replace_hour_from(
-        conn,
-        {
-            rows: f"select * exclude (seq, reason) from {judged} where reason is null",
-            rejects: f"select j.source, j.line as row_number, {track} as track_id, j.reason, "
-            f"{_ROW_JSON} as row_json, j.partition_hour from {judged} j {text} "
-            "where j.reason is not null",
-        },
-        start,
-        end,
-    )
-    _drop_lines(conn)
-    conn.execute(f"drop table if exists {JUDGED}")
+    for name in (LINES, JUDGED, _REJECTED, LINE_JUDGED, REPEATED):
+        _drop(conn, name)
     return HourSummary(
         rows=sum(counts.values()),
         rejected=sum(n for _, n in reasons),

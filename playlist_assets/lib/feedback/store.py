@@ -6,7 +6,7 @@ hour or backfilling a range never duplicates rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -105,24 +105,32 @@ def _transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
     conn.execute("commit")
 
 
-def replace_hour_from(
-    conn: duckdb.DuckDBPyConnection, selects: dict[str, str], start: datetime, end: datetime
-) -> None:
-    """Replace the hour [start, end) of each ``table -> select`` in one transaction (by column
-    name; a rejects table's rows are stamped with ``quarantined_at`` here)."""
+@contextmanager
+def replacing_hour(
+    conn: duckdb.DuckDBPyConnection, start: datetime, end: datetime
+) -> Iterator[Callable[..., int]]:
+    """One transaction replacing the hour [start, end) of tables: yields ``replace(table,
+    select, params=())``, which deletes the table's hour and inserts ``select``'s rows (by
+    column name; none for None; a rejects table's rows stamped with ``quarantined_at`` here) and
+    returns how many it inserted, so what comes next can depend on it."""
     ensure_tables(conn)
     now = now_utc().to_pydatetime()
+
+    def replace(table: str, select: str | None, params: Sequence[object] = ()) -> int:
+        conn.execute(
+            f"delete from {table} where partition_hour >= ? and partition_hour < ?", [start, end]
+        )
+        if select is None:
+            return 0
+        stamp = ", ?::timestamp as quarantined_at" if "quarantined_at" in TABLES[table] else ""
+        inserted = conn.execute(
+            f"insert into {table} by name select *{stamp} from ({select})",
+            [*params, now] if stamp else [*params],
+        ).fetchone()
+        return int(inserted[0]) if inserted else 0
+
     with _transaction(conn):
-        for table, select in selects.items():
-            conn.execute(
-                f"delete from {table} where partition_hour >= ? and partition_hour < ?",
-                [start, end],
-            )
-            stamp = ", ?::timestamp as quarantined_at" if "quarantined_at" in TABLES[table] else ""
-            conn.execute(
-                f"insert into {table} by name select *{stamp} from ({select})",
-                [now] if stamp else [],
-            )
+        yield replace
 
 
 def stage_served(

@@ -241,13 +241,20 @@ def validate(
     *,
     data_docs_dir: Path | None,
     run_name: str | None,
+    verdict_only: bool = False,
 ) -> SuiteOutcome:
     """Run ``spec`` on the hours' ``summary`` (Great Expectations is imported here, not at
-    load time)."""
+    load time). ``verdict_only``: each expectation's pass or fail without what it observed
+    (Great Expectations' ``BOOLEAN_ONLY``: ~0.01 CPU-s less per validation)."""
     from playlist_assets.lib.quality.gx_suite import run_suite
 
     return run_suite(
-        summary, spec, data_docs_dir=data_docs_dir, batch_name=batch, run_name=run_name
+        summary,
+        spec,
+        data_docs_dir=data_docs_dir,
+        batch_name=batch,
+        run_name=run_name,
+        result_format="BOOLEAN_ONLY" if verdict_only else "BASIC",
     )
 
 

@@ -222,6 +222,62 @@ def test_a_file_that_is_not_utf8_still_loads_line_by_line(tmp_path: Path) -> Non
     assert reject["reason"] == "not JSON" and reject["row_json"].startswith("\ufffd\ufffd{oops")
 
 
+def test_an_hour_whose_only_fault_is_a_repeated_request_keeps_its_first_line(
+    tmp_path: Path,
+) -> None:
+    """Every line valid and written as the API writes them, one request twice: the first line is
+    stored, the second kept aside as a repeat (an hour is stored straight from its judging only
+    when nothing was kept aside and each request came once)."""
+    write(
+        tmp_path,
+        IMPRESSIONS_DIR,
+        [impression("r1"), impression("r2", user="u2"), impression("r1", user="u3")],
+        compact=True,
+    )
+    conn = duckdb.connect()
+    summary = load_hour(conn, tmp_path, IMPRESSIONS_DIR, START, END)
+    rows = stored(conn, store.IMPRESSIONS_TABLE)
+    assert list(zip(rows["request_id"], rows["user"], strict=True)) == [("r1", "u1"), ("r2", "u2")]
+    assert rejects(conn, store.IMPRESSIONS_REJECTS_TABLE) == {
+        3: "duplicate request_id (counted once)"
+    }
+    assert (summary.rows, summary.rejected, summary.counts) == (2, 1, {"champion": 2})
+
+
+@pytest.mark.parametrize("kind", [IMPRESSIONS_DIR, FEEDBACK_DIR])
+def test_each_row_names_its_own_file_and_line(tmp_path: Path, kind: str) -> None:
+    """An hour of two files (two API processes, or a client's batch file beside the API's):
+    every stored row and every rejected line says which file and line it came from."""
+    folder = tmp_path / kind / "2026-11-01T10"
+    folder.mkdir(parents=True)
+    if kind == FEEDBACK_DIR:
+        write(tmp_path, IMPRESSIONS_DIR, [impression("r1"), impression("r2")], compact=True)
+        load_hour(duckdb.connect(tmp_path / "w.duckdb"), tmp_path, IMPRESSIONS_DIR, START, END)
+        first, second = [feedback("r1", "a"), "{oops"], ["", feedback("r2", "b"), "[1]"]
+    else:
+        first, second = [impression("r1"), "{oops"], ["", impression("r2"), "[1]"]
+    for name, lines in (("api-1-1.jsonl", first), ("batch-2.jsonl", second)):
+        text = "".join((x if isinstance(x, str) else json.dumps(x)) + "\n" for x in lines)
+        (folder / name).write_text(text)
+    conn = duckdb.connect(tmp_path / "w.duckdb")
+    load_hour(conn, tmp_path, kind, START, END)
+    table, rejects_table = (
+        (store.IMPRESSIONS_TABLE, store.IMPRESSIONS_REJECTS_TABLE)
+        if kind == IMPRESSIONS_DIR
+        else (store.FEEDBACK_TABLE, store.FEEDBACK_REJECTS_TABLE)
+    )
+    rows = stored(conn, table)
+    assert [(Path(s).name, n) for s, n in zip(rows["source"], rows["line"], strict=True)] == [
+        ("api-1-1.jsonl", 1),
+        ("batch-2.jsonl", 2),
+    ]
+    kept = stored(conn, rejects_table)
+    assert [
+        (Path(s).name, n, r)
+        for s, n, r in zip(kept["source"], kept["row_number"], kept["reason"], strict=True)
+    ] == [("api-1-1.jsonl", 2, "not JSON"), ("batch-2.jsonl", 3, "not a JSON object")]
+
+
 def test_a_file_turning_invalid_between_reads_is_decoded_here(tmp_path: Path, monkeypatch) -> None:
     """A write caught mid-character between DuckDB's reads must not fail the hour."""
     write(tmp_path, IMPRESSIONS_DIR, [impression("r1"), "{not json"])
