@@ -219,7 +219,7 @@ class StateHolder:
             if kept:
                 recommender = rebound(current, self.data_home)
             else:
-                grown = grow and self._extended(current)
+                grown = grow and self._extend(current, self.data_home)
                 recommender = grown or self._loader(self.data_home)
                 songs = "extended" if grown else songs
                 recommender.table.warm_up()  # every posterior now, not in front of a request
@@ -241,20 +241,6 @@ class StateHolder:
         pools = self._fork_before_swap(current, recommender, challenger) if kept else None
         self._swap(recommender, challenger, versions, seconds, songs, pools)
         return True, False
-
-    def _extended(self, current: Any) -> Any | None:
-        """``current`` with the fresh songs appended, or None to load in full. An extension that
-        fails for any reason but the warehouse's lock is logged and the full load decides: a
-        broken extension must not leave the service on the old songs until the next hour."""
-        import duckdb
-
-        try:
-            return self._extend(current, self.data_home)
-        except duckdb.IOException:
-            raise  # the writer holds the warehouse: a full load would fail the same way
-        except Exception:
-            log.exception("appending the fresh songs failed; loading the songs in full")
-            return None
 
     def _load_challenger(self, recommender: Any) -> Any | None:
         """The challenger on the champion's song side, or None (none kept, or share 0). A broken
@@ -358,6 +344,7 @@ class StateHolder:
         songs: str = "loaded",
         pools: dict[str, RankingPool] | None = None,
     ) -> None:
+        """Publish the new states (one assignment for both arms), then metrics and the log."""
         current = self._states.get(CHAMPION)
         # one set for both arms (they share the songs), and for the next state when it keeps them
         if current is not None and songs == "kept":

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
 import threading
 from pathlib import Path
@@ -16,6 +17,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from playlist_assets.lib.constants import DataFolder
+
+log = logging.getLogger("playlist_assets.api")
 
 WARM_SEEDS = 5
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
@@ -45,10 +48,20 @@ def default_loader(data_home: Path) -> Any:
 
 def default_extender(current: Any, data_home: Path) -> Any | None:
     """``current`` with the fresh songs landed since its load appended (``extend``), or None
-    when more changed and a full load is needed."""
+    when more changed and a full load is needed. An extension that fails for any reason but
+    the warehouse's lock is logged and None returned, so the full load decides: a broken
+    extension must not leave the service on the old songs until the next hour."""
+    import duckdb
+
     from playlist_assets.lib.recommend.extend import extend_recommender
 
-    return extend_recommender(current, DataFolder.at(data_home).warehouse)
+    try:
+        return extend_recommender(current, DataFolder.at(data_home).warehouse)
+    except duckdb.IOException:
+        raise  # the writer holds the warehouse: a full load would fail the same way
+    except Exception:
+        log.exception("appending the fresh songs failed; loading the songs in full")
+        return None
 
 
 def system_allocator() -> None:

@@ -13,6 +13,7 @@ from test_api_extend import fresh_hour
 from playlist_assets.api.holder import StateHolder
 from playlist_assets.api.metrics import ApiMetrics
 from playlist_assets.api.versions import Materialization, VersionProbe, Versions
+from playlist_assets.lib.recommend import extend
 from playlist_assets.lib.recommend.load import load_recommender
 
 
@@ -28,19 +29,21 @@ def _land(home: Path, sample_home: dict, hour: datetime, songs: int) -> None:
 
 
 def test_a_failing_extension_falls_back_to_a_full_load(
-    home: Path, sample_home: dict, caplog: pytest.LogCaptureFixture
+    home: Path,
+    sample_home: dict,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     first = datetime.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=2)
     _land(home, sample_home, first, 3)
     calls: list[str] = []
 
-    def broken(current: object, data_home: Path) -> None:
+    def broken(current: object, warehouse: Path) -> None:
         calls.append("extend")
         raise RuntimeError("a bug in appending")
 
-    holder = StateHolder(
-        home, VersionProbe(home, None), ApiMetrics(), poll_seconds=60, extender=broken
-    )
+    monkeypatch.setattr(extend, "extend_recommender", broken)
+    holder = StateHolder(home, VersionProbe(home, None), ApiMetrics(), poll_seconds=60)
     before = Versions(materializations=(Materialization("fresh_songs", "a", 1.0, "h1"),))
     assert holder._load(before) == (True, False)
     served = holder.champion.recommender
