@@ -43,7 +43,7 @@ def default_loader(data_home: Path) -> Any:
     from playlist_assets.lib.recommend.load import load_recommender
 
     system_allocator()
-    return load_recommender(data_home)
+    return load_recommender(data_home, extendable=True)
 
 
 def default_extender(current: Any, data_home: Path) -> Any | None:

@@ -87,18 +87,17 @@ def _has_fresh(con: Any) -> bool:
 def serving_songs(con: Any) -> pd.DataFrame:
     """``song_index`` and, after it, the fresh songs it does not hold yet (newest landing wins),
     read through an open DuckDB connection."""
-    return serving_songs_and_source(con)[0]
+    songs = _frame(con, f"SELECT * FROM {SONG_INDEX_TABLE}")
+    fresh = _fresh(con) if _has_fresh(con) else None
+    if fresh is None or fresh.empty:
+        return songs
+    return pd.concat([songs, fresh], ignore_index=True)
 
 
 def serving_songs_and_source(con: Any) -> tuple[pd.DataFrame, SongSource]:
-    """``serving_songs`` and what they were read from (one snapshot)."""
-    songs = _frame(con, f"SELECT * FROM {SONG_INDEX_TABLE}")
-    has_fresh = _has_fresh(con)
-    source = _source(con, has_fresh)
-    fresh = _fresh(con) if has_fresh else None
-    if fresh is None or fresh.empty:
-        return songs, source
-    return pd.concat([songs, fresh], ignore_index=True), source
+    """``serving_songs`` and what they were read from (one snapshot): only a load that may be
+    extended later pays for the prints (~0.1 CPU-s at a year of fresh songs)."""
+    return serving_songs(con), _source(con, _has_fresh(con))
 
 
 def fresh_since(con: Any, source: SongSource | None) -> tuple[pd.DataFrame, SongSource] | None:
@@ -127,18 +126,22 @@ def open_warehouse(warehouse: Path) -> Any:
 
 def read_songs(warehouse: Path) -> pd.DataFrame:
     """``serving_songs`` of the DuckDB file at ``warehouse``, opened read-only."""
-    return read_songs_and_source(warehouse)[0]
+    return _read(warehouse, serving_songs)
 
 
 def read_songs_and_source(warehouse: Path) -> tuple[pd.DataFrame, SongSource]:
     """``serving_songs_and_source`` of the DuckDB file at ``warehouse``, opened read-only."""
+    return _read(warehouse, serving_songs_and_source)
+
+
+def _read(warehouse: Path, read: Any) -> Any:
     import duckdb
 
     from playlist_assets.lib.classifier.artifacts import ArtifactMissing
 
     try:
         with open_warehouse(warehouse) as con:
-            return serving_songs_and_source(con)
+            return read(con)
     except duckdb.CatalogException as exc:
         raise ArtifactMissing(
             f"asset song_index not found in {warehouse}: materialize it first"
@@ -146,11 +149,16 @@ def read_songs_and_source(warehouse: Path) -> tuple[pd.DataFrame, SongSource]:
 
 
 def load_recommender(
-    data_home: str | Path | None = None, *, now: pd.Timestamp | None = None
+    data_home: str | Path | None = None,
+    *,
+    now: pd.Timestamp | None = None,
+    extendable: bool = False,
 ) -> Recommender:
     """The recommender of the current materialization: ``song_index`` (+ fresh songs) from the
     DuckDB warehouse (opened read-only), ``track_cooccurrence`` and the models from the models
-    folder. ``now`` decides which songs count as new (default: the current time)."""
+    folder. ``now`` decides which songs count as new (default: the current time);
+    ``extendable``: its table keeps what it was read from, so ``extend`` can append the songs
+    of later fresh hours (the service; the CLI and the dashboard load once)."""
     from playlist_assets import settings
     from playlist_assets.lib.classifier.artifacts import (
         ArtifactMissing,
@@ -161,7 +169,9 @@ def load_recommender(
 
     folder = settings.data_folder() if data_home is None else DataFolder.at(Path(data_home))
     warehouse, models = folder.warehouse, folder.models
-    songs, source = read_songs_and_source(warehouse)
+    songs, source = (
+        read_songs_and_source(warehouse) if extendable else (read_songs(warehouse), None)
+    )
     if (
         not (models / champion.CANDIDATE).exists()
         and champion.card(models, champion.CHAMPION) is None

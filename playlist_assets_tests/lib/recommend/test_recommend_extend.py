@@ -154,7 +154,7 @@ def seeds_of(recommender, sample: dict) -> list[list[str]]:
 
 
 def test_an_extended_recommender_answers_as_a_full_load(home: Path, sample: dict) -> None:
-    loaded = load_recommender(home, now=NOW)
+    loaded = load_recommender(home, now=NOW, extendable=True)
     loaded.table.warm_up()
     before_songs = loaded.table.songs.copy()
     before_answers = {
@@ -187,7 +187,7 @@ def test_extensions_past_the_room_copy_and_still_answer_as_a_full_load(
     home: Path, sample: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(growing, "MIN_SPARE", 4)  # room for a few songs: the hours overflow it
-    current = load_recommender(home, now=NOW)
+    current = load_recommender(home, now=NOW, extendable=True)
     first = current
     for h in range(3, 6):
         land(home, hour_rows(sample, FIRST_HOUR + timedelta(hours=h)))
@@ -204,7 +204,7 @@ def test_an_hour_that_is_not_new_songs_after_the_loaded_ones_needs_a_full_load(
     home: Path, sample: dict
 ) -> None:
     warehouse = home / "warehouse.duckdb"
-    loaded = load_recommender(home, now=NOW)
+    loaded = load_recommender(home, now=NOW, extendable=True)
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create table main.kept as select * from main.fresh_songs")
         con.execute("create table main.kept_index as select * from main.song_index")
