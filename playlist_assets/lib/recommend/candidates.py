@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from playlist_assets.lib.recommend.evidence import Evidence
-from playlist_assets.lib.recommend.features import Seeds, evidenced, take
+from playlist_assets.lib.recommend.features import Seeds, evidenced, sorted_unique, take
 from playlist_assets.lib.recommend.songs import SongTable
 
 # Extra places per list beyond k: seeds and songs that are one of them are removed afterwards.
@@ -41,12 +41,12 @@ def candidates(table: SongTable, evidence: Evidence, seeds: Seeds, k: int) -> np
     if known:
         parts.append(take(evidence.artist_counts, np.asarray(known), PER_ARTIST).indices)
     if len(seeds.songs):
-        albums = np.unique(table.album[seeds.songs])
+        albums = sorted_unique(table.album[seeds.songs])
         albums = albums[albums >= 0]
         if len(albums):
             parts.append(take(table.album_songs, albums, PER_ARTIST).indices)
-        for g in np.unique(table.genre[seeds.songs]):
+        for g in sorted_unique(table.genre[seeds.songs]):
             if g >= 0:
                 parts.append(table.by_genre_popularity[g][:depth])
-    out = np.unique(np.concatenate(parts).astype(np.int64))
+    out = sorted_unique(np.concatenate(parts).astype(np.int64))
     return out[~np.isin(out, seeds.songs)]
