@@ -100,7 +100,7 @@ def take(matrix: sp.csr_matrix | sp.csc_matrix, rows: np.ndarray, limit: int | N
         lengths = np.minimum(lengths, limit)
     total = int(lengths.sum())
     row_of = np.repeat(np.arange(len(rows)), lengths)
-    at = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths) + starts[row_of]
+    at = np.arange(total) + (starts - (np.cumsum(lengths) - lengths))[row_of]
     return Rows(row_of, matrix.indices[at], matrix.data[at])
 
 
