@@ -195,13 +195,17 @@ def _stored_clean(
     rows: str,
     start: datetime,
     end: datetime,
+    *,
+    guarded: bool,
 ) -> bool:
     """Store the hour's impressions straight from their judging (no table of judged lines in
     between) and say whether that was the whole story: every line accepted, each request once
     (most hours). If not, the caller judges the lines again into ``JUDGED``, for the rejects'
-    reasons and the repeats, and stores the hour again (same transaction)."""
+    reasons and the repeats, and stores the hour again (same transaction). Not ``guarded``, a
+    line that is not JSON fails the insert (``line_rules.judge_sql``)."""
     lines = conn.execute(f"select count(*) from {LINES}").fetchone()[0]
-    stored = replace(rows, _accepted_sql(files, f"({judge_sql(IMPRESSIONS_DIR)})"), [start, end])
+    judged = judge_sql(IMPRESSIONS_DIR, guarded=guarded)
+    stored = replace(rows, _accepted_sql(files, f"({judged})"), [start, end])
     if stored < lines:
         return False
     hour = "partition_hour >= ? and partition_hour < ?"
@@ -267,6 +271,24 @@ def _load_hour(
     decode_here: bool,
 ) -> HourSummary:
     files = stage_lines(conn, landing, kind, start, decode_here=decode_here)
+    if kind == IMPRESSIONS_DIR:  # the API's lines parsed unguarded first (``judge_sql``)
+        try:
+            return _store_hour(conn, files, kind, start, end, guarded=False)
+        except duckdb.InvalidInputException:  # a line that is not JSON (or a file not UTF-8):
+            pass  # rolled back; guarded, which names its reason (or fails as it did)
+    return _store_hour(conn, files, kind, start, end, guarded=True)
+
+
+def _store_hour(
+    conn: duckdb.DuckDBPyConnection,
+    files: list[str],
+    kind: str,
+    start: datetime,
+    end: datetime,
+    *,
+    guarded: bool,
+) -> HourSummary:
+    """The hour's lines judged from ``LINES`` and stored, in one transaction (``load_hour``)."""
     impressions = kind == IMPRESSIONS_DIR
     rows, rejects = (
         (IMPRESSIONS_TABLE, IMPRESSIONS_REJECTS_TABLE)
@@ -276,7 +298,7 @@ def _load_hour(
     by = "arm" if impressions else "event"
     reasons: list[tuple[str, int]] = []
     with replacing_hour(conn, start, end) as replace:
-        if impressions and _stored_clean(conn, files, replace, rows, start, end):
+        if impressions and _stored_clean(conn, files, replace, rows, start, end, guarded=guarded):
             replace(rejects, None)
         else:
             judge_lines(conn, kind, start, end)
