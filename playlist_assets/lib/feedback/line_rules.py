@@ -221,6 +221,15 @@ def repeated_events_sql() -> str:
     return _repeated_sql(LINE_JUDGED, FEEDBACK_KEY)
 
 
+def keys_once_sql() -> str:
+    """The query telling that no event (``FEEDBACK_KEY``) of ``LINE_JUDGED`` is accepted on two
+    lines, so ``REPEATED`` would be empty: as many distinct hashes of the keys as accepted lines
+    (fewer: a repeat, or two keys with one hash, which the grouping then tells apart)."""
+    keys = ", ".join(_ident(c) for c in FEEDBACK_KEY)
+    return f"""select count(*) = count(distinct hash({keys})) from {LINE_JUDGED}
+        where reason is null"""
+
+
 def _repeated_sql(judged: str, key: tuple[str, ...]) -> str:
     """The keys of ``judged`` accepted on more than one line, with the first such line (``first``,
     its ``seq``): the lines after it are repeats."""

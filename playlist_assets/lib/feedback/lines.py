@@ -36,7 +36,6 @@ import duckdb
 
 from playlist_assets.lib.feedback.contract import (
     FEEDBACK_DIR,
-    FEEDBACK_KEY,
     IMPRESSIONS_DIR,
     hour_folder,
     line_files,
@@ -49,6 +48,7 @@ from playlist_assets.lib.feedback.line_rules import (
     REPEATED,
     fill,
     judge_sql,
+    keys_once_sql,
     quote,
     repeated_events_sql,
     repeated_requests_sql,
@@ -177,10 +177,12 @@ def judge_lines(conn: duckdb.DuckDBPyConnection, kind: str, start: datetime, end
     conn.execute(
         f"create or replace temp table {EARLIER} as {earlier_events_sql(SERVED)}", [first, start]
     )
-    # Repeats within the hour are looked for only if the hour stored shows one could be there
-    # (``_repeats_found``): most hours have none, and grouping every line by its key cost more
-    # than counting the stored keys.
-    conn.execute(f"create or replace temp table {REPEATED} as {repeated_events_sql()} limit 0")
+    # Repeats are grouped only when some key may be there twice: most hours have none, and
+    # grouping every line by its key cost ~2x counting the distinct hashes of the keys.
+    repeated = repeated_events_sql()
+    if conn.execute(keys_once_sql()).fetchone()[0]:
+        repeated += " limit 0"
+    conn.execute(f"create or replace temp table {REPEATED} as {repeated}")
     # A view: the accepted rows go from the join straight into the warehouse (a table of every
     # line joined once more cost more than joining twice: for the rejects, and for the rows).
     conn.execute(f"create temp view {JUDGED} as {served_sql()}")
@@ -291,24 +293,6 @@ def _load_hour(
     return _store_hour(conn, files, kind, start, end, clean_first=False)
 
 
-def _repeats_found(
-    conn: duckdb.DuckDBPyConnection, stored: int, judged: int, start: datetime, end: datetime
-) -> bool:
-    """Fill ``REPEATED`` (empty from ``judge_lines``) unless the feedback hour just stored shows
-    there can be no repeat: every judged line stored (``stored == judged``) and no two stored
-    rows with one key (``FEEDBACK_KEY``; told by distinct hashes of the keys, which only a
-    repeat, or a collision, makes fewer than the rows). Whether ``REPEATED`` has a row: the hour
-    must then be stored again, as the repeats' reason comes before what served them."""
-    if stored == judged:
-        keys = ", ".join(FEEDBACK_KEY)
-        once = f"""select count(*) = count(distinct hash({keys})) from {FEEDBACK_TABLE}
-            where partition_hour >= ? and partition_hour < ?"""
-        if conn.execute(once, [start, end]).fetchone()[0]:
-            return False
-    conn.execute(f"create or replace temp table {REPEATED} as {repeated_events_sql()}")
-    return conn.execute(f"select count(*) from {REPEATED}").fetchone()[0] > 0
-
-
 def _store_hour(
     conn: duckdb.DuckDBPyConnection,
     files: list[str],
@@ -336,8 +320,6 @@ def _store_hour(
             every = conn.execute(f"select count(*) from {JUDGED if impressions else LINE_JUDGED}")
             judged_lines = every.fetchone()[0]  # feedback's view has one row per judged line
             stored = replace(rows, _accepted_sql(files, JUDGED))
-            if not impressions and _repeats_found(conn, stored, judged_lines, start, end):
-                stored = replace(rows, _accepted_sql(files, JUDGED))
             rejected = None
             if stored < judged_lines:  # the lines kept aside (none in most hours: not looked for)
                 reasons, rejected = _rejected(conn, files, impressions)

@@ -314,8 +314,8 @@ def test_an_hour_whose_only_fault_is_a_repeated_event_keeps_its_first_line(
     tmp_path: Path,
 ) -> None:
     """Every feedback line accepted by itself, one event twice: the first line is stored, the
-    second kept aside as a repeat (repeats are looked for only when the stored hour shows one
-    could be there)."""
+    second kept aside as a repeat (lines are grouped by their key only when a key may be there
+    twice)."""
     write(tmp_path, IMPRESSIONS_DIR, [impression("r1")])
     lines = [
         feedback("r1", "a"),
