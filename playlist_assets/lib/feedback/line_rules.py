@@ -62,8 +62,8 @@ def _fast_impressions_sql(guarded: bool = True) -> str:
     judged by the generic path, which names its reason. Parameters: the hour's start and end.
 
     Not ``guarded``, the typed parse runs without ``try``: a line that is not JSON fails the
-    statement, and the caller judges the hour again guarded. ``try`` costs ~0.07 CPU-s an hour
-    of 72,000 lines even when every line parses (benchmarks/results/feedback.md)."""
+    statement, and the caller judges the hour again guarded. ``try`` costs ~0.04-0.05 CPU-s an
+    hour of 72,000 lines even when every line parses (benchmarks/results/feedback.md)."""
     struct = quote(json.dumps(_IMPRESSION_TYPES, separators=(",", ":")))
     parse = f"json_transform(text, {struct})"
     arms = ", ".join(quote(a) for a in ARMS)
