@@ -53,14 +53,19 @@ _IMPRESSION_TYPES = {
 }
 
 
-def _fast_impressions_sql() -> str:
+def _fast_impressions_sql(guarded: bool = True) -> str:
     """Each line of ``LINES`` (seq, text), ``s`` (its fields typed), and ``fast``: true when the
     line is exactly ``s`` as compact JSON (so every field is present, once, of its type; numbers
     are integers; list elements are strings or null) and every value passes the rules the
     slower judging applies (non-empty ids, a known arm, k > 0, lists of non-empty ids, a UTC
     time with a Z inside the hour). Any other line (a batch file's spaces, a bad value) is
-    judged by the generic path, which names its reason. Parameters: the hour's start and end."""
+    judged by the generic path, which names its reason. Parameters: the hour's start and end.
+
+    Not ``guarded``, the typed parse runs without ``try``: a line that is not JSON fails the
+    statement, and the caller judges the hour again guarded. ``try`` costs ~0.04-0.05 CPU-s an
+    hour of 72,000 lines even when every line parses (benchmarks/results/feedback.md)."""
     struct = quote(json.dumps(_IMPRESSION_TYPES, separators=(",", ":")))
+    parse = f"json_transform(text, {struct})"
     arms = ", ".join(quote(a) for a in ARMS)
     lists = " and ".join(
         f"not list_contains(s.{n}, '') and list_count(s.{n}) = len(s.{n})" for n in _LISTS
@@ -72,7 +77,7 @@ def _fast_impressions_sql() -> str:
             and coalesce(s.key_id <> '', true) and s.arm in ({arms}) and s.k > 0 and {lists}
             and suffix(s.time, 'Z') and try_cast(s.time as timestamp) >= $1
             and try_cast(s.time as timestamp) < $2, false) as fast
-        from (select seq, text, try(json_transform(text, {struct})) as s from {LINES})"""
+        from (select seq, text, {f"try({parse})" if guarded else parse} as s from {LINES})"""
 
 
 def _strings_written_as(values: str, raw: str) -> str:
@@ -102,10 +107,11 @@ def _ident(name: str) -> str:
     return f'"{name}"'
 
 
-def judge_sql(kind: str) -> str:
+def judge_sql(kind: str, *, guarded: bool = True) -> str:
     """The query judging ``LINES`` of ``kind``; parameters: the hour's start and end. One
     function because it is one SQL statement whose CASE lists the rules in the order a line is
-    judged (the first broken rule is its reason)."""
+    judged (the first broken rule is its reason). Not ``guarded`` (impressions): it fails on a
+    line that is not JSON instead (``_fast_impressions_sql``)."""
     impressions = kind == IMPRESSIONS_DIR
     fields = IMPRESSION_FIELDS if impressions else FEEDBACK_FIELDS
     at = {name: i for i, name in enumerate(fields, start=1)}
@@ -162,7 +168,7 @@ def judge_sql(kind: str) -> str:
     source, slow = LINES, "true"
     if impressions:  # the API's own lines skip the two generic parses below (one pass: the
         # generic path's functions run only on the other lines, inside CASEs)
-        source, slow = f"({_fast_impressions_sql()})", "not fast"
+        source, slow = f"({_fast_impressions_sql(guarded)})", "not fast"
         columns = {n: f"case when fast then s.{_ident(n)} else {e} end" for n, e in columns.items()}
         columns["time"] = "case when fast then try_cast(s.time as timestamp) else parsed_time end"
         columns |= {
@@ -213,6 +219,15 @@ def repeated_events_sql() -> str:
     """The query of ``REPEATED``: the events (``FEEDBACK_KEY``) of ``LINE_JUDGED`` accepted on
     more than one line, with the first such line."""
     return _repeated_sql(LINE_JUDGED, FEEDBACK_KEY)
+
+
+def keys_once_sql() -> str:
+    """The query telling that no event (``FEEDBACK_KEY``) of ``LINE_JUDGED`` is accepted on two
+    lines, so ``REPEATED`` would be empty: as many distinct hashes of the keys as accepted lines
+    (fewer: a repeat, or two keys with one hash, which the grouping then tells apart)."""
+    keys = ", ".join(_ident(c) for c in FEEDBACK_KEY)
+    return f"""select count(*) = count(distinct hash({keys})) from {LINE_JUDGED}
+        where reason is null"""
 
 
 def _repeated_sql(judged: str, key: tuple[str, ...]) -> str:

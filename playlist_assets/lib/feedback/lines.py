@@ -15,9 +15,11 @@ feedback joined with what served it): the store copies the accepted rows and the
 line, reason, the line itself) into the warehouse from there, so an hour of 20 requests/s never
 becomes Python objects row by row. The accepted ones go straight into the warehouse; the rejected
 ones (few, usually none) are looked for only when fewer rows were stored than lines judged. An
-hour of impressions is first stored straight from its judging, with no table in between; only an
-hour where that stored fewer rows than lines, or a request twice, is judged again into
-``JUDGED`` (for the reasons and the repeats) and stored again, in the same transaction. What feedback was
+hour of impressions is first stored straight from its judging, with no table in between, by a
+statement that fails on the first line it would not accept (its JSON parsed without ``try``, so
+a line that is not JSON fails it too): such an hour is rolled back and judged into ``JUDGED``
+(for the reasons); an hour with a request twice is judged again into ``JUDGED`` (for the
+repeats) and stored again, in the same transaction. What feedback was
 judged against (``store.SERVED``, ``store.EARLIER``) stays on the connection for the hour's
 check (``suites.hour_summary``), which would otherwise read the same rows again.
 """
@@ -46,6 +48,7 @@ from playlist_assets.lib.feedback.line_rules import (
     REPEATED,
     fill,
     judge_sql,
+    keys_once_sql,
     quote,
     repeated_events_sql,
     repeated_requests_sql,
@@ -174,17 +177,31 @@ def judge_lines(conn: duckdb.DuckDBPyConnection, kind: str, start: datetime, end
     conn.execute(
         f"create or replace temp table {EARLIER} as {earlier_events_sql(SERVED)}", [first, start]
     )
-    conn.execute(f"create or replace temp table {REPEATED} as {repeated_events_sql()}")
+    # Repeats are grouped only when some key may be there twice: most hours have none, and
+    # grouping every line by its key cost ~2x counting the distinct hashes of the keys.
+    repeated = repeated_events_sql()
+    if conn.execute(keys_once_sql()).fetchone()[0]:
+        repeated += " limit 0"
+    conn.execute(f"create or replace temp table {REPEATED} as {repeated}")
     # A view: the accepted rows go from the join straight into the warehouse (a table of every
     # line joined once more cost more than joining twice: for the rejects, and for the rows).
     conn.execute(f"create temp view {JUDGED} as {served_sql()}")
     keep_staged(conn, start)  # the hour's check on this connection reuses both
 
 
-def _accepted_sql(files: list[str], judged: str) -> str:
-    """The stored rows of the judged lines ``judged`` (a table, view or subquery)."""
+_NOT_CLEAN = "a line of the hour is not accepted: judged again"
+
+
+def _accepted_sql(files: list[str], judged: str, *, or_fail: bool = False) -> str:
+    """The stored rows of the judged lines ``judged`` (a table, view or subquery); ``or_fail``:
+    a line with a reason fails the statement instead (``_stored_clean``)."""
+    accepted = (
+        f"case when reason is null then true else error({quote(_NOT_CLEAN)}) end"
+        if or_fail
+        else "reason is null"
+    )
     return f"select * exclude (seq, reason), {origin_sql(files, 'seq')} from {judged} " + (
-        "where reason is null"
+        f"where {accepted}"
     )
 
 
@@ -197,13 +214,14 @@ def _stored_clean(
     end: datetime,
 ) -> bool:
     """Store the hour's impressions straight from their judging (no table of judged lines in
-    between) and say whether that was the whole story: every line accepted, each request once
-    (most hours). If not, the caller judges the lines again into ``JUDGED``, for the rejects'
-    reasons and the repeats, and stores the hour again (same transaction)."""
-    lines = conn.execute(f"select count(*) from {LINES}").fetchone()[0]
-    stored = replace(rows, _accepted_sql(files, f"({judge_sql(IMPRESSIONS_DIR)})"), [start, end])
-    if stored < lines:
-        return False
+    between) if every line is accepted, and say whether that was the whole story: each request
+    once (most hours). If a request is there twice, the caller judges the lines again into
+    ``JUDGED``, for the repeats, and stores the hour again (same transaction). A line that is
+    not accepted (or not JSON: the judging is not ``guarded``, ``line_rules.judge_sql``) fails
+    the insert with ``duckdb.InvalidInputException``, so no count of the lines is needed here;
+    the caller rolls back and judges the hour guarded (``load_hour``)."""
+    judged = judge_sql(IMPRESSIONS_DIR, guarded=False)
+    replace(rows, _accepted_sql(files, f"({judged})", or_fail=True), [start, end])
     hour = "partition_hour >= ? and partition_hour < ?"
     once = f"select count(*) = count(distinct request_id) from {rows} where {hour}"
     return bool(conn.execute(once, [start, end]).fetchone()[0])
@@ -267,6 +285,25 @@ def _load_hour(
     decode_here: bool,
 ) -> HourSummary:
     files = stage_lines(conn, landing, kind, start, decode_here=decode_here)
+    if kind == IMPRESSIONS_DIR:  # most hours: every line accepted (``_stored_clean``)
+        try:
+            return _store_hour(conn, files, kind, start, end, clean_first=True)
+        except duckdb.InvalidInputException:  # a line not accepted, not JSON (or a file not
+            pass  # UTF-8): rolled back; judged line by line, which names the reasons (or fails)
+    return _store_hour(conn, files, kind, start, end, clean_first=False)
+
+
+def _store_hour(
+    conn: duckdb.DuckDBPyConnection,
+    files: list[str],
+    kind: str,
+    start: datetime,
+    end: datetime,
+    *,
+    clean_first: bool,
+) -> HourSummary:
+    """The hour's lines judged from ``LINES`` and stored, in one transaction (``load_hour``);
+    ``clean_first``: impressions stored straight from their judging (``_stored_clean``)."""
     impressions = kind == IMPRESSIONS_DIR
     rows, rejects = (
         (IMPRESSIONS_TABLE, IMPRESSIONS_REJECTS_TABLE)
@@ -276,7 +313,7 @@ def _load_hour(
     by = "arm" if impressions else "event"
     reasons: list[tuple[str, int]] = []
     with replacing_hour(conn, start, end) as replace:
-        if impressions and _stored_clean(conn, files, replace, rows, start, end):
+        if clean_first and _stored_clean(conn, files, replace, rows, start, end):
             replace(rejects, None)
         else:
             judge_lines(conn, kind, start, end)

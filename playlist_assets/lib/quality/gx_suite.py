@@ -7,6 +7,7 @@ the code location must load fast. What a validation returns is flattened in ``gx
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 import time
@@ -187,41 +188,64 @@ def run_suites(
     run_name: str | None = None,
     result_format: str | dict[str, Any] = "BASIC",
 ) -> list[SuiteOutcome]:
-    """Validate each ``(batch_name, frame)`` against ``spec`` in one ephemeral context.
+    """Validate each ``(batch_name, frame)`` against ``spec`` in an ephemeral context.
 
-    With ``data_docs_dir``, Data Docs pages for these validations (and the site index) are
-    written there and each outcome's ``docs_path`` points at its page.
+    Without ``data_docs_dir`` the context is the process's one for ``spec`` (``_direct``). With
+    ``data_docs_dir``, a fresh one stores the validations and writes their Data Docs pages
+    (and the site index) there; each outcome's ``docs_path`` points at its page.
     """
     gx = import_gx()
     from great_expectations.core.run_identifier import RunIdentifier
 
+    pending: list[tuple[str, Any, float, pd.DataFrame]] = []
+    if data_docs_dir is None:
+        # Nothing is stored: each batch is validated directly, without a stored suite,
+        # validation definition or result (their saves were ~20 % of a small frame's
+        # validation), against the process's one context for the suite (``_direct``).
+        whole, suite = _direct(spec)
+        for batch_name, frame in batches:
+            started = time.perf_counter()
+            batch = whole.get_batch(batch_parameters={"dataframe": gx_frame(frame, spec)})
+            result = batch.validate(suite, result_format=result_format)
+            pending.append((batch_name, result, time.perf_counter() - started, frame))
+        return _outcomes(spec, pending, {})
+
     context = _context(gx, data_docs_dir)
     source = context.data_sources.add_pandas(DATASOURCE_NAME)
-    # Without Data Docs nothing is stored: each batch is validated directly, without a stored
-    # suite, validation definition or result (their saves were ~20 % of a small frame's
-    # validation: benchmarks/results/feedback.md).
-    suite = build_suite(spec) if data_docs_dir is None else context.suites.add(build_suite(spec))
+    suite = context.suites.add(build_suite(spec))
     run_time = datetime.now(timezone.utc)
-    pending: list[tuple[str, Any, float, pd.DataFrame]] = []
     for batch_name, frame in batches:
         started = time.perf_counter()
         whole = source.add_dataframe_asset(batch_name).add_batch_definition_whole_dataframe("whole")
-        parameters = {"dataframe": gx_frame(frame, spec)}
-        if data_docs_dir is None:
-            batch = whole.get_batch(batch_parameters=parameters)
-            result = batch.validate(suite, result_format=result_format)
-        else:
-            definition = context.validation_definitions.add(
-                gx.ValidationDefinition(name=f"{spec.name}:{batch_name}", data=whole, suite=suite)
-            )
-            result = definition.run(
-                batch_parameters=parameters,
-                result_format=result_format,
-                run_id=RunIdentifier(run_name=run_name or batch_name, run_time=run_time),
-            )
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"{spec.name}:{batch_name}", data=whole, suite=suite)
+        )
+        result = definition.run(
+            batch_parameters={"dataframe": gx_frame(frame, spec)},
+            result_format=result_format,
+            run_id=RunIdentifier(run_name=run_name or batch_name, run_time=run_time),
+        )
         pending.append((batch_name, result, time.perf_counter() - started, frame))
+    return _outcomes(spec, pending, _build_docs(context, data_docs_dir) if pending else {})
 
-    docs = _build_docs(context, data_docs_dir) if data_docs_dir is not None and pending else {}
+
+@functools.lru_cache(maxsize=16)
+def _direct(spec: SuiteSpec) -> tuple[Any, Any]:
+    """The batch definition (a whole dataframe, given at each validation) and the suite that
+    validate ``spec`` without Data Docs, in one ephemeral context kept for the process: the
+    context, its data source, asset and suite were ~25 % of an hourly feedback check's
+    validation when built for each one (benchmarks/results/feedback.md). Nothing is stored in
+    it between validations (each one's frame is a batch parameter)."""
+    context = _context(import_gx(), None)
+    source = context.data_sources.add_pandas(DATASOURCE_NAME)
+    whole = source.add_dataframe_asset(spec.name).add_batch_definition_whole_dataframe("whole")
+    return whole, build_suite(spec)
+
+
+def _outcomes(
+    spec: SuiteSpec, pending: list[tuple[str, Any, float, pd.DataFrame]], docs: dict[str, Path]
+) -> list[SuiteOutcome]:
+    """The flattened outcome of each validation (``gx_results``), with its Data Docs page."""
     outcomes = []
     for batch_name, result, seconds, frame in pending:
         columns = {str(c) for c in frame.columns}

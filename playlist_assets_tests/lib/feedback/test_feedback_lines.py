@@ -308,3 +308,32 @@ def test_an_impression_stored_twice_in_its_hour_answers_its_feedback_once(tmp_pa
     summary = load_hour(conn, tmp_path, FEEDBACK_DIR, START, END)
     assert (summary.rows, summary.rejected) == (2, 0)
     assert stored(conn, store.FEEDBACK_TABLE)["rank"].tolist() == [2, 3]
+
+
+def test_an_hour_whose_only_fault_is_a_repeated_event_keeps_its_first_line(
+    tmp_path: Path,
+) -> None:
+    """Every feedback line accepted by itself, one event twice: the first line is stored, the
+    second kept aside as a repeat (lines are grouped by their key only when a key may be there
+    twice)."""
+    write(tmp_path, IMPRESSIONS_DIR, [impression("r1")])
+    lines = [
+        feedback("r1", "a"),
+        feedback("r1", "b", "skipped"),
+        feedback("r1", "a", user="u2"),  # the same event again
+        feedback("r1", "a", "liked"),  # another event of the same song
+    ]
+    write(tmp_path, FEEDBACK_DIR, lines, compact=True)
+    conn = duckdb.connect()
+    load_hour(conn, tmp_path, IMPRESSIONS_DIR, START, END)
+    summary = load_hour(conn, tmp_path, FEEDBACK_DIR, START, END)
+    rows = stored(conn, store.FEEDBACK_TABLE)
+    assert list(zip(rows["track_id"], rows["event"], rows["user"], strict=True)) == [
+        ("a", "added", "u1"),
+        ("b", "skipped", "u1"),
+        ("a", "liked", "u1"),
+    ]
+    assert rejects(conn, store.FEEDBACK_REJECTS_TABLE) == {
+        3: "duplicate event (request_id, track_id, event) counted once"
+    }
+    assert (summary.rows, summary.rejected) == (3, 1)
