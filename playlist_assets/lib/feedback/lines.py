@@ -288,8 +288,8 @@ def _load_hour(
     if kind == IMPRESSIONS_DIR:  # most hours: every line accepted (``_stored_clean``)
         try:
             return _store_hour(conn, files, kind, start, end, clean_first=True)
-        except duckdb.InvalidInputException:  # a line not accepted, not JSON (or a file not
-            pass  # UTF-8): rolled back; judged line by line, which names the reasons (or fails)
+        except duckdb.Error:  # a line not accepted, not JSON, a file not UTF-8 (or anything
+            pass  # else): rolled back; judged line by line, which names the reasons (or fails)
     return _store_hour(conn, files, kind, start, end, clean_first=False)
 
 

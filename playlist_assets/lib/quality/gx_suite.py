@@ -10,6 +10,7 @@ import contextlib
 import functools
 import os
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -202,12 +203,13 @@ def run_suites(
         # Nothing is stored: each batch is validated directly, without a stored suite,
         # validation definition or result (their saves were ~20 % of a small frame's
         # validation), against the process's one context for the suite (``_direct``).
-        whole, suite = _direct(spec)
-        for batch_name, frame in batches:
-            started = time.perf_counter()
-            batch = whole.get_batch(batch_parameters={"dataframe": gx_frame(frame, spec)})
-            result = batch.validate(suite, result_format=result_format)
-            pending.append((batch_name, result, time.perf_counter() - started, frame))
+        with _DIRECT_LOCK:  # one context per process: threads validate one at a time
+            whole, suite = _direct(spec)
+            for batch_name, frame in batches:
+                started = time.perf_counter()
+                batch = whole.get_batch(batch_parameters={"dataframe": gx_frame(frame, spec)})
+                result = batch.validate(suite, result_format=result_format)
+                pending.append((batch_name, result, time.perf_counter() - started, frame))
         return _outcomes(spec, pending, {})
 
     context = _context(gx, data_docs_dir)
@@ -227,6 +229,9 @@ def run_suites(
         )
         pending.append((batch_name, result, time.perf_counter() - started, frame))
     return _outcomes(spec, pending, _build_docs(context, data_docs_dir) if pending else {})
+
+
+_DIRECT_LOCK = threading.Lock()
 
 
 @functools.lru_cache(maxsize=16)
