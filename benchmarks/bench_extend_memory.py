@@ -112,27 +112,40 @@ def main() -> None:
     rows = []
     try:
         warehouse = args.home / "warehouse.duckdb"
-        grown, row = step("extend_recommender", lambda: extend_recommender(current, warehouse),
-                          base, args.trace)
+        grown, row = step(
+            "extend_recommender", lambda: extend_recommender(current, warehouse), base, args.trace
+        )
         rows.append(row)
         if grown is None:
             raise SystemExit("the hour was not appended (a full load would be needed)")
-        _, row = step("warm_up + warm", lambda: (grown.table.warm_up(), warm(grown)), base,
-                      args.trace)
+        _, row = step(
+            "warm_up + warm", lambda: (grown.table.warm_up(), warm(grown)), base, args.trace
+        )
         rows.append(row)
-        _, row = step("SongColumns.extended", lambda: SongColumns.extended(columns, grown), base,
-                      args.trace)
+        _, row = step(
+            "SongColumns.extended", lambda: SongColumns.extended(columns, grown), base, args.trace
+        )
         rows.append(row)
     finally:
         year_base.drop_hours_after(args.home, newest)
-    print(json.dumps({"songs": [current.n, grown.n], "load_s": round(load_s, 1),
-                      "serving_rss_mib": round(base, 1), "steps": rows}))
+    print(
+        json.dumps(
+            {
+                "songs": [current.n, grown.n],
+                "load_s": round(load_s, 1),
+                "serving_rss_mib": round(base, 1),
+                "steps": rows,
+            }
+        )
+    )
     width = max(len(r["step"]) for r in rows)
     print(f"serving state (loaded, warmed, columns): {base:.0f} MiB RSS; {current.n} -> {grown.n}")
     for r in rows:
         traced = f"  traced peak {r['traced_peak_mib']:6.1f}" if "traced_peak_mib" in r else ""
-        print(f"  {r['step']:<{width}}  {r['seconds']:6.2f} s  peak +{r['peak_above_mib']:6.1f} "
-              f"MiB  after +{r['after_above_mib']:6.1f} MiB{traced}")
+        print(
+            f"  {r['step']:<{width}}  {r['seconds']:6.2f} s  peak +{r['peak_above_mib']:6.1f} "
+            f"MiB  after +{r['after_above_mib']:6.1f} MiB{traced}"
+        )
 
 
 if __name__ == "__main__":
