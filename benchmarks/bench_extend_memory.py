@@ -3,20 +3,22 @@
 The service's memory peak after an hour lands is the serving state plus what the extension
 builds beside it (``lib/recommend/extend.py``). The whole API benchmark (``bench_api.py``)
 measures it as the service sees it, sampled once a second over ~4.5 minutes; this one measures
-the extension alone, exactly (the kernel's high-water mark of the process, reset before each
-step: ``/proc/self/clear_refs``), in under a minute:
+the extension alone, in about a minute:
 
 1. loads the recommender as the service does (``load_recommender(extendable=True)``, every
-   posterior computed, one warming request, the answers' encoded columns);
+   posterior computed, one warming request, the answers' encoded columns) and, with
+   ``--fork N``, forks ``N`` idle children after ``gc.freeze()``, as the service forks its
+   ranking processes: a page the extension writes that they share is then held twice;
 2. lands the next hour of fresh songs in the folder's warehouse (``year_base.land_next_hour``,
    in its own process, as a ``fresh_songs`` run would);
 3. extends the recommender (``extend_recommender``), warms the new songs' posteriors, answers one
-   request and encodes the new songs' columns (``SongColumns.extended``), each step's peak
-   resident memory above the serving state's;
+   request and encodes the new songs' columns (``SongColumns.extended``): each step's peak and
+   final memory above the serving state's: the process's resident memory (the kernel's exact
+   high-water mark, reset before each step: ``/proc/self/clear_refs``) and, with ``--fork``,
+   the proportional memory (PSS) of the process and its children, sampled every 10 ms;
 4. removes the hour again (the folder as it was).
 
 It WRITES the folder's warehouse: run it on a copy (``cp -a /tmp/apiwork /tmp/mine``).
-``--trace`` adds each step's peak of Python and numpy allocations (``tracemalloc``: slower).
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/bench_extend_memory.py --home /tmp/mine/year
 """
@@ -29,8 +31,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
-import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -51,25 +53,72 @@ def reset_peak() -> None:
         f.write("5")
 
 
-def step(name: str, run: Callable[[], Any], base: float, trace: bool) -> tuple[Any, dict]:
-    """``run()``, with its peak resident memory above ``base`` (and its traced peak)."""
+def pss_mib(pids: list[int]) -> float:
+    """Proportional memory summed over ``pids`` (a page shared by k of them counts 1/k)."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            total += next(int(ln.split()[1]) for ln in f if ln.startswith("Pss:"))
+    return total / 1024
+
+
+class PssPeak:
+    """The largest PSS of ``pids`` while it runs, sampled every 10 ms by a thread."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids, self.peak = pids, pss_mib(pids)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.01):
+            self.peak = max(self.peak, pss_mib(self.pids))
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return max(self.peak, pss_mib(self.pids))
+
+
+def fork_idle(n: int) -> list[int]:
+    """``n`` children that wait for their pipe to close, sharing the parent's pages (frozen
+    first, as the service freezes before forking its ranking processes)."""
+    gc.collect()
+    gc.freeze()
+    children = []
+    for _ in range(n):
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(write)
+            os.read(read, 1)  # until the parent exits
+            os._exit(0)
+        os.close(read)
+        children.append(pid)
+    return children
+
+
+def step(name: str, run: Callable[[], Any], base: dict, pids: list[int]) -> tuple[Any, dict]:
+    """``run()``, with its peak and final memory above ``base`` (RSS; PSS of ``pids``)."""
     from playlist_assets.api.loading import trim_freed
 
     gc.collect()
     trim_freed()
-    if trace:
-        tracemalloc.reset_peak()
-        traced = tracemalloc.get_traced_memory()[0]
     reset_peak()
+    sampler = PssPeak(pids) if len(pids) > 1 else None
     started = time.perf_counter()
     out = run()
     seconds = time.perf_counter() - started
-    row = {"step": name, "seconds": round(seconds, 2), "peak_above_mib": status_mib("VmHWM") - base}
+    row = {"step": name, "seconds": round(seconds, 2)}
+    row["rss_peak_above_mib"] = status_mib("VmHWM") - base["rss"]
+    if sampler is not None:
+        row["pss_peak_above_mib"] = sampler.stop() - base["pss"]
     gc.collect()
     trim_freed()
-    row["after_above_mib"] = status_mib("VmRSS") - base
-    if trace:
-        row["traced_peak_mib"] = (tracemalloc.get_traced_memory()[1] - traced) / 2**20
+    row["rss_after_above_mib"] = status_mib("VmRSS") - base["rss"]
+    if sampler is not None:
+        row["pss_after_above_mib"] = pss_mib(pids) - base["pss"]
     return out, row
 
 
@@ -82,10 +131,31 @@ def land(home: Path) -> None:
     subprocess.run([sys.executable, "-c", code, str(home)], cwd=HERE, env=env, check=True)
 
 
+def report(current: Any, grown: Any, load_s: float, base: dict, rows: list[dict]) -> None:
+    summary = {"songs": [current.n, grown.n], "load_s": round(load_s, 1), "base": base}
+    print(json.dumps({**summary, "steps": rows}))
+    print(
+        f"serving state (loaded, warmed, columns): {base['rss']:.0f} MiB RSS"
+        + (f", {base['pss']:.0f} MiB PSS with its children" if "pss" in base else "")
+        + f"; {current.n} -> {grown.n} songs"
+    )
+    width = max(len(r["step"]) for r in rows)
+    for r in rows:
+        pss = ""
+        if "pss_peak_above_mib" in r:
+            pss = (
+                f"  PSS peak +{r['pss_peak_above_mib']:5.1f} after +{r['pss_after_above_mib']:5.1f}"
+            )
+        print(
+            f"  {r['step']:<{width}}  {r['seconds']:5.2f} s  RSS peak +{r['rss_peak_above_mib']:5.1f}"
+            f" after +{r['rss_after_above_mib']:5.1f}{pss}  (MiB)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, required=True, help="a data folder (a copy)")
-    parser.add_argument("--trace", action="store_true", help="also tracemalloc's peaks")
+    parser.add_argument("--fork", type=int, default=0, help="idle children sharing the state")
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
     import year_base
@@ -102,50 +172,33 @@ def main() -> None:
     warm(current)
     columns = SongColumns.of(current)
     load_s = time.perf_counter() - started
-    if args.trace:
-        tracemalloc.start()
     gc.collect()
     trim_freed()
-    base = status_mib("VmRSS")
+    pids = [os.getpid(), *fork_idle(args.fork)]
+    time.sleep(0.5)
+    base = {"rss": status_mib("VmRSS")}
+    if args.fork:
+        base["pss"] = pss_mib(pids)
     newest = year_base.newest_hour(args.home)
     land(args.home)
     rows = []
     try:
         warehouse = args.home / "warehouse.duckdb"
         grown, row = step(
-            "extend_recommender", lambda: extend_recommender(current, warehouse), base, args.trace
+            "extend_recommender", lambda: extend_recommender(current, warehouse), base, pids
         )
         rows.append(row)
         if grown is None:
             raise SystemExit("the hour was not appended (a full load would be needed)")
-        _, row = step(
-            "warm_up + warm", lambda: (grown.table.warm_up(), warm(grown)), base, args.trace
-        )
+        _, row = step("warm_up + warm", lambda: (grown.table.warm_up(), warm(grown)), base, pids)
         rows.append(row)
         _, row = step(
-            "SongColumns.extended", lambda: SongColumns.extended(columns, grown), base, args.trace
+            "SongColumns.extended", lambda: SongColumns.extended(columns, grown), base, pids
         )
         rows.append(row)
     finally:
         year_base.drop_hours_after(args.home, newest)
-    print(
-        json.dumps(
-            {
-                "songs": [current.n, grown.n],
-                "load_s": round(load_s, 1),
-                "serving_rss_mib": round(base, 1),
-                "steps": rows,
-            }
-        )
-    )
-    width = max(len(r["step"]) for r in rows)
-    print(f"serving state (loaded, warmed, columns): {base:.0f} MiB RSS; {current.n} -> {grown.n}")
-    for r in rows:
-        traced = f"  traced peak {r['traced_peak_mib']:6.1f}" if "traced_peak_mib" in r else ""
-        print(
-            f"  {r['step']:<{width}}  {r['seconds']:6.2f} s  peak +{r['peak_above_mib']:6.1f} "
-            f"MiB  after +{r['after_above_mib']:6.1f} MiB{traced}"
-        )
+    report(current, grown, load_s, base, rows)
 
 
 if __name__ == "__main__":
