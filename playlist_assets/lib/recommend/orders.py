@@ -35,23 +35,6 @@ def with_added(order: np.ndarray | None, key: np.ndarray, added: np.ndarray) -> 
     return np.insert(order, np.asarray(at, dtype=np.int64), added)
 
 
-def popular_first(
-    rows: np.ndarray,
-    cols: np.ndarray,
-    popularity: np.ndarray,
-    shape: tuple[int, int],
-    ones: np.ndarray,
-) -> sp.csr_matrix:
-    """The 0/1 matrix of the distinct (row, col) pairs, each row's columns (songs) most popular
-    first, ties by position: the first entries of a row are its best-known songs (an artist of
-    a year of fresh songs has thousands). ``ones``: its data, at least one per pair."""
-    order = np.lexsort((cols, -popularity[cols], rows))
-    indptr = np.zeros(shape[0] + 1, dtype=np.int32)
-    np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
-    indices = cols[order].astype(np.int32)
-    return sp.csr_matrix((ones[: len(indices)], indices, indptr), shape=shape, copy=False)
-
-
 def with_entries(
     matrix: sp.csr_matrix | None,
     rows: np.ndarray,
@@ -60,31 +43,49 @@ def with_entries(
     shape: tuple[int, int],
     ones: np.ndarray,
 ) -> sp.csr_matrix:
-    """``popular_first`` of ``matrix``'s pairs (None: none) and (``rows``, ``cols``), whose
-    columns all come after ``matrix``'s, from ``matrix`` (``shape``: rows for new codes,
-    columns for the added songs); its entries are shared when nothing is added."""
-    if matrix is None:
-        return popular_first(rows, cols, popularity, shape, ones)
-    indptr = matrix.indptr
-    if shape[0] > matrix.shape[0]:  # codes first seen in the added songs: rows at the end
-        more = np.full(shape[0] - matrix.shape[0], indptr[-1], dtype=indptr.dtype)
-        indptr = np.concatenate([indptr, more])
-    indices = matrix.indices
-    if len(rows):
-        order = np.lexsort((cols, -popularity[cols], rows))
-        rows, cols = rows[order], cols[order]
-
-        def less_popular(j: int) -> float:
-            return -popularity[j]
-
-        at = [
-            bisect.bisect_right(
-                indices, -popularity[c], int(indptr[r]), int(indptr[r + 1]), key=less_popular
-            )
-            for r, c in zip(rows, cols, strict=True)
-        ]
-        indices = np.insert(indices, np.asarray(at, dtype=np.int64), cols)
-        added = np.zeros(shape[0] + 1, dtype=np.int64)
-        np.cumsum(np.bincount(rows, minlength=shape[0]), out=added[1:])
-        indptr = (indptr + added).astype(matrix.indptr.dtype)
+    """The 0/1 matrix of ``matrix``'s pairs (None: none) and the distinct (``rows``, ``cols``)
+    pairs, each row's columns (songs) most popular first, ties by position: the first entries
+    of a row are its best-known songs (an artist of a year of fresh songs has thousands). The
+    added columns all come after ``matrix``'s (``shape``: rows for new codes, columns for the
+    added songs); its entries are shared when nothing is added. ``ones``: the data, enough."""
+    order = np.lexsort((cols, -popularity[cols], rows))
+    rows, cols = rows[order], cols[order]
+    counts = np.bincount(rows, minlength=shape[0])
+    if matrix is None:  # a loaded table: every pair, sorted
+        indptr = np.zeros(shape[0] + 1, dtype=np.int32)
+        np.cumsum(counts, out=indptr[1:])
+        indices = cols.astype(np.int32)
+    else:
+        indices, indptr = _inserted(matrix, rows, cols, popularity, counts)
     return sp.csr_matrix((ones[: len(indices)], indices, indptr), shape=shape, copy=False)
+
+
+def _inserted(
+    matrix: sp.csr_matrix,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    popularity: np.ndarray,
+    counts: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``matrix``'s indices and index pointers with the sorted (``rows``, ``cols``) inserted
+    (``counts``: per row, rows past ``matrix``'s at the end): one copy, no sort of it."""
+    indptr = matrix.indptr
+    if len(counts) > matrix.shape[0]:  # codes first seen in the added songs
+        more = np.full(len(counts) - matrix.shape[0], indptr[-1], dtype=indptr.dtype)
+        indptr = np.concatenate([indptr, more])
+    if not len(rows):
+        return matrix.indices, indptr
+
+    def less_popular(j: int) -> float:
+        return -popularity[j]
+
+    at = [
+        bisect.bisect_right(
+            matrix.indices, -popularity[c], int(indptr[r]), int(indptr[r + 1]), key=less_popular
+        )
+        for r, c in zip(rows, cols, strict=True)
+    ]
+    indices = np.insert(matrix.indices, np.asarray(at, dtype=np.int64), cols)
+    added = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=added[1:])
+    return indices, (indptr + added).astype(matrix.indptr.dtype)
