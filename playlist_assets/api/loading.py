@@ -1,7 +1,7 @@
 """What loading a serving state takes, apart from the holder's watcher and swap: the default
 loaders, a kept song side rebound to the promoted co-occurrence, the one warming request, the
 size of a co-occurrence side (what a fork beside it keeps mapped), the loader thread's niceness
-and handing freed memory back to the system (Arrow's included)."""
+and handing freed memory back to the system (Arrow's included; ``lib.memory``)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from playlist_assets.lib.constants import DataFolder
+from playlist_assets.lib.memory import trim_freed as trim_freed  # the API's name for it too
 
 log = logging.getLogger("playlist_assets.api")
 
@@ -31,12 +32,6 @@ def default_challenger(data_home: Path) -> tuple[Any, str] | None:
 
     found = champion.challenger(DataFolder.at(data_home).models)
     return None if found is None else (found[0], found[1].version)
-
-
-def trim_freed() -> None:
-    """Hand freed memory back to the system: glibc keeps freed blocks in its arenas."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def default_loader(data_home: Path) -> Any:

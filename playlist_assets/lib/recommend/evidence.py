@@ -12,7 +12,8 @@ import pandas as pd
 import scipy.sparse as sp
 
 from playlist_assets.lib.recommend.cooccurrence import TrackCooccurrence
-from playlist_assets.lib.recommend.songs import _descending
+from playlist_assets.lib.recommend.growing import room_for
+from playlist_assets.lib.recommend.orders import descending
 
 
 class Evidence:
@@ -38,10 +39,9 @@ class Evidence:
             self.artist_names = np.zeros(0, dtype=object)
             self.artist_playlists = np.zeros(0)
             self.playlist_norm = np.zeros(0)
-            self.frequency = np.zeros(n)
+            self._room(np.zeros(n))
         else:
             self._align(cooc, ids)
-        self.by_frequency = _descending(self.frequency)
         self.top_frequency = float(self.frequency.max()) if len(self.frequency) else 0.0
 
     def _align(self, cooc: TrackCooccurrence, ids: np.ndarray) -> None:
@@ -68,11 +68,24 @@ class Evidence:
         self.artist_code = {a: i for i, a in enumerate(self.artist_names)}
         self.artist_playlists = cooc.artist_playlists.astype(float)
         self.playlist_norm = 1.0 / np.sqrt(np.maximum(cooc.playlist_lengths, 1))
-        self.frequency = np.asarray(self.playlist_songs.sum(axis=0)).ravel()
+        self._room(np.asarray(self.playlist_songs.sum(axis=0)).ravel())
+
+    def _room(self, frequency: np.ndarray) -> None:
+        """``frequency`` and its order (``by_frequency``), each a view of a buffer with room:
+        songs appended later are in no playlist (frequency 0: the buffer's zeros) and come last
+        in the order, by position (the buffer's ``arange``), so a widened alignment's are views
+        of the same buffers, not copies (``_widen``)."""
+        n, capacity = len(frequency), room_for(len(frequency))
+        self._frequencies = np.zeros(capacity, dtype=frequency.dtype)
+        self._frequencies[:n] = frequency
+        self._order = np.arange(capacity)
+        self._order[:n] = descending(frequency)
+        self.frequency, self.by_frequency = self._frequencies[:n], self._order[:n]
 
     def _widen(self, before: Evidence, n: int) -> None:
         """``before``'s alignment, widened to ``n`` songs: the songs added after its own are not
-        in the catalogue, so their columns are empty (the matrices' arrays are shared)."""
+        in the catalogue, so their columns are empty (the matrices' arrays are shared) and
+        their frequency 0 (the buffers of ``_room``, while they have room)."""
         vars(self).update(vars(before))
         for name in _SONG_COLUMNS:
             matrix = getattr(before, name)
@@ -81,8 +94,11 @@ class Evidence:
                 setattr(
                     self, name, sp.csr_matrix((matrix.data, matrix.indices, matrix.indptr), shape)
                 )
-        added = np.zeros(n - len(before.frequency), dtype=before.frequency.dtype)
-        self.frequency = np.concatenate([before.frequency, added])
+        if n <= len(before._frequencies):
+            self.frequency, self.by_frequency = before._frequencies[:n], before._order[:n]
+        else:
+            added = np.zeros(n - len(before.frequency), dtype=before.frequency.dtype)
+            self._room(np.concatenate([before.frequency, added]))
 
     def items(self, track_ids: list[str]) -> np.ndarray:
         """Rows of the given tracks (-1 where the playlists data never saw them)."""

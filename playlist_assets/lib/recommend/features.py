@@ -247,7 +247,7 @@ def _songs(out: np.ndarray, table: SongTable, seeds: Seeds, cand: np.ndarray) ->
         out[:, col["album"]] = np.isin(mine, albums) & (mine >= 0)
     heard = seeds.songs[table.has_audio[seeds.songs]]
     if len(heard):
-        centre = table.z[heard].mean(axis=0)
+        centre = table.audio_z(heard).mean(axis=0)
         norm = np.linalg.norm(centre)
         if norm > 0:
             out[:, col["audio"]] = 0.5 * (table.direction[cand] @ (centre / norm)) + 0.5

@@ -2,13 +2,16 @@
 
 A service reloads its songs whenever a ``fresh_songs`` hour lands: ~40 songs onto 353,000 at a
 year of fresh songs. Loading the whole song side again beside the one still serving held two of
-them (a reload's memory peak ~2x one recommender). So the songs frame's columns, the ids and the
-posteriors live in buffers of ``capacity`` rows, of which a table reads views of its first ``n``:
-a table extended by ``m`` songs writes rows ``n..n+m``, which no table of ``n`` rows reads, and
-both tables then hold the same memory (the spare rows are never touched until written, so they
-cost address space, not memory). When the room runs out (``HEADROOM``: at 960 songs a day, every
-~5 weeks at a year of fresh songs), the extension copies into buffers with room again, and the
-replaced table keeps its own until it is freed.
+them (a reload's memory peak ~2x one recommender). So the songs frame's columns, the ids, the
+posteriors and what a table derives per song (``per_song``: popularity, identity, genre, album
+codes; each song's artists, ``RowsColumn``) live in buffers of ``capacity`` rows, of which a
+table reads views of its first ``n``: a table extended by ``m`` songs writes rows ``n..n+m``,
+which no table of ``n`` rows reads, and both tables then hold the same memory (the spare rows
+are never touched until written, so they cost address space, not memory). The ids' lookup
+(``IdIndex``) is likewise shared: an extension adds its ids, it does not hash them all again.
+When the room runs out (``HEADROOM``: at 960 songs a day, every ~5 weeks at a year of fresh
+songs), the extension copies into buffers with room again, and the replaced table keeps its own
+until it is freed.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import scipy.sparse as sp
 
 HEADROOM = 0.10  # spare rows (and text bytes), as a share of what is held
 MIN_SPARE = 1024  # spare rows at least (small bases: tests, the sample)
@@ -90,10 +94,66 @@ def _arrow(values: pd.Series) -> pa.Array:
     return chunks.combine_chunks() if isinstance(chunks, pa.ChunkedArray) else chunks
 
 
+class IdIndex:
+    """Song positions by id: a pandas ``Index`` (a hash table in C arrays, built on first use)
+    of the ids a store was made with, and a dict of the ids appended since. Hashing every id
+    again per extension (~8 MiB) also wrote into each id string (its reference count), copying
+    the pages a forked ranking process shares with the service (~27 MiB at a year)."""
+
+    def __init__(self, ids: np.ndarray, rows: int) -> None:
+        self._ids, self._rows = ids, rows
+        self._base: pd.Index | None = None
+        self.added: dict[str, int] = {}
+
+    def position(self, track_id: Any, n: int) -> int:
+        """Position of ``track_id`` among the first ``n`` songs, -1 when not among them."""
+        if self._base is None:
+            self._base = pd.Index(self._ids[: self._rows], copy=False)
+        try:
+            at = self._base.get_loc(track_id)
+        except (KeyError, TypeError):
+            try:
+                at = self.added.get(track_id, -1)
+            except TypeError:  # unhashable
+                return -1
+        return int(at) if isinstance(at, (int, np.integer)) and at < n else -1
+
+
+class RowsColumn:
+    """Per song, a sorted list of codes (a 0/1 songs x codes CSR matrix: each song's artists),
+    with room for more songs and entries; ``matrix(n, ...)`` is a view of the first ``n``."""
+
+    def __init__(self, rows: int, entries: int) -> None:
+        self.indptr = np.zeros(rows + 1, dtype=np.int32)
+        self.indices = np.zeros(entries, dtype=np.int32)
+        self.rows = 0
+
+    def appended(self, n: int, counts: np.ndarray, codes: np.ndarray) -> RowsColumn:
+        """Rows ``n..`` written (``counts`` entries each; ``codes`` in row order): here when no
+        table reads past ``n`` and there is room, else into a copy with room."""
+        end = int(self.indptr[n]) + len(codes)
+        out = self
+        if self.rows != n or n + len(counts) >= len(self.indptr) or end > len(self.indices):
+            out = RowsColumn(room_for(n + len(counts)), room_for(end))
+            out.indptr[: n + 1] = self.indptr[: n + 1]
+            out.indices[: self.indptr[n]] = self.indices[: self.indptr[n]]
+        out.indices[out.indptr[n] : end] = codes
+        out.indptr[n + 1 : n + len(counts) + 1] = out.indptr[n] + np.cumsum(counts)
+        out.rows = n + len(counts)
+        return out
+
+    def matrix(self, n: int, codes: int, data: np.ndarray) -> sp.csr_matrix:
+        """The first ``n`` rows over ``codes`` columns; ``data``: ones, at least as many."""
+        nnz = int(self.indptr[n])
+        parts = (data[:nnz], self.indices[:nnz], self.indptr[: n + 1])
+        return sp.csr_matrix(parts, shape=(n, codes), copy=False)
+
+
 class SongStore:
     """The songs frame's columns (numpy buffers, ``TextColumn`` for Arrow strings), the ids (one
-    Python string each) and the posteriors, with room for ``capacity`` rows. ``rows``: how many
-    are written; only a table of that many rows may be extended in place."""
+    Python string each), the posteriors and what tables derive per song (``per_song``,
+    ``parts``, ``books``: the codes of names, ``song_codes``), with room for ``capacity`` rows.
+    ``rows``: how many are written; only a table of that many rows may be extended in place."""
 
     def __init__(self, songs: pd.DataFrame, genres: int, capacity: int) -> None:
         self.capacity = capacity
@@ -109,10 +169,15 @@ class SongStore:
                 dtype = values.dtype if isinstance(values.dtype, np.dtype) else np.dtype(object)
                 self.columns[name] = np.empty(capacity, dtype=dtype)
         self.ids = np.empty(capacity, dtype=object)
+        self.index = IdIndex(self.ids, len(songs))
         self.posterior = np.zeros((capacity, genres), dtype=np.float32)
         self.cluster_posterior: dict[int, np.ndarray] = {}
         self.has_posteriors = np.zeros(capacity, dtype=bool)
         self.lock = threading.Lock()  # posteriors of every table on this store
+        self.derived: dict[str, np.ndarray] = {}
+        self.parts: dict[str, RowsColumn] = {}
+        self.books: dict[str, Any] = {}  # appended under their own rule (``song_codes``)
+        self._ones: dict[str, np.ndarray] = {}
         self.rows = 0
         self._write(songs)
 
@@ -127,6 +192,23 @@ class SongStore:
             for name, buffer in self.columns.items()
         }
         return pd.DataFrame(columns, index=pd.RangeIndex(n), copy=False)
+
+    def per_song(self, name: str, start: int, values: np.ndarray) -> np.ndarray:
+        """``values`` written as rows ``start..`` of the buffer ``name`` (made on first use),
+        and the view of its rows up to them: what a table derives per song, written once."""
+        if name not in self.derived:
+            self.derived[name] = np.zeros(self.capacity, dtype=values.dtype)
+        buffer = self.derived[name]
+        buffer[start : start + len(values)] = values
+        return buffer[: start + len(values)]
+
+    def ones(self, kind: str, n: int) -> np.ndarray:
+        """``n`` float32 ones: the data of the tables' 0/1 matrices of a ``kind`` (artists,
+        albums), one buffer for all of them. One per kind: scipy copies a view of less than
+        half its buffer (``prune``), and the kinds differ in size."""
+        if len(self._ones.get(kind, ())) < n:
+            self._ones[kind] = np.ones(room_for(n), dtype=np.float32)
+        return self._ones[kind][:n]
 
     def cluster_buffer(self, genre: int, components: int) -> np.ndarray:
         """The cluster posteriors of ``genre`` (made on first use; under ``lock``)."""
@@ -165,6 +247,9 @@ class SongStore:
         store.has_posteriors[:n] = self.has_posteriors[:n]
         for genre, values in self.cluster_posterior.items():
             store.cluster_buffer(genre, values.shape[1])[:n] = values[:n]
+        for name, values in self.derived.items():
+            store.per_song(name, 0, values[:n])
+        store.parts, store.books = dict(self.parts), dict(self.books)  # they copy themselves
         return store
 
     def _write(self, rows: pd.DataFrame, n: int = 0) -> None:
@@ -174,5 +259,8 @@ class SongStore:
                 buffer.write(n, _arrow(rows[name]))
             else:
                 buffer[n : n + m] = rows[name].to_numpy(dtype=buffer.dtype)
-        self.ids[n : n + m] = rows["track_id"].astype(str).to_numpy(dtype=object)
+        ids = rows["track_id"].astype(str).to_numpy(dtype=object)
+        self.ids[n : n + m] = ids
+        if n:  # appended: the ids made with the store are in its index already
+            self.index.added.update(zip(ids, range(n, n + m), strict=True))
         self.rows = n + m

@@ -10,8 +10,9 @@ Few Python objects per song: a long-running service reloads the table hourly, an
 cannot give back memory where requests allocated among a replaced table's objects. The text
 columns are Arrow-backed, the ids the one column of Python strings, their lookup a pandas
 ``Index`` (a hash table in C arrays, not a dict of 353,000 ints at a year of fresh songs).
-The songs, ids and posteriors are views of a ``growing.SongStore`` with room for more songs: a
-fresh hour's songs are appended to it (``extend``) and the new table shares it with the old.
+The songs, ids, posteriors and per-song codes are views of a ``growing.SongStore`` with room
+for more songs: a fresh hour's songs are appended to it (``extend``), the new table shares it
+with the old, and only what depends on every song is computed again for it.
 """
 
 from __future__ import annotations
@@ -22,17 +23,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import scipy.sparse as sp
 
 from playlist_assets.lib.recommend.cooccurrence import normalize_artist
-from playlist_assets.lib.recommend.growing import TEXT, SongStore
+from playlist_assets.lib.recommend.growing import TEXT, RowsColumn, SongStore, room_for
 from playlist_assets.lib.recommend.metrics import OLD_SIMILARITY_FEATURES
 from playlist_assets.lib.recommend.names import NEW_SONG_HOURS
+from playlist_assets.lib.recommend.orders import with_added, with_entries
 from playlist_assets.lib.recommend.song_codes import (
-    album_codes,
-    artist_index,
-    normalized_codes,
-    zero_one,
+    ArtistCodes,
+    KeyBook,
+    artist_rows,
+    identity_keys,
+    normalized_keys,
 )
 from playlist_assets.lib.schema import CONTINUOUS_FEATURES
 
@@ -59,22 +61,6 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "new",
     "score",
 )
-
-
-def _artist_set(artists: str) -> str:
-    return ";".join(sorted(normalize_artist(a) for a in artists.split(";")))
-
-
-def song_identity(names: Iterable[object], artists: Iterable[object]) -> np.ndarray:
-    """Integer code per song: equal for the same normalised name and set of artists."""
-    if not isinstance(names, pd.Series):
-        names = pd.Series(list(names), dtype=object)
-    if not isinstance(artists, pd.Series):
-        artists = pd.Series(list(artists), dtype=object)
-    name = normalized_codes(names.reset_index(drop=True), normalize_artist)
-    artist = normalized_codes(artists.reset_index(drop=True), _artist_set)
-    codes, _ = pd.factorize(name * (int(artist.max(initial=0)) + 1) + artist)
-    return codes
 
 
 def text_as_arrow(songs: pd.DataFrame) -> pd.DataFrame:
@@ -128,22 +114,6 @@ def genre_list(classifier: Any | None, genres: pd.Series) -> list[str]:
         return list(classifier.classes)
     _, labels = pd.factorize(genres.astype(TEXT))
     return sorted(str(g) for g in labels)
-
-
-def popular_first(matrix: sp.csr_matrix, popularity: np.ndarray) -> sp.csr_matrix:
-    """``matrix`` (rows x songs) with each row's songs ordered most popular first, so the first
-    entries of a row are its best-known songs (an artist of a year of fresh songs has thousands)."""
-    rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-    order = np.lexsort((matrix.indices, -popularity[matrix.indices], rows))
-    return sp.csr_matrix(
-        (matrix.data[order], matrix.indices[order], matrix.indptr), shape=matrix.shape
-    )
-
-
-def _descending(key: np.ndarray, positions: np.ndarray | None = None) -> np.ndarray:
-    """Positions by ``key`` descending, ties in catalogue order."""
-    positions = np.arange(len(key)) if positions is None else positions
-    return positions[np.lexsort((positions, -key[positions]))]
 
 
 def song_store(songs: pd.DataFrame, classifier: Any | None) -> tuple[SongStore, list[str]]:
@@ -200,67 +170,113 @@ class SongTable:
         now: pd.Timestamp | None,
         before: SongTable | None = None,
     ) -> None:
-        """Views of the store's first ``n`` songs, and what depends on all of them (computed
-        anew for each table: an extension changes the audio's centre and spread, the orders)."""
+        """Views of the store's first ``n`` songs. What is per song is derived for the songs
+        ``before`` (a table of the store's first songs) lacks and written to the store; what
+        depends on all of them (the audio's centre and spread, the new flags) is computed anew,
+        and the orders get the added songs inserted (``orders``)."""
         self.store, self.n = store, n
         self.songs = store.frame(n)
         self.source: Any = None  # what it was read from (``load.SongSource``), when loaded
         # the one column kept as Python strings: answers list them, and the requests remembered
         # for feedback then point at these objects rather than holding copies
         self.ids = store.ids[:n]
-        self._index = pd.Index(self.ids, copy=False)  # id -> position: a hash table in C arrays
-        self.popularity = self.songs["popularity"].fillna(0).to_numpy(dtype=float)
-        self.identity = song_identity(self.songs["track_name"], self.songs["artists"])
-        self.identities = int(self.identity.max()) + 1
-        self.cluster = self.songs["cluster"].fillna(-1).to_numpy(dtype=int)
+        start = 0 if before is None else before.n
+        added = self.songs.iloc[start:]  # the songs whose per-song values this table writes
+        popularity = added["popularity"].fillna(0).to_numpy(dtype=float)
+        self.popularity = store.per_song("popularity", start, popularity)
+        cluster = added["cluster"].fillna(-1).to_numpy(dtype=int)
+        self.cluster = store.per_song("cluster", start, cluster)
+        self._identities(added, start, before)
         self.new = self._new_flags(now)
-        self._audio()
-        self._genres(classifier, cluster_models, genres)
-        self._artists_and_albums(before)
-        self.by_popularity = _descending(self.popularity)
+        self._audio(added, start)
+        self._genres(classifier, cluster_models, genres, added, before)
+        self._artists(added, before)
+        self._albums(added, before)
+        old = None if before is None else before.by_popularity
+        self.by_popularity = with_added(old, self.popularity, np.arange(start, n))
 
     # -- set-up -------------------------------------------------------------------------------
 
-    def _new_flags(self, now: pd.Timestamp | None) -> np.ndarray:
-        column = self.songs.get("landed_at", pd.Series([pd.NaT] * self.n))
-        landed = pd.to_datetime(column)
-        now = pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None else pd.Timestamp(now)
-        return (landed >= now - pd.Timedelta(hours=NEW_SONG_HOURS)).to_numpy(dtype=bool)
+    def _identities(self, added: pd.DataFrame, start: int, before: SongTable | None) -> None:
+        """Identity codes of the added songs by the store's book of identity keys: only their
+        names and artists normalized (a year's took ~27 MiB of temporaries and ~1 CPU-s)."""
+        keys = identity_keys(added["track_name"], added["artists"])
+        size = 0 if before is None else before.identities
+        book, codes = KeyBook.coded(self.store.books.get("identity"), size, keys)
+        self.store.books["identity"] = book
+        self.identity = self.store.per_song("identity", start, codes)
+        self.identities = book.size  # the codes are dense: 0 .. identities - 1
 
-    def _audio(self, chunk: int = 32_768) -> None:
+    def _new_flags(self, now: pd.Timestamp | None) -> np.ndarray:
+        """Whether each song landed within ``NEW_SONG_HOURS`` of ``now`` (computed anew for
+        each table: time moves; on the column itself when it holds times, no copy of it)."""
+        now = pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None else pd.Timestamp(now)
+        since = now - pd.Timedelta(hours=NEW_SONG_HOURS)
+        column = self.songs.get("landed_at", pd.Series([pd.NaT] * self.n))
+        if isinstance(column.dtype, np.dtype) and column.dtype.kind == "M":  # NaT: never new
+            return column.to_numpy() >= since.to_datetime64()
+        return (pd.to_datetime(column) >= since).to_numpy(dtype=bool)
+
+    def _audio(self, added: pd.DataFrame, start: int, chunk: int = 32_768) -> None:
         """Unit directions of the standardized audio features; songs lacking a feature (the live
         Spotify feed) get a zero vector: neutral on audio similarity, no cluster posterior.
-        Computed a chunk of songs at a time (a whole year's float64 copies were ~100 MiB)."""
-        columns = [self.songs[c].to_numpy(dtype=float) for c in CONTINUOUS_FEATURES]
-        self.has_audio = np.ones(self.n, dtype=bool)
-        for values in columns:
-            self.has_audio &= ~np.isnan(values)
-        heard = self.has_audio.any()
-        width = len(columns)
-        centre = np.array([np.nanmean(c) for c in columns]) if heard else np.zeros(width)
-        spread = np.array([np.nanstd(c) for c in columns]) if heard else np.ones(width)
-        spread = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)
-        self.z = np.empty((self.n, width), dtype=np.float32)
+        The centre and spread are every song's, so the directions are computed anew for each
+        table, a chunk of songs at a time (a whole year's float64 copies were ~100 MiB); the
+        standardized features themselves only for the seeds of a request (``audio_z``)."""
+        heard = np.ones(len(added), dtype=bool)
+        for c in CONTINUOUS_FEATURES:
+            heard &= ~np.isnan(added[c].to_numpy(dtype=float))
+        self.has_audio = self.store.per_song("has_audio", start, heard)
+        # the columns as stored (views); as floats per use, so no float copy is held
+        self._features = [self.songs[c].to_numpy() for c in CONTINUOUS_FEATURES]
+        width = len(self._features)
+        if self.has_audio.any():
+            centre = np.array([np.nanmean(c.astype(float, copy=False)) for c in self._features])
+            spread = np.array([np.nanstd(c.astype(float, copy=False)) for c in self._features])
+        else:
+            centre, spread = np.zeros(width), np.ones(width)
+        self._centre = centre
+        self._spread = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)
         self.direction = np.empty((self.n, width), dtype=np.float32)
-        for start in range(0, self.n, chunk):
-            end = min(start + chunk, self.n)
-            features = np.column_stack([c[start:end] for c in columns])
-            z = np.nan_to_num((features - centre) / spread)
+        for first in range(0, self.n, chunk):
+            last = min(first + chunk, self.n)
+            z = self._z(slice(first, last))
             norms = np.linalg.norm(z, axis=1, keepdims=True)
-            self.direction[start:end] = z / np.where(norms > 0, norms, 1.0)
-            self.z[start:end] = z
+            self.direction[first:last] = z / np.where(norms > 0, norms, 1.0)
+
+    def _z(self, positions: np.ndarray | slice) -> np.ndarray:
+        """The standardized audio features (float64) of the songs at ``positions``."""
+        columns = [c[positions].astype(float) for c in self._features]
+        return np.nan_to_num((np.column_stack(columns) - self._centre) / self._spread)
+
+    def audio_z(self, positions: np.ndarray) -> np.ndarray:
+        """The standardized audio features of the songs at ``positions`` (0 where lacking),
+        computed when asked: a request reads only its seeds', and held for every song they
+        were 12 MiB more per table, made again for each hour landed."""
+        return self._z(np.asarray(positions, dtype=np.int64)).astype(np.float32)
 
     def _genres(
-        self, classifier: Any | None, cluster_models: dict[str, Any] | None, genres: list[str]
+        self,
+        classifier: Any | None,
+        cluster_models: dict[str, Any] | None,
+        genres: list[str],
+        added: pd.DataFrame,
+        before: SongTable | None,
     ) -> None:
         self.classifier = classifier
         self.cluster_models = dict(cluster_models or {})
-        which, labels = pd.factorize(self.songs["track_genre"].astype(TEXT))
+        which, labels = pd.factorize(added["track_genre"].astype(TEXT))
         labels = [str(g) for g in labels]  # a song without a genre: -1
         self.genres = genres
-        self.genre = np.append(pd.Index(self.genres).get_indexer(labels), -1)[which]
+        genre = np.append(pd.Index(self.genres).get_indexer(labels), -1)[which]
+        start = self.n - len(added)
+        self.genre = self.store.per_song("genre", start, genre)
         self.by_genre_popularity = [
-            _descending(self.popularity, np.flatnonzero(self.genre == g))
+            with_added(
+                None if before is None else before.by_genre_popularity[g],
+                self.popularity,
+                start + np.flatnonzero(genre == g),
+            )
             for g in range(len(self.genres))
         ]
         store = self.store
@@ -275,32 +291,46 @@ class SongTable:
         if self.n <= EAGER_POSTERIOR_SONGS:
             self.posteriors(np.arange(self.n))
 
-    def _artists_and_albums(self, before: SongTable | None) -> None:
-        """Artist and album indexes; with ``before`` (a table of this store's first songs),
-        its codes kept and only the added songs' names normalized (``song_codes``)."""
-        start = 0 if before is None else before.n
-        artists = artist_index(
-            self.songs["artists"].iloc[start:], None if before is None else before.artists
-        )
-        self.artists = artists
-        self.artist_vocab, self.artist_code = artists.vocab, artists.code
-        self.song_artists = artists.song_artists
-        self.artist_songs = popular_first(self.song_artists.T.tocsr(), self.popularity)
-        album = self.songs.get("album_name", pd.Series([""] * self.n))
-        # the same casefold and spacing as artists; no album (or an empty name): -1
-        self.album = album_codes(album, None if before is None else before.album)
-        listed = np.flatnonzero(self.album >= 0)
-        albums = zero_one(listed, self.album[listed], int(self.album.max()) + 1, self.n)
-        self.album_songs = popular_first(albums, self.popularity)
+    def _artists(self, added: pd.DataFrame, before: SongTable | None) -> None:
+        """Each song's artists (the store's ``RowsColumn``) and each artist's songs, popular
+        first; only the added songs' names normalized and coded (``song_codes``)."""
+        store, start = self.store, self.n - len(added)
+        size = 0 if before is None else len(before.artist_vocab)
+        book, counts, codes = artist_rows(added["artists"], store.books.get("artists"), size)
+        store.books["artists"] = book
+        rows = store.parts.get("song_artists") or RowsColumn(store.capacity, room_for(len(codes)))
+        store.parts["song_artists"] = rows = rows.appended(start, counts, codes)
+        self.artist_vocab, self.artist_code = book.names[: book.size], ArtistCodes(book, book.size)
+        ones = store.ones(
+            "artists", int(rows.indptr[self.n])
+        )  # as many entries as each matrix here
+        self.song_artists = rows.matrix(self.n, book.size, ones)
+        songs = np.repeat(np.arange(start, self.n), counts)
+        shape = (book.size, self.n)
+        old = None if before is None else before.artist_songs
+        self.artist_songs = with_entries(old, codes, songs, self.popularity, shape, ones)
+
+    def _albums(self, added: pd.DataFrame, before: SongTable | None) -> None:
+        """Album code per song (the same casefold and spacing as artists; no album, or an empty
+        name: -1) and each album's songs, popular first."""
+        store, start = self.store, self.n - len(added)
+        names = added.get("album_name", pd.Series([""] * len(added), dtype=object))
+        keys, named = normalized_keys(names, normalize_artist)
+        size = 0 if before is None else before.album_songs.shape[0]
+        book, codes = KeyBook.coded(store.books.get("album"), size, keys, named)
+        store.books["album"] = book
+        self.album = store.per_song("album", start, codes)
+        listed = np.flatnonzero(codes >= 0)
+        songs, shape = start + listed, (book.size, self.n)
+        old = None if before is None else before.album_songs
+        ones = store.ones("albums", len(listed) + (0 if old is None else old.nnz))
+        self.album_songs = with_entries(old, codes[listed], songs, self.popularity, shape, ones)
 
     # -- lookups ------------------------------------------------------------------------------
 
     def position(self, track_id: str) -> int:
         """Position of the song ``track_id``, -1 when the base does not hold it."""
-        try:
-            return self._index.get_loc(track_id)
-        except (KeyError, TypeError):
-            return -1
+        return self.store.index.position(track_id, self.n)
 
     def positions(self, track_ids: Iterable[str]) -> np.ndarray:
         """Positions of the given ids (those not in the base left out)."""

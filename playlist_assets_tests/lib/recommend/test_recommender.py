@@ -20,7 +20,7 @@ from playlist_assets.lib.recommend.names import COOC_FEATURES, FEATURES, STRATEG
 from playlist_assets.lib.recommend.playlist_refs import normalize_track_id
 from playlist_assets.lib.recommend.recommender import NoUsableTracks, Recommender
 from playlist_assets.lib.recommend.settings import Blends
-from playlist_assets.lib.recommend.songs import song_identity
+from playlist_assets.lib.recommend.song_codes import song_identity
 from playlist_assets.lib.schema import AUDIO_FEATURES
 
 # -- a hand-made catalogue -----------------------------------------------------------------------
