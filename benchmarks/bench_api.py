@@ -212,15 +212,12 @@ def promote(home: Path) -> None:
 
 
 def promote_elsewhere(home: Path) -> None:
-    """``promote`` in its own process, as a Dagster run would (at the code server's niceness,
-    ``RUN_NICENESS``, as serve.sh and compose start it): in this one it would hold the GIL the
-    load generator needs (reading and writing the co-occurrence), and its clients' delays would
-    count as the service's latency."""
-    from playlist_assets.lib.service.profile import RUN_NICENESS
-
+    """``promote`` in its own process, as a Dagster run would: in this one it would hold the GIL
+    the load generator needs (reading and writing the co-occurrence), and its clients' delays
+    would count as the service's latency."""
     code = "import sys; from pathlib import Path; from bench_api import promote; promote(Path(sys.argv[1]))"
     subprocess.run(
-        ["nice", "-n", str(RUN_NICENESS), sys.executable, "-c", code, str(home)],
+        [sys.executable, "-c", code, str(home)],
         cwd=Path(__file__).parent,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)},
         check=True,

@@ -169,8 +169,7 @@ launch_service() {
     MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false launch mlflow "${BIN}mlflow" server \
     --host "$BACKEND_HOST" --port "$MLFLOW_PORT" --workers 1 \
     --serve-artifacts --app-name basic-auth --static-prefix /mlflow ;;
-  # niced (RUN_NICENESS, lib/service/profile.py): the runs it starts yield the cores to the API
-  code-server) launch code-server nice -n "$RUN_NICENESS" "${BIN}dagster" code-server start -h "$BACKEND_HOST" -p "$CODE_SERVER_PORT" \
+  code-server) launch code-server "${BIN}dagster" code-server start -h "$BACKEND_HOST" -p "$CODE_SERVER_PORT" \
     -m playlist_assets.definitions --location-name playlist_assets ;;
   webserver) launch webserver "${BIN}dagster-webserver" -h "$BACKEND_HOST" -p "$DAGSTER_PORT" -w "$WORKSPACE" ;;
   view) launch view "${BIN}dagster-webserver" -h "$BACKEND_HOST" -p "$VIEW_PORT" -w "$WORKSPACE" \

@@ -31,10 +31,6 @@ DEFAULT_HOST = "127.0.0.1"
 # Where every part but the door listens, whatever SERVE_HOST says.
 BACKEND_HOST = "127.0.0.1"
 DEFAULT_START_TIMEOUT_S = 300
-# The code server, and so every run and sensor it starts, runs this much nicer than the rest: on
-# two cores a run's CPU (an evaluation, a promotion) otherwise queued the API's requests behind
-# it (p99 at 200 requests/s 100-900 ms across a promotion, 37 ms with the run niced).
-RUN_NICENESS = 10
 PG_USER = "playlist"
 # The two databases of the local server: Dagster's storage and MLflow's tracking store.
 DAGSTER_DB = "dagster"
@@ -235,7 +231,6 @@ class Profile:
             "HOST": self.host,
             "BACKEND_HOST": BACKEND_HOST,
             "START_TIMEOUT": str(self.start_timeout_s),
-            "RUN_NICENESS": str(RUN_NICENESS),
         }
         layout.update({PORTS[s].setting: str(p) for s, p in self.ports.items()})
         return layout
