@@ -212,12 +212,16 @@ def promote(home: Path) -> None:
 
 
 def promote_elsewhere(home: Path) -> None:
-    """``promote`` in its own process, as a Dagster run would: in this one it would hold the GIL
-    the load generator needs (reading and writing the co-occurrence), and its clients' delays
-    would count as the service's latency."""
+    """``promote`` in its own process, as a Dagster run would (at the code server's priority:
+    ``at_run_priority``, as serve.sh starts it): in this one it would hold the GIL the
+    load generator needs (reading and writing the co-occurrence), and its clients' delays would
+    count as the service's latency."""
+    from playlist_assets.lib.service.profile import at_run_priority
+
     code = "import sys; from pathlib import Path; from bench_api import promote; promote(Path(sys.argv[1]))"
     subprocess.run(
         [sys.executable, "-c", code, str(home)],
+        preexec_fn=at_run_priority,
         cwd=Path(__file__).parent,
         env={**os.environ, "PYTHONPATH": str(Path(__file__).parent)},
         check=True,

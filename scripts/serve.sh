@@ -143,6 +143,16 @@ launch() { # service logfile command... : its own session, so stop can end its w
   echo $! >"$RUN_DIR/$service.pid"
 }
 
+# launch at RUN_NICENESS (lib/service/profile.py). nice orders the processes of one scheduling
+# group; with the kernel's autogroup on (Debian's default) every session is a group of its own,
+# competing as equals whatever their processes' nice, so the new session's group is niced too.
+launch_niced() {
+  local service=$1
+  shift
+  launch "$service" bash -c 'echo "$0" 2>/dev/null >/proc/self/autogroup; exec nice -n "$0" "$@"' \
+    "$RUN_NICENESS" "$@"
+}
+
 # The door: nginx on SERVE_HOST once the profile has a user, else on loopback (and it says so).
 launch_proxy() {
   [ -x "$NGINX" ] || die "proxy: Debian's nginx is not installed (apt-get install nginx), or set NGINX_BIN"
@@ -169,7 +179,8 @@ launch_service() {
     MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false launch mlflow "${BIN}mlflow" server \
     --host "$BACKEND_HOST" --port "$MLFLOW_PORT" --workers 1 \
     --serve-artifacts --app-name basic-auth --static-prefix /mlflow ;;
-  code-server) launch code-server "${BIN}dagster" code-server start -h "$BACKEND_HOST" -p "$CODE_SERVER_PORT" \
+  # niced: the runs it starts (its children) yield the cores to the API's requests
+  code-server) launch_niced code-server "${BIN}dagster" code-server start -h "$BACKEND_HOST" -p "$CODE_SERVER_PORT" \
     -m playlist_assets.definitions --location-name playlist_assets ;;
   webserver) launch webserver "${BIN}dagster-webserver" -h "$BACKEND_HOST" -p "$DAGSTER_PORT" -w "$WORKSPACE" ;;
   view) launch view "${BIN}dagster-webserver" -h "$BACKEND_HOST" -p "$VIEW_PORT" -w "$WORKSPACE" \

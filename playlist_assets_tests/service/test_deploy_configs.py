@@ -82,7 +82,11 @@ def test_compose_keeps_data_and_credentials_where_they_belong() -> None:
     workspace = yaml.safe_load((DEPLOY / "workspace.compose.yaml").read_text())
     grpc = workspace["load_from"][0]["grpc_server"]
     assert grpc["host"] in compose["services"]
-    assert str(grpc["port"]) in compose["services"]["code-server"]["command"]
+    command = compose["services"]["code-server"]["command"]
+    assert str(grpc["port"]) in command
+    # Its runs yield the cores to the API: a lower CPU weight than every other container's.
+    weights = {name: s.get("cpu_shares", 1024) for name, s in compose["services"].items()}
+    assert weights.pop("code-server") < min(weights.values())
 
 
 def test_compose_publishes_only_the_door() -> None:

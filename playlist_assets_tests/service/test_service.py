@@ -15,6 +15,7 @@ behind. ``test_the_door`` checks logins and roles over real HTTP (see its docstr
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import os
@@ -34,6 +35,7 @@ import pytest
 
 from playlist_assets import settings
 from playlist_assets.defs.partitions import hourly_partitions
+from playlist_assets.lib.service.profile import RUN_NICENESS
 
 pytestmark = pytest.mark.service
 
@@ -174,6 +176,28 @@ def service() -> Iterator[dict]:
             shutil.rmtree(root, ignore_errors=True)
 
 
+def _niceness(pid: int) -> tuple[int, int | None]:
+    """The process's nice, and its session's scheduling group's (None: no autogroup here)."""
+    own = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+    try:
+        group = int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
+    except OSError:
+        group = None
+    return own, group
+
+
+def _session(sid: int) -> dict[int, int]:
+    """Every process of session ``sid`` (the code server's: it and the runs it starts) and its
+    nice."""
+    found = {}
+    for proc in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, ValueError):
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+            if proc.name.isdigit() and int(fields[3]) == sid:
+                found[int(proc.name)] = int(fields[16])
+    return found
+
+
 def test_service_profile_end_to_end(service: dict) -> None:
     env, data, ports = service["env"], service["data"], service["ports"]
     timings = {"profile start": service["start_s"]}
@@ -182,6 +206,13 @@ def test_service_profile_end_to_end(service: dict) -> None:
     for name in ("postgres", "door", "mlflow", "code-server", "webserver", "view", "daemon"):
         line = next(x for x in service["start_stdout"].splitlines() if x.startswith(name))
         assert "NOT" not in line and "pid" in line, line
+
+    # The code server (and so every run it starts) yields the cores to the API and the rest,
+    # its session's scheduling group too where the kernel groups by session (autogroup).
+    run_dir = data / "service" / "run"
+    niced = _niceness(int((run_dir / "code-server.pid").read_text()))
+    assert niced[0] == RUN_NICENESS and niced[1] in (None, RUN_NICENESS), niced
+    assert _niceness(int((run_dir / "webserver.pid").read_text()))[0] == 0
 
     # A second start says so and starts nothing.
     pids = {p.name: p.read_text() for p in (data / "service" / "run").glob("*.pid")}
@@ -226,9 +257,12 @@ def test_service_profile_end_to_end(service: dict) -> None:
     t0 = time.monotonic()
     run_ids = [gql.materialize_partition(client, FEED_JOB, key) for key in queued]
     most_at_once = 0
+    code_server = int((data / "service" / "run" / "code-server.pid").read_text())
+    run_niceness: dict[int, int] = {}  # every process the code server started, runs included
     while True:
         counts = gql.runs_by_status(gql.runs_of(client, run_ids))
         most_at_once = max(most_at_once, counts["STARTED"] + counts["STARTING"])
+        run_niceness.update(_session(code_server))
         if counts["SUCCESS"] >= QUEUED_RUNS // 2:
             break
         assert time.monotonic() - t0 < 3600, f"queue stalled: {counts}"
@@ -243,6 +277,8 @@ def test_service_profile_end_to_end(service: dict) -> None:
     timings[f"{QUEUED_RUNS} one-hour runs, {RUNS_AT_ONCE} at once"] = time.monotonic() - t0
 
     assert gql.runs_by_status(runs) == {"SUCCESS": QUEUED_RUNS}, gql.runs_by_status(runs)
+    # Every run ran at the code server's priority (its server and itself: more than 2 processes).
+    assert len(run_niceness) > 2 and set(run_niceness.values()) == {RUN_NICENESS}, run_niceness
     # The queue never starts more than the limit. (It often starts fewer: a run whose steps
     # all wait for the single "duckdb" pool slot stays queued instead of idling in a process.)
     assert most_at_once <= RUNS_AT_ONCE, most_at_once

@@ -9,6 +9,7 @@ through the door's routes (``ROUTES``) or not at all (gRPC, Postgres, the door's
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 from collections.abc import Mapping
@@ -31,6 +32,11 @@ DEFAULT_HOST = "127.0.0.1"
 # Where every part but the door listens, whatever SERVE_HOST says.
 BACKEND_HOST = "127.0.0.1"
 DEFAULT_START_TIMEOUT_S = 300
+# The code server, and so every run and sensor it starts, runs this much nicer than the rest: on
+# two cores a run's CPU (an evaluation, a promotion) otherwise queued the API's requests behind
+# it (p99 at 200 requests/s 100-900 ms across a promotion, 37 ms with the run niced).
+# serve.sh's launch_niced applies it; at_run_priority is the same for a Python child.
+RUN_NICENESS = 10
 PG_USER = "playlist"
 # The two databases of the local server: Dagster's storage and MLflow's tracking store.
 DAGSTER_DB = "dagster"
@@ -80,6 +86,15 @@ ROUTES: tuple[Route, ...] = (
 MLFLOW_PREFIX = "/mlflow"
 VIEW_PREFIX = "/view"
 DASHBOARD_PREFIX = "/dashboard/"
+
+
+def at_run_priority() -> None:
+    """In a child before it executes (``preexec_fn``): what serve.sh's ``launch_niced`` does, a
+    session of its own whose scheduling group (the kernel's autogroup) and process are niced."""
+    os.setsid()
+    with contextlib.suppress(OSError):  # no autogroup in this kernel: the nice below counts
+        Path("/proc/self/autogroup").write_text(str(RUN_NICENESS))
+    os.nice(RUN_NICENESS)
 
 
 def is_loopback(host: str) -> bool:
@@ -231,6 +246,7 @@ class Profile:
             "HOST": self.host,
             "BACKEND_HOST": BACKEND_HOST,
             "START_TIMEOUT": str(self.start_timeout_s),
+            "RUN_NICENESS": str(RUN_NICENESS),
         }
         layout.update({PORTS[s].setting: str(p) for s, p in self.ports.items()})
         return layout
