@@ -47,6 +47,13 @@ query($filter: RunsFilter!) {
   }
 }
 """
+RUN_ERRORS = """
+query($id: ID!) {
+  logsForRun(runId: $id) {
+    ... on EventConnection { events { __typename ... on MessageEvent { message level } } }
+  }
+}
+"""
 MATERIALIZATIONS = """
 query($key: AssetKeyInput!) {
   assetOrError(assetKey: $key) {
@@ -210,6 +217,18 @@ def backfill_runs(client: DagsterGraphQLClient, backfill_id: str) -> list[dict]:
 
 def runs_by_status(runs: list[dict]) -> Counter:
     return Counter(r["status"] for r in runs)
+
+
+def errors(client: DagsterGraphQLClient, runs: list[dict]) -> dict[str, list[str]]:
+    """The error-level event messages of every run that did not succeed (why, for a failure)."""
+    out = {}
+    for run in runs:
+        if run["status"] != "SUCCESS":
+            events = query(client, RUN_ERRORS, {"id": run["runId"]})["logsForRun"]["events"]
+            out[run["runId"]] = [
+                f"{e['__typename']}: {e['message']}" for e in events if e.get("level") == "ERROR"
+            ]
+    return out
 
 
 def materializations_per_partition(client: DagsterGraphQLClient, asset: str) -> Counter:

@@ -43,6 +43,7 @@ REPO = Path(__file__).resolve().parents[2]
 SERVE = ["bash", str(REPO / "scripts" / "serve.sh")]
 # A 48-hour backfill; then one-hour runs queued at once (each is a process start: ~13 s of a
 # quiet 2-core machine, so 48 of them would add 10 minutes to CI). Both can be set.
+# SERVICE_TEST_KEEP=1 keeps the profile's data folder (logs, Postgres) to look into a failure.
 HOURS = int(os.environ.get("SERVICE_TEST_HOURS", "48"))
 QUEUED_RUNS = int(os.environ.get("SERVICE_TEST_QUEUED_RUNS", "8"))
 FEED_JOB = "hourly_feed_job"
@@ -172,7 +173,9 @@ def service() -> Iterator[dict]:
         stop = _serve(env, "stop", timeout=300)
         info["stop"] = stop
         info["left_running"] = _processes_using(data)
-        if not info["left_running"]:
+        if os.environ.get("SERVICE_TEST_KEEP"):
+            print(f"service: data kept in {root}")
+        elif not info["left_running"]:
             shutil.rmtree(root, ignore_errors=True)
 
 
@@ -276,7 +279,8 @@ def test_service_profile_end_to_end(service: dict) -> None:
     runs = gql.wait_runs(client, run_ids, timeout=3600)
     timings[f"{QUEUED_RUNS} one-hour runs, {RUNS_AT_ONCE} at once"] = time.monotonic() - t0
 
-    assert gql.runs_by_status(runs) == {"SUCCESS": QUEUED_RUNS}, gql.runs_by_status(runs)
+    statuses = gql.runs_by_status(runs)
+    assert statuses == {"SUCCESS": QUEUED_RUNS}, (statuses, gql.errors(client, runs))
     # Every run ran at the code server's priority (its server and itself: more than 2 processes).
     assert len(run_niceness) > 2 and set(run_niceness.values()) == {RUN_NICENESS}, run_niceness
     # The queue never starts more than the limit. (It often starts fewer: a run whose steps
