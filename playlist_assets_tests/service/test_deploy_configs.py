@@ -40,6 +40,17 @@ def test_instance_configs_pass_dagsters_schema(name: str, tmp_path: Path) -> Non
     assert config["concurrency"]["runs"]["max_concurrent_runs"] == 4
 
 
+@pytest.mark.parametrize(
+    "path", ["dagster.yaml", "deploy/dagster.postgres.yaml", "deploy/dagster.compose.yaml"]
+)
+def test_runs_the_code_server_was_slow_to_start_are_queued_again(path: str, tmp_path: Path) -> None:
+    shutil.copy(REPO / path, tmp_path / "dagster.yaml")
+    config, _ = dagster_instance_config(str(tmp_path))
+    queue = config["run_coordinator"]
+    assert queue["class"] == "QueuedRunCoordinator"
+    assert queue["config"]["max_user_code_failure_retries"] > 0
+
+
 def test_compose_launcher_config_is_the_docker_launchers() -> None:
     dagster_docker = pytest.importorskip("dagster_docker")
     launcher = yaml.safe_load((DEPLOY / "dagster.compose.yaml").read_text())["run_launcher"]
