@@ -9,8 +9,10 @@ hour's extension:
 1. loads the recommender as the service does (``load_recommender(extendable=True)``, every
    posterior computed, one warming request, the answers' encoded columns) and forks ``--fork``
    idle children after ``gc.freeze()``, as the service forks its ranking processes;
-2. optionally changes the warehouse as a retrain would (``--change``: ``song_index``'s cluster
-   confidences rewritten, so no song storage can be kept; put back after the run);
+2. optionally changes what a retrain changes: ``--change songs``, ``song_index``'s cluster
+   confidences rewritten (no song storage can be kept; put back after the run), or
+   ``--change classifier``, the genre classifier's file written again (a promotion of the
+   classifier alone: the songs kept, every posterior computed again);
 3. loads again beside it, as the watcher does (``loading.default_loader``, given the serving
    recommender when it takes one), warms every posterior, answers one request and encodes the
    answers' columns (``SongColumns.of``, or the serving state's when the songs are the same):
@@ -39,7 +41,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", type=Path, required=True, help="a data folder (a copy)")
     parser.add_argument("--fork", type=int, default=2, help="idle children sharing the state")
-    parser.add_argument("--change", action="store_true", help="song_index changed first")
+    parser.add_argument("--change", choices=["songs", "classifier"], help="changed first")
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
     import duckdb
@@ -48,6 +50,11 @@ def main() -> None:
     from playlist_assets.api import loading
     from playlist_assets.api.loading import trim_freed, warm
     from playlist_assets.api.state import SongColumns
+    from playlist_assets.lib.classifier.artifacts import (
+        classifier_path,
+        load_classifier,
+        write_pickle_atomic,
+    )
 
     loader = loading.default_loader
     takes_current = len(inspect.signature(loader).parameters) > 1
@@ -63,9 +70,12 @@ def main() -> None:
     time.sleep(0.5)
     base = {"rss": status_mib("VmRSS"), "pss": pss_mib(pids)}
     warehouse = str(args.home / "warehouse.duckdb")
-    if args.change:
+    if args.change == "songs":
         with duckdb.connect(warehouse) as con:
             con.execute(CHANGE.format(factor=0.5))
+    elif args.change == "classifier":
+        models = args.home / "models"
+        write_pickle_atomic(classifier_path(models), load_classifier(models))
     rows = []
     try:
         load = (lambda: loader(args.home, current)) if takes_current else lambda: loader(args.home)
@@ -78,7 +88,7 @@ def main() -> None:
         _, row = step("answers' columns" + (" (kept)" if same else ""), encode, base, pids)
         rows.append(row)
     finally:
-        if args.change:
+        if args.change == "songs":
             with duckdb.connect(warehouse) as con:
                 con.execute(CHANGE.format(factor=2.0))
     report(current, new, load_s, base, rows)

@@ -8,8 +8,9 @@ several assets in a row), it loads the new state in the background (at lower CPU
 the threads rank), computes every song's posteriors (``SongTable.warm_up``) and answers one
 request with it, then swaps the reference. Until the swap the old state answers; after it, the
 old one is freed, and its ranking processes exit, as soon as the requests still using it finish
-(two full copies are held only while a full load runs: when only ``fresh_songs`` hours landed,
-their songs are appended, the new state sharing the old one's per-song storage, ``extend``).
+(two full copies are held only while a full load of changed songs runs: when only ``fresh_songs``
+hours landed, their songs are appended, the new state sharing the old one's per-song storage,
+``extend``; a full load keeps the songs, models and co-occurrence that did not change, ``reuse``).
 Requests never wait for a load. The new state's ranking processes (``pool``) are forked before
 the swap after a promotion (the songs are kept: ``_fork_before_swap``), after the replaced state
 is freed after new songs (``_fork_pools``).
