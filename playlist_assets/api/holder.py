@@ -8,8 +8,9 @@ several assets in a row), it loads the new state in the background (at lower CPU
 the threads rank), computes every song's posteriors (``SongTable.warm_up``) and answers one
 request with it, then swaps the reference. Until the swap the old state answers; after it, the
 old one is freed, and its ranking processes exit, as soon as the requests still using it finish
-(two full copies are held only while a full load runs: when only ``fresh_songs`` hours landed,
-their songs are appended, the new state sharing the old one's per-song storage, ``extend``).
+(two full copies are held only while a full load of changed songs runs: when only ``fresh_songs``
+hours landed, their songs are appended, the new state sharing the old one's per-song storage,
+``extend``; a full load keeps the songs, models and co-occurrence that did not change, ``reuse``).
 Requests never wait for a load. The new state's ranking processes (``pool``) are forked before
 the swap after a promotion (the songs are kept: ``_fork_before_swap``), after the replaced state
 is freed after new songs (``_fork_pools``).
@@ -46,6 +47,7 @@ from playlist_assets.api.loading import (
     evidence_bytes,
     lower_priority,
     rebound,
+    songs_of,
     trim_freed,
     warm,
 )
@@ -76,7 +78,7 @@ class StateHolder:
         challenger_share: float = 0.0,
         processes: int = 0,
         prefork_max_bytes: int = 0,
-        loader: Callable[[Path], Any] = default_loader,
+        loader: Callable[[Path, Any | None], Any] = default_loader,
         extender: Callable[[Any, Path], Any | None] = default_extender,
         challenger_loader: Callable[[Path], tuple[Any, str] | None] = default_challenger,
     ) -> None:
@@ -220,8 +222,10 @@ class StateHolder:
                 recommender = rebound(current, self.data_home)
             else:
                 grown = grow and self._extend(current, self.data_home)
-                recommender = grown or self._loader(self.data_home)
-                songs = "extended" if grown else songs
+                serving = self.champion and self.champion.recommender  # what it may keep
+                recommender = grown or self._loader(self.data_home, serving)
+                songs = "extended" if grown else songs_of(recommender, serving)
+                del serving
                 recommender.table.warm_up()  # every posterior now, not in front of a request
             warm(recommender)
             challenger = self._load_challenger(recommender)
@@ -347,12 +351,7 @@ class StateHolder:
         """Publish the new states (one assignment for both arms), then metrics and the log."""
         current = self._states.get(CHAMPION)
         # one set for both arms (they share the songs), and for the next state when it keeps them
-        if current is not None and songs == "kept":
-            columns = current.columns
-        elif current is not None and songs == "extended":
-            columns = SongColumns.extended(current.columns, recommender)
-        else:
-            columns = SongColumns.of(recommender)
+        columns = SongColumns.after(current and current.columns, recommender, songs)
         pools = pools or {}
         states = {
             CHAMPION: ServingState.of(recommender, columns, versions, seconds, pools.get(CHAMPION))

@@ -34,11 +34,14 @@ def default_challenger(data_home: Path) -> tuple[Any, str] | None:
     return None if found is None else (found[0], found[1].version)
 
 
-def default_loader(data_home: Path) -> Any:
+def default_loader(data_home: Path, current: Any | None = None) -> Any:
+    """A full load; ``current``: the recommender serving now, whose songs, models and
+    co-occurrence are kept where the warehouse and the model files still hold them (``reuse``:
+    a reload beside it otherwise held two whole recommenders)."""
     from playlist_assets.lib.recommend.load import load_recommender
 
     system_allocator()
-    return load_recommender(data_home, extendable=True)
+    return load_recommender(data_home, extendable=True, current=current)
 
 
 def default_extender(current: Any, data_home: Path) -> Any | None:
@@ -57,6 +60,15 @@ def default_extender(current: Any, data_home: Path) -> Any | None:
     except Exception:
         log.exception("appending the fresh songs failed; loading the songs in full")
         return None
+
+
+def songs_of(loaded: Any, serving: Any | None) -> str:
+    """How a full load came by its songs: "songs kept" when it shares the ``serving``
+    recommender's (unchanged in the warehouse: ``reuse``), else "loaded"."""
+    from playlist_assets.lib.recommend.reuse import same_songs
+
+    kept = serving is not None and same_songs(loaded.table, serving.table)
+    return "songs kept" if kept else "loaded"
 
 
 def system_allocator() -> None:

@@ -73,6 +73,17 @@ class SongColumns:
         return cls._on(table, before.room)
 
     @classmethod
+    def after(cls, before: SongColumns | None, recommender: Any, songs: str) -> SongColumns:
+        """The columns of a new state whose songs were "kept" (a promotion: the same table),
+        "extended", "songs kept" (a full load on the same songs: ``before``'s encoded songs,
+        the new table's ids and new flags) or "loaded" (all encoded)."""
+        if before is None or songs == "loaded":
+            return cls.of(recommender)
+        if songs == "extended":
+            return cls.extended(before, recommender)
+        return before if songs == "kept" else cls._on(recommender.table, before.room)
+
+    @classmethod
     def _on(cls, table: Any, room: _Encoded) -> SongColumns:
         offsets = room.offsets[: table.n + 1]
         encoded = room.bytes[: int(offsets[-1])]

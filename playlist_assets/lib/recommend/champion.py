@@ -80,14 +80,19 @@ def install(models: Path, role: str, obj: Any, info: Card) -> None:
     _write_json(folder(models) / f"{role}.json", asdict(info))
 
 
-def serving(models: Path) -> tuple[Any, Card | None]:
-    """The co-occurrence users are served and its card: the champion's, else the candidate's."""
+def serving_file(models: Path) -> tuple[Path, str, Card | None]:
+    """The file of the co-occurrence users are served (the champion's, else the candidate's),
+    the asset that writes it and its card."""
     champion = folder(models) / CHAMPION
     if champion.exists():
-        return load_artifact(champion, "recommendation_eval (the recommender champion)"), card(
-            models, CHAMPION
-        )
-    return load_artifact(Path(models) / CANDIDATE, CANDIDATE), None
+        return champion, "recommendation_eval (the recommender champion)", card(models, CHAMPION)
+    return Path(models) / CANDIDATE, CANDIDATE, None
+
+
+def serving(models: Path) -> tuple[Any, Card | None]:
+    """The co-occurrence users are served and its card: the champion's, else the candidate's."""
+    path, asset, info = serving_file(models)
+    return load_artifact(path, asset), info
 
 
 def challenger(models: Path) -> tuple[Any, Card] | None:

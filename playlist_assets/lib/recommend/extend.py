@@ -65,5 +65,5 @@ def extend_recommender(
     table = extended_table(current.table, rows, now=now)
     if table is None:
         return None
-    table.source = source
+    table.source, table.models_stamp = source, current.table.models_stamp
     return current.with_table(table)

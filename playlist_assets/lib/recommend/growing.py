@@ -16,6 +16,7 @@ until it is freed.
 
 from __future__ import annotations
 
+import copy
 import threading
 from typing import Any
 
@@ -216,6 +217,22 @@ class SongStore:
             shape = (self.capacity, components)
             self.cluster_posterior[genre] = np.zeros(shape, dtype=np.float32)
         return self.cluster_posterior[genre]
+
+    def sibling(self, genres: int, *, keep_genre: bool) -> SongStore:
+        """A store of the same songs for other models (``SongTable.reloaded``): this one's
+        columns, ids, per-song codes, parts and books shared; posteriors over ``genres`` (and,
+        unless ``keep_genre``, the genre codes) of its own. The room to append in place passes
+        to it: two stores writing past the same rows of shared buffers would clash, so this
+        one's tables, which read only their own rows, append into copies from now on."""
+        store = copy.copy(self)
+        store.posterior = np.zeros((self.capacity, genres), dtype=np.float32)
+        store.cluster_posterior = {}
+        store.has_posteriors = np.zeros(self.capacity, dtype=bool)
+        store.lock = threading.Lock()
+        store.derived = {k: v for k, v in self.derived.items() if keep_genre or k != "genre"}
+        store.parts, store.books, store._ones = dict(self.parts), dict(self.books), {**self._ones}
+        self.rows = -1
+        return store
 
     def extended(self, n: int, rows: pd.DataFrame) -> SongStore | None:
         """A store of ``n`` + ``rows`` songs: this one, written past ``n``, when it has room and

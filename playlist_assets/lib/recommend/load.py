@@ -45,6 +45,7 @@ class SongSource:
     index: tuple[int, int]
     newest: Any  # the newest ``landed_at`` in fresh_songs (None: no fresh_songs table)
     fresh: tuple[int, int]
+    schema: tuple[tuple[str, str, str], ...] = ()  # (table, column, type): a print ignores names
 
 
 # A print reads every row of its table, and DuckDB keeps each block it reads (up to 80% of the
@@ -56,13 +57,16 @@ PRINT_MEMORY = "16MB"
 
 def _print(con: Any, table: str, newest: Any = None, after: Any = None) -> tuple[int, int]:
     """(rows, summed row hashes) of ``table``: all, or those landed up to ``newest`` (and
-    those without a landing), or only those landed after ``after`` up to ``newest``."""
+    those without a landing), or only those landed after ``after`` up to ``newest``. The whole
+    ``song_index``'s row hashes take each row's place (``rowid``): its order is the songs'
+    serving order, and a sum of the rows' hashes alone is the same in any order."""
     where, parameters = "", []
+    row = "t, t.rowid" if table == SONG_INDEX_TABLE and newest is None else "t"
     if newest is not None and after is None:
         where, parameters = " WHERE t.landed_at IS NULL OR t.landed_at <= ?", [newest]
     elif newest is not None:
         where, parameters = " WHERE t.landed_at > ? AND t.landed_at <= ?", [after, newest]
-    query = f"SELECT count(*), coalesce(sum(hash(t)::HUGEINT), 0) FROM {table} t{where}"
+    query = f"SELECT count(*), coalesce(sum(hash({row})::HUGEINT), 0) FROM {table} t{where}"
     con.execute(f"SET memory_limit = '{PRINT_MEMORY}'").fetchall()
     con.execute("SET threads = 1").fetchall()
     try:
@@ -73,11 +77,23 @@ def _print(con: Any, table: str, newest: Any = None, after: Any = None) -> tuple
     return int(count), int(total)
 
 
+def _schema(con: Any) -> tuple[tuple[str, str, str], ...]:
+    """Each column (table, name, type) of the song tables, in order."""
+    query = (
+        "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE "
+        "table_schema = 'main' AND table_name IN ('song_index', 'fresh_songs') "
+        "ORDER BY table_name, ordinal_position"
+    )
+    return tuple(tuple(row) for row in con.execute(query).fetchall())
+
+
 def _source(con: Any, fresh: bool) -> SongSource:
+    schema = _schema(con)
     if not fresh:
-        return SongSource(_print(con, SONG_INDEX_TABLE), None, (0, 0))
+        return SongSource(_print(con, SONG_INDEX_TABLE), None, (0, 0), schema)
     newest = con.execute(f"SELECT max(landed_at) FROM {FRESH_SONGS_TABLE}").fetchall()[0][0]
-    return SongSource(_print(con, SONG_INDEX_TABLE), newest, _print(con, FRESH_SONGS_TABLE, newest))
+    fresh_print = _print(con, FRESH_SONGS_TABLE, newest)
+    return SongSource(_print(con, SONG_INDEX_TABLE), newest, fresh_print, schema)
 
 
 def _fresh(con: Any, after: Any = None) -> pd.DataFrame:
@@ -113,10 +129,14 @@ def serving_songs(con: Any) -> pd.DataFrame:
     return pd.concat([songs, fresh], ignore_index=True)
 
 
-def serving_songs_and_source(con: Any) -> tuple[pd.DataFrame, SongSource]:
+def serving_songs_and_source(
+    con: Any, known: SongSource | None = None
+) -> tuple[pd.DataFrame | None, SongSource]:
     """``serving_songs`` and what they were read from (one snapshot): only a load that may be
-    extended later pays for the prints (~0.1 CPU-s at a year of fresh songs)."""
-    return serving_songs(con), _source(con, _has_fresh(con))
+    extended later pays for the prints (~0.1 CPU-s at a year of fresh songs). None for the
+    songs when they were read from ``known`` already (the serving table's: ``load``)."""
+    source = _source(con, _has_fresh(con))
+    return (None if source == known else serving_songs(con)), source
 
 
 def fresh_since(con: Any, source: SongSource | None) -> tuple[pd.DataFrame, SongSource] | None:
@@ -126,7 +146,7 @@ def fresh_since(con: Any, source: SongSource | None) -> tuple[pd.DataFrame, Song
     the table holds already (landed again) the table says (``extend``)."""
     if source is None or source.newest is None or not _has_fresh(con):
         return None
-    if _print(con, SONG_INDEX_TABLE) != source.index:
+    if _schema(con) != source.schema or _print(con, SONG_INDEX_TABLE) != source.index:
         return None
     if _print(con, FRESH_SONGS_TABLE, source.newest) != source.fresh:
         return None
@@ -135,7 +155,7 @@ def fresh_since(con: Any, source: SongSource | None) -> tuple[pd.DataFrame, Song
     newest = con.execute(f"SELECT max(landed_at) FROM {FRESH_SONGS_TABLE}").fetchall()[0][0]
     count, total = _print(con, FRESH_SONGS_TABLE, newest, after=source.newest)
     fresh = (source.fresh[0] + count, source.fresh[1] + total)
-    return _fresh(con, source.newest), SongSource(source.index, newest, fresh)
+    return _fresh(con, source.newest), SongSource(source.index, newest, fresh, source.schema)
 
 
 def open_warehouse(warehouse: Path) -> Any:
@@ -153,9 +173,11 @@ def read_songs(warehouse: Path) -> pd.DataFrame:
     return _read(warehouse, serving_songs)
 
 
-def read_songs_and_source(warehouse: Path) -> tuple[pd.DataFrame, SongSource]:
+def read_songs_and_source(
+    warehouse: Path, known: SongSource | None = None
+) -> tuple[pd.DataFrame | None, SongSource]:
     """``serving_songs_and_source`` of the DuckDB file at ``warehouse``, opened read-only."""
-    return _read(warehouse, serving_songs_and_source)
+    return _read(warehouse, lambda con: serving_songs_and_source(con, known))
 
 
 def _read(warehouse: Path, read: Any) -> Any:
@@ -177,28 +199,29 @@ def load_recommender(
     *,
     now: pd.Timestamp | None = None,
     extendable: bool = False,
+    current: Recommender | None = None,
 ) -> Recommender:
     """The recommender of the current materialization: ``song_index`` (+ fresh songs) from the
     DuckDB warehouse (opened read-only), ``track_cooccurrence`` and the models from the models
     folder. ``now`` decides which songs count as new (default: the current time);
     ``extendable``: its table keeps what it was read from, so ``extend`` can append the songs
-    of later fresh hours (the service; the CLI and the dashboard load once)."""
+    of later fresh hours (the service; the CLI and the dashboard load once). ``current``: the
+    recommender serving now (the service's full reload; loaded with ``extendable``): what of it
+    the warehouse and the model files still hold is kept, not loaded again (``reuse``)."""
     import gc
 
     from playlist_assets import settings
-    from playlist_assets.lib.classifier.artifacts import (
-        ArtifactMissing,
-        load_classifier,
-        load_cluster_models,
-    )
+    from playlist_assets.lib.classifier.artifacts import ArtifactMissing
     from playlist_assets.lib.memory import trim_freed
-    from playlist_assets.lib.recommend import champion
+    from playlist_assets.lib.recommend import champion, reuse
 
     folder = settings.data_folder() if data_home is None else DataFolder.at(Path(data_home))
     warehouse, models = folder.warehouse, folder.models
-    songs, source = (
-        read_songs_and_source(warehouse) if extendable else (read_songs(warehouse), None)
-    )
+    known = None if current is None else current.table.source
+    if extendable or known is not None:
+        songs, source = read_songs_and_source(warehouse, known)
+    else:
+        songs, source = read_songs(warehouse), None
     if (
         not (models / champion.CANDIDATE).exists()
         and champion.card(models, champion.CHAMPION) is None
@@ -207,13 +230,25 @@ def load_recommender(
             f"asset track_cooccurrence not found at {models / champion.CANDIDATE}: "
             "materialize it first"
         )
-    cooccurrence, info = champion.serving(models)
-    classifier, clusters = load_classifier(models), load_cluster_models(models)
-    store, genres = song_store(songs, classifier)
-    del songs  # the store holds them: the frame's ~100 MiB freed before the table is built
-    table = SongTable.on(store, store.rows, classifier, clusters, genres, now)
-    recommender = Recommender(table, cooccurrence)
-    recommender.table.source = source
+    cooccurrence, info, read_from = reuse.cooccurrence(models, current)
+    classifier, clusters, models_stamp = reuse.song_models(models, current)
+    if songs is None and current is not None:  # the serving table's songs, as they were read
+        same = classifier is current.table.classifier
+        table = reuse.reloaded(current.table, classifier, clusters, now, same_models=same)
+    else:
+        store, genres = song_store(songs, classifier)
+        del songs  # the store holds them: the frame's ~100 MiB freed before the table is built
+        table = SongTable.on(store, store.rows, classifier, clusters, genres, now)
+    table.source, table.models_stamp = source, models_stamp
+    if (
+        current is not None
+        and cooccurrence is current.cooccurrence
+        and reuse.same_songs(table, current.table)
+    ):
+        recommender = current.with_table(table)  # the serving one's alignment, shared
+    else:
+        recommender = Recommender(table, cooccurrence)
+    recommender.loaded_cooccurrence = (read_from, cooccurrence)
     recommender.version = info.version if info else "candidate"
     # the build's garbage (reference cycles among its frames) and temporaries, resident until
     # collected and trimmed: 40-50 MiB at a year of fresh songs, in every process that loads

@@ -41,6 +41,7 @@ from playlist_assets.lib.schema import CONTINUOUS_FEATURES
 # Up to this many songs every song's posteriors are computed when the table is built (the
 # sample and the real catalogue); above, when a song first seeds a playlist.
 EAGER_POSTERIOR_SONGS = 50_000
+AUDIO_CHUNK = 32_768  # songs whose audio directions are computed at a time
 
 REQUIRED_SONG_COLUMNS: tuple[str, ...] = (
     "track_id",
@@ -177,6 +178,7 @@ class SongTable:
         self.store, self.n = store, n
         self.songs = store.frame(n)
         self.source: Any = None  # what it was read from (``load.SongSource``), when loaded
+        self.models_stamp: Any = None  # its models' files' (``reuse.stamp``), when loaded
         # the one column kept as Python strings: answers list them, and the requests remembered
         # for feedback then point at these objects rather than holding copies
         self.ids = store.ids[:n]
@@ -188,7 +190,7 @@ class SongTable:
         self.cluster = store.per_song("cluster", start, cluster)
         self._identities(added, start, before)
         self.new = self._new_flags(now)
-        self._audio(added, start)
+        self._audio(added, start, before)
         self._genres(classifier, cluster_models, genres, added, before)
         self._artists(added, before)
         self._albums(added, before)
@@ -217,7 +219,7 @@ class SongTable:
             return column.to_numpy() >= since.to_datetime64()
         return (pd.to_datetime(column) >= since).to_numpy(dtype=bool)
 
-    def _audio(self, added: pd.DataFrame, start: int, chunk: int = 32_768) -> None:
+    def _audio(self, added: pd.DataFrame, start: int, before: SongTable | None) -> None:
         """Unit directions of the standardized audio features; songs lacking a feature (the live
         Spotify feed) get a zero vector: neutral on audio similarity, no cluster posterior.
         The centre and spread are every song's, so the directions are computed anew for each
@@ -227,8 +229,11 @@ class SongTable:
         for c in CONTINUOUS_FEATURES:
             heard &= ~np.isnan(added[c].to_numpy(dtype=float))
         self.has_audio = self.store.per_song("has_audio", start, heard)
-        # the columns as stored (views); as floats per use, so no float copy is held
-        self._features = [self.songs[c].to_numpy() for c in CONTINUOUS_FEATURES]
+        self._features = [self.songs[c].to_numpy() for c in CONTINUOUS_FEATURES]  # no copies
+        if before is not None and before.n == self.n:  # the same songs (``reloaded``)
+            self._centre, self._spread = before._centre, before._spread
+            self.direction = before.direction
+            return
         width = len(self._features)
         if self.has_audio.any():
             centre = np.array([np.nanmean(c.astype(float, copy=False)) for c in self._features])
@@ -238,8 +243,8 @@ class SongTable:
         self._centre = centre
         self._spread = np.where(np.isfinite(spread) & (spread > 0), spread, 1.0)
         self.direction = np.empty((self.n, width), dtype=np.float32)
-        for first in range(0, self.n, chunk):
-            last = min(first + chunk, self.n)
+        for first in range(0, self.n, AUDIO_CHUNK):
+            last = min(first + AUDIO_CHUNK, self.n)
             z = self._z(slice(first, last))
             norms = np.linalg.norm(z, axis=1, keepdims=True)
             self.direction[first:last] = z / np.where(norms > 0, norms, 1.0)
@@ -265,6 +270,8 @@ class SongTable:
     ) -> None:
         self.classifier = classifier
         self.cluster_models = dict(cluster_models or {})
+        if before is not None and before.genres != genres:  # every song's genre code anew
+            added, before = self.songs, None  # (into a buffer of its own: ``reloaded``)
         which, labels = pd.factorize(added["track_genre"].astype(TEXT))
         labels = [str(g) for g in labels]  # a song without a genre: -1
         self.genres = genres
