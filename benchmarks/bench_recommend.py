@@ -9,7 +9,9 @@ playlists (``dagster asset materialize``, one hourly partition of the feed inclu
 500 --format jsonl`` answers for every strategy; the answers are scored with the RecSys Challenge
 2018 metrics. The cold variant strips half of the held-out playlists' target songs (by a keyed
 hash) from every training playlist before materializing: recall@100/@500 of those songs is how
-well a strategy brings back songs no playlist holds (item cold start).
+well a strategy brings back songs no playlist holds (item cold start). Two more warm slices have
+little to go on, as many real playlists do (``sparse_slices``): playlists with fewer than 5
+catalogue songs, and every held-out playlist's first 10 tracks.
 
 Builds: ``before`` (f1401b6: every song with evidence first, before the fresh-songs work),
 ``regressed`` (0be3efb: a fixed head of 50 evidenced songs, then cold songs by a fixed offset)
@@ -35,7 +37,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +44,8 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from recommend_report import COLD, SPARSE, STRATEGIES, render  # noqa: E402
+
 from playlist_assets.settings import DEFAULT_GENRES  # noqa: E402  (the project's ten genres)
 
 DATA = next(
@@ -53,9 +56,6 @@ TRACKS = DATA / "spotify_tracks" / "dataset.csv.gz"
 MPD = DATA / "mpd" / "mpd_followers10_reduced.json.gz"
 RESULTS = ROOT / "benchmarks" / "results" / "recommend.md"
 BUILDS = {"before": "f1401b6", "regressed": "0be3efb", "now": None}
-STRATEGIES = ("hybrid", "cooccurrence", "popular", "random")
-WARM = ("r_precision", "ndcg", "clicks", "hit_at_10", "hit_at_100")
-COLD = ("recall_at_100", "recall_at_500")
 HELD_OUT, MIN_CATALOGUE = 0.08, 5
 
 
@@ -80,6 +80,7 @@ def make_fold(fold: int, folder: Path, catalogue: set[str], data: dict) -> dict:
                 {**{k: v for k, v in p.items() if k != "tracks"}, "tracks": p["tracks"][:half]}
             )
             hidden[str(p["pid"])] = targets
+    sparse = sparse_slices(held, catalogue)
     stripped = {t for ts in hidden.values() for t in ts if unit(t, f"bench-cold-{fold}") < 0.5}
     cold_train = [
         {**p, "tracks": [t for t in p["tracks"] if t["track_uri"].split(":")[-1] not in stripped]}
@@ -90,10 +91,38 @@ def make_fold(fold: int, folder: Path, catalogue: set[str], data: dict) -> dict:
         ("train.json", {"playlists": train}),
         ("train_cold.json", {"playlists": cold_train}),
         ("visible.json", {"playlists": visible}),
+        *((f"visible-{name}.json", {"playlists": v}) for name, (v, _) in sparse.items()),
     ):
         (folder / name).write_text(json.dumps(doc))
     cold_hidden = {pid: [t for t in ts if t in stripped] for pid, ts in hidden.items()}
-    return {"hidden": hidden, "cold_hidden": {p: t for p, t in cold_hidden.items() if t}}
+    return {
+        "hidden": hidden,
+        "cold_hidden": {p: t for p, t in cold_hidden.items() if t},
+        **{name: targets for name, (_, targets) in sparse.items()},
+    }
+
+
+def sparse_slices(held: list[dict], catalogue: set[str]) -> dict[str, tuple[list, dict]]:
+    """Warm slices with little to go on, as many real playlists are: "few" (fewer than
+    MIN_CATALOGUE catalogue songs in the whole playlist, its first half given) and "first10"
+    (every held-out playlist's first 10 tracks given). Each: (visible playlists, targets)."""
+    out: dict[str, tuple[list, dict]] = {}
+    for name in SPARSE:
+        visible, hidden = [], {}
+        for p in held:
+            ids = [t["track_uri"].split(":")[-1] for t in p["tracks"]]
+            few = len({i for i in ids if i in catalogue}) < MIN_CATALOGUE
+            cut = len(ids) // 2 if name == "few" else 10
+            if (name == "few" and not few) or not 0 < cut < len(ids):
+                continue
+            given = set(ids[:cut])
+            targets = [t for t in dict.fromkeys(ids[cut:]) if t in catalogue and t not in given]
+            if targets and given & catalogue:
+                rest = {k: v for k, v in p.items() if k != "tracks"}
+                visible.append({**rest, "tracks": p["tracks"][:cut]})
+                hidden[str(p["pid"])] = targets
+        out[name] = (visible, hidden)
+    return out
 
 
 def checkout(commit: str | None, scratch: Path) -> Path:
@@ -250,118 +279,21 @@ def main() -> None:
                     answers = served(source, home, folder / "visible.json", strategy)
                     key = (build, strategy, kind)
                     results.setdefault(key, []).extend(score(answers, targets, kind == "cold"))
+                for name in SPARSE if kind == "warm" else ():
+                    for strategy in ("hybrid", "cooccurrence") if build == "now" else ("hybrid",):
+                        answers = served(source, home, folder / f"visible-{name}.json", strategy)
+                        key = (build, strategy, name)
+                        results.setdefault(key, []).extend(score(answers, truth[name], False))
                 if build == "now" and kind == "warm" and fold == 0:
                     latency = request_latency(home, folder / "visible.json")
             print(
                 f"fold {fold} {build}: materialized in {timings[build][-2]:.0f} + {timings[build][-1]:.0f} s",
                 flush=True,
             )
-    report = render(results, builds, timings, latency, args.folds)
+    report = render(results, builds, timings, latency, args.folds, HELD_OUT, MIN_CATALOGUE)
     print(report)
     if args.write:
         RESULTS.write_text(report)
-
-
-def render(results, builds, timings, latency, folds) -> str:
-    def mean(build: str, strategy: str, kind: str, metric: str) -> float | None:
-        rows = results.get((build, strategy, kind))
-        return float(np.mean([r[metric] for r in rows])) if rows else None
-
-    def fmt(v: float | None, d: int = 4) -> str:
-        return "n/a" if v is None else f"{v:.{d}f}"
-
-    lines = [
-        "# Playlist continuation through `playlist-assets recommend` (before and after)",
-        "",
-        f"Command: `.venv/bin/python benchmarks/bench_recommend.py --folds {folds} --write` "
-        f"({datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC; load average {os.getloadavg()[0]:.1f}).",
-        "",
-        f"{folds} folds; each holds {HELD_OUT:.0%} of the shared MPD playlists out of the playlists "
-        "file; their first halves are answered by the CLI (k = 500) after materializing the graph "
-        "on the real Kaggle file and the rest; targets: the catalogue songs of the second halves. "
-        "Cold: half of those targets stripped from every training playlist.",
-        "",
-        "| build | strategy | playlists | R-precision | NDCG | clicks | hit@10 | hit@100 | cold playlists | recall@100 | recall@500 |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for build in builds:
-        for strategy in STRATEGIES:
-            if (build, strategy, "warm") not in results:
-                continue
-            warm = results[(build, strategy, "warm")]
-            cold = results.get((build, strategy, "cold"), [])
-            lines.append(
-                f"| {build} | {strategy} | {len(warm)} | "
-                + " | ".join(
-                    fmt(mean(build, strategy, "warm", m), 2 if m == "clicks" else 4) for m in WARM
-                )
-                + f" | {len(cold)} | "
-                + " | ".join(fmt(mean(build, strategy, "cold", m)) for m in COLD)
-                + " |"
-            )
-    if "now" in builds:
-        goals = goal_rows(mean, builds)
-        lines += [
-            "",
-            "## Goals (issue 25, on our own folds)",
-            "",
-            "| goal | value | target | met |",
-            "|---|---|---|---|",
-        ]
-        lines += goals
-    lines += ["", "## Time", "", "| measure | value |", "|---|---|"]
-    for build in builds:
-        if timings[build]:
-            lines.append(
-                f"| materialize the graph, {build} (median of {len(timings[build])}) | {statistics.median(timings[build]):.0f} s |"
-            )
-    for key, value in latency.items():
-        lines.append(f"| this build: {key} | {value:.1f} |")
-    return "\n".join(lines) + "\n"
-
-
-def goal_rows(mean, builds) -> list[str]:
-    reference = "before" if "before" in builds else "now"
-    checks = [
-        (
-            "warm NDCG, now vs before",
-            mean("now", "hybrid", "warm", "ndcg"),
-            mean(reference, "hybrid", "warm", "ndcg"),
-            ">=",
-        ),
-        (
-            "warm R-precision, now vs before",
-            mean("now", "hybrid", "warm", "r_precision"),
-            mean(reference, "hybrid", "warm", "r_precision"),
-            ">=",
-        ),
-        (
-            "warm hit@100, now vs cooccurrence",
-            mean("now", "hybrid", "warm", "hit_at_100"),
-            mean("now", "cooccurrence", "warm", "hit_at_100"),
-            ">=",
-        ),
-        ("warm clicks (at most 0.6)", mean("now", "hybrid", "warm", "clicks"), 0.6, "<="),
-        (
-            "cold recall@100 (at least 0.15)",
-            mean("now", "hybrid", "cold", "recall_at_100"),
-            0.15,
-            ">=",
-        ),
-        (
-            "cold recall@500, now vs popular",
-            mean("now", "hybrid", "cold", "recall_at_500"),
-            mean("now", "popular", "cold", "recall_at_500"),
-            ">",
-        ),
-    ]
-    rows = []
-    for name, value, target, op in checks:
-        if value is None or target is None:
-            continue
-        met = {">=": value >= target, "<=": value <= target, ">": value > target}[op]
-        rows.append(f"| {name} | {value:.4f} | {op} {target:.4f} | {'yes' if met else 'no'} |")
-    return rows
 
 
 if __name__ == "__main__":
