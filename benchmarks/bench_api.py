@@ -25,8 +25,9 @@ the script:
    included) as PSS summed over its processes (a page shared by n processes counts 1/n in
    each: what the service costs the machine), beside USS (private pages) and summed RSS.
 
-After the windows: a full reload forced through the admin endpoint (what a retrain's new
-``song_index`` takes), then the next ``fresh_songs`` hour landed in the year's warehouse (its
+After the windows: a full reload forced through the admin endpoint (nothing changed in the
+warehouse, so it keeps the serving songs, models and co-occurrence, ``reuse``; a retrain's changed
+``song_index`` is read in full: ``bench_reload_memory.py --change songs``), then the next ``fresh_songs`` hour landed in the year's warehouse (its
 materialization recorded in the folder's Dagster instance, as the hourly run does; removed again
 after the run), each under 100 requests/s: errors, p99, when it swapped, the memory at its peak
 and after.
@@ -366,8 +367,8 @@ def measured_window(
 
 
 def full_reload(port: int, admin: str, pid: int, requests: list, clients: int) -> dict:
-    """A load of the whole state (songs included, as a new ``fresh_songs`` hour brings), forced
-    through the admin endpoint under 100 requests/s: its errors, the memory at its peak and when
+    """A full load of the state, forced through the admin endpoint (nothing changed: it keeps
+    what the warehouse and model files still hold, ``reuse``) under 100 requests/s: its errors, the memory at its peak and when
     the 60-s window ends, at least 10 s after it swapped (PSS summed over the service's
     processes)."""
     import httpx
@@ -623,7 +624,7 @@ def table(rows: list[dict], args: argparse.Namespace) -> str:
         ),
     )
     line(
-        "a full reload (forced; what a retrain's new song_index takes) under 100 requests/s: "
+        "a full reload (forced, nothing changed: unchanged parts kept) under 100 requests/s: "
         "errors; p99 (ms); swapped after (s)",
         lambda r: (
             f"{r['api']['reload']['errors']} of {r['api']['reload']['requests']:,}; "
