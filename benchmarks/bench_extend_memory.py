@@ -99,6 +99,26 @@ def fork_idle(n: int) -> list[int]:
     return children
 
 
+def serving(load: Callable[[], Any], fork: int) -> tuple[Any, Any, float, list[int]]:
+    """A recommender as the service holds it (every posterior, one warming request, the answers'
+    columns), collected and trimmed, beside ``fork`` idle children: (it, its columns, the load's
+    seconds, the pids)."""
+    from playlist_assets.api.loading import trim_freed, warm
+    from playlist_assets.api.state import SongColumns
+
+    started = time.perf_counter()
+    current = load()
+    current.table.warm_up()
+    warm(current)
+    columns = SongColumns.of(current)
+    load_s = time.perf_counter() - started
+    gc.collect()
+    trim_freed()
+    pids = [os.getpid(), *fork_idle(fork)]
+    time.sleep(0.5)
+    return current, columns, load_s, pids
+
+
 def step(name: str, run: Callable[[], Any], base: dict, pids: list[int]) -> tuple[Any, dict]:
     """``run()``, with its peak and final memory above ``base`` (RSS; PSS of ``pids``)."""
     from playlist_assets.api.loading import trim_freed
@@ -160,22 +180,15 @@ def main() -> None:
     sys.path.insert(0, str(HERE))
     import year_base
 
-    from playlist_assets.api.loading import system_allocator, trim_freed, warm
+    from playlist_assets.api.loading import system_allocator, warm
     from playlist_assets.api.state import SongColumns
     from playlist_assets.lib.recommend.extend import extend_recommender
     from playlist_assets.lib.recommend.load import load_recommender
 
     system_allocator()
-    started = time.perf_counter()
-    current = load_recommender(args.home, extendable=True)
-    current.table.warm_up()
-    warm(current)
-    columns = SongColumns.of(current)
-    load_s = time.perf_counter() - started
-    gc.collect()
-    trim_freed()
-    pids = [os.getpid(), *fork_idle(args.fork)]
-    time.sleep(0.5)
+    current, columns, load_s, pids = serving(
+        lambda: load_recommender(args.home, extendable=True), args.fork
+    )
     base = {"rss": status_mib("VmRSS")}
     if args.fork:
         base["pss"] = pss_mib(pids)

@@ -26,11 +26,8 @@ It may WRITE the folder's warehouse (``--change``): run it on a copy.
 from __future__ import annotations
 
 import argparse
-import gc
 import inspect
-import os
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -45,10 +42,10 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(HERE))
     import duckdb
-    from bench_extend_memory import fork_idle, pss_mib, report, status_mib, step
+    from bench_extend_memory import pss_mib, report, serving, status_mib, step
 
     from playlist_assets.api import loading
-    from playlist_assets.api.loading import trim_freed, warm
+    from playlist_assets.api.loading import warm
     from playlist_assets.api.state import SongColumns
     from playlist_assets.lib.classifier.artifacts import (
         classifier_path,
@@ -58,16 +55,7 @@ def main() -> None:
 
     loader = loading.default_loader
     takes_current = len(inspect.signature(loader).parameters) > 1
-    started = time.perf_counter()
-    current = loader(args.home)
-    current.table.warm_up()
-    warm(current)
-    columns = SongColumns.of(current)
-    load_s = time.perf_counter() - started
-    gc.collect()
-    trim_freed()
-    pids = [os.getpid(), *fork_idle(args.fork)]
-    time.sleep(0.5)
+    current, columns, load_s, pids = serving(lambda: loader(args.home), args.fork)
     base = {"rss": status_mib("VmRSS"), "pss": pss_mib(pids)}
     warehouse = str(args.home / "warehouse.duckdb")
     if args.change == "songs":
