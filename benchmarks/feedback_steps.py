@@ -9,6 +9,10 @@ other build's package first on PYTHONPATH, alternately, on the same copy.
 
     (cd <tree> && PYTHONPATH=<tree> nice -n 5 /work/main/.venv/bin/python \
         benchmarks/feedback_steps.py --home <copy> --hour 3 --runs 5)
+
+``--open attach`` opens each step's warehouse as the assets do since fbcpu8 (attached to the
+process's in-memory DuckDB, ``lib.duckdb_host``); ``connect`` (the default) a database of its
+own per step, as before.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ def main() -> None:
     parser.add_argument("--home", type=Path, required=True)
     parser.add_argument("--hour", type=int, default=3, help="hour of 2026-11-01")
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--open", choices=("connect", "attach"), default="connect")
     args = parser.parse_args()
     os.environ["PLAYLIST_ASSETS_HOME"] = str(args.home)
     import duckdb
@@ -62,9 +67,15 @@ def main() -> None:
         total = 0.0
         for step in ("impressions", "feedback", "metrics"):
             began = time.process_time()
-            raw = duckdb.connect(
-                str(args.home / "warehouse.duckdb"), config={"custom_user_agent": "dagster"}
-            )
+            if args.open == "attach":
+                from playlist_assets.lib.duckdb_host import attached
+
+                opened = attached(str(args.home / "warehouse.duckdb"))
+                raw = opened.__enter__()
+            else:
+                raw = duckdb.connect(
+                    str(args.home / "warehouse.duckdb"), config={"custom_user_agent": "dagster"}
+                )
             conn = _Timed(raw, spent)
             store.for_an_hour(conn)
             if step != "metrics":
@@ -79,7 +90,10 @@ def main() -> None:
                 }
                 store.replace_metrics(conn, tables, start, end)
             closing = time.process_time()
-            raw.close()
+            if args.open == "attach":
+                opened.__exit__(None, None, None)
+            else:
+                raw.close()
             spent[f"close {step}"] += time.process_time() - closing
             steps[step].append(time.process_time() - began)
             total += steps[step][-1]

@@ -7,12 +7,16 @@ reason. Each has a blocking Great Expectations check on what was stored, run in 
 step (``feedback_checks``). ``online_metrics``
 turns the hour into rates per model version, strategy and arm, and the arms' difference.
 They run by themselves: impressions five minutes after each hour (lines of the hour that just
-ended have landed by then), the rest as soon as their inputs passed their checks.
+ended have landed by then), the rest as soon as their inputs passed their checks. Each step
+opens the warehouse (``warehouse.database``) attached to the process's in-memory DuckDB
+(``lib.duckdb_host``) rather than as a database of its own: ~0.03 CPU-s less a step.
 """
 
+from contextlib import AbstractContextManager
 from datetime import datetime
 
 import dagster as dg
+import duckdb
 from dagster_duckdb import DuckDBResource
 
 from playlist_assets import settings
@@ -24,6 +28,7 @@ from playlist_assets.defs.feedback_checks import (
 )
 from playlist_assets.defs.partitions import BACKFILL_POLICY, hourly_partitions, partition_hours
 from playlist_assets.lib.constants import DUCKDB_POOL
+from playlist_assets.lib.duckdb_host import attached
 from playlist_assets.lib.feedback import store
 from playlist_assets.lib.feedback.contract import FEEDBACK_DIR, IMPRESSIONS_DIR
 from playlist_assets.lib.feedback.lines import HourSummary, load_hour
@@ -49,6 +54,14 @@ _COMMON = {
 }
 
 
+def _connect(warehouse: DuckDBResource) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+    """The step's connection: the warehouse attached to the process's DuckDB (module
+    docstring); a resource with its own connection settings opens its database as configured."""
+    if warehouse.connection_config:
+        return warehouse.get_connection()
+    return attached(warehouse.database)
+
+
 def _load(
     context: dg.AssetExecutionContext,
     warehouse: DuckDBResource,
@@ -62,7 +75,7 @@ def _load(
     summaries: list[HourSummary] = []
     stored = []
     for _key, start, end in partition_hours(context.partition_keys):
-        with warehouse.get_connection() as conn:
+        with _connect(warehouse) as conn:
             store.for_an_hour(conn)
             summaries.append(load_hour(conn, settings.landing_dir(), kind, start, end))
             stored.append(stored_summary(conn, asset, start, end))
@@ -141,7 +154,7 @@ def online_metrics(
 
     hours: list[tuple[datetime, object, object]] = []
     for _key, start, end in partition_hours(context.partition_keys):
-        with warehouse.get_connection() as conn:
+        with _connect(warehouse) as conn:
             store.for_an_hour(conn)
             counts, users = store.hour_counts(conn, start, end, NEW_SONG_HOURS)
             metrics = rates(counts).assign(partition_hour=start)
