@@ -15,8 +15,6 @@ behind. ``test_the_door`` checks logins and roles over real HTTP (see its docstr
 
 from __future__ import annotations
 
-import contextlib
-import ipaddress
 import json
 import os
 import shutil
@@ -31,6 +29,7 @@ from pathlib import Path
 
 import door_client
 import graphql_driver as gql
+import machine
 import pytest
 
 from playlist_assets import settings
@@ -67,31 +66,10 @@ PORT_SETTINGS = (
 LOCK_ERROR = "Conflicting lock"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _serve(env: dict[str, str], *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     return subprocess.run(
         [*SERVE, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO
     )
-
-
-def _processes_using(data_home: Path) -> list[int]:
-    """Pids of every process whose environment points at this data folder (runs included)."""
-    needle = f"{settings.DATA_HOME_ENV}={data_home}".encode()
-    found = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or int(proc.name) == os.getpid():
-            continue
-        try:
-            if needle in (proc / "environ").read_bytes().split(b"\0"):
-                found.append(int(proc.name))
-        except OSError:
-            continue
-    return found
 
 
 def _users(env: dict[str, str], *args: str, password: str | None = None) -> str:
@@ -129,7 +107,7 @@ def service() -> Iterator[dict]:
     data = root / "data"
     data.mkdir()
     cert, key = _self_signed(root)
-    ports = {name: _free_port() for name in PORT_SETTINGS}
+    ports = {name: machine.free_port() for name in PORT_SETTINGS}
     env = {
         **os.environ,
         settings.DATA_HOME_ENV: str(data),
@@ -172,33 +150,11 @@ def service() -> Iterator[dict]:
                 os.environ[name] = value
         stop = _serve(env, "stop", timeout=300)
         info["stop"] = stop
-        info["left_running"] = _processes_using(data)
+        info["left_running"] = machine.processes_using(data)
         if os.environ.get("SERVICE_TEST_KEEP"):
             print(f"service: data kept in {root}")
         elif not info["left_running"]:
             shutil.rmtree(root, ignore_errors=True)
-
-
-def _niceness(pid: int) -> tuple[int, int | None]:
-    """The process's nice, and its session's scheduling group's (None: no autogroup here)."""
-    own = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
-    try:
-        group = int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
-    except OSError:
-        group = None
-    return own, group
-
-
-def _session(sid: int) -> dict[int, int]:
-    """Every process of session ``sid`` (the code server's: it and the runs it starts) and its
-    nice."""
-    found = {}
-    for proc in Path("/proc").iterdir():
-        with contextlib.suppress(OSError, ValueError):
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-            if proc.name.isdigit() and int(fields[3]) == sid:
-                found[int(proc.name)] = int(fields[16])
-    return found
 
 
 def test_service_profile_end_to_end(service: dict) -> None:
@@ -213,9 +169,9 @@ def test_service_profile_end_to_end(service: dict) -> None:
     # The code server (and so every run it starts) yields the cores to the API and the rest,
     # its session's scheduling group too where the kernel groups by session (autogroup).
     run_dir = data / "service" / "run"
-    niced = _niceness(int((run_dir / "code-server.pid").read_text()))
+    niced = machine.niceness(int((run_dir / "code-server.pid").read_text()))
     assert niced[0] == RUN_NICENESS and niced[1] in (None, RUN_NICENESS), niced
-    assert _niceness(int((run_dir / "webserver.pid").read_text()))[0] == 0
+    assert machine.niceness(int((run_dir / "webserver.pid").read_text()))[0] == 0
 
     # A second start says so and starts nothing.
     pids = {p.name: p.read_text() for p in (data / "service" / "run").glob("*.pid")}
@@ -265,7 +221,7 @@ def test_service_profile_end_to_end(service: dict) -> None:
     while True:
         counts = gql.runs_by_status(gql.runs_of(client, run_ids))
         most_at_once = max(most_at_once, counts["STARTED"] + counts["STARTING"])
-        run_niceness.update(_session(code_server))
+        run_niceness.update(machine.session(code_server))
         if counts["SUCCESS"] >= QUEUED_RUNS // 2:
             break
         assert time.monotonic() - t0 < 3600, f"queue stalled: {counts}"
@@ -345,12 +301,6 @@ WIPE = """mutation {
 }"""
 
 
-def _loopback(address: str) -> bool:
-    """127.0.0.0/8, ::1, or IPv4 loopback seen through an IPv6 socket (::ffff:127.0.0.1: gRPC)."""
-    ip = ipaddress.ip_address(address)
-    return (getattr(ip, "ipv4_mapped", None) or ip).is_loopback
-
-
 def test_the_door(service: dict) -> None:
     """Logins and roles over real HTTPS: only the door listens off loopback; every route asks
     for a login; a viewer reads but cannot launch, wipe or move the champion alias; ten wrong
@@ -361,7 +311,7 @@ def test_the_door(service: dict) -> None:
 
     # 1. Of every TCP port listening on this machine, the profile's are all on loopback but the
     #    door's, which is on 0.0.0.0 (ports by setting, and sockets held by its processes).
-    profile_pids = set(_processes_using(data))
+    profile_pids = set(machine.processes_using(data))
     pg_pid = int((data / "service" / "postgres" / "postmaster.pid").read_text().split()[0])
     profile_pids.add(pg_pid)
     ours = [
@@ -369,7 +319,7 @@ def test_the_door(service: dict) -> None:
         for sock in door_client.listening_tcp()
         if sock.port in ports.values() or sock.pids & profile_pids
     ]
-    off_loopback = {(s.address, s.port) for s in ours if not _loopback(s.address)}
+    off_loopback = {(s.address, s.port) for s in ours if not machine.loopback(s.address)}
     assert off_loopback == {("0.0.0.0", ports["PROXY_PORT"])}, ours
     listening = {s.port for s in ours}
     for name in ("DAGSTER_PORT", "VIEW_PORT", "CODE_SERVER_PORT", "MLFLOW_PORT", "POSTGRES_PORT"):
@@ -480,7 +430,7 @@ def test_stop_leaves_nothing_running(service: dict) -> None:
     env, data = service["env"], service["data"]
     stop = _serve(env, "stop", timeout=300)
     assert stop.returncode == 0, stop.stderr
-    assert not _processes_using(data)
+    assert not machine.processes_using(data)
     for port in service["ports"].values():
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", port)) != 0, f"port {port} still answers"
