@@ -17,6 +17,17 @@ def _other_process_writes(path: Path, value: int) -> subprocess.CompletedProcess
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
 
 
+def _holding(path: Path, seconds: float) -> subprocess.Popen:
+    """Another process holding ``path``'s DuckDB lock for ``seconds`` (started and holding)."""
+    code = (
+        f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('held', flush=True); "
+        f"time.sleep({seconds})"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    return holder
+
+
 def test_the_file_is_the_default_catalog_and_free_after_the_block(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     with attached(str(path)) as conn:
@@ -51,18 +62,8 @@ def test_waits_while_another_process_holds_the_file(
     path = tmp_path / "w.duckdb"
     with attached(str(path)) as conn:
         conn.execute("create table main.x (a int)")
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('held', flush=True); "
-            "time.sleep(1.0)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    holder = _holding(path, 1.0)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         began = time.monotonic()
         with attached(str(path)) as conn:
             assert conn.execute("select count(*) from main.x").fetchone() == (0,)
@@ -70,18 +71,8 @@ def test_waits_while_another_process_holds_the_file(
     finally:
         holder.wait(timeout=30)
     monkeypatch.setattr(duckdb_host, "RETRIES", 0)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, time; c = duckdb.connect({str(path)!r}); print('held', flush=True); "
-            "time.sleep(5)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    holder = _holding(path, 5)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         with pytest.raises(duckdb.IOException), attached(str(path)):
             pass
     finally:
